@@ -1,0 +1,35 @@
+"""Helpers shared by the CLI commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from calhub.accounts import check_password_strength, generate_password
+from calhub.errors import UserError
+from calhub.hub import Hub, resolve_data_dir
+
+
+def data_dir(args: argparse.Namespace) -> Path:
+    return resolve_data_dir(getattr(args, "data", None))
+
+
+def open_hub(args: argparse.Namespace) -> Hub:
+    return Hub(data_dir(args))
+
+
+def read_password(from_stdin: bool) -> tuple[str, bool]:
+    """The password and whether it was generated (and so must be shown once)."""
+    if not from_stdin:
+        return generate_password(), True
+    line = sys.stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        raise UserError(
+            "--password-stdin was given but standard input had no password.",
+            hint="Pipe the password in, e.g. printf '%s\\n' \"$PASSWORD\" | calhub ..., "
+            "or leave out --password-stdin to get a generated one.",
+        )
+    check_password_strength(password)
+    return password, False

@@ -1,0 +1,178 @@
+"""``calhub partner add|list|passwd|remove``: partner organisations and their accounts."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+import logging
+
+from calhub import calendars, configfile
+from calhub.cli.common import open_hub, read_password
+from calhub.errors import UserError
+from calhub.settings import CALENDAR_SCHEMA, POLICIES, CalendarSettings, check_color, check_id
+
+logger = logging.getLogger(__name__)
+
+# Ids that name school calendars, principals or URL parts of the hub itself.
+RESERVED_IDS = frozenset(
+    {"school", "blackout", "coordinator", "dav", "api", "static", "well-known", "healthz", "admin"}
+)
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "partner",
+        help="manage partner organisations",
+        description="Each partner has one login and one calendar, /dav/<ID>/calendar/.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    add = actions.add_parser(
+        "add", parents=[common], help="add a partner with an account and a calendar"
+    )
+    add.add_argument("id", metavar="ID", help="login and calendar id, e.g. bfu")
+    add.add_argument("--name", required=True, help="display name, e.g. 'БФУ им. И. Канта'")
+    add.add_argument("--color", default=CALENDAR_SCHEMA["color"].default, help="#RRGGBB")
+    add.add_argument(
+        "--audience",
+        default="",
+        help="default audience of its events, e.g. '10-11' (default: whole school)",
+    )
+    add.add_argument(
+        "--policy", default="record", choices=POLICIES, help="clash policy (default: record)"
+    )
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    add.set_defaults(handler=run_add)
+
+    listing = actions.add_parser("list", parents=[common], help="list partners")
+    listing.add_argument("--all", action="store_true", help="include removed (archived) partners")
+    listing.set_defaults(handler=run_list)
+
+    passwd = actions.add_parser("passwd", parents=[common], help="set a new password")
+    passwd.add_argument("id", metavar="ID")
+    passwd.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    passwd.set_defaults(handler=run_passwd)
+
+    remove = actions.add_parser(
+        "remove",
+        parents=[common],
+        help="remove a partner: its login stops working, its calendar is archived",
+    )
+    remove.add_argument("id", metavar="ID")
+    remove.set_defaults(handler=run_remove)
+
+
+def _validated_calendar(args: argparse.Namespace) -> CalendarSettings:
+    try:
+        partner_id = check_id(args.id)
+        color = check_color(args.color)
+    except ValueError as exc:
+        raise UserError(str(exc), hint="See 'calhub partner add --help'.") from exc
+    if partner_id in RESERVED_IDS:
+        raise UserError(
+            f"{partner_id!r} is reserved by the hub.", hint="Choose another id for the partner."
+        )
+    name = args.name.strip()
+    if not name:
+        raise UserError("--name must not be empty.", hint='Use e.g. --name "БФУ им. И. Канта".')
+    return CalendarSettings(
+        id=partner_id, name=name, color=color, audience=args.audience.strip(), policy=args.policy
+    )
+
+
+def run_add(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    calendar = _validated_calendar(args)
+    existing = hub.settings.calendar(calendar.id)
+    if existing is not None or hub.accounts.get(calendar.id) is not None:
+        state = (
+            " (removed earlier; its calendar is archived)" if existing and existing.archived else ""
+        )
+        raise UserError(
+            f"A partner or account {calendar.id!r} exists already{state}.",
+            hint="Choose another id, or 'calhub partner passwd ID' to reset its password.",
+        )
+    if calendar.audience:
+        _check_audience(calendar.audience, hub.settings.groups)
+    password, generated = read_password(args.password_stdin)
+    document = configfile.read_document(hub.root)
+    configfile.add_calendar(document, calendar)
+    configfile.save_document(hub.root, document)
+    calendars.provision(hub, calendar)
+    hub.accounts.add(calendar.id, "partner", calendar.name, password)
+    print(f"Added partner {calendar.id!r} ({calendar.name}); calendar /dav{calendar.path}")
+    print(f"Login: {calendar.id}")
+    if generated:
+        print(f"Password (shown once, give it to the partner): {password}")
+    return 0
+
+
+def _check_audience(text: str, groups: Mapping[str, str]) -> None:
+    """Refuse a default audience the clash engine could not read."""
+    try:
+        from calhub.engine import AudienceParser
+    except ImportError:
+        return
+    if AudienceParser(groups).parse(text) is None:
+        raise UserError(
+            f"--audience {text!r} is not an audience.",
+            hint="Use grades and classes such as '10-11', '9', '10А, 11Б'; see docs/audience.md.",
+        )
+
+
+def run_list(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    partners = [p for p in hub.settings.partners if args.all or not p.archived]
+    if not partners:
+        print("No partners yet. Add one with: calhub partner add ID --name NAME")
+        return 0
+    print(f"{'ID':<14} {'NAME':<30} {'AUDIENCE':<10} {'POLICY':<7} {'LOGIN':<6} CALENDAR")
+    for partner in partners:
+        login = "yes" if hub.accounts.get(partner.id) is not None else "no"
+        where = "(archived)" if partner.archived else f"/dav{partner.path}"
+        print(
+            f"{partner.id:<14} {partner.name:<30} {partner.audience or '-':<10} "
+            f"{partner.policy:<7} {login:<6} {where}"
+        )
+    return 0
+
+
+def run_passwd(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    calendar = hub.settings.calendar(args.id)
+    if calendar is None or calendar.role != "partner" or calendar.archived:
+        raise UserError(
+            f"There is no active partner {args.id!r}.", hint="See 'calhub partner list'."
+        )
+    password, generated = read_password(args.password_stdin)
+    if hub.accounts.get(calendar.id) is None:
+        hub.accounts.add(calendar.id, "partner", calendar.name, password)
+    else:
+        hub.accounts.set_password(calendar.id, password)
+    print(f"New password set for {calendar.id!r}; apps using the old one will be asked again.")
+    if generated:
+        print(f"Password (shown once): {password}")
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    calendar = hub.settings.calendar(args.id)
+    if calendar is None or calendar.role != "partner" or calendar.archived:
+        raise UserError(
+            f"There is no active partner {args.id!r}.", hint="See 'calhub partner list'."
+        )
+    if hub.accounts.get(calendar.id) is not None:
+        hub.accounts.remove(calendar.id)
+    document = configfile.read_document(hub.root)
+    configfile.set_calendar_key(document, calendar.id, "archived", True)
+    configfile.save_document(hub.root, document)
+    target = calendars.archive(hub, calendar)
+    print(f"Removed partner {calendar.id!r}: its login no longer works.")
+    if target is not None:
+        print(f"Its calendar was archived, not deleted: {target}")
+    return 0

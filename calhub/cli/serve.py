@@ -1,0 +1,129 @@
+"""``calhub serve`` and ``calhub demo``: run the whole hub from one process and one port."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+from pathlib import Path
+
+from calhub import server
+from calhub.cli.common import open_hub
+from calhub.hub import Hub, HubPaths
+
+logger = logging.getLogger(__name__)
+
+DEMO_DIR = "calhub-demo"
+DEMO_PASSWORD_PREFIX = "demo-"  # noqa: S105 - demo accounts are public on purpose
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError("a port is a number from 0 to 65535 (0: any free port)")
+    return port
+
+
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=_port, default=5232, help="port; 0 picks a free one (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=server.DEFAULT_THREADS, help="worker threads"
+    )
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    serve = subparsers.add_parser(
+        "serve",
+        parents=[common],
+        help="serve CalDAV (/dav/), the web app (/) and /healthz",
+        description="Serve the hub. Stop with Ctrl+C or SIGTERM.",
+    )
+    _add_server_options(serve)
+    serve.set_defaults(handler=run_serve)
+
+    demo = subparsers.add_parser(
+        "demo",
+        parents=[common],
+        help="create (or reuse) a demo hub with sample data and serve it",
+        description=f"Create a demo hub in ./{DEMO_DIR} (or --data) with the gymnasium, its "
+        "partners and a term of events, then serve it.",
+    )
+    _add_server_options(demo)
+    demo.set_defaults(handler=run_demo)
+
+
+def announce(url: str) -> None:
+    # Tests and scripts read this line to find the port when --port 0 is used.
+    print(f"calhub listening on {url}", flush=True)
+    print(f"CalDAV: {url}dav/   Health: {url}healthz", flush=True)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    server.serve(hub, args.host, args.port, args.threads, on_ready=announce)
+    return 0
+
+
+def demo_password(login: str) -> str:
+    return f"{DEMO_PASSWORD_PREFIX}{login}"
+
+
+def create_demo(root: Path, today: dt.date) -> Hub:
+    from calhub import calendars, configfile
+    from calhub.cli.init import COORDINATOR, create_hub
+    from calhub.demo import partners
+    from calhub.demo.term import demo_events
+    from calhub.importer import import_objects
+
+    paths = HubPaths(root)
+    hub = create_hub(
+        paths,
+        partners.SCHOOL_NAME,
+        "Europe/Kaliningrad",
+        demo_password(COORDINATOR),
+        extra=partners.PARTNERS,
+    )
+    document = configfile.read_document(root)
+    document["audience"]["groups"].update(partners.GROUPS)
+    document["venues"]["aliases"].update(partners.VENUE_ALIASES)
+    configfile.save_document(root, document)
+    for partner in partners.PARTNERS:
+        hub.accounts.add(partner.id, "partner", partner.name, demo_password(partner.id))
+    start = today - dt.timedelta(days=today.weekday() + 14)
+    for calendar_id, texts in demo_events(start, hub.settings.timezone).items():
+        calendar = hub.settings.calendar(calendar_id)
+        if calendar is None:
+            raise KeyError(calendar_id)
+        calendars.provision(hub, calendar)
+        import_objects(hub, calendar, texts)
+    return hub
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    root = Path(args.data or DEMO_DIR).absolute()
+    if (root / "calhub.toml").exists():
+        print(f"Reusing the demo hub in {root}")
+        hub = Hub(root)
+    else:
+        print(f"Creating a demo hub in {root} ...")
+        hub = create_demo(root, dt.date.today())
+
+    def ready(url: str) -> None:
+        announce(url)
+        print(f"\nDemo hub '{hub.settings.school}' — open {url} in a browser.")
+        print("Accounts (login / password):")
+        for account in hub.accounts:
+            print(f"  {account.login:<12} / {demo_password(account.login):<20} {account.name}")
+        print("Connect a calendar app to the server address above with one of the partner logins.")
+        print("Stop with Ctrl+C.", flush=True)
+
+    server.serve(hub, args.host, args.port, args.threads, on_ready=ready)
+    return 0

@@ -1,0 +1,59 @@
+"""The embedded Radicale: its configuration, built from the hub, and its WSGI application.
+
+The user never edits a Radicale config. Plugins are handed to Radicale as factories bound
+to the hub (Radicale accepts a callable as a plugin ``type``), so they need no globals.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import TYPE_CHECKING, Any
+
+from radicale import config as radicale_config
+from radicale.app import Application
+
+from radicale_plugins.auth import Auth
+from radicale_plugins.rights import Rights
+from radicale_plugins.storage import Storage
+
+if TYPE_CHECKING:
+    from calhub.hub import Hub
+
+logger = logging.getLogger(__name__)
+
+DAV_PREFIX = "/dav"
+
+
+def radicale_configuration(hub: Hub) -> radicale_config.Configuration:
+    settings = hub.settings
+    configuration = radicale_config.load()
+    options: dict[str, dict[str, Any]] = {
+        "auth": {
+            "type": functools.partial(Auth, hub=hub),
+            # The account store delays failed logins itself (shared with the web sign-in).
+            "delay": "0",
+            "realm": f"calhub — {settings.school}",
+        },
+        "rights": {
+            "type": functools.partial(Rights, hub=hub),
+            "permit_delete_collection": "False",
+            "permit_overwrite_collection": "True",
+        },
+        "storage": {
+            "type": functools.partial(Storage, hub=hub),
+            "filesystem_folder": str(hub.paths.storage),
+            # Radicale's own size check is not enforced when embedded; the hub's WSGI
+            # body limit refuses oversized requests before they get here.
+            "max_resource_size": str(max(1024, int(settings.max_body_bytes * 0.8))),
+        },
+        "server": {"max_content_length": str(settings.max_body_bytes)},
+        "web": {"type": "none"},
+        "logging": {"mask_passwords": "True", "bad_put_request_content": "False"},
+    }
+    configuration.update(options, "calhub", privileged=True)
+    return configuration
+
+
+def build_radicale_app(hub: Hub) -> Application:
+    return Application(radicale_configuration(hub))

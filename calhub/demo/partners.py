@@ -1,0 +1,37 @@
+"""The school's real partners (from its own report on the problem calhub solves)."""
+
+from __future__ import annotations
+
+from calhub.settings import CalendarSettings
+
+SCHOOL_NAME = "МАОУ гимназия №32 г. Калининграда"
+
+SCHOOL_CALENDARS = (
+    CalendarSettings(id="school", name="Гимназия №32", color="#1F6FEB", role="school"),
+    CalendarSettings(
+        id="blackout", name="Гимназия №32: экзамены и каникулы", color="#6E7781", role="blackout"
+    ),
+)
+
+PARTNERS = (
+    CalendarSettings(id="bfu", name="БФУ им. И. Канта", color="#D1242F", audience="8-11"),
+    CalendarSettings(id="kgtu", name="КГТУ", color="#0E8A16", audience="9-11"),
+    CalendarSettings(id="ranepa", name="РАНХиГС", color="#8250DF", audience="10-11"),
+    CalendarSettings(id="kfruk", name="КФ РУК", color="#BF8700", audience="9-11"),
+    CalendarSettings(
+        id="pedcollege", name="Педагогический колледж", color="#E16F24", audience="7-11"
+    ),
+    CalendarSettings(id="kodyutsekt", name="КОДЮЦЭКТ", color="#1B7C83", audience="5-9"),
+)
+
+GROUPS = {
+    "инженерный профиль": "10А, 11А",
+    "социально-экономический профиль": "10Б, 11Б",
+    "естественно-научный профиль": "10В, 11В",
+}
+
+VENUE_ALIASES = {
+    "актовый зал": "Актовый зал гимназии",
+    "гимназия, актовый зал": "Актовый зал гимназии",
+    "спортзал": "Спортивный зал гимназии",
+}

@@ -1,0 +1,337 @@
+"""The hub's one typed configuration schema: ``calhub.toml`` in the data directory.
+
+Every key has a default, a help text and a validator. ``load_settings`` reads the file once
+into an immutable ``Settings``; any error names the file, the section and key, and what is
+allowed. The CLI edits the file with tomlkit so that a coordinator's comments survive.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from calhub.errors import ConfigError
+
+CONFIG_NAME = "calhub.toml"
+
+ROLES = ("school", "blackout", "partner")
+POLICIES = ("record", "reject")
+SEVERITIES = ("hard", "soft")
+RULE_NAMES = ("audience", "blackout", "venue", "travel", "duplicate", "overload")
+
+# Account/calendar ids become URL path segments and file names.
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
+COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One key of the schema: its default, a help text and how to check a value."""
+
+    default: Any
+    help: str
+    check: Callable[[Any], Any]
+    allowed: str = ""
+
+
+def _int_range(low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return value
+
+    return check
+
+
+def _float_range(low: float, high: float) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise ValueError(f"must be a number from {low:g} to {high:g}")
+        return float(value)
+
+    return check
+
+
+def _text(max_len: int = 200) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not value.strip() or len(value) > max_len:
+            raise ValueError(f"must be a non-empty text of at most {max_len} characters")
+        return value.strip()
+
+    return check
+
+
+def check_timezone(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a time zone name such as Europe/Kaliningrad")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+def check_id(value: Any) -> str:
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid id: use 2-32 lower-case Latin letters, digits, '-' or '_', "
+            "starting with a letter"
+        )
+    return value
+
+
+def check_color(value: Any) -> str:
+    if not isinstance(value, str) or not COLOR_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a colour: use #RRGGBB")
+    return value.upper()
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
+        return str(value)
+
+    return check
+
+
+def _optional_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a text")
+    return value.strip()
+
+
+def _text_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError('must be a table of "name" = "text" pairs')
+    return dict(value)
+
+
+HUB_SCHEMA: dict[str, Option] = {
+    "school": Option("Школа", "Name of the school, shown in the dashboard and feeds.", _text()),
+    "timezone": Option(
+        "Europe/Kaliningrad",
+        "IANA time zone of the hub: floating times and all-day events are read in it.",
+        check_timezone,
+        "an IANA name such as Europe/Kaliningrad",
+    ),
+    "max_body_bytes": Option(
+        10 * 1024 * 1024,
+        "Largest request body the hub accepts; larger requests get 413.",
+        _int_range(1024, 1024**3),
+    ),
+    "horizon_past_days": Option(
+        366, "How far back recurring events are expanded for clash checks.", _int_range(1, 3660)
+    ),
+    "horizon_future_days": Option(
+        731, "How far ahead recurring events are expanded.", _int_range(1, 3660)
+    ),
+    "max_occurrences_per_event": Option(
+        1000, "Cap on occurrences per event, against runaway rules.", _int_range(1, 100_000)
+    ),
+    "login_cache_seconds": Option(
+        900,
+        "How long a verified password is remembered in memory (0 disables the cache).",
+        _int_range(0, 86_400),
+    ),
+    "failed_login_delay": Option(
+        1.0, "Minimum seconds a failed login takes.", _float_range(0.0, 60.0)
+    ),
+}
+
+CALENDAR_SCHEMA: dict[str, Option] = {
+    "id": Option(None, "Calendar id; a partner's id is also its login.", check_id),
+    "name": Option(None, "Display name shown in calendar apps.", _text()),
+    "color": Option("#3A87AD", "Calendar colour (#RRGGBB).", check_color, "#RRGGBB"),
+    "role": Option("partner", "What the calendar is for.", _choice(ROLES), ", ".join(ROLES)),
+    "audience": Option(
+        "", "Default audience of its events, e.g. '10-11' (empty: whole school).", _optional_text
+    ),
+    "policy": Option(
+        "record",
+        "record: accept clashing writes and record the clash; reject: refuse new hard clashes.",
+        _choice(POLICIES),
+        ", ".join(POLICIES),
+    ),
+    "archived": Option(False, "Set by 'partner remove': kept, read-only, no clash checks.", bool),
+}
+
+RULE_SCHEMA: dict[str, Option] = {
+    "enabled": Option(True, "Whether the rule runs.", bool),
+    "severity": Option(None, "hard or soft; empty for the rule's default.", _choice(SEVERITIES)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarSettings:
+    id: str
+    name: str
+    color: str = "#3A87AD"
+    role: str = "partner"
+    audience: str = ""
+    policy: str = "record"
+    archived: bool = False
+
+    @property
+    def owner(self) -> str:
+        """The principal the calendar lives under (school calendars live under 'school')."""
+        return "school" if self.role in ("school", "blackout") else self.id
+
+    @property
+    def slug(self) -> str:
+        return {"school": "calendar", "blackout": "blackout"}.get(self.role, "calendar")
+
+    @property
+    def path(self) -> str:
+        """Radicale path, without the /dav prefix: ``/bfu/calendar/``."""
+        return f"/{self.owner}/{self.slug}/"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleConfig:
+    enabled: bool = True
+    severity: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything in calhub.toml, validated. Build with ``load_settings``."""
+
+    path: Path
+    school: str
+    timezone: str
+    max_body_bytes: int
+    horizon_past_days: int
+    horizon_future_days: int
+    max_occurrences_per_event: int
+    login_cache_seconds: int
+    failed_login_delay: float
+    calendars: tuple[CalendarSettings, ...]
+    groups: Mapping[str, str] = field(default_factory=dict)
+    venue_aliases: Mapping[str, str] = field(default_factory=dict)
+    rules: Mapping[str, RuleConfig] = field(default_factory=dict)
+
+    def calendar(self, calendar_id: str) -> CalendarSettings | None:
+        return next((c for c in self.calendars if c.id == calendar_id), None)
+
+    def calendar_by_path(self, path: str) -> CalendarSettings | None:
+        """The calendar at a Radicale path such as ``/bfu/calendar/`` (slashes optional)."""
+        wanted = "/" + path.strip("/") + "/"
+        return next((c for c in self.calendars if c.path == wanted), None)
+
+    @property
+    def partners(self) -> tuple[CalendarSettings, ...]:
+        return tuple(c for c in self.calendars if c.role == "partner")
+
+
+def _check(path: Path, where: str, option: Option, value: Any) -> Any:
+    try:
+        return option.check(value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(str(path), where, str(exc), option.allowed) from exc
+
+
+def _read_table(path: Path, section: str, raw: Any, schema: Mapping[str, Option]) -> dict:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(str(path), section, "must be a table")
+    unknown = sorted(set(raw) - set(schema))
+    if unknown:
+        raise ConfigError(
+            str(path), f"{section}.{unknown[0]}", "is not a known key", ", ".join(sorted(schema))
+        )
+    values = {}
+    for key, option in schema.items():
+        if key in raw:
+            values[key] = _check(path, f"{section}.{key}", option, raw[key])
+        elif option.default is None and key in ("id", "name"):
+            raise ConfigError(str(path), f"{section}.{key}", "is required")
+        else:
+            values[key] = option.default
+    return values
+
+
+def _read_rules(path: Path, raw: Any) -> dict[str, RuleConfig]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(str(path), "rules", "must be a table of rule tables")
+    rules = {}
+    for name, table in raw.items():
+        if name not in RULE_NAMES:
+            raise ConfigError(
+                str(path), f"rules.{name}", "is not a known rule", ", ".join(RULE_NAMES)
+            )
+        if not isinstance(table, Mapping):
+            raise ConfigError(str(path), f"rules.{name}", "must be a table")
+        enabled = _check(
+            path, f"rules.{name}.enabled", RULE_SCHEMA["enabled"], table.get("enabled", True)
+        )
+        severity = table.get("severity")
+        if severity is not None:
+            severity = _check(path, f"rules.{name}.severity", RULE_SCHEMA["severity"], severity)
+        params = {k: v for k, v in table.items() if k not in RULE_SCHEMA}
+        for key, value in params.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigError(str(path), f"rules.{name}.{key}", "must be a non-negative number")
+        rules[name] = RuleConfig(enabled=enabled, severity=severity, params=params)
+    return rules
+
+
+def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
+    known = {"hub", "calendars", "audience", "venues", "rules"}
+    unknown = sorted(set(document) - known)
+    if unknown:
+        raise ConfigError(str(path), unknown[0], "is not a known section", ", ".join(sorted(known)))
+    hub = _read_table(path, "hub", document.get("hub", {}), HUB_SCHEMA)
+    raw_calendars = document.get("calendars", [])
+    if not isinstance(raw_calendars, list):
+        raise ConfigError(str(path), "calendars", "must be an array of tables ([[calendars]])")
+    calendars = []
+    seen: set[str] = set()
+    for number, raw in enumerate(raw_calendars, start=1):
+        values = _read_table(path, f"calendars[{number}]", raw, CALENDAR_SCHEMA)
+        if values["id"] in seen:
+            raise ConfigError(
+                str(path), f"calendars[{number}].id", f"{values['id']!r} is used twice"
+            )
+        seen.add(values["id"])
+        calendars.append(CalendarSettings(**values))
+    for role in ("school", "blackout"):
+        if sum(1 for c in calendars if c.role == role) > 1:
+            raise ConfigError(str(path), "calendars", f"more than one calendar has role {role!r}")
+    audience = document.get("audience", {})
+    venues = document.get("venues", {})
+    if not isinstance(audience, Mapping) or not isinstance(venues, Mapping):
+        raise ConfigError(str(path), "audience/venues", "must be tables")
+    return Settings(
+        path=path,
+        calendars=tuple(calendars),
+        groups=_check(
+            path, "audience.groups", Option({}, "", _text_map), audience.get("groups", {})
+        ),
+        venue_aliases=_check(
+            path, "venues.aliases", Option({}, "", _text_map), venues.get("aliases", {})
+        ),
+        rules=_read_rules(path, document.get("rules", {})),
+        **hub,
+    )
+
+
+def load_settings(data_dir: Path) -> Settings:
+    path = data_dir / CONFIG_NAME
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "-", f"is not valid TOML: {exc}") from exc
+    return parse_settings(path, document)

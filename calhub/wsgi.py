@@ -1,0 +1,167 @@
+"""The hub's one WSGI stack: body limit, access log, then /dav to Radicale and / to Flask.
+
+access log → body limit → /.well-known/caldav → 301 /dav/
+                        → /dav/...            → clash-refusal mapping → Radicale
+                        → everything else     → Flask (dashboard, API, /healthz)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from calhub.dav import DAV_PREFIX, build_radicale_app
+
+if TYPE_CHECKING:
+    from calhub.hub import Hub
+
+logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("calhub.access")
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+
+def plain_response(
+    start_response: StartResponse, status: str, text: str, headers: Iterable[tuple[str, str]] = ()
+) -> list[bytes]:
+    body = text.encode()
+    start_response(
+        status,
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            *headers,
+        ],
+    )
+    return [body]
+
+
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes with 413, whatever server runs the hub.
+
+    Embedded Radicale does not enforce its own max_content_length, and a chunked body has
+    no Content-Length to check up front, so a chunked body is read here up to the limit and
+    handed on with a length (Radicale reads bodies by Content-Length only).
+    """
+
+    def __init__(self, app: WSGIApp, limit: Callable[[], int]) -> None:
+        self.app = app
+        self.limit = limit
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        limit = self.limit()
+        too_large = (
+            f"413 Request Entity Too Large: the request body is larger than the hub accepts "
+            f"({limit} bytes). Split the upload into smaller parts.\n"
+        )
+        length_header = environ.get("CONTENT_LENGTH") or ""
+        if length_header:
+            try:
+                length = int(length_header)
+            except ValueError:
+                return plain_response(
+                    start_response, "400 Bad Request", "Invalid Content-Length.\n"
+                )
+            if length < 0:
+                return plain_response(
+                    start_response, "400 Bad Request", "Invalid Content-Length.\n"
+                )
+            if length > limit:
+                environ["calhub.refused"] = "body limit"
+                return plain_response(start_response, "413 Request Entity Too Large", too_large)
+        elif "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            body = environ["wsgi.input"].read(limit + 1)
+            if len(body) > limit:
+                environ["calhub.refused"] = "body limit"
+                return plain_response(start_response, "413 Request Entity Too Large", too_large)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return self.app(environ, start_response)
+
+
+class Dispatcher:
+    """Routes /dav to Radicale (with /dav as its SCRIPT_NAME) and the rest to Flask."""
+
+    def __init__(self, dav: WSGIApp, web: WSGIApp) -> None:
+        self.dav = dav
+        self.web = web
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or "/"
+        if path in ("/.well-known/caldav", "/.well-known/caldav/", "/.well-known/carddav"):
+            location = environ.get("SCRIPT_NAME", "") + DAV_PREFIX + "/"
+            return plain_response(
+                start_response,
+                "301 Moved Permanently",
+                f"See {location}\n",
+                [("Location", location)],
+            )
+        if path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/"):
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + DAV_PREFIX
+            environ["PATH_INFO"] = path[len(DAV_PREFIX) :] or "/"
+            return self.dav(environ, start_response)
+        return self.web(environ, start_response)
+
+
+def basic_login(environ: Environ) -> str:
+    """The login named in an HTTP Basic header, for logging only (never the password)."""
+    header = environ.get("HTTP_AUTHORIZATION", "")
+    if not header.lower().startswith("basic "):
+        return "-"
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return "?"
+    return decoded.split(":", 1)[0] or "-"
+
+
+class AccessLog:
+    """One line per request: client, login, method, path, status, bytes, milliseconds."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        status_holder: list[str] = ["-"]
+
+        def logging_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            status_holder[0] = status.split(" ", 1)[0]
+            return start_response(status, headers, exc_info)
+
+        body = self.app(environ, logging_start_response)
+        try:
+            chunks = list(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        size = sum(len(chunk) for chunk in chunks)
+        access_logger.info(
+            '%s %s "%s %s%s" %s %d %.1fms',
+            environ.get("REMOTE_ADDR", "-"),
+            basic_login(environ),
+            environ.get("REQUEST_METHOD", "-"),
+            environ.get("SCRIPT_NAME", ""),
+            environ.get("PATH_INFO", ""),
+            status_holder[0],
+            size,
+            (time.perf_counter() - started) * 1000,
+        )
+        return chunks
+
+
+def build_stack(hub: Hub) -> WSGIApp:
+    from calhub.web import create_app
+
+    web = create_app(hub=hub)
+    dav = build_radicale_app(hub)
+    dispatcher = Dispatcher(dav, web)
+    return AccessLog(BodyLimit(dispatcher, lambda: hub.settings.max_body_bytes))
