@@ -1,43 +1,409 @@
-"""Keeps the occurrence index and clash records in step with Radicale's storage.
+"""Keeps the occurrence index and the clash records in step with Radicale's storage.
 
-Radicale's storage plugin calls these hooks inside its storage write lock.
+Radicale's storage plugin calls the hooks below while it holds the storage write lock, so
+the check of a write, the write itself and the bookkeeping after it are one step for every
+other writer, in this process or another. The engine decides what clashes; this module
+decides what to keep: which occurrences are indexed and which clash records are open.
+
+A write to a calendar with policy ``reject`` that would add a new, unapproved hard clash
+raises ``WriteRefused`` before anything is stored; ``calhub.refusal`` turns it into a 409.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from calhub.engine import (
+    AudienceParser,
+    Clash,
+    ClashEngine,
+    EngineConfig,
+    IntervalIndex,
+    InvalidCalendarData,
+    Occurrence,
+    RuleSettings,
+    expand_calendar,
+)
+from calhub.index import IndexCorrupt, IndexedItem, IndexLookup, OccurrenceIndex
+from calhub.records import ClashRecords
+from calhub.refusal import WriteRefused, current_request
+
 if TYPE_CHECKING:
+    from radicale.item import Item
+    from radicale.storage import BaseCollection
+
     from calhub.hub import Hub
+    from calhub.settings import CalendarSettings, Settings
 
 logger = logging.getLogger(__name__)
+
+Event = tuple[str, str]  # (calendar id, uid)
+
+
+@dataclass(frozen=True)
+class EngineParts:
+    settings: Settings
+    config: EngineConfig
+    parser: AudienceParser
+    engine: ClashEngine
+    rules_fingerprint: str
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    return EngineConfig(
+        tz=settings.timezone,
+        horizon_past_days=settings.horizon_past_days,
+        horizon_future_days=settings.horizon_future_days,
+        max_occurrences_per_event=settings.max_occurrences_per_event,
+        groups=dict(settings.groups),
+        venue_aliases=dict(settings.venue_aliases),
+        rules={
+            name: RuleSettings(enabled=rule.enabled, severity=rule.severity, params=rule.params)
+            for name, rule in settings.rules.items()
+        },
+    )
+
+
+def _digest(*parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class CombinedLookup:
+    """Overlap queries over several lookups (the index minus a calendar, plus new items)."""
+
+    def __init__(self, *lookups: Any) -> None:
+        self.lookups = lookups
+
+    def overlapping(self, start: dt.datetime, end: dt.datetime) -> list[Occurrence]:
+        found: list[Occurrence] = []
+        for lookup in self.lookups:
+            found.extend(lookup.overlapping(start, end))
+        return found
 
 
 class Tracker:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        self.index = OccurrenceIndex(hub.paths.index_db)
+        self.records = ClashRecords(hub.paths.hub_db)
+        self._parts: EngineParts | None = None
+        self._parts_lock = threading.Lock()
+        self._pending = threading.local()
+
+    # -- engine and configuration ------------------------------------------------------
+
+    @property
+    def parts(self) -> EngineParts:
+        settings = self.hub.settings
+        with self._parts_lock:
+            if self._parts is None or self._parts.settings is not settings:
+                config = engine_config(settings)
+                self._parts = EngineParts(
+                    settings=settings,
+                    config=config,
+                    parser=AudienceParser(dict(settings.groups)),
+                    engine=ClashEngine(config),
+                    rules_fingerprint=_digest(config),
+                )
+            return self._parts
+
+    def calendar_fingerprint(self, calendar: CalendarSettings) -> str:
+        settings = self.parts.settings
+        return _digest(
+            calendar.id,
+            calendar.role,
+            calendar.audience,
+            settings.timezone,
+            settings.horizon_past_days,
+            settings.horizon_future_days,
+            settings.max_occurrences_per_event,
+            dict(settings.groups),
+            dict(settings.venue_aliases),
+        )
+
+    def hub_calendar(self, path: str) -> CalendarSettings | None:
+        calendar = self.hub.settings.calendar_by_path(path)
+        if calendar is None or calendar.archived:
+            return None
+        return calendar
+
+    def expand(self, calendar: CalendarSettings, text: str) -> list[Occurrence]:
+        parts = self.parts
+        default = parts.parser.parse(calendar.audience) if calendar.audience else None
+        return expand_calendar(
+            text,
+            calendar=calendar.id,
+            config=parts.config,
+            parser=parts.parser,
+            default_audience=default,
+            is_blackout=calendar.role == "blackout",
+        )
+
+    def _expand_item(self, calendar: CalendarSettings, item: Item) -> list[Occurrence]:
+        try:
+            return self.expand(calendar, item.serialize())
+        except InvalidCalendarData as exc:
+            raise WriteRefused.invalid(str(exc)) from exc
+
+    # -- freshness ---------------------------------------------------------------------
+
+    def _fresh(self, calendar: CalendarSettings) -> bool:
+        try:
+            return self.index.fingerprint(calendar.id) == self.calendar_fingerprint(calendar)
+        except IndexCorrupt:
+            logger.warning("Index %s is unusable; it will be rebuilt", self.index.path)
+            self.index.destroy()
+            return False
+
+    def _ensure_calendar(self, calendar: CalendarSettings, collection: BaseCollection) -> bool:
+        """Reindex one calendar if the index does not hold it; True if it was reindexed."""
+        if self._fresh(calendar):
+            return False
+        self.reindex_calendar(calendar, collection)
+        return True
+
+    def reindex_calendar(self, calendar: CalendarSettings, collection: BaseCollection) -> int:
+        """Read every object of a calendar from storage into the index."""
+        rows: list[tuple[IndexedItem, list[Occurrence]]] = []
+        for item in collection.get_all():
+            rows.append(self._index_row(calendar, item))
+        with self.index.transaction() as db:
+            self.index.drop_calendar(db, calendar.id)
+            for row, occurrences in rows:
+                self.index.put_item(db, calendar.id, row, occurrences)
+            self.index.set_fingerprint(db, calendar.id, self.calendar_fingerprint(calendar))
+        logger.info("Indexed calendar %s: %d objects", calendar.id, len(rows))
+        return len(rows)
+
+    def _index_row(
+        self, calendar: CalendarSettings, item: Item, occurrences: list[Occurrence] | None = None
+    ) -> tuple[IndexedItem, list[Occurrence]]:
+        error = None
+        if occurrences is None:
+            try:
+                occurrences = self.expand(calendar, item.serialize())
+            except InvalidCalendarData as exc:
+                # Stored before calhub (or by hand): keep it indexed, never clash-checked.
+                error = str(exc)
+                occurrences = []
+        assert item.href is not None
+        row = IndexedItem(
+            href=item.href,
+            uid=item.uid,
+            etag=item.etag,
+            component=item.component_name,
+            time_range=item.time_range,
+            error=error,
+        )
+        return row, occurrences
+
+    # -- write hooks (inside Radicale's storage write lock) ---------------------------
 
     def before_item_write(
-        self, path: str, href: str, item: Any, moved_from: tuple[str, str] | None = None
+        self, collection: BaseCollection, href: str, item: Item, moved_from: Event | None = None
     ) -> None:
-        return None
+        calendar = self.hub_calendar(collection.path)
+        if calendar is None:
+            return
+        occurrences = self._expand_item(calendar, item)
+        self._pending.value = (calendar.id, href, occurrences)
+        if calendar.policy != "reject":
+            return
+        self._ensure_calendar(calendar, collection)
+        event = (calendar.id, item.uid)
+        replaced = {event} | ({moved_from} if moved_from else set())
+        clashes = self.parts.engine.check(occurrences, IndexLookup(self.index, replaced))
+        self._refuse_new_hard(clashes, replaced)
 
-    def after_item_write(self, path: str, href: str, item: Any) -> None:
-        return None
+    def _refuse_new_hard(self, clashes: Sequence[Clash], replaced: Iterable[Event]) -> None:
+        known = self.records.active_ids_for(replaced)
+        new_hard = [c for c in clashes if c.severity == "hard" and c.id not in known]
+        approved = self.records.approved(c.id for c in new_hard)
+        refused = [c for c in new_hard if c.id not in approved]
+        if refused:
+            raise WriteRefused.clashes(refused, self.parts.settings)
 
-    def after_item_delete(self, path: str, href: str) -> None:
-        return None
+    def after_item_write(self, collection: BaseCollection, href: str, item: Item) -> None:
+        calendar = self.hub_calendar(collection.path)
+        if calendar is None:
+            return
+        if self._ensure_calendar(calendar, collection):
+            self._refresh({(calendar.id, item.uid)})
+            return
+        pending = getattr(self._pending, "value", None)
+        self._pending.value = None
+        if pending is not None and pending[:2] == (calendar.id, href):
+            occurrences = pending[2]
+        else:
+            occurrences = self._expand_item(calendar, item)
+        row, occurrences = self._index_row(calendar, item, occurrences)
+        with self.index.transaction() as db:
+            old_uid = self.index.delete_item(db, calendar.id, href)
+            self.index.put_item(db, calendar.id, row, occurrences)
+        events = {(calendar.id, item.uid)}
+        if old_uid and old_uid != item.uid:
+            events.add((calendar.id, old_uid))
+        self._refresh(events)
 
-    def after_collection_delete(self, path: str) -> None:
-        return None
+    def after_item_delete(self, collection_path: str, href: str) -> None:
+        calendar = self.hub_calendar(collection_path)
+        if calendar is None or not self._fresh(calendar):
+            return
+        with self.index.transaction() as db:
+            uid = self.index.delete_item(db, calendar.id, href)
+        if uid:
+            self._refresh({(calendar.id, uid)})
 
-    def before_collection_replace(self, path: str, items: Sequence[Any]) -> None:
-        return None
+    def after_collection_delete(self, collection_path: str) -> None:
+        calendar = self.hub.settings.calendar_by_path(collection_path)
+        if calendar is None:
+            return
+        self.forget_calendar(calendar.id)
 
-    def after_collection_replace(self, path: str, items: Sequence[Any]) -> None:
-        return None
+    def forget_calendar(self, calendar_id: str) -> None:
+        events = {(calendar_id, item.uid) for item in self.index.items(calendar_id).values()}
+        with self.index.transaction() as db:
+            self.index.drop_calendar(db, calendar_id)
+        self._refresh(events)
 
-    def has_uid(self, path: str, uid: str) -> bool | None:
-        return None
+    def before_collection_replace(self, path: str, items: Sequence[Item]) -> None:
+        calendar = self.hub_calendar(path)
+        if calendar is None:
+            return
+        new: list[Occurrence] = []
+        for item in items:
+            new.extend(self._expand_item(calendar, item))
+        if calendar.policy != "reject":
+            return
+        old_events = {(calendar.id, i.uid) for i in self.index.items(calendar.id).values()}
+        new_events = {(calendar.id, i.uid) for i in items}
+        others = IndexLookup(self.index, old_events | new_events)
+        clashes = self.parts.engine.check(new, CombinedLookup(others, IntervalIndex(new)))
+        self._refuse_new_hard(clashes, old_events | new_events)
+
+    def after_collection_replace(self, collection: BaseCollection) -> None:
+        calendar = self.hub_calendar(collection.path)
+        if calendar is None:
+            return
+        before = {(calendar.id, i.uid) for i in self.index.items(calendar.id).values()}
+        self.reindex_calendar(calendar, collection)
+        after = {(calendar.id, i.uid) for i in self.index.items(calendar.id).values()}
+        self._refresh(before | after)
+
+    # -- clash bookkeeping -------------------------------------------------------------
+
+    def _refresh(self, events: set[Event]) -> None:
+        """Re-check the given events and bring their clash records up to date."""
+        engine = self.parts.engine
+        candidates = [
+            o for calendar, uid in events for o in self.index.occurrences_of(calendar, uid)
+        ]
+        clashes = {c.id: c for c in engine.check(candidates, IndexLookup(self.index))}
+        stale = self.records.active_ids_for(events)
+        missing = stale - set(clashes)
+        # A group clash (overload) may outlive one member leaving it: look again around it.
+        for clash_id, (first, last) in self.records.active_occurrence_spans(missing).items():
+            start = dt.datetime.fromisoformat(first) - dt.timedelta(days=1)
+            end = dt.datetime.fromisoformat(last) + dt.timedelta(days=1)
+            for clash in engine.scan(self.index.overlapping(start, end)):
+                if clash.id == clash_id:
+                    clashes[clash.id] = clash
+        new, resolved = self.records.sync(clashes.values(), stale)
+        if new or resolved:
+            logger.info("Clashes: %d new, %d resolved", new, resolved)
+        request = current_request()
+        if request is not None:
+            request.clashes_after_write = [c for c in clashes.values() if c.severity == "hard"]
+
+    # -- read helpers for Radicale -----------------------------------------------------
+
+    def has_uid(self, collection: BaseCollection, uid: str) -> bool | None:
+        calendar = self.hub_calendar(collection.path)
+        if calendar is None or not self._fresh(calendar):
+            return None
+        return self.index.has_uid(calendar.id, uid)
+
+    def hrefs_in_range(self, collection: BaseCollection, start: int, end: int) -> list[str] | None:
+        calendar = self.hub_calendar(collection.path)
+        if calendar is None or not self._fresh(calendar):
+            return None
+        return self.index.hrefs_in_range(calendar.id, start, end)
+
+    # -- whole-hub operations (CLI, start-up) -----------------------------------------
+
+    def verify(self, storage: Any, repair: bool) -> list[str]:
+        """Compare the index with storage; with ``repair`` rebuild what differs.
+
+        Returns a list of human-readable differences (empty when all agree). The caller
+        holds Radicale's storage lock.
+        """
+        problems: list[str] = []
+        settings = self.hub.settings
+        wanted = {c.id for c in settings.calendars if not c.archived}
+        for calendar_id in set(self.index.known_calendars()) - wanted:
+            problems.append(f"{calendar_id}: indexed but no longer a hub calendar")
+            if repair:
+                self.forget_calendar(calendar_id)
+        changed = False
+        for calendar in settings.calendars:
+            if calendar.archived:
+                continue
+            collection = next(iter(storage.discover(calendar.path)), None)
+            if collection is None:
+                problems.append(f"{calendar.id}: calendar {calendar.path} missing in storage")
+                continue
+            difference = self._compare(calendar, collection)
+            if difference:
+                problems.append(f"{calendar.id}: {difference}")
+                if repair:
+                    self.reindex_calendar(calendar, collection)
+                    changed = True
+        if repair and (changed or problems or self._rules_changed()):
+            self.rescan_all()
+        return problems
+
+    def _compare(self, calendar: CalendarSettings, collection: BaseCollection) -> str:
+        if not self._fresh(calendar):
+            return "not indexed with the current configuration"
+        indexed = {href: row.etag for href, row in self.index.items(calendar.id).items()}
+        stored = {str(item.href): item.etag for item in collection.get_all()}
+        if indexed == stored:
+            return ""
+        missing = len(set(stored) - set(indexed))
+        extra = len(set(indexed) - set(stored))
+        changed = len([h for h in set(stored) & set(indexed) if stored[h] != indexed[h]])
+        return f"{missing} objects not indexed, {extra} indexed but gone, {changed} changed"
+
+    def _rules_changed(self) -> bool:
+        row = self.index.db.execute("SELECT value FROM meta WHERE key='rules'").fetchone()
+        return row is None or row[0] != self.parts.rules_fingerprint
+
+    def rescan_all(self) -> tuple[int, int]:
+        """Find every clash from the index and bring all records in step."""
+        clashes = self.parts.engine.scan(self.index.all_occurrences())
+        result = self.records.sync(clashes, self.records.all_active_ids())
+        with self.index.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('rules', ?)", (self.parts.rules_fingerprint,)
+            )
+        logger.info("Full clash scan: %d clashes (%d new, %d resolved)", len(clashes), *result)
+        return result
+
+    def rebuild(self, storage: Any) -> tuple[int, int]:
+        """Drop the index and build it again from storage. Caller holds the lock."""
+        self.index.destroy()
+        for calendar in self.hub.settings.calendars:
+            if calendar.archived:
+                continue
+            collection = next(iter(storage.discover(calendar.path)), None)
+            if collection is not None:
+                self.reindex_calendar(calendar, collection)
+        return self.rescan_all()

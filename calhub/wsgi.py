@@ -159,9 +159,14 @@ class AccessLog:
 
 
 def build_stack(hub: Hub) -> WSGIApp:
+    from calhub.maintenance import verify_index
+    from calhub.refusal import RefusalMapper
     from calhub.web import create_app
 
+    problems = verify_index(hub, repair=True)
+    for problem in problems:
+        logger.warning("Index was out of step with storage and was repaired: %s", problem)
     web = create_app(hub=hub)
-    dav = build_radicale_app(hub)
+    dav = RefusalMapper(build_radicale_app(hub))
     dispatcher = Dispatcher(dav, web)
     return AccessLog(BodyLimit(dispatcher, lambda: hub.settings.max_body_bytes))

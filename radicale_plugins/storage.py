@@ -8,11 +8,13 @@ lock too and two racing writers cannot both slip past a clash check. The real wo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from radicale import config
 from radicale import item as radicale_item
+from radicale.item import filter as radicale_filter
 from radicale.storage import BaseCollection, multifilesystem
 
 if TYPE_CHECKING:
@@ -24,9 +26,9 @@ class Collection(multifilesystem.Collection):
 
     def upload(self, href: str, item: radicale_item.Item) -> Any:
         tracker = self._storage.hub.tracker
-        tracker.before_item_write(self.path, href, item)
+        tracker.before_item_write(self, href, item)
         result = super().upload(href, item)
-        tracker.after_item_write(self.path, href, item)
+        tracker.after_item_write(self, href, result[0])
         return result
 
     def delete(self, href: str | None = None) -> None:
@@ -39,10 +41,30 @@ class Collection(multifilesystem.Collection):
 
     def has_uid(self, uid: str) -> bool:
         # Radicale's default reads every item of the collection on each new PUT.
-        known = self._storage.hub.tracker.has_uid(self.path, uid)
-        if known is None:
-            return super().has_uid(uid)
-        return known
+        known = self._storage.hub.tracker.has_uid(self, uid)
+        return super().has_uid(uid) if known is None else known
+
+    def get_filtered(
+        self, filters: Iterable[ET.Element]
+    ) -> Iterator[tuple[radicale_item.Item, bool]]:
+        """Radicale's time-range prefilter, with candidates from the index, not every file."""
+        filters = list(filters)
+        if not self.tag:
+            return
+        tag, start, end, simple = radicale_filter.simplify_prefilters(filters, self.tag)
+        hrefs = None
+        if start > radicale_filter.TIMESTAMP_MIN or end < radicale_filter.TIMESTAMP_MAX:
+            hrefs = self._storage.hub.tracker.hrefs_in_range(self, start, end)
+        if hrefs is None:
+            yield from super().get_filtered(filters)
+            return
+        for _href, item in self.get_multi(hrefs):
+            if item is None or (tag is not None and tag != item.component_name):
+                continue
+            item_start, item_end = item.time_range
+            if item_start >= end or item_end <= start:
+                continue
+            yield item, simple and (start <= item_start or item_end <= end)
 
 
 class Storage(multifilesystem.Storage):
@@ -55,13 +77,15 @@ class Storage(multifilesystem.Storage):
     def move(self, item: radicale_item.Item, to_collection: BaseCollection, to_href: str) -> None:
         tracker = self.hub.tracker
         assert item.collection is not None and item.href is not None
-        from_path, from_href = item.collection.path, item.href
-        tracker.before_item_write(
-            to_collection.path, to_href, item, moved_from=(from_path, from_href)
-        )
+        source, source_href = item.collection, item.href
+        source_calendar = self.hub.settings.calendar_by_path(source.path)
+        moved_from = (source_calendar.id, item.uid) if source_calendar else None
+        tracker.before_item_write(to_collection, to_href, item, moved_from=moved_from)
         super().move(item, to_collection, to_href)
-        tracker.after_item_delete(from_path, from_href)
-        tracker.after_item_write(to_collection.path, to_href, item)
+        tracker.after_item_delete(source.path, source_href)
+        moved = next(iter(to_collection.get_multi([to_href])))[1]
+        if moved is not None:
+            tracker.after_item_write(to_collection, to_href, moved)
 
     def create_collection(
         self,
@@ -75,5 +99,5 @@ class Storage(multifilesystem.Storage):
             tracker.before_collection_replace(href, item_list)
         result = super().create_collection(href, item_list, props)
         if item_list is not None:
-            tracker.after_collection_replace(href, item_list)
+            tracker.after_collection_replace(result[0])
         return result

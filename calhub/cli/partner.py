@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
 import logging
+from collections.abc import Mapping
 
 from calhub import calendars, configfile
 from calhub.cli.common import open_hub, read_password

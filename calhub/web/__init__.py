@@ -24,9 +24,11 @@ def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = N
         hub = Hub(resolve_data_dir(app.config["CALHUB_DATA"]))
     app.extensions["calhub"] = hub
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from calhub.web import health, home
+    from calhub.web import api, health, home
 
+    app.register_blueprint(api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
     return app

@@ -1,0 +1,373 @@
+"""The occurrence index: a SQLite sidecar (WAL) that caches what Radicale's storage holds.
+
+It is a cache. Radicale's storage is the truth; the index can be deleted at any time and is
+rebuilt from storage when missing, stale (another config, or storage changed behind the
+hub's back) or corrupt. Writers update it inside Radicale's storage write lock, a file lock
+shared by every server process, so several processes can serve one data directory.
+
+Two things live here:
+- ``items``: one row per stored calendar object (href, UID, etag, component, and Radicale's
+  own enclosing time range), which answers ``has_uid`` and pre-filters time-range REPORTs
+  exactly as Radicale would, without reading every file;
+- ``occurrences``: the expanded occurrences the clash engine compares, with an R*Tree on
+  their time spans for overlap queries in O(log n).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from calhub.engine import Audience, Occurrence
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "1"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS calendars (
+    calendar TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    calendar TEXT NOT NULL,
+    href TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    component TEXT NOT NULL,
+    tr_start INTEGER NOT NULL,
+    tr_end INTEGER NOT NULL,
+    error TEXT,
+    PRIMARY KEY (calendar, href)
+);
+CREATE INDEX IF NOT EXISTS items_uid ON items (calendar, uid);
+CREATE INDEX IF NOT EXISTS items_range ON items (calendar, tr_start);
+CREATE TABLE IF NOT EXISTS occurrences (
+    id INTEGER PRIMARY KEY,
+    calendar TEXT NOT NULL,
+    href TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    recurrence_id TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    all_day INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    location TEXT NOT NULL,
+    venue TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    audience_source TEXT NOT NULL,
+    is_blackout INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS occurrences_item ON occurrences (calendar, href);
+CREATE INDEX IF NOT EXISTS occurrences_uid ON occurrences (calendar, uid);
+CREATE VIRTUAL TABLE IF NOT EXISTS occurrence_spans USING rtree (id, start, end);
+"""
+
+OCCURRENCE_FIELDS = (
+    "calendar",
+    "uid",
+    "recurrence_id",
+    "start",
+    "end",
+    "all_day",
+    "summary",
+    "location",
+    "venue",
+    "audience",
+    "audience_source",
+    "is_blackout",
+)
+OCCURRENCE_COLUMNS = ", ".join(OCCURRENCE_FIELDS)
+JOINED_OCCURRENCE_COLUMNS = ", ".join(f"o.{name}" for name in OCCURRENCE_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedItem:
+    """What the index knows of one stored calendar object."""
+
+    href: str
+    uid: str
+    etag: str
+    component: str
+    time_range: tuple[int, int]
+    error: str | None = None
+
+
+def audience_to_json(audience: Audience) -> str:
+    return json.dumps(
+        {"g": sorted(audience.grades), "c": sorted([g, letter] for g, letter in audience.classes)},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def audience_from_json(text: str) -> Audience:
+    data = json.loads(text)
+    return Audience(
+        grades=frozenset(data["g"]), classes=frozenset((g, letter) for g, letter in data["c"])
+    )
+
+
+def _timestamp(moment: dt.datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _moment(timestamp: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC)
+
+
+class IndexCorrupt(Exception):
+    """The index file cannot be used; the caller rebuilds it."""
+
+
+class OccurrenceIndex:
+    """Thread-safe access to ``index.sqlite``: one connection per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    # -- connections -----------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        # A cache may lose its last commit on power loss; it is verified at start-up.
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.executescript(SCHEMA)
+        version = connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if version is None:
+            connection.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
+            )
+        elif version[0] != SCHEMA_VERSION:
+            raise IndexCorrupt(f"index schema {version[0]} is not {SCHEMA_VERSION}")
+        return connection
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            try:
+                connection = self._connect()
+            except sqlite3.DatabaseError as exc:
+                raise IndexCorrupt(str(exc)) from exc
+            self._local.connection = connection
+        return connection
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    def destroy(self) -> None:
+        """Delete the index files (a cache) so the next use starts empty."""
+        self.close()
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{self.path}{suffix}").unlink()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # -- calendars -------------------------------------------------------------------
+
+    def fingerprint(self, calendar: str) -> str | None:
+        row = self.db.execute(
+            "SELECT fingerprint FROM calendars WHERE calendar=?", (calendar,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def known_calendars(self) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT calendar FROM calendars")]
+
+    def set_fingerprint(self, db: sqlite3.Connection, calendar: str, fingerprint: str) -> None:
+        db.execute("INSERT OR REPLACE INTO calendars VALUES (?, ?)", (calendar, fingerprint))
+
+    def drop_calendar(self, db: sqlite3.Connection, calendar: str) -> None:
+        db.execute(
+            "DELETE FROM occurrence_spans WHERE id IN "
+            "(SELECT id FROM occurrences WHERE calendar=?)",
+            (calendar,),
+        )
+        db.execute("DELETE FROM occurrences WHERE calendar=?", (calendar,))
+        db.execute("DELETE FROM items WHERE calendar=?", (calendar,))
+        db.execute("DELETE FROM calendars WHERE calendar=?", (calendar,))
+
+    # -- items -----------------------------------------------------------------------
+
+    def item(self, calendar: str, href: str) -> IndexedItem | None:
+        row = self.db.execute(
+            "SELECT href, uid, etag, component, tr_start, tr_end, error FROM items "
+            "WHERE calendar=? AND href=?",
+            (calendar, href),
+        ).fetchone()
+        return None if row is None else _item(row)
+
+    def items(self, calendar: str) -> dict[str, IndexedItem]:
+        rows = self.db.execute(
+            "SELECT href, uid, etag, component, tr_start, tr_end, error FROM items "
+            "WHERE calendar=?",
+            (calendar,),
+        )
+        return {row[0]: _item(row) for row in rows}
+
+    def has_uid(self, calendar: str, uid: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM items WHERE calendar=? AND uid=? LIMIT 1", (calendar, uid)
+        ).fetchone()
+        return row is not None
+
+    def hrefs_in_range(self, calendar: str, start: int, end: int) -> list[str]:
+        """Hrefs whose enclosing time range meets [start, end), as Radicale's prefilter does."""
+        rows = self.db.execute(
+            "SELECT href FROM items WHERE calendar=? AND tr_start < ? AND tr_end > ?",
+            (calendar, end, start),
+        )
+        return [row[0] for row in rows]
+
+    def put_item(
+        self,
+        db: sqlite3.Connection,
+        calendar: str,
+        item: IndexedItem,
+        occurrences: Sequence[Occurrence],
+    ) -> None:
+        self.delete_item(db, calendar, item.href)
+        db.execute(
+            "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                calendar,
+                item.href,
+                item.uid,
+                item.etag,
+                item.component,
+                item.time_range[0],
+                item.time_range[1],
+                item.error,
+            ),
+        )
+        for occurrence in occurrences:
+            start, end = _timestamp(occurrence.start), _timestamp(occurrence.end)
+            cursor = db.execute(
+                f"INSERT INTO occurrences (href, {OCCURRENCE_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    item.href,
+                    occurrence.calendar,
+                    occurrence.uid,
+                    occurrence.recurrence_id,
+                    start,
+                    end,
+                    int(occurrence.all_day),
+                    occurrence.summary,
+                    occurrence.location,
+                    occurrence.venue,
+                    audience_to_json(occurrence.audience),
+                    occurrence.audience_source,
+                    int(occurrence.is_blackout),
+                ),
+            )
+            db.execute(
+                "INSERT INTO occurrence_spans VALUES (?, ?, ?)", (cursor.lastrowid, start, end)
+            )
+
+    def delete_item(self, db: sqlite3.Connection, calendar: str, href: str) -> str | None:
+        """Forget one object; returns its UID if it was known."""
+        row = db.execute(
+            "SELECT uid FROM items WHERE calendar=? AND href=?", (calendar, href)
+        ).fetchone()
+        db.execute(
+            "DELETE FROM occurrence_spans WHERE id IN "
+            "(SELECT id FROM occurrences WHERE calendar=? AND href=?)",
+            (calendar, href),
+        )
+        db.execute("DELETE FROM occurrences WHERE calendar=? AND href=?", (calendar, href))
+        db.execute("DELETE FROM items WHERE calendar=? AND href=?", (calendar, href))
+        return None if row is None else str(row[0])
+
+    # -- occurrences -----------------------------------------------------------------
+
+    def overlapping(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        exclude: Iterable[tuple[str, str]] = (),
+    ) -> list[Occurrence]:
+        """Occurrences with ``o.start < end`` and ``o.end > start``, minus excluded events."""
+        skip = set(exclude)
+        low, high = _timestamp(start), _timestamp(end)
+        # R*Tree bounds are rounded outwards, so re-check the exact columns.
+        rows = self.db.execute(
+            f"SELECT {JOINED_OCCURRENCE_COLUMNS} FROM occurrence_spans s "
+            "JOIN occurrences o ON o.id = s.id "
+            "WHERE s.start < ? AND s.end > ? AND o.start < ? AND o.end > ?",
+            (high, low, high, low),
+        )
+        return [o for o in map(_occurrence, rows) if (o.calendar, o.uid) not in skip]
+
+    def occurrences_of(self, calendar: str, uid: str) -> list[Occurrence]:
+        rows = self.db.execute(
+            f"SELECT {OCCURRENCE_COLUMNS} FROM occurrences WHERE calendar=? AND uid=?",
+            (calendar, uid),
+        )
+        return [_occurrence(row) for row in rows]
+
+    def all_occurrences(self) -> Iterator[Occurrence]:
+        rows = self.db.execute(f"SELECT {OCCURRENCE_COLUMNS} FROM occurrences ORDER BY start")
+        return map(_occurrence, rows)
+
+    def count(self) -> tuple[int, int]:
+        items = self.db.execute("SELECT count(*) FROM items").fetchone()[0]
+        occurrences = self.db.execute("SELECT count(*) FROM occurrences").fetchone()[0]
+        return int(items), int(occurrences)
+
+
+class IndexLookup:
+    """The engine's ``OccurrenceLookup`` over the index, leaving out some events."""
+
+    def __init__(self, index: OccurrenceIndex, exclude: Iterable[tuple[str, str]] = ()) -> None:
+        self.index = index
+        self.exclude = frozenset(exclude)
+
+    def overlapping(self, start: dt.datetime, end: dt.datetime) -> list[Occurrence]:
+        return self.index.overlapping(start, end, self.exclude)
+
+
+def _item(row: Sequence) -> IndexedItem:
+    return IndexedItem(row[0], row[1], row[2], row[3], (row[4], row[5]), row[6])
+
+
+def _occurrence(row: Sequence) -> Occurrence:
+    return Occurrence(
+        calendar=row[0],
+        uid=row[1],
+        recurrence_id=row[2],
+        summary=row[6],
+        start=_moment(row[3]),
+        end=_moment(row[4]),
+        all_day=bool(row[5]),
+        location=row[7],
+        venue=row[8],
+        audience=audience_from_json(row[9]),
+        audience_source=row[10],
+        is_blackout=bool(row[11]),
+    )

@@ -1,0 +1,360 @@
+"""Clash records, approvals and their history: hub data in ``hub.sqlite``, not cache.
+
+A clash record keeps its id, when it was first detected and what people did about it across
+restarts and index rebuilds. Its status is ``open``, ``approved`` (a coordinator accepted
+it, with a comment) or ``resolved`` (it disappeared by itself: an event moved, was
+cancelled or deleted). An approval stays attached to the clash id, so a clash that comes
+back after being resolved comes back approved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from calhub.engine import Clash, Occurrence
+from calhub.errors import UserError
+
+STATUSES = ("open", "approved", "resolved")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS clashes (
+    id TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    resolved INTEGER NOT NULL DEFAULT 0,
+    first_start TEXT NOT NULL,
+    detected_at TEXT NOT NULL,
+    resolved_at TEXT,
+    occurrences TEXT NOT NULL,
+    message_ru TEXT NOT NULL,
+    message_en TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clash_members (
+    clash_id TEXT NOT NULL,
+    calendar TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    PRIMARY KEY (clash_id, calendar, uid)
+);
+CREATE INDEX IF NOT EXISTS clash_members_event ON clash_members (calendar, uid);
+CREATE TABLE IF NOT EXISTS approvals (
+    clash_id TEXT PRIMARY KEY,
+    approved_by TEXT NOT NULL,
+    approved_at TEXT NOT NULL,
+    comment TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY,
+    clash_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    comment TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS history_clash ON history (clash_id);
+"""
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def occurrence_json(occurrence: Occurrence) -> dict[str, Any]:
+    return {
+        "calendar": occurrence.calendar,
+        "uid": occurrence.uid,
+        "recurrence_id": occurrence.recurrence_id or None,
+        "summary": occurrence.summary,
+        "start": _iso(occurrence.start),
+        "end": _iso(occurrence.end),
+        "all_day": occurrence.all_day,
+        "location": occurrence.location,
+        "audience": occurrence.audience.label(),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    status: str | None = None
+    calendar: str | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    severity: str | None = None
+
+
+class ClashRecords:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            # Hub data: every commit reaches the disk before we answer.
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.executescript(SCHEMA)
+            self._local.connection = connection
+        return connection
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # -- keeping records in step with the engine ---------------------------------------
+
+    def active_ids_for(self, events: Iterable[tuple[str, str]]) -> set[str]:
+        """Ids of unresolved clashes that involve any of these (calendar, uid) events."""
+        ids: set[str] = set()
+        for calendar, uid in set(events):
+            rows = self.db.execute(
+                "SELECT m.clash_id FROM clash_members m JOIN clashes c ON c.id = m.clash_id "
+                "WHERE m.calendar=? AND m.uid=? AND c.resolved=0",
+                (calendar, uid),
+            )
+            ids.update(row[0] for row in rows)
+        return ids
+
+    def approved(self, ids: Iterable[str]) -> set[str]:
+        wanted = list(set(ids))
+        if not wanted:
+            return set()
+        marks = ",".join("?" * len(wanted))
+        rows = self.db.execute(
+            f"SELECT clash_id FROM approvals WHERE clash_id IN ({marks})", wanted
+        )
+        return {row[0] for row in rows}
+
+    def active_occurrence_spans(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """For each clash id, the earliest start and latest end of its occurrences."""
+        spans = {}
+        for clash_id in set(ids):
+            row = self.db.execute(
+                "SELECT occurrences FROM clashes WHERE id=?", (clash_id,)
+            ).fetchone()
+            if row is not None:
+                occurrences = json.loads(row[0])
+                spans[clash_id] = (
+                    min(o["start"] for o in occurrences),
+                    max(o["end"] for o in occurrences),
+                )
+        return spans
+
+    def sync(self, clashes: Iterable[Clash], stale: Iterable[str]) -> tuple[int, int]:
+        """Record ``clashes`` as present and resolve the ``stale`` ids not among them.
+
+        Returns (new, resolved) counts.
+        """
+        present = {clash.id: clash for clash in clashes}
+        stamp = now_iso()
+        new = resolved = 0
+        with self.transaction() as db:
+            for clash in present.values():
+                new += self._upsert(db, clash, stamp)
+            for clash_id in set(stale) - set(present):
+                cursor = db.execute(
+                    "UPDATE clashes SET resolved=1, resolved_at=? WHERE id=? AND resolved=0",
+                    (stamp, clash_id),
+                )
+                if cursor.rowcount:
+                    resolved += 1
+                    db.execute(
+                        "INSERT INTO history (clash_id, at, actor, action) VALUES (?, ?, ?, ?)",
+                        (clash_id, stamp, "calhub", "resolved"),
+                    )
+        return new, resolved
+
+    def _upsert(self, db: sqlite3.Connection, clash: Clash, stamp: str) -> int:
+        occurrences = json.dumps(
+            [occurrence_json(o) for o in clash.occurrences], ensure_ascii=False
+        )
+        first_start = _iso(min(o.start for o in clash.occurrences))
+        row = db.execute("SELECT resolved FROM clashes WHERE id=?", (clash.id,)).fetchone()
+        if row is None:
+            db.execute(
+                "INSERT INTO clashes (id, rule, severity, resolved, first_start, detected_at, "
+                "occurrences, message_ru, message_en) VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?)",
+                (
+                    clash.id,
+                    clash.rule,
+                    clash.severity,
+                    first_start,
+                    stamp,
+                    occurrences,
+                    clash.message_ru,
+                    clash.message_en,
+                ),
+            )
+            db.execute(
+                "INSERT INTO history (clash_id, at, actor, action) VALUES (?, ?, ?, ?)",
+                (clash.id, stamp, "calhub", "detected"),
+            )
+        else:
+            db.execute(
+                "UPDATE clashes SET severity=?, resolved=0, resolved_at=NULL, first_start=?, "
+                "occurrences=?, message_ru=?, message_en=? WHERE id=?",
+                (
+                    clash.severity,
+                    first_start,
+                    occurrences,
+                    clash.message_ru,
+                    clash.message_en,
+                    clash.id,
+                ),
+            )
+            if row[0]:
+                db.execute(
+                    "INSERT INTO history (clash_id, at, actor, action) VALUES (?, ?, ?, ?)",
+                    (clash.id, stamp, "calhub", "reappeared"),
+                )
+        db.execute("DELETE FROM clash_members WHERE clash_id=?", (clash.id,))
+        db.executemany(
+            "INSERT OR IGNORE INTO clash_members VALUES (?, ?, ?)",
+            {(clash.id, o.calendar, o.uid) for o in clash.occurrences},
+        )
+        return 1 if row is None else 0
+
+    def all_active_ids(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT id FROM clashes WHERE resolved=0")}
+
+    # -- people's decisions ----------------------------------------------------------
+
+    def approve(self, clash_id: str, actor: str, comment: str) -> dict[str, Any]:
+        comment = comment.strip()
+        if not comment:
+            raise UserError("An approval needs a comment.", hint="Say why the clash is acceptable.")
+        stamp = now_iso()
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM clashes WHERE id=?", (clash_id,)).fetchone() is None:
+                raise KeyError(clash_id)
+            db.execute(
+                "INSERT OR REPLACE INTO approvals VALUES (?, ?, ?, ?)",
+                (clash_id, actor, stamp, comment),
+            )
+            db.execute(
+                "INSERT INTO history (clash_id, at, actor, action, comment) VALUES (?, ?, ?, ?, ?)",
+                (clash_id, stamp, actor, "approved", comment),
+            )
+        record = self.get(clash_id)
+        assert record is not None
+        return record
+
+    def reopen(self, clash_id: str, actor: str, comment: str = "") -> dict[str, Any]:
+        stamp = now_iso()
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM clashes WHERE id=?", (clash_id,)).fetchone() is None:
+                raise KeyError(clash_id)
+            db.execute("DELETE FROM approvals WHERE clash_id=?", (clash_id,))
+            db.execute(
+                "INSERT INTO history (clash_id, at, actor, action, comment) VALUES (?, ?, ?, ?, ?)",
+                (clash_id, stamp, actor, "reopened", comment.strip()),
+            )
+        record = self.get(clash_id)
+        assert record is not None
+        return record
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get(self, clash_id: str) -> dict[str, Any] | None:
+        rows = self.query(Filters(), ids=[clash_id])
+        return rows[0] if rows else None
+
+    def history(self, clash_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        sql = "SELECT clash_id, at, actor, action, comment FROM history"
+        args: list[Any] = []
+        if clash_id is not None:
+            sql += " WHERE clash_id=?"
+            args.append(clash_id)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        return [
+            {"clash_id": r[0], "at": r[1], "actor": r[2], "action": r[3], "comment": r[4]}
+            for r in self.db.execute(sql, args)
+        ]
+
+    def query(self, filters: Filters, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT c.id, c.rule, c.severity, c.resolved, c.detected_at, c.resolved_at, "
+            "c.occurrences, c.message_ru, c.message_en, a.approved_by, a.approved_at, a.comment "
+            "FROM clashes c LEFT JOIN approvals a ON a.clash_id = c.id WHERE 1=1"
+        )
+        args: list[Any] = []
+        if ids is not None:
+            wanted = list(ids)
+            sql += f" AND c.id IN ({','.join('?' * len(wanted))})"
+            args.extend(wanted)
+        if filters.status == "resolved":
+            sql += " AND c.resolved=1"
+        elif filters.status == "approved":
+            sql += " AND c.resolved=0 AND a.clash_id IS NOT NULL"
+        elif filters.status == "open":
+            sql += " AND c.resolved=0 AND a.clash_id IS NULL"
+        if filters.severity:
+            sql += " AND c.severity=?"
+            args.append(filters.severity)
+        if filters.calendar:
+            sql += " AND c.id IN (SELECT clash_id FROM clash_members WHERE calendar=?)"
+            args.append(filters.calendar)
+        sql += " ORDER BY c.first_start, c.id"
+        records = [_record(row) for row in self.db.execute(sql, args)]
+        if filters.start or filters.end:
+            records = [r for r in records if _in_window(r, filters.start, filters.end)]
+        return records
+
+
+def _record(row: tuple) -> dict[str, Any]:
+    (clash_id, rule, severity, resolved, detected, resolved_at, occurrences) = row[:7]
+    message_ru, message_en, approved_by, approved_at, comment = row[7:]
+    status = "resolved" if resolved else "approved" if approved_by else "open"
+    approval: Mapping[str, Any] | None = None
+    if approved_by:
+        approval = {"by": approved_by, "at": approved_at, "comment": comment}
+    return {
+        "id": clash_id,
+        "rule": rule,
+        "severity": severity,
+        "status": status,
+        "detected_at": detected,
+        "resolved_at": resolved_at,
+        "approval": approval,
+        "message": {"ru": message_ru, "en": message_en},
+        "occurrences": json.loads(occurrences),
+    }
+
+
+def _in_window(
+    record: Mapping[str, Any], start: dt.datetime | None, end: dt.datetime | None
+) -> bool:
+    """A clash is in a window when any of its occurrences overlaps it."""
+    for occurrence in record["occurrences"]:
+        o_start = dt.datetime.fromisoformat(occurrence["start"])
+        o_end = dt.datetime.fromisoformat(occurrence["end"])
+        if (end is None or o_start < end) and (start is None or o_end > start):
+            return True
+    return False

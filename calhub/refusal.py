@@ -1,0 +1,179 @@
+"""Refusing a CalDAV write with a status and a body a person can read.
+
+Radicale has no hook to veto a write, and it answers any ``ValueError`` from storage with
+a bare 400. So the storage hook raises ``WriteRefused`` (a ``ValueError``, which makes
+Radicale store nothing and give up the lock) after noting the refusal on the current
+request; ``RefusalMapper``, a thin WSGI layer around Radicale, then replaces Radicale's
+answer with ours: 409 and an RFC 4918 ``DAV:error`` body for a clash, 400 with the reason
+for calendar data calhub cannot read.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import xml.etree.ElementTree as ET
+import zoneinfo
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from calhub.engine import Clash
+    from calhub.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+CALHUB_NS = "https://calhub.example/ns/clash"
+DAV_NS = "DAV:"
+PRECONDITION = "no-new-clash"
+
+_local = threading.local()
+
+
+@dataclass
+class RequestState:
+    """What the storage hooks tell the WSGI layer about the request being served."""
+
+    refusal: WriteRefused | None = None
+    clashes_after_write: list[Any] = field(default_factory=list)
+
+
+def current_request() -> RequestState | None:
+    state: RequestState | None = getattr(_local, "state", None)
+    return state
+
+
+class WriteRefused(ValueError):
+    def __init__(self, status: int, text: str, xml: bytes | None = None) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+        self.xml = xml
+        state = current_request()
+        if state is not None:
+            state.refusal = self
+
+    @classmethod
+    def invalid(cls, reason: str) -> WriteRefused:
+        return cls(400, f"calhub cannot read this event: {reason}\n")
+
+    @classmethod
+    def clashes(cls, clashes: Sequence[Clash], settings: Settings) -> WriteRefused:
+        lines_ru = [c.message_ru for c in clashes]
+        lines_en = [c.message_en for c in clashes]
+        text = (
+            "Событие не сохранено: оно пересекается с другим мероприятием "
+            "(календарь принимает только события без накладок).\n"
+            + "\n".join(f"- {line}" for line in lines_ru)
+            + "\n\nThe event was not saved: it clashes with another event "
+            "(this calendar refuses new clashes).\n"
+            + "\n".join(f"- {line}" for line in lines_en)
+            + "\n"
+        )
+        return cls(409, text, clash_error_xml(clashes, settings, text))
+
+
+def clash_error_xml(clashes: Sequence[Clash], settings: Settings, text: str) -> bytes:
+    ET.register_namespace("D", DAV_NS)
+    ET.register_namespace("H", CALHUB_NS)
+    root = ET.Element(f"{{{DAV_NS}}}error")
+    precondition = ET.SubElement(root, f"{{{CALHUB_NS}}}{PRECONDITION}")
+    tz = zoneinfo.ZoneInfo(settings.timezone)
+    for clash in clashes:
+        element = ET.SubElement(
+            precondition,
+            f"{{{CALHUB_NS}}}clash",
+            {"id": clash.id, "rule": clash.rule, "severity": clash.severity},
+        )
+        for occurrence in clash.occurrences:
+            calendar = settings.calendar(occurrence.calendar)
+            ET.SubElement(
+                element,
+                f"{{{CALHUB_NS}}}event",
+                {
+                    "calendar": occurrence.calendar,
+                    "calendar-name": calendar.name if calendar else occurrence.calendar,
+                    "uid": occurrence.uid,
+                    "recurrence-id": occurrence.recurrence_id,
+                    "start": occurrence.start.astimezone(tz).isoformat(),
+                    "end": occurrence.end.astimezone(tz).isoformat(),
+                    "audience": occurrence.audience.label(),
+                    "location": occurrence.location,
+                },
+            ).text = occurrence.summary
+    description = ET.SubElement(root, f"{{{DAV_NS}}}responsedescription")
+    description.text = text
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return body
+
+
+def diagnose_unreadable(body: bytes) -> str:
+    """Why calendar data could not be read, in words, for a 400 that Radicale left bare."""
+    import icalendar
+
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"the body is not UTF-8 text (byte {exc.start})"
+    if "BEGIN:VCALENDAR" not in text.upper():
+        return "the body is not iCalendar data (no BEGIN:VCALENDAR)"
+    try:
+        icalendar.Calendar.from_ical(text)
+    except (ValueError, KeyError, IndexError) as exc:
+        return f"the iCalendar data is malformed: {exc}"
+    return "the server could not accept this calendar data (check UID, DTSTART and the component)"
+
+
+StartResponse = Callable[..., Any]
+
+
+class RefusalMapper:
+    """Wraps Radicale: keeps request state for the storage hooks and maps refusals."""
+
+    def __init__(self, app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "")
+        body = b""
+        if method in ("PUT", "POST", "PROPPATCH", "MKCALENDAR", "MKCOL", "REPORT", "PROPFIND"):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length > 0 else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        state = RequestState()
+        _local.state = state
+        try:
+            chunks = list(self.app(environ, capture))
+        finally:
+            _local.state = None
+        status: str = captured["status"]
+        headers: list[tuple[str, str]] = captured["headers"]
+        if state.refusal is not None and status.startswith(("400", "409")):
+            return self._refuse(start_response, state.refusal)
+        if status.startswith("400") and method == "PUT":
+            reason = diagnose_unreadable(body)
+            return self._refuse(start_response, WriteRefused.invalid(reason))
+        start_response(status, headers)
+        return chunks
+
+    @staticmethod
+    def _refuse(start_response: StartResponse, refusal: WriteRefused) -> list[bytes]:
+        if refusal.xml is not None:
+            payload, content_type = refusal.xml, "application/xml; charset=utf-8"
+        else:
+            payload, content_type = refusal.text.encode(), "text/plain; charset=utf-8"
+        phrase = {400: "Bad Request", 409: "Conflict"}.get(refusal.status, "Refused")
+        start_response(
+            f"{refusal.status} {phrase}",
+            [("Content-Type", content_type), ("Content-Length", str(len(payload)))],
+        )
+        logger.info("Refused write: %s", refusal.text.splitlines()[0])
+        return [payload]
