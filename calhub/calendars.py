@@ -73,6 +73,10 @@ def provision(hub: Hub, calendar: CalendarSettings) -> None:
         else:
             storage.create_collection(calendar.path, props=props)
             logger.info("Created calendar %s", calendar.path)
+        collection = next(iter(storage.discover(calendar.path)))
+        assert isinstance(collection, radicale_storage.BaseCollection)
+        # Index it now, so the server does not report a new calendar as out of step.
+        hub.tracker.reindex_calendar(calendar, collection)
 
 
 def archive(hub: Hub, calendar: CalendarSettings) -> Path | None:

@@ -15,6 +15,7 @@ from radicale.app import Application
 
 from radicale_plugins.auth import Auth
 from radicale_plugins.rights import Rights
+from radicale_plugins.sharing import Sharing
 from radicale_plugins.storage import Storage
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ def radicale_configuration(hub: Hub) -> radicale_config.Configuration:
             "type": functools.partial(Auth, hub=hub),
             # The account store delays failed logins itself (shared with the web sign-in).
             "delay": "0",
-            "realm": f"calhub — {settings.school}",
+            # HTTP headers are latin-1: a Cyrillic school name here breaks every 401.
+            "realm": "calhub",
         },
         "rights": {
             "type": functools.partial(Rights, hub=hub),
@@ -46,6 +48,17 @@ def radicale_configuration(hub: Hub) -> radicale_config.Configuration:
             # Radicale's own size check is not enforced when embedded; the hub's WSGI
             # body limit refuses oversized requests before they get here.
             "max_resource_size": str(max(1024, int(settings.max_body_bytes * 0.8))),
+        },
+        "sharing": {
+            # Every login sees the other hub calendars in its own calendar home, computed
+            # from the hub's settings (radicale_plugins/sharing.py); no token shares, and
+            # nobody creates shares over HTTP.
+            "type": functools.partial(Sharing, hub=hub),
+            "collection_by_map": "True",
+            "collection_by_token": "False",
+            "permit_create_map": "False",
+            "permit_create_token": "False",
+            "permit_properties_overlay": "False",
         },
         "server": {"max_content_length": str(settings.max_body_bytes)},
         "web": {"type": "none"},
