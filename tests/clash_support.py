@@ -1,0 +1,69 @@
+"""Helpers for the clash tests: a week of its own per test, PUT through the real server,
+and reading the hub's clash records through the API and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from typing import Any
+
+from helpers import PASSWORDS, make_event
+
+_weeks = itertools.count()
+
+# Inside the default horizon (a year back, two ahead of today) and clear of the demo term.
+FIRST_MONDAY = dt.date.today() - dt.timedelta(days=dt.date.today().weekday()) + dt.timedelta(weeks=9)
+
+
+def own_week() -> dt.date:
+    """A Monday no other test in this process uses, so rules such as overload (events per
+    grade per week) only ever see the events of one test."""
+    return FIRST_MONDAY + dt.timedelta(weeks=next(_weeks))
+
+
+def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    """A naive local time, written with TZID=Europe/Kaliningrad by ``make_event``."""
+    return dt.datetime.combine(day, dt.time(hour, minute))
+
+
+def put_event(hub: Any, login: str, calendar_path: str, uid: str, *args: Any, **kwargs: Any) -> Any:
+    """PUT ``make_event(uid, *args, **kwargs)`` into ``/dav<calendar_path><uid>.ics``."""
+    return put_text(hub, login, calendar_path, uid, make_event(uid, *args, **kwargs))
+
+
+def put_text(hub: Any, login: str, calendar_path: str, uid: str, text: str) -> Any:
+    return hub.request(
+        "PUT",
+        f"/dav{calendar_path}{uid}.ics",
+        login,
+        PASSWORDS[login],
+        body=text,
+        headers={"Content-Type": "text/calendar; charset=utf-8"},
+    )
+
+
+def conflicts(hub: Any, login: str = "coordinator", query: str = "") -> list[dict[str, Any]]:
+    response = hub.request("GET", f"/api/conflicts{query}", login, PASSWORDS[login])
+    assert response.status == 200, response.text
+    records: list[dict[str, Any]] = json.loads(response.text)
+    return records
+
+
+def involving(records: list[dict[str, Any]], *uids: str) -> list[dict[str, Any]]:
+    """Records whose occurrences include every one of ``uids``."""
+    return [r for r in records if set(uids) <= {o["uid"] for o in r["occurrences"]}]
+
+
+def rules_between(hub: Any, *uids: str, status: str | None = None) -> set[str]:
+    records = involving(conflicts(hub), *uids)
+    return {r["rule"] for r in records if status is None or r["status"] == status}
+
+
+def set_policy(hub: Any, calendar_id: str, policy: str) -> None:
+    """Change a calendar's clash policy in calhub.toml; the running server re-reads it."""
+    from calhub import configfile
+
+    document = configfile.read_document(hub.data_dir)
+    configfile.set_calendar_key(document, calendar_id, "policy", policy)
+    configfile.save_document(hub.data_dir, document)
