@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CALHUB_NS = "https://calhub.example/ns/clash"
+CALHUB_NS = "urn:calhub:ns:clash"
 DAV_NS = "DAV:"
 PRECONDITION = "no-new-clash"
 
