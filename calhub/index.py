@@ -159,8 +159,11 @@ class OccurrenceIndex:
         if connection is None:
             try:
                 connection = self._connect()
-            except sqlite3.DatabaseError as exc:
-                raise IndexCorrupt(str(exc)) from exc
+            except (sqlite3.DatabaseError, IndexCorrupt) as exc:
+                # A cache: start again from empty; the callers re-index from storage.
+                logger.warning("Index %s is unusable (%s); starting a new one", self.path, exc)
+                self.destroy()
+                connection = self._connect()
             self._local.connection = connection
         return connection
 
