@@ -24,10 +24,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DAV_PREFIX = "/dav"
+BODY_LIMIT_CEILING = 1024**3  # the largest [hub] max_body_bytes the schema allows
 
 
 def radicale_configuration(hub: Hub) -> radicale_config.Configuration:
-    settings = hub.settings
     configuration = radicale_config.load()
     options: dict[str, dict[str, Any]] = {
         "auth": {
@@ -45,9 +45,6 @@ def radicale_configuration(hub: Hub) -> radicale_config.Configuration:
         "storage": {
             "type": functools.partial(Storage, hub=hub),
             "filesystem_folder": str(hub.paths.storage),
-            # Radicale's own size check is not enforced when embedded; the hub's WSGI
-            # body limit refuses oversized requests before they get here.
-            "max_resource_size": str(max(1024, int(settings.max_body_bytes * 0.8))),
         },
         "sharing": {
             # Every login sees the other hub calendars in its own calendar home, computed
@@ -60,7 +57,13 @@ def radicale_configuration(hub: Hub) -> radicale_config.Configuration:
             "permit_create_token": "False",
             "permit_properties_overlay": "False",
         },
-        "server": {"max_content_length": str(settings.max_body_bytes)},
+        "server": {
+            # The hub's WSGI body limit is the one size check: it is read from calhub.toml
+            # on every request (so a change needs no restart) and answers 413 with a reason.
+            # Radicale's own limits are set out of its way; it caps an item at 80 %.
+            "max_content_length": str(BODY_LIMIT_CEILING),
+            "max_resource_size": str(int(BODY_LIMIT_CEILING * 0.8)),
+        },
         "web": {"type": "none"},
         "logging": {"mask_passwords": "True", "bad_put_request_content": "False"},
     }

@@ -103,6 +103,9 @@ class Dispatcher:
                 f"See {location}\n",
                 [("Location", location)],
             )
+        if path == "/" and environ.get("REQUEST_METHOD") in ("PROPFIND", "REPORT"):
+            # Some apps ask the bare host for their principal before trying .well-known.
+            path = DAV_PREFIX + "/"
         if path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/"):
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + DAV_PREFIX
             environ["PATH_INFO"] = path[len(DAV_PREFIX) :] or "/"

@@ -7,7 +7,8 @@
   through ``calhub partner remove``, which archives instead of deleting.
 
 Radicale permission letters: R/W read/write principal collections, r/w read/write calendars
-and their events, D allows deleting a collection, l locks a calendar's properties.
+and their events, D allows deleting a collection, l locks a calendar's properties, o
+forbids replacing a whole calendar with one PUT.
 """
 
 from __future__ import annotations
@@ -44,9 +45,11 @@ class Rights(rights.BaseRights):
             if account.is_coordinator:
                 # Hub calendars are only removed (archived) through the CLI.
                 return "rw" if calendar is not None else "rwD"
-            if calendar is None:
-                return ""
-            if calendar.owner == user and calendar.role == "partner" and not calendar.archived:
-                return "rwl"
+            own = calendar is not None and calendar.owner == user and calendar.role == "partner"
+            if own and calendar is not None and not calendar.archived:
+                # l: no renaming (PROPPATCH); o: no replacing the whole calendar at once,
+                # which would also rename it (X-WR-CALNAME) and drop every event.
+                return "rwlo"
+            # Reading anything else lets a missing path answer 404, as plain Radicale does.
             return "r"
         return ""
