@@ -68,6 +68,7 @@ def engine_config(settings: Settings) -> EngineConfig:
             name: RuleSettings(enabled=rule.enabled, severity=rule.severity, params=rule.params)
             for name, rule in settings.rules.items()
         },
+        calendar_names={calendar.id: calendar.name for calendar in settings.calendars},
     )
 
 

@@ -1,0 +1,162 @@
+"""The clash engine: runs the rules over occurrences.
+
+``check`` answers "what does this new or changed event clash with?" using an
+:class:`~calhub.engine.index.OccurrenceLookup`; ``scan`` finds every clash in a
+whole set with an interval sweep. ``brute_force_scan`` compares all pairs and
+exists only so tests can prove the fast paths find the same clashes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections.abc import Hashable, Iterable, Sequence
+from datetime import datetime
+
+from calhub.engine.clash import Clash
+from calhub.engine.config import EngineConfig
+from calhub.engine.index import IntervalIndex, OccurrenceLookup
+from calhub.engine.occurrence import Occurrence
+from calhub.engine.rules import BaseRule, load
+
+__all__ = ["ClashEngine", "brute_force_scan"]
+
+logger = logging.getLogger(__name__)
+
+
+def _sorted(found: dict[str, Clash]) -> list[Clash]:
+    return sorted(found.values(), key=lambda c: (min(o.start for o in c.occurrences), c.rule, c.id))
+
+
+def _unique(occurrences: Iterable[Occurrence]) -> list[Occurrence]:
+    """One occurrence per key (the last one given wins)."""
+    return list({occ.key: occ for occ in occurrences}.values())
+
+
+class ClashEngine:
+    """Builds the enabled rules from ``config`` once; cheap to call afterwards."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.rules: Sequence[BaseRule] = tuple(load(config))
+        self._pair_rules = [rule for rule in self.rules if not rule.is_group_rule]
+        self._group_rules = [rule for rule in self.rules if rule.is_group_rule]
+
+    def check(self, candidates: Sequence[Occurrence], lookup: OccurrenceLookup) -> list[Clash]:
+        """Clashes involving at least one of ``candidates`` (a new or changed event).
+
+        Whatever ``lookup`` holds for the candidates' own events (the candidates
+        themselves, or an old version of the event) is ignored: the candidates are
+        the truth about their events. Candidates of different events are also
+        checked against each other.
+        """
+        candidates = _unique(candidates)
+        if not candidates:
+            return []
+        own_events = {occ.event_key for occ in candidates}
+        own_keys = {occ.key for occ in candidates}
+        # Only needed when the candidates come from more than one event.
+        among = IntervalIndex(candidates) if len(own_events) > 1 else None
+
+        def others(start: datetime, end: datetime) -> list[Occurrence]:
+            """Occurrences of other events near a candidate (other candidates too)."""
+            nearby = [
+                o for o in lookup.overlapping(start, end) if (o.calendar, o.uid) not in own_events
+            ]
+            if among is not None:
+                nearby.extend(among.overlapping(start, end))
+            return nearby
+
+        found: dict[str, Clash] = {}
+        for occ in candidates:
+            rules = [rule for rule in self._pair_rules if rule.applies_to(occ)]
+            if not rules:
+                continue
+            windows = [rule.window(occ) for rule in rules]
+            start = min(window[0] for window in windows)
+            end = max(window[1] for window in windows)
+            for other in others(start, end):
+                if other.event_key == occ.event_key:
+                    continue
+                for rule in rules:
+                    if rule.applies_to(other):
+                        clash = rule.pair(occ, other)
+                        if clash is not None:
+                            found.setdefault(clash.id, clash)
+        for rule in self._group_rules:
+            mine = [occ for occ in candidates if rule.applies_to(occ)]
+            # Every week (or other group window) of a candidate is looked up in full,
+            # so the groups the candidates are in are complete; the rule gets each
+            # candidate once and may get other occurrences more than once.
+            pool = [
+                other
+                for window in {rule.window(occ) for occ in mine}
+                for other in lookup.overlapping(*window)
+                if (other.calendar, other.uid) not in own_events and rule.applies_to(other)
+            ]
+            pool.extend(mine)
+            for clash in rule.group(pool, mine):
+                if any(o.key in own_keys for o in clash.occurrences):
+                    found.setdefault(clash.id, clash)
+        return _sorted(found)
+
+    def scan(self, occurrences: Iterable[Occurrence]) -> list[Clash]:
+        """Every clash within a whole set of occurrences.
+
+        Pair rules sweep each of their buckets in start order, keeping the
+        occurrences whose window is still open in a heap; only those are compared.
+        """
+        items = _unique(occurrences)
+        found: dict[str, Clash] = {}
+        for rule in self._pair_rules:
+            buckets: dict[Hashable, list[Occurrence]] = {}
+            for occ in items:
+                if rule.applies_to(occ):
+                    for bucket in rule.buckets(occ):
+                        buckets.setdefault(bucket, []).append(occ)
+            for members in buckets.values():
+                if len(members) > 1:
+                    _sweep(rule, members, found)
+        for rule in self._group_rules:
+            for clash in rule.group([occ for occ in items if rule.applies_to(occ)]):
+                found.setdefault(clash.id, clash)
+        return _sorted(found)
+
+
+def _sweep(rule: BaseRule, members: list[Occurrence], found: dict[str, Clash]) -> None:
+    members.sort(key=lambda occ: occ.start)
+    open_until: list[tuple[datetime, int]] = []
+    active: dict[int, Occurrence] = {}
+    for number, occ in enumerate(members):
+        # A partner of occ overlaps occ's window, so once the window has closed
+        # before the current start no later occurrence can pair with it.
+        while open_until and open_until[0][0] <= occ.start:
+            _, closed = heapq.heappop(open_until)
+            del active[closed]
+        for other in active.values():
+            if other.event_key != occ.event_key:
+                clash = rule.pair(other, occ)
+                if clash is not None:
+                    found.setdefault(clash.id, clash)
+        active[number] = occ
+        heapq.heappush(open_until, (rule.window(occ)[1], number))
+
+
+def brute_force_scan(config: EngineConfig, occurrences: Iterable[Occurrence]) -> list[Clash]:
+    """Reference for tests: every pair of occurrences through every pair rule, O(n²)."""
+    engine = ClashEngine(config)
+    items = _unique(occurrences)
+    found: dict[str, Clash] = {}
+    for rule in engine.rules:
+        usable = [occ for occ in items if rule.applies_to(occ)]
+        if rule.is_group_rule:
+            for group_clash in rule.group(usable):
+                found.setdefault(group_clash.id, group_clash)
+            continue
+        for i, first in enumerate(usable):
+            for second in usable[i + 1 :]:
+                if first.event_key != second.event_key:
+                    paired = rule.pair(first, second)
+                    if paired is not None:
+                        found.setdefault(paired.id, paired)
+    return _sorted(found)

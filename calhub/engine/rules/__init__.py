@@ -1,0 +1,143 @@
+"""Clash rules: one module per rule, each defining ``Rule``, a :class:`BaseRule`.
+
+A rule is one of two kinds.
+
+*Pair rules* (``is_group_rule = False``) judge two occurrences of different
+events with :meth:`BaseRule.pair`. The engine never calls ``pair`` for two
+occurrences of the same ``(calendar, uid)``, nor for an occurrence the rule
+does not :meth:`~BaseRule.applies_to`. A pair rule promises three things; the
+engine's speed depends on them and ``tests/engine`` checks them against a
+brute-force reference:
+
+* symmetry: ``pair(a, b)`` and ``pair(b, a)`` return the same clash;
+* window: if ``pair(a, b)`` is a clash, ``b`` overlaps ``window(a)``
+  (``b.start < hi and b.end > lo``), so a lookup of the window finds it;
+* buckets: if ``pair(a, b)`` is a clash, ``buckets(a)`` and ``buckets(b)``
+  share a key, so a whole-set scan may compare within buckets only.
+
+*Group rules* (``is_group_rule = True``, overload) judge a whole set at once
+with :meth:`BaseRule.group`. For a group clash that involves ``occ``, every
+occurrence in it overlaps ``window(occ)``.
+
+Parameters come from ``RuleSettings.params``; each module documents its own and
+their defaults. A rule's severity is ``settings.severity`` or its
+``default_severity``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable, Iterable, Sequence
+from datetime import datetime
+from importlib import import_module
+from typing import Any, ClassVar
+
+from calhub.engine.clash import Clash, pair_clash_id
+from calhub.engine.config import EngineConfig, RuleSettings
+from calhub.engine.messages import Wording
+from calhub.engine.occurrence import Occurrence
+
+__all__ = ["RULE_NAMES", "BaseRule", "Key", "load", "ordered", "overlaps"]
+
+logger = logging.getLogger(__name__)
+
+RULE_NAMES = ("audience", "blackout", "venue", "travel", "duplicate", "overload")
+
+_ONE_BUCKET: tuple[Hashable, ...] = (None,)
+
+Key = tuple[str, str, str]
+
+
+def overlaps(a: Occurrence, b: Occurrence) -> bool:
+    """Half-open overlap: an event ending at 10:00 does not meet one starting at 10:00."""
+    return a.start < b.end and b.start < a.end
+
+
+def ordered(a: Occurrence, b: Occurrence) -> tuple[Occurrence, Occurrence]:
+    """The pair in canonical (key) order, so messages do not depend on argument order."""
+    return (a, b) if a.key <= b.key else (b, a)
+
+
+class BaseRule:
+    """Base class of all rules; see the module documentation for the contract."""
+
+    name: ClassVar[str] = ""
+    default_severity: ClassVar[str] = "hard"
+    is_group_rule: ClassVar[bool] = False
+
+    def __init__(self, config: EngineConfig, settings: RuleSettings) -> None:
+        self.config = config
+        self.settings = settings
+        self.severity: str = settings.severity or self.default_severity
+        self.zone = config.zone
+        self.wording = Wording(config.zone, config.calendar_names)
+
+    def number(self, key: str, default: float, *, minimum: float = 0) -> float:
+        """A numeric parameter, checked, so a typo in the config fails at start-up."""
+        value: Any = self.settings.params.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+            raise ValueError(
+                f"rule {self.name}: {key} must be a number >= {minimum}, not {value!r}"
+            )
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        value: Any = self.settings.params.get(key, default)
+        if not isinstance(value, bool | int):
+            raise ValueError(f"rule {self.name}: {key} must be true or false, not {value!r}")
+        return bool(value)
+
+    def applies_to(self, occ: Occurrence) -> bool:
+        """Whether the rule looks at this occurrence at all (blackouts: only their own rule)."""
+        return not occ.is_blackout
+
+    def window(self, occ: Occurrence) -> tuple[datetime, datetime]:
+        """How far around ``occ`` the rule needs to look; the default is the event itself."""
+        return occ.start, occ.end
+
+    def buckets(self, occ: Occurrence) -> Iterable[Hashable]:
+        """Keys that any clashing partner of ``occ`` shares with it."""
+        return _ONE_BUCKET
+
+    def pair(self, a: Occurrence, b: Occurrence) -> Clash | None:
+        """The clash between two occurrences of different events, or None."""
+        return None
+
+    def group(
+        self, occurrences: Sequence[Occurrence], focus: Sequence[Occurrence] | None = None
+    ) -> list[Clash]:
+        """Group clashes within ``occurrences`` (only group rules override this).
+
+        ``occurrences`` may hold one occurrence more than once (same key). With
+        ``focus``, only clashes involving one of those occurrences are needed:
+        ``check`` passes the new event's occurrences so the rule can skip the rest.
+        """
+        return []
+
+    def pair_clash(self, a: Occurrence, b: Occurrence, message_ru: str, message_en: str) -> Clash:
+        first, second = ordered(a, b)
+        return Clash(
+            id=pair_clash_id(self.name, (first, second)),
+            rule=self.name,
+            severity=self.severity,
+            occurrences=(first, second),
+            message_ru=message_ru,
+            message_en=message_en,
+        )
+
+
+def load(config: EngineConfig) -> list[BaseRule]:
+    """The enabled rules, in :data:`RULE_NAMES` order, configured from ``config.rules``."""
+    unknown = set(config.rules) - set(RULE_NAMES)
+    if unknown:
+        raise ValueError(f"unknown rules in configuration: {', '.join(sorted(unknown))}")
+    rules: list[BaseRule] = []
+    for name in RULE_NAMES:
+        settings = config.rule(name)
+        if not settings.enabled:
+            logger.info("Clash rule %s is disabled", name)
+            continue
+        module = import_module(f"{__name__}.{name}")
+        rule_class: type[BaseRule] = module.Rule
+        rules.append(rule_class(config, settings))
+    return rules

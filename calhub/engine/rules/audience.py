@@ -1,0 +1,55 @@
+"""``audience`` (hard): the same students are expected at two events at once.
+
+Two occurrences clash when their times overlap (half-open: one ending at 10:00
+and one starting at 10:00 do not) and their audiences share a class (grade 10
+meets 10А; 10А does not meet 10Б).
+
+Parameters:
+    ``ignore_all_day`` (bool, default False): leave all-day events out, for
+    schools that use all-day entries as notes rather than as real events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+
+from calhub.engine.clash import Clash
+from calhub.engine.config import EngineConfig, RuleSettings
+from calhub.engine.messages import describe
+from calhub.engine.occurrence import Occurrence
+from calhub.engine.rules import BaseRule, ordered, overlaps
+
+__all__ = ["AudienceRule", "Rule"]
+
+
+class AudienceRule(BaseRule):
+    name = "audience"
+    default_severity = "hard"
+
+    def __init__(self, config: EngineConfig, settings: RuleSettings) -> None:
+        super().__init__(config, settings)
+        self.ignore_all_day = self.flag("ignore_all_day", False)
+
+    def applies_to(self, occ: Occurrence) -> bool:
+        return not occ.is_blackout and not (self.ignore_all_day and occ.all_day)
+
+    def buckets(self, occ: Occurrence) -> Iterable[Hashable]:
+        return occ.audience.grades_touched()
+
+    def pair(self, a: Occurrence, b: Occurrence) -> Clash | None:
+        if not overlaps(a, b) or not a.audience.intersects(b.audience):
+            return None
+        a, b = ordered(a, b)
+        who = a.audience.intersection(b.audience)
+        wording = self.wording
+        return self.pair_clash(
+            a,
+            b,
+            f"Одни и те же ученики ({who.label()}) заняты одновременно: "
+            f"{describe(a, wording)} и {describe(b, wording)}.",
+            f"The same students ({who.label('en')}) are expected at two events at once: "
+            f"{describe(a, wording, 'en')} and {describe(b, wording, 'en')}.",
+        )
+
+
+Rule = AudienceRule

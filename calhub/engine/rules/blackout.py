@@ -1,0 +1,51 @@
+"""``blackout`` (hard): an event falls into a period the school has closed.
+
+Events of the school's blackout calendar (exam weeks, holidays, …) take part
+in this rule only. A normal event clashes with a blackout occurrence when their
+times overlap and their audiences share a class; a blackout for ``[11]`` does
+not stop events for grade 9.
+
+Parameters: none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+
+from calhub.engine.clash import Clash
+from calhub.engine.messages import describe
+from calhub.engine.occurrence import Occurrence
+from calhub.engine.rules import BaseRule, overlaps
+
+__all__ = ["BlackoutRule", "Rule"]
+
+
+class BlackoutRule(BaseRule):
+    name = "blackout"
+    default_severity = "hard"
+
+    def applies_to(self, occ: Occurrence) -> bool:
+        return True
+
+    def buckets(self, occ: Occurrence) -> Iterable[Hashable]:
+        return occ.audience.grades_touched()
+
+    def pair(self, a: Occurrence, b: Occurrence) -> Clash | None:
+        if a.is_blackout == b.is_blackout:
+            return None
+        if not overlaps(a, b) or not a.audience.intersects(b.audience):
+            return None
+        blackout, event = (a, b) if a.is_blackout else (b, a)
+        who = a.audience.intersection(b.audience)
+        wording = self.wording
+        return self.pair_clash(
+            a,
+            b,
+            f"{describe(event, wording)} попадает на закрытый период "
+            f"{describe(blackout, wording)} (аудитория: {who.label()}).",
+            f"{describe(event, wording, 'en')} falls into the blackout period "
+            f"{describe(blackout, wording, 'en')} (audience: {who.label('en')}).",
+        )
+
+
+Rule = BlackoutRule

@@ -1,0 +1,81 @@
+"""``duplicate`` (soft): probably the same event entered twice.
+
+Two occurrences of different events clash when their titles are the same after
+folding (case, ``ё``, punctuation and spacing ignored, audience tags such as
+``[10-11]`` removed), they start on the same local day (hub time zone) and
+their audiences share a class. Untitled events are never duplicates.
+
+Parameters: none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Iterable
+from datetime import date, datetime, timedelta
+
+from calhub.engine.clash import Clash
+from calhub.engine.config import EngineConfig, RuleSettings
+from calhub.engine.messages import describe
+from calhub.engine.occurrence import Occurrence
+from calhub.engine.parser import AudienceParser, strip_audience_tags
+from calhub.engine.rules import BaseRule, ordered
+from calhub.engine.timezones import day_bounds, local_date
+
+__all__ = ["DuplicateRule", "Rule"]
+
+_NOT_WORD = re.compile(r"[\W_]+")
+# A zero-length event at local midnight still overlaps (midnight - 1µs, ...).
+_TINY = timedelta(microseconds=1)
+
+
+class DuplicateRule(BaseRule):
+    name = "duplicate"
+    default_severity = "soft"
+
+    def __init__(self, config: EngineConfig, settings: RuleSettings) -> None:
+        super().__init__(config, settings)
+        self._parser = AudienceParser(config.groups)
+        self._titles: dict[str, str] = {}
+
+    def title(self, summary: str) -> str:
+        """The folded title two duplicates share."""
+        folded = self._titles.get(summary)
+        if folded is None:
+            text = strip_audience_tags(summary, self._parser).casefold().replace("ё", "е")
+            folded = " ".join(_NOT_WORD.sub(" ", text).split())
+            if len(self._titles) < 65536:
+                self._titles[summary] = folded
+        return folded
+
+    def day(self, occ: Occurrence) -> date:
+        return local_date(occ.start, self.zone)
+
+    def window(self, occ: Occurrence) -> tuple[datetime, datetime]:
+        start, end = day_bounds(self.day(occ), self.zone)
+        return start - _TINY, end
+
+    def buckets(self, occ: Occurrence) -> Iterable[Hashable]:
+        title = self.title(occ.summary)
+        return ((self.day(occ), title),) if title else ()
+
+    def pair(self, a: Occurrence, b: Occurrence) -> Clash | None:
+        title = self.title(a.summary)
+        if not title or title != self.title(b.summary) or self.day(a) != self.day(b):
+            return None
+        if not a.audience.intersects(b.audience):
+            return None
+        a, b = ordered(a, b)
+        who = a.audience.intersection(b.audience)
+        wording = self.wording
+        return self.pair_clash(
+            a,
+            b,
+            f"Возможно, одно и то же событие внесено дважды ({who.label()}): "
+            f"{describe(a, wording)} и {describe(b, wording)}.",
+            f"Possibly the same event entered twice ({who.label('en')}): "
+            f"{describe(a, wording, 'en')} and {describe(b, wording, 'en')}.",
+        )
+
+
+Rule = DuplicateRule
