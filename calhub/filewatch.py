@@ -6,11 +6,16 @@ file's stat stamp, which costs one ``stat`` call, and parses again only after a 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
+
+from calhub.errors import UserError
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -23,6 +28,7 @@ class ReloadingFile(Generic[T]):
         self._lock = threading.Lock()
         self._stamp: tuple[int, int, int] | None = None
         self._value: T | None = None
+        self._bad_stamp: tuple[int, int, int] | None = None
 
     def get(self) -> T:
         try:
@@ -32,7 +38,20 @@ class ReloadingFile(Generic[T]):
         stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         with self._lock:
             if stamp != self._stamp or self._value is None:
-                self._value = self._parse(self.path)
+                try:
+                    value = self._parse(self.path)
+                except UserError as exc:
+                    if self._value is None:
+                        raise
+                    # A running server keeps its last good reading rather than failing
+                    # every request; the error is logged once per bad version.
+                    if stamp != self._bad_stamp:
+                        logger.error(
+                            "Ignoring the new %s, keeping the last valid one: %s", self.path, exc
+                        )
+                        self._bad_stamp = stamp
+                    return self._value
+                self._value = value
                 self._stamp = stamp
             return self._value
 

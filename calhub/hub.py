@@ -113,3 +113,8 @@ class Hub:
         from calhub.tracker import Tracker
 
         return Tracker(self)
+
+    def close(self) -> None:
+        """Close this thread's database connections (a command's work is done)."""
+        if "tracker" in self.__dict__:
+            self.tracker.close()

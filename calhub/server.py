@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from types import FrameType
 
 from cheroot import wsgi
 
+from calhub.errors import UserError
 from calhub.hub import Hub
 from calhub.wsgi import build_stack
 
@@ -23,13 +25,14 @@ logger = logging.getLogger(__name__)
 DEFAULT_THREADS = 16
 
 
-class Shutdown(SystemExit):
-    """Raised from the signal handler to leave cheroot's serve loop."""
+def _stop_on_signal(server: wsgi.Server) -> Callable[[int, FrameType | None], None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        logger.info("Received %s, shutting down", signal.Signals(signum).name)
+        # Only ask the loop to stop: raising here could land inside one of cheroot's
+        # locks, and stop() would then wait for it forever.
+        threading.Thread(target=server.stop, name="calhub-stop", daemon=True).start()
 
-
-def _raise_shutdown(signum: int, frame: FrameType | None) -> None:
-    logger.info("Received %s, shutting down", signal.Signals(signum).name)
-    raise Shutdown(0)
+    return handler
 
 
 def serve(
@@ -47,20 +50,26 @@ def serve(
         request_queue_size=64,
         timeout=30,
     )
-    server.prepare()
+    try:
+        server.prepare()
+    except OSError as exc:
+        raise UserError(
+            f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
+            hint="Another program may use that port: choose another with --port, "
+            "or --port 0 for any free one.",
+        ) from exc
     bound_host, bound_port = server.bind_addr[:2]
     shown_host = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
     url = f"http://{shown_host}:{bound_port}/"
-    previous = {sig: signal.signal(sig, _raise_shutdown) for sig in (signal.SIGTERM, signal.SIGINT)}
+    handler = _stop_on_signal(server)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         if on_ready is not None:
             on_ready(url)
         server.serve()
-    except Shutdown:
-        pass
     finally:
         server.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for sig, old_handler in previous.items():
+            signal.signal(sig, old_handler)
         logger.info("Stopped")
         sys.stdout.flush()

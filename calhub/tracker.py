@@ -99,6 +99,10 @@ class Tracker:
         self._parts_lock = threading.Lock()
         self._pending = threading.local()
 
+    def close(self) -> None:
+        self.index.close()
+        self.records.close()
+
     # -- engine and configuration ------------------------------------------------------
 
     @property

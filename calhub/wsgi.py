@@ -139,13 +139,24 @@ class AccessLog:
             status_holder[0] = status.split(" ", 1)[0]
             return start_response(status, headers, exc_info)
 
-        body = self.app(environ, logging_start_response)
+        chunks: list[bytes] = []
         try:
-            chunks = list(body)
+            body = self.app(environ, logging_start_response)
+            try:
+                chunks = list(body)
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+        except BaseException:
+            status_holder[0] = "500"
+            raise
         finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
+            self._log(environ, status_holder[0], chunks, started)
+        return chunks
+
+    @staticmethod
+    def _log(environ: Environ, status: str, chunks: list[bytes], started: float) -> None:
         size = sum(len(chunk) for chunk in chunks)
         access_logger.info(
             '%s %s "%s %s%s" %s %d %.1fms',
@@ -154,11 +165,10 @@ class AccessLog:
             environ.get("REQUEST_METHOD", "-"),
             environ.get("SCRIPT_NAME", ""),
             environ.get("PATH_INFO", ""),
-            status_holder[0],
+            status,
             size,
             (time.perf_counter() - started) * 1000,
         )
-        return chunks
 
 
 def build_stack(hub: Hub) -> WSGIApp:

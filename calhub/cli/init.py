@@ -74,6 +74,8 @@ def create_hub(
     hub = Hub(paths.root)
     for calendar in hub.settings.calendars:
         calendars.provision(hub, calendar)
+    # Leave the databases closed and checkpointed: the hub is complete on disk.
+    hub.close()
     return hub
 
 
