@@ -106,6 +106,12 @@ class Dispatcher:
         if path == "/" and environ.get("REQUEST_METHOD") in ("PROPFIND", "REPORT"):
             # Some apps ask the bare host for their principal before trying .well-known.
             path = DAV_PREFIX + "/"
+        if path in (DAV_PREFIX, DAV_PREFIX + "/") and environ.get("REQUEST_METHOD") == "GET":
+            # A person who opens the CalDAV address in a browser wants the web pages.
+            location = environ.get("SCRIPT_NAME", "") + "/"
+            return plain_response(
+                start_response, "302 Found", f"See {location}\n", [("Location", location)]
+            )
         if path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/"):
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + DAV_PREFIX
             environ["PATH_INFO"] = path[len(DAV_PREFIX) :] or "/"

@@ -50,6 +50,10 @@ class Rights(rights.BaseRights):
                 # l: no renaming (PROPPATCH); o: no replacing the whole calendar at once,
                 # which would also rename it (X-WR-CALNAME) and drop every event.
                 return "rwlo"
-            # Reading anything else lets a missing path answer 404, as plain Radicale does.
-            return "r"
+            if calendar is not None and not calendar.archived:
+                return "r"
+            # A coordinator's own calendar stays private; asking for a path where there is
+            # nothing gets 404 (as from plain Radicale), not 403.
+            stored = self._hub.paths.collections.joinpath(*parts)
+            return "" if stored.exists() else "r"
         return ""

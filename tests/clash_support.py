@@ -13,7 +13,8 @@ from helpers import PASSWORDS, make_event
 _weeks = itertools.count()
 
 # Inside the default horizon (a year back, two ahead of today) and clear of the demo term.
-FIRST_MONDAY = dt.date.today() - dt.timedelta(days=dt.date.today().weekday()) + dt.timedelta(weeks=9)
+_TODAY = dt.date.today()
+FIRST_MONDAY = _TODAY - dt.timedelta(days=_TODAY.weekday()) + dt.timedelta(weeks=9)
 
 
 def own_week() -> dt.date:

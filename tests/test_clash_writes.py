@@ -147,14 +147,27 @@ def test_racing_clashing_puts_in_reject_mode_exactly_one_wins(hub: Any) -> None:
             barrier = threading.Barrier(2)
             statuses: dict[str, int] = {}
 
-            def writer(login: str, uid: str) -> None:
-                text = make_event(uid, f"Гонка {trial} [5]", at(day, 15), at(day, 16))
+            def writer(
+                login: str,
+                text: str,
+                barrier: threading.Barrier = barrier,
+                statuses: dict[str, int] = statuses,
+            ) -> None:
+                uid = text.split("UID:", 1)[1].split("\r\n", 1)[0]
                 barrier.wait()
                 statuses[login] = put_text(hub, login, f"/{login}/calendar/", uid, text).status
 
             threads = [
-                threading.Thread(target=writer, args=("bfu", f"race{trial}-bfu")),
-                threading.Thread(target=writer, args=("kgtu", f"race{trial}-kgtu")),
+                threading.Thread(
+                    target=writer,
+                    args=(
+                        login,
+                        make_event(
+                            f"race{trial}-{login}", f"Гонка {trial} [5]", at(day, 15), at(day, 16)
+                        ),
+                    ),
+                )
+                for login in ("bfu", "kgtu")
             ]
             for thread in threads:
                 thread.start()
@@ -348,7 +361,10 @@ def test_recurring_event_with_exdate_and_moved_override(fresh_hub: Any) -> None:
 
 
 def test_unreadable_calendar_data_gets_400_with_a_reason(hub: Any) -> None:
-    broken = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:broken\r\nDTSTART:not-a-date\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    broken = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:broken\r\n"
+        "DTSTART:not-a-date\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
     response = put_text(hub, "bfu", "/bfu/calendar/", "broken", broken)
     assert response.status == 400
     assert "calhub cannot read this event" in response.text
