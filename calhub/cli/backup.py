@@ -1,0 +1,33 @@
+"""``calhub backup``: one archive with everything that is not cache."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from calhub.backup import backup
+from calhub.cli.common import open_hub
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "backup",
+        parents=[common],
+        help="write a backup archive (events, accounts, config, clash approvals)",
+        description="Write calhub-backup-<time>.tar.gz with the calendars, accounts, config "
+        "and clash records (approvals and history). Safe while the server runs. To restore, "
+        "unpack it into an empty data directory and start the hub; the occurrence index is "
+        "rebuilt by itself.",
+    )
+    parser.add_argument("--to", required=True, metavar="DIR", help="directory for the archive")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    archive = backup(hub, Path(args.to).absolute())
+    print(f"Backup written: {archive}")
+    print(
+        f"Restore: mkdir NEWDIR && tar -xzf {archive.name} -C NEWDIR && calhub serve --data NEWDIR"
+    )
+    return 0

@@ -1,0 +1,82 @@
+"""`calhub backup` while the server runs, and a restore that brings back events, accounts
+and clash approvals (the index, a cache, is rebuilt by itself); removing a partner resolves
+its clashes and keeps its calendar in the archive."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from clash_support import at, conflicts, involving, own_week, put_event
+from helpers import PASSWORDS
+
+
+def approve(hub: Any, clash_id: str, comment: str) -> None:
+    response = hub.request(
+        "POST",
+        f"/api/conflicts/{clash_id}/approve",
+        "coordinator",
+        PASSWORDS["coordinator"],
+        body=json.dumps({"comment": comment}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status == 200, response.text
+
+
+def test_backup_and_restore_keep_events_accounts_and_approvals(
+    fresh_hub: Any, runner: Any, tmp_path: Path
+) -> None:
+    hub = fresh_hub()
+    day = own_week()
+    put_event(hub, "bfu", "/bfu/calendar/", "bk-a", "Лекция [10]", at(day, 15), at(day, 16))
+    put_event(hub, "kgtu", "/kgtu/calendar/", "bk-b", "Практикум [10А]", at(day, 15), at(day, 16))
+    [record] = [r for r in involving(conflicts(hub), "bk-a", "bk-b") if r["rule"] == "audience"]
+    approve(hub, record["id"], "Согласовано с обоими партнёрами")
+
+    code, out, err = runner(
+        "backup", "--to", str(tmp_path / "backups"), "--data", str(hub.data_dir)
+    )
+    assert code == 0, err
+    [archive] = (tmp_path / "backups").glob("calhub-backup-*.tar.gz")
+    assert str(archive) in out
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert {"calhub.toml", "accounts.json", "hub.sqlite"} <= set(names)
+    assert not any(name.startswith("index.sqlite") for name in names), "the index is a cache"
+    assert any(name.endswith("bk-a.ics") for name in names)
+
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    with tarfile.open(archive) as tar:
+        tar.extractall(restored, filter="data")
+    again = fresh_hub.serve(restored)
+    assert again.request("GET", "/dav/bfu/calendar/bk-a.ics", "bfu", PASSWORDS["bfu"]).status == 200
+    [back] = [r for r in involving(conflicts(again), "bk-a", "bk-b") if r["rule"] == "audience"]
+    assert back["status"] == "approved"
+    assert back["approval"]["comment"] == "Согласовано с обоими партнёрами"
+    code, out, _ = runner("index", "verify", "--data", str(restored))
+    assert code == 0, out
+
+
+def test_backup_needs_a_target_and_a_hub(runner: Any, tmp_path: Path) -> None:
+    code, _, err = runner("backup", "--data", str(tmp_path / "nothing"), "--to", str(tmp_path))
+    assert code == 2 and "calhub init" in err
+    code, _, err = runner("backup", "--data", str(tmp_path))
+    assert code == 2 and "--to" in err
+
+
+def test_removing_a_partner_resolves_its_clashes_and_archives_its_calendar(
+    fresh_hub: Any, runner: Any
+) -> None:
+    hub = fresh_hub()
+    day = own_week()
+    put_event(hub, "bfu", "/bfu/calendar/", "rm-a", "Лекция [9]", at(day, 15), at(day, 16))
+    put_event(hub, "kgtu", "/kgtu/calendar/", "rm-b", "Лекция [9Б]", at(day, 15), at(day, 16))
+    assert [r["status"] for r in involving(conflicts(hub), "rm-a", "rm-b")] == ["open", "open"]
+    code, _, err = runner("partner", "remove", "kgtu", "--data", str(hub.data_dir))
+    assert code == 0, err
+    assert {r["status"] for r in involving(conflicts(hub), "rm-a", "rm-b")} == {"resolved"}
+    archived = list((hub.data_dir / "archive").glob("kgtu-*/rm-b.ics"))
+    assert len(archived) == 1
