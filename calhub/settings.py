@@ -281,8 +281,11 @@ def _read_rules(path: Path, raw: Any) -> dict[str, RuleConfig]:
             severity = _check(path, f"rules.{name}.severity", RULE_SCHEMA["severity"], severity)
         params = {k: v for k, v in table.items() if k not in RULE_SCHEMA}
         for key, value in params.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigError(str(path), f"rules.{name}.{key}", "must be a non-negative number")
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (isinstance(value, bool) or (number and value >= 0)):
+                raise ConfigError(
+                    str(path), f"rules.{name}.{key}", "must be true, false or a non-negative number"
+                )
         rules[name] = RuleConfig(enabled=enabled, severity=severity, params=params)
     return rules
 
