@@ -54,6 +54,7 @@ class EngineParts:
     parser: AudienceParser
     engine: ClashEngine
     rules_fingerprint: str
+    calendar_fingerprints: dict[str, str]
 
 
 def engine_config(settings: Settings) -> EngineConfig:
@@ -75,6 +76,20 @@ def engine_config(settings: Settings) -> EngineConfig:
 def _digest(*parts: Any) -> str:
     text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _calendar_fingerprint(settings: Settings, calendar: CalendarSettings) -> str:
+    return _digest(
+        calendar.id,
+        calendar.role,
+        calendar.audience,
+        settings.timezone,
+        settings.horizon_past_days,
+        settings.horizon_future_days,
+        settings.max_occurrences_per_event,
+        dict(settings.groups),
+        dict(settings.venue_aliases),
+    )
 
 
 class CombinedLookup:
@@ -117,22 +132,16 @@ class Tracker:
                     parser=AudienceParser(dict(settings.groups)),
                     engine=ClashEngine(config),
                     rules_fingerprint=_digest(config),
+                    calendar_fingerprints={
+                        c.id: _calendar_fingerprint(settings, c) for c in settings.calendars
+                    },
                 )
             return self._parts
 
     def calendar_fingerprint(self, calendar: CalendarSettings) -> str:
-        settings = self.parts.settings
-        return _digest(
-            calendar.id,
-            calendar.role,
-            calendar.audience,
-            settings.timezone,
-            settings.horizon_past_days,
-            settings.horizon_future_days,
-            settings.max_occurrences_per_event,
-            dict(settings.groups),
-            dict(settings.venue_aliases),
-        )
+        """What the index rows of a calendar depend on; a change means re-indexing it."""
+        known = self.parts.calendar_fingerprints.get(calendar.id)
+        return known or _calendar_fingerprint(self.parts.settings, calendar)
 
     def hub_calendar(self, path: str) -> CalendarSettings | None:
         calendar = self.hub.settings.calendar_by_path(path)
