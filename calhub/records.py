@@ -84,6 +84,10 @@ def occurrence_json(occurrence: Occurrence) -> dict[str, Any]:
     }
 
 
+def _occurrences_text(clash: Clash) -> str:
+    return json.dumps([occurrence_json(o) for o in clash.occurrences], ensure_ascii=False)
+
+
 @dataclass(frozen=True, slots=True)
 class Filters:
     status: str | None = None
@@ -172,12 +176,17 @@ class ClashRecords:
         Returns (new, resolved) counts.
         """
         present = {clash.id: clash for clash in clashes}
+        changed = [clash for clash in present.values() if not self._unchanged(clash)]
+        vanished = set(stale) - set(present)
+        if not changed and not vanished:
+            # Most writes leave every clash as it was: no transaction, no fsync.
+            return 0, 0
         stamp = now_iso()
         new = resolved = 0
         with self.transaction() as db:
-            for clash in present.values():
+            for clash in changed:
                 new += self._upsert(db, clash, stamp)
-            for clash_id in set(stale) - set(present):
+            for clash_id in vanished:
                 cursor = db.execute(
                     "UPDATE clashes SET resolved=1, resolved_at=? WHERE id=? AND resolved=0",
                     (stamp, clash_id),
@@ -190,10 +199,22 @@ class ClashRecords:
                     )
         return new, resolved
 
-    def _upsert(self, db: sqlite3.Connection, clash: Clash, stamp: str) -> int:
-        occurrences = json.dumps(
-            [occurrence_json(o) for o in clash.occurrences], ensure_ascii=False
+    def _unchanged(self, clash: Clash) -> bool:
+        row = self.db.execute(
+            "SELECT resolved, severity, occurrences, message_ru, message_en FROM clashes "
+            "WHERE id=?",
+            (clash.id,),
+        ).fetchone()
+        return row is not None and tuple(row) == (
+            0,
+            clash.severity,
+            _occurrences_text(clash),
+            clash.message_ru,
+            clash.message_en,
         )
+
+    def _upsert(self, db: sqlite3.Connection, clash: Clash, stamp: str) -> int:
+        occurrences = _occurrences_text(clash)
         first_start = _iso(min(o.start for o in clash.occurrences))
         row = db.execute("SELECT resolved FROM clashes WHERE id=?", (clash.id,)).fetchone()
         if row is None:
