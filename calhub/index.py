@@ -20,12 +20,12 @@ import datetime as dt
 import json
 import logging
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from calhub.engine import Audience, Occurrence
+from calhub.sqlitedb import ThreadLocalDatabase
 
 logger = logging.getLogger(__name__)
 
@@ -128,68 +128,48 @@ class IndexCorrupt(Exception):
     """The index file cannot be used; the caller rebuilds it."""
 
 
-class OccurrenceIndex:
-    """Thread-safe access to ``index.sqlite``: one connection per thread."""
+class OccurrenceIndex(ThreadLocalDatabase):
+    """``index.sqlite``: a cache, so it may lose its last commit on power loss (it is
+    verified against storage at start-up) and an unusable file is simply started again."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
-        self._lock = threading.Lock()
-
-    # -- connections -----------------------------------------------------------------
+    SCHEMA = SCHEMA
+    SYNCHRONOUS = "NORMAL"
 
     def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        # A cache may lose its last commit on power loss; it is verified at start-up.
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.executescript(SCHEMA)
+        connection = super()._connect()
         version = connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         if version is None:
             connection.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
             )
         elif version[0] != SCHEMA_VERSION:
+            connection.close()
             raise IndexCorrupt(f"index schema {version[0]} is not {SCHEMA_VERSION}")
         return connection
 
-    @property
-    def db(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            try:
-                connection = self._connect()
-            except (sqlite3.DatabaseError, IndexCorrupt) as exc:
-                # A cache: start again from empty; the callers re-index from storage.
-                logger.warning("Index %s is unusable (%s); starting a new one", self.path, exc)
-                self.destroy()
-                connection = self._connect()
-            self._local.connection = connection
-        return connection
-
-    def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None
+    def _open(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except (sqlite3.DatabaseError, IndexCorrupt) as exc:
+            # Callers re-index from storage whatever is missing.
+            logger.warning("Index %s is unusable (%s); starting a new one", self.path, exc)
+            self.destroy()
+            return self._connect()
 
     def destroy(self) -> None:
-        """Delete the index files (a cache) so the next use starts empty."""
+        """Delete the index files; only for a file no connection can use any more."""
         self.close()
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 Path(f"{self.path}{suffix}").unlink()
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def clear(self) -> None:
+        """Empty the index in place: other threads and processes keep valid connections."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM occurrence_spans")
+            for table in ("occurrences", "items", "calendars"):
+                db.execute(f"DELETE FROM {table}")
+            db.execute("DELETE FROM meta WHERE key != 'schema'")
 
     # -- calendars -------------------------------------------------------------------
 

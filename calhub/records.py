@@ -9,18 +9,16 @@ back after being resolved comes back approved.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from calhub.engine import Clash, Occurrence
 from calhub.errors import UserError
+from calhub.sqlitedb import ThreadLocalDatabase
 
 STATUSES = ("open", "approved", "resolved")
 
@@ -97,39 +95,11 @@ class Filters:
     severity: str | None = None
 
 
-class ClashRecords:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
+class ClashRecords(ThreadLocalDatabase):
+    """``hub.sqlite``: hub data, so every commit reaches the disk before we answer."""
 
-    @property
-    def db(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            # Hub data: every commit reaches the disk before we answer.
-            connection.execute("PRAGMA synchronous=FULL")
-            connection.executescript(SCHEMA)
-            self._local.connection = connection
-        return connection
-
-    def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    SCHEMA = SCHEMA
+    SYNCHRONOUS = "FULL"
 
     # -- keeping records in step with the engine ---------------------------------------
 

@@ -412,8 +412,8 @@ class Tracker:
         return result
 
     def rebuild(self, storage: Any) -> tuple[int, int]:
-        """Drop the index and build it again from storage. Caller holds the lock."""
-        self.index.destroy()
+        """Empty the index and build it again from storage. Caller holds the lock."""
+        self.index.clear()
         for calendar in self.hub.settings.calendars:
             if calendar.archived:
                 continue

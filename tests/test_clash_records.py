@@ -170,6 +170,9 @@ def test_rebuild_equals_the_incremental_index_and_keeps_approvals(hub: Any, runn
     assert "Rebuilt the index" in out
     assert index_snapshot(hub.data_dir) == before
     assert conflicts(hub) == records_before
+    # The running server writes into the same, rebuilt index (not a deleted file).
+    day = own_week()
+    put_event(hub, "bfu", "/bfu/calendar/", "after-rebuild", "Лекция [5]", at(day, 9), at(day, 10))
     code, out, _ = runner("index", "verify", "--data", str(hub.data_dir))
     assert code == 0 and "agrees" in out
 

@@ -1,0 +1,60 @@
+"""One SQLite connection per thread, WAL mode, and explicit write transactions.
+
+cheroot serves each request on a worker thread, and a sqlite3 connection belongs to the
+thread that made it. WAL lets readers in any process go on while one writer commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class ThreadLocalDatabase:
+    """Subclasses set ``SCHEMA`` and ``SYNCHRONOUS`` and may extend ``_connect``."""
+
+    SCHEMA = ""
+    SYNCHRONOUS = "FULL"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"PRAGMA synchronous={self.SYNCHRONOUS}")
+        connection.executescript(self.SCHEMA)
+        return connection
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._open()
+            self._local.connection = connection
+        return connection
+
+    def _open(self) -> sqlite3.Connection:
+        return self._connect()
+
+    def close(self) -> None:
+        """Close this thread's connection (others close with their threads)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
