@@ -125,6 +125,18 @@ class ClashRecords(ThreadLocalDatabase):
         )
         return {row[0] for row in rows}
 
+    def of_rules(self, ids: Iterable[str], rules: Iterable[str]) -> set[str]:
+        """Those of ``ids`` whose clash is of one of ``rules``."""
+        wanted, names = list(set(ids)), list(set(rules))
+        if not wanted or not names:
+            return set()
+        rows = self.db.execute(
+            f"SELECT id FROM clashes WHERE id IN ({','.join('?' * len(wanted))}) "
+            f"AND rule IN ({','.join('?' * len(names))})",
+            [*wanted, *names],
+        )
+        return {row[0] for row in rows}
+
     def active_occurrence_spans(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         """For each clash id, the earliest start and latest end of its occurrences."""
         spans = {}

@@ -322,13 +322,19 @@ class Tracker:
         ]
         clashes = {c.id: c for c in engine.check(candidates, IndexLookup(self.index))}
         stale = self.records.active_ids_for(events)
-        missing = stale - set(clashes)
-        # A group clash (overload) may outlive one member leaving it: look again around it.
-        for clash_id, (first, last) in self.records.active_occurrence_spans(missing).items():
-            start = dt.datetime.fromisoformat(first) - dt.timedelta(days=1)
-            end = dt.datetime.fromisoformat(last) + dt.timedelta(days=1)
-            for clash in engine.scan(self.index.overlapping(start, end)):
-                if clash.id == clash_id:
+        # A pair clash of these events that check() did not find again is gone. A group
+        # clash (overload) may outlive one member leaving it: look again at its window.
+        group_rules = {rule.name for rule in engine.rules if rule.is_group_rule}
+        missing = self.records.of_rules(stale - set(clashes), group_rules)
+        spans = self.records.active_occurrence_spans(missing).values()
+        if spans:
+            start = min(dt.datetime.fromisoformat(first) for first, _ in spans)
+            end = max(dt.datetime.fromisoformat(last) for _, last in spans)
+            window = self.index.overlapping(
+                start - dt.timedelta(days=1), end + dt.timedelta(days=1)
+            )
+            for clash in engine.scan(window, only=group_rules):
+                if clash.id in missing:
                     clashes[clash.id] = clash
         new, resolved = self.records.sync(clashes.values(), stale)
         if new or resolved:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Collection, Hashable, Iterable, Sequence
 from datetime import datetime
 
 from calhub.engine.clash import Clash
@@ -100,8 +100,10 @@ class ClashEngine:
                     found.setdefault(clash.id, clash)
         return _sorted(found)
 
-    def scan(self, occurrences: Iterable[Occurrence]) -> list[Clash]:
-        """Every clash within a whole set of occurrences.
+    def scan(
+        self, occurrences: Iterable[Occurrence], only: Collection[str] | None = None
+    ) -> list[Clash]:
+        """Every clash within a whole set of occurrences (of the ``only`` rules, if given).
 
         Pair rules sweep each of their buckets in start order, keeping the
         occurrences whose window is still open in a heap; only those are compared.
@@ -109,6 +111,8 @@ class ClashEngine:
         items = _unique(occurrences)
         found: dict[str, Clash] = {}
         for rule in self._pair_rules:
+            if only is not None and rule.name not in only:
+                continue
             buckets: dict[Hashable, list[Occurrence]] = {}
             for occ in items:
                 if rule.applies_to(occ):
@@ -118,6 +122,8 @@ class ClashEngine:
                 if len(members) > 1:
                     _sweep(rule, members, found)
         for rule in self._group_rules:
+            if only is not None and rule.name not in only:
+                continue
             for clash in rule.group([occ for occ in items if rule.applies_to(occ)]):
                 found.setdefault(clash.id, clash)
         return _sorted(found)
