@@ -29,7 +29,10 @@ from calhub.sqlitedb import ThreadLocalDatabase
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+
+# The widest UTC offsets are -12 and +14 hours.
+TZ_SLACK = 14 * 3600
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,6 +49,8 @@ CREATE TABLE IF NOT EXISTS items (
     tr_start INTEGER NOT NULL,
     tr_end INTEGER NOT NULL,
     error TEXT,
+    exact_from INTEGER NOT NULL DEFAULT 0,
+    exact_until INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (calendar, href)
 );
 CREATE INDEX IF NOT EXISTS items_uid ON items (calendar, uid);
@@ -99,6 +104,9 @@ class IndexedItem:
     component: str
     time_range: tuple[int, int]
     error: str | None = None
+    # Within [exact_from, exact_until) the item's occurrences in the index are all of its
+    # instances (no cap reached, nothing cancelled or transparent left out); (0, 0): never.
+    exact_span: tuple[int, int] = (0, 0)
 
 
 def audience_to_json(audience: Audience) -> str:
@@ -199,7 +207,8 @@ class OccurrenceIndex(ThreadLocalDatabase):
 
     def item(self, calendar: str, href: str) -> IndexedItem | None:
         row = self.db.execute(
-            "SELECT href, uid, etag, component, tr_start, tr_end, error FROM items "
+            "SELECT href, uid, etag, component, tr_start, tr_end, error, exact_from, exact_until "
+            "FROM items "
             "WHERE calendar=? AND href=?",
             (calendar, href),
         ).fetchone()
@@ -207,7 +216,8 @@ class OccurrenceIndex(ThreadLocalDatabase):
 
     def items(self, calendar: str) -> dict[str, IndexedItem]:
         rows = self.db.execute(
-            "SELECT href, uid, etag, component, tr_start, tr_end, error FROM items "
+            "SELECT href, uid, etag, component, tr_start, tr_end, error, exact_from, exact_until "
+            "FROM items "
             "WHERE calendar=?",
             (calendar,),
         )
@@ -220,10 +230,21 @@ class OccurrenceIndex(ThreadLocalDatabase):
         return row is not None
 
     def hrefs_in_range(self, calendar: str, start: int, end: int) -> list[str]:
-        """Hrefs whose enclosing time range meets [start, end), as Radicale's prefilter does."""
+        """A superset of the hrefs with an instance in [start, end), for Radicale to filter.
+
+        An item whose indexed occurrences are exact over the window is a candidate only if
+        one of them is near the window; any other item whose enclosing time range meets it
+        is a candidate, as in Radicale's own prefilter. "Near" allows for the widest UTC
+        offset, since Radicale may read floating and all-day times other than the hub does.
+        """
+        near_start, near_end = start - TZ_SLACK, end + TZ_SLACK
         rows = self.db.execute(
-            "SELECT href FROM items WHERE calendar=? AND tr_start < ? AND tr_end > ?",
-            (calendar, end, start),
+            "SELECT href FROM items WHERE calendar=? AND tr_start < ? AND tr_end > ? "
+            "AND NOT (exact_from <= ? AND exact_until >= ?) "
+            "UNION "
+            "SELECT o.href FROM occurrence_spans s JOIN occurrences o ON o.id = s.id "
+            "WHERE s.start < ? AND s.end > ? AND o.calendar = ?",
+            (calendar, end, start, near_start, near_end, near_end, near_start, calendar),
         )
         return [row[0] for row in rows]
 
@@ -236,7 +257,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
     ) -> None:
         self.delete_item(db, calendar, item.href)
         db.execute(
-            "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 calendar,
                 item.href,
@@ -246,6 +267,8 @@ class OccurrenceIndex(ThreadLocalDatabase):
                 item.time_range[0],
                 item.time_range[1],
                 item.error,
+                item.exact_span[0],
+                item.exact_span[1],
             ),
         )
         for occurrence in occurrences:
@@ -336,7 +359,7 @@ class IndexLookup:
 
 
 def _item(row: Sequence) -> IndexedItem:
-    return IndexedItem(row[0], row[1], row[2], row[3], (row[4], row[5]), row[6])
+    return IndexedItem(row[0], row[1], row[2], row[3], (row[4], row[5]), row[6], (row[7], row[8]))
 
 
 def _occurrence(row: Sequence) -> Occurrence:

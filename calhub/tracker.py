@@ -46,6 +46,16 @@ logger = logging.getLogger(__name__)
 
 Event = tuple[str, str]  # (calendar id, uid)
 
+INEXACT_MARKERS = (
+    "STATUS:CANCELLED",
+    "TRANSP:TRANSPARENT",
+    "FREQ=SECONDLY",
+    "FREQ=MINUTELY",
+    "FREQ=HOURLY",
+    "RANGE=THISANDFUTURE",
+    "VALUE=PERIOD",
+)
+
 
 @dataclass(frozen=True)
 class EngineParts:
@@ -216,8 +226,35 @@ class Tracker:
             component=item.component_name,
             time_range=item.time_range,
             error=error,
+            exact_span=self._exact_span(item, occurrences, error),
         )
         return row, occurrences
+
+    def _exact_span(
+        self, item: Item, occurrences: Sequence[Occurrence], error: str | None
+    ) -> tuple[int, int]:
+        """Where the indexed occurrences are every instance of the item, for REPORTs.
+
+        Anything the clash engine leaves out on purpose (cancelled or transparent parts,
+        instances past the cap) or reads in a way Radicale may not (dense or
+        this-and-future rules, periods) makes the item inexact: REPORTs then fall back to
+        Radicale's own enclosing time range for it.
+        """
+        settings = self.parts.settings
+        text = item.serialize().upper()
+        inexact = (
+            error is not None
+            or item.component_name != "VEVENT"
+            or len(occurrences) >= settings.max_occurrences_per_event
+            or any(marker in text for marker in INEXACT_MARKERS)
+        )
+        if inexact:
+            return (0, 0)
+        # A day inside the horizon the engine expanded, whenever in this call it read "now".
+        now = dt.datetime.now(dt.UTC)
+        start = now - dt.timedelta(days=settings.horizon_past_days - 1)
+        end = now + dt.timedelta(days=settings.horizon_future_days - 1)
+        return int(start.timestamp()), int(end.timestamp())
 
     # -- write hooks (inside Radicale's storage write lock) ---------------------------
 
