@@ -1,41 +1,142 @@
-"""The hub's web application: landing page, health, and (later) the dashboard and API.
+"""The hub's web application: sign-in, the merged plan, clashes, partner pages, API, health.
 
 ``create_app(test_config=None, hub=None)`` follows Flask's application-factory pattern: one
-blueprint per area, per-request resources on ``g``. The hub comes from ``hub`` or from the
-``CALHUB_DATA`` config key.
+blueprint per area (auth, plan, conflicts, partners, api, health, plus the landing page
+and the language switch), per-request resources on ``g``. The hub comes from ``hub`` or
+from the ``CALHUB_DATA`` config key. Security rules that hold for every page (headers,
+CSRF, the session cookie) are wired here once, from ``calhub.web.security``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, g, render_template, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from calhub.hub import Hub, resolve_data_dir
 
+logger = logging.getLogger(__name__)
+
+
+def current_hub() -> Hub:
+    hub: Hub = current_app.extensions["calhub"]
+    return hub
+
 
 def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = None) -> Flask:
+    from calhub.web import security
+
     app = Flask(__name__)
-    app.config.from_mapping(CALHUB_DATA=None, JSON_AS_ASCII=False)
+    app.config.from_mapping(
+        CALHUB_DATA=None,
+        JSON_AS_ASCII=False,
+        SESSION_COOKIE_NAME="calhub_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False,  # also Secure whenever the request is HTTPS
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(days=14),
+        LOGIN_FAILURE_LIMIT=5,
+        LOGIN_FAILURE_WINDOW=300,
+    )
     if test_config is not None:
         app.config.from_mapping(test_config)
     if hub is None:
         hub = Hub(resolve_data_dir(app.config["CALHUB_DATA"]))
     app.extensions["calhub"] = hub
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = security.load_or_create_secret(hub.root)
+    app.session_interface = security.HubSessionInterface()
+    app.wsgi_app = security.LocalProxyFix(app.wsgi_app)  # type: ignore[method-assign]
+    app.extensions["calhub_limiter"] = security.LoginLimiter(
+        app.config["LOGIN_FAILURE_LIMIT"], app.config["LOGIN_FAILURE_WINDOW"]
+    )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from calhub.web import api, health, home
+    from calhub.web import api, auth, conflicts, health, home, i18n, partners, plan, templating
 
-    app.register_blueprint(api.bp)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(home.bp)
+    i18n.init_app(app)
+    for blueprint in (
+        api.bp,
+        auth.bp,
+        conflicts.bp,
+        health.bp,
+        home.bp,
+        partners.bp,
+        plan.bp,
+    ):
+        app.register_blueprint(blueprint)
+    templating.init_app(app)
+    app.before_request(_check_csrf)
+    app.after_request(_add_headers)
+    app.register_error_handler(HTTPException, _http_error)
     return app
 
 
-def current_hub() -> Hub:
-    from flask import current_app
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
 
-    hub: Hub = current_app.extensions["calhub"]
-    return hub
+
+def _check_csrf() -> ResponseReturnValue | None:
+    from flask_babel import gettext as _
+
+    from calhub.web import security
+    from calhub.web.auth import api_error
+
+    if request.method in security.SAFE_METHODS:
+        return None
+    # An API request without a session sign-in is refused by the view (401) anyway.
+    if wants_json() and not security.session_signed_in():
+        return None
+    problem = security.csrf_problem(request)
+    if problem is None:
+        return None
+    logger.warning("CSRF check failed (%s): %s %s", problem, request.method, request.path)
+    if wants_json():
+        return api_error(
+            400,
+            "The CSRF token is missing or wrong.",
+            f"Send the token of the page in the {security.CSRF_HEADER} header, or use HTTP Basic.",
+        )
+    message = _(
+        "This form has expired or did not come from this site. "
+        "Go back, reload the page and try again."
+    )
+    return render_template("error.html", status=400, message=message), 400
+
+
+def _add_headers(response: Any) -> Any:
+    from calhub.web import security
+
+    nonce = g.get("csp_nonce")
+    for name, value in security.security_headers(nonce).items():
+        response.headers.setdefault(name, value)
+    if response.mimetype == "text/html" and "Cache-Control" not in response.headers:
+        # Pages show what one account may see: never from a shared cache.
+        response.headers["Cache-Control"] = "no-store"
+    response.vary.add("Cookie")
+    return response
+
+
+def _http_error(error: HTTPException) -> ResponseReturnValue:
+    from flask_babel import gettext as _
+
+    from calhub.web.auth import api_error
+
+    status = error.code or 500
+    if wants_json():
+        return api_error(status, error.description or error.name)
+    messages = {
+        400: _("The request is not understood."),
+        403: _("You may not open this page."),
+        404: _("There is no such page, or it is not yours to see."),
+        405: _("This address does not accept that kind of request."),
+        429: _("Too many requests. Try again later."),
+    }
+    message = messages.get(status, error.name)
+    return render_template("error.html", status=status, message=message), status

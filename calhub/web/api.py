@@ -1,14 +1,26 @@
-"""JSON API: ``/api/conflicts`` and approving or reopening a clash."""
+"""JSON API: ``/api/conflicts``, approving or reopening a clash, and ``/api/events`` (the
+merged plan's feed for FullCalendar).
+
+HTTP Basic (as CalDAV) or the web session; a state change through the session also needs
+the CSRF token in the ``X-CSRF-Token`` header (checked for every request in
+``calhub.web.security``).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+import datetime as dt
+import logging
+from typing import Any
+
+from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from calhub.conflicts import build_filters, list_conflicts
 from calhub.errors import UserError
-from calhub.web import current_hub
+from calhub.web import current_hub, events
 from calhub.web.auth import api_error, coordinator_required, current_account, login_required
+
+logger = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -89,3 +101,69 @@ def reopen(clash_id: str) -> ResponseReturnValue:
     except KeyError:
         return api_error(404, f"There is no clash {clash_id!r}.")
     return jsonify(record)
+
+
+def _event_json(event: events.PlanEvent) -> dict[str, Any]:
+    """One occurrence as a FullCalendar event, in the hub's wall-clock time (the page runs
+    FullCalendar in its UTC mode, so these times are shown as they are)."""
+    occurrence = event.occurrence
+    if occurrence.all_day:
+        start, end = event.start.date().isoformat(), event.end.date().isoformat()
+    else:
+        start = event.start.replace(tzinfo=None).isoformat(timespec="minutes")
+        end = event.end.replace(tzinfo=None).isoformat(timespec="minutes")
+    colour = event.calendar.color[:7]
+    classes = [f"cal-{event.calendar.id}"]
+    if event.mark:
+        classes.append(f"clash-{event.mark}")
+    detail = url_for(
+        "plan.event",
+        calendar=occurrence.calendar,
+        uid=occurrence.uid,
+        rid=occurrence.recurrence_id or None,
+    )
+    return {
+        "id": "/".join(occurrence.key),
+        "title": occurrence.summary,
+        "start": start,
+        "end": end,
+        "allDay": occurrence.all_day,
+        "url": detail,
+        "backgroundColor": colour,
+        "borderColor": colour,
+        "textColor": events.text_color(colour),
+        "classNames": classes,
+        "extendedProps": {
+            "calendar": occurrence.calendar,
+            "calendarName": event.calendar.name,
+            "location": occurrence.location,
+            "audience": occurrence.audience.label(),
+            "clash": event.mark,
+        },
+    }
+
+
+@bp.get("/events")
+@login_required
+def plan_events() -> ResponseReturnValue:
+    """``?start=&end=`` (dates or date-times, hub wall clock) and the plan's filters:
+    ``calendar`` (repeatable), ``grade``, ``group`` (a class or group), ``venue``, ``q``."""
+    hub = current_hub()
+    account = current_account()
+    assert account is not None
+    args = request.args
+    start: dt.datetime | None = events.day_start(hub, events.local_today(hub).replace(day=1))
+    if args.get("start"):
+        start = events.parse_wall_clock(hub, args["start"])
+    end = None if start is None else start + dt.timedelta(days=31)
+    if args.get("end"):
+        end = events.parse_wall_clock(hub, args["end"])
+    if start is None or end is None:
+        return api_error(400, "start and end must be dates or date-times.", "YYYY-MM-DD")
+    if end <= start:
+        return api_error(400, "end must be after start.")
+    plan_filter = events.PlanFilter.from_args(hub, request.args)
+    if plan_filter.problems:
+        return api_error(400, " ".join(plan_filter.problems))
+    found = events.plan_events(hub, account, start, end, plan_filter)
+    return jsonify([_event_json(event) for event in found])

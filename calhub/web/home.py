@@ -1,22 +1,24 @@
-"""The landing page: what the hub is and how to connect a calendar app."""
+"""The landing page: what the hub is, how to connect a calendar app, and where to sign in."""
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 
 from calhub.web import current_hub
+
+logger = logging.getLogger(__name__)
 
 bp = Blueprint("home", __name__)
 
 
 @bp.get("/")
-def index() -> str:
-    hub = current_hub()
-    settings = hub.settings
-    base_url = request.host_url.rstrip("/")
+def index() -> ResponseReturnValue:
+    settings = current_hub().settings
     return render_template(
         "home.html",
-        settings=settings,
-        base_url=base_url,
+        base_url=request.host_url.rstrip("/"),
         calendars=[c for c in settings.calendars if not c.archived],
     )

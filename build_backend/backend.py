@@ -1,0 +1,189 @@
+"""calhub's PEP 517 build backend: setuptools, after two build steps for the web pages.
+
+1. The message catalogs (``calhub/web/translations/*/LC_MESSAGES/messages.po``) are
+   compiled to ``.mo`` with Babel.
+2. FullCalendar (MIT) is taken from the npm registry with ``npm pack`` at the pinned
+   version, checked against the pinned sha512, and its browser bundle and Russian locale
+   are copied into ``calhub/web/static/vendor/fullcalendar/`` (git-ignored: no
+   third-party code is committed). Without npm, or offline, the build still succeeds and
+   the plan falls back to its server-rendered list with a note.
+
+Both steps run for ``pip install .`` (wheel) and ``pip install -e .`` (editable), and can
+be run by hand from a checkout: ``python build_backend/backend.py``.
+Set ``CALHUB_SKIP_NPM=1`` to build without fetching FullCalendar.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from setuptools import build_meta as _setuptools
+from setuptools.build_meta import (  # noqa: F401 - re-exported hooks of the PEP 517 API
+    get_requires_for_build_editable,
+    get_requires_for_build_sdist,
+    get_requires_for_build_wheel,
+    prepare_metadata_for_build_editable,
+    prepare_metadata_for_build_wheel,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB = ROOT / "calhub" / "web"
+TRANSLATIONS = WEB / "translations"
+VENDOR = WEB / "static" / "vendor" / "fullcalendar"
+
+FULLCALENDAR_VERSION = "6.1.20"
+# npm's own integrity values (``npm view <pkg>@<version> dist.integrity``).
+PACKAGES = {
+    "fullcalendar": (
+        "sha512-7lz2P+0YdA86fBTwfr/ducajrM3zUw5o6uoiiYk9xMqcoTf003xBh3mpzW5om9slfAMwGgCBh0KsiYcU1JY1eQ==",
+        {"package/index.global.min.js": "index.global.min.js", "package/LICENSE.md": "LICENSE.md"},
+    ),
+    "@fullcalendar/core": (
+        "sha512-1cukXLlePFiJ8YKXn/4tMKsy0etxYLCkXk8nUCFi11nRONF2Ba2CD5b21/ovtOO2tL6afTJfwmc1ed3HG7eB1g==",
+        {"package/locales/ru.global.min.js": "locales/ru.global.min.js"},
+    ),
+}
+NPM_TIMEOUT = 180
+
+
+def say(message: str) -> None:
+    print(f"calhub build: {message}", file=sys.stderr, flush=True)
+
+
+# -- message catalogs ------------------------------------------------------------------------
+
+
+def compile_catalogs() -> None:
+    try:
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+    except ImportError:
+        say("Babel is not installed; the web app compiles its catalogs when it starts")
+        return
+    for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/*.po")):
+        with po.open("rb") as handle:
+            catalog = read_po(handle)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.read_bytes() != buffer.getvalue():
+            mo.write_bytes(buffer.getvalue())
+        say(f"compiled {mo.relative_to(ROOT)}")
+
+
+# -- FullCalendar from npm ------------------------------------------------------------------------
+
+
+def _vendored() -> bool:
+    wanted = [VENDOR / target for _, members in PACKAGES.values() for target in members.values()]
+    version = VENDOR / "VERSION"
+    return (
+        all(path.is_file() for path in wanted)
+        and version.is_file()
+        and version.read_text(encoding="utf-8").strip() == FULLCALENDAR_VERSION
+    )
+
+
+def _integrity(path: Path) -> str:
+    return "sha512-" + base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
+
+
+def _npm_pack(npm: str, spec: str, destination: Path) -> Path:
+    result = subprocess.run(  # noqa: S603 - fixed arguments, npm found on PATH
+        [npm, "pack", spec, "--pack-destination", str(destination), "--silent"],
+        capture_output=True,
+        text=True,
+        timeout=NPM_TIMEOUT,
+        check=False,
+        cwd=destination,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"npm pack {spec} failed: {result.stderr.strip()[-500:]}")
+    name = result.stdout.strip().splitlines()[-1]
+    return destination / name
+
+
+def vendor_fullcalendar() -> bool:
+    """Fetch FullCalendar into the package; False (and a message) when it cannot."""
+    if _vendored():
+        say(f"FullCalendar {FULLCALENDAR_VERSION} already in {VENDOR.relative_to(ROOT)}")
+        return True
+    if os.environ.get("CALHUB_SKIP_NPM"):
+        say("CALHUB_SKIP_NPM is set: building without FullCalendar")
+        return False
+    npm = shutil.which("npm")
+    if npm is None:
+        say("npm not found: building without FullCalendar (the plan shows its list view)")
+        return False
+    try:
+        with tempfile.TemporaryDirectory(prefix="calhub-npm-") as temp:
+            staging = Path(temp) / "vendor"
+            for package, (integrity, members) in PACKAGES.items():
+                tarball = _npm_pack(npm, f"{package}@{FULLCALENDAR_VERSION}", Path(temp))
+                if _integrity(tarball) != integrity:
+                    raise RuntimeError(f"{tarball.name} does not match its pinned sha512")
+                with tarfile.open(tarball, "r:gz") as archive:
+                    for member, target in members.items():
+                        source = archive.extractfile(member)
+                        if source is None:
+                            raise RuntimeError(f"{member} missing in {tarball.name}")
+                        path = staging / target
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        path.write_bytes(source.read())
+            (staging / "VERSION").write_text(FULLCALENDAR_VERSION + "\n", encoding="utf-8")
+            if VENDOR.exists():
+                shutil.rmtree(VENDOR)
+            VENDOR.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(staging, VENDOR)
+    except (OSError, RuntimeError, subprocess.SubprocessError, tarfile.TarError) as exc:
+        say(f"could not fetch FullCalendar ({exc}); building without it")
+        return False
+    say(f"FullCalendar {FULLCALENDAR_VERSION} copied to {VENDOR.relative_to(ROOT)}")
+    return True
+
+
+def prepare_web_assets() -> None:
+    compile_catalogs()
+    vendor_fullcalendar()
+
+
+# -- PEP 517 hooks ------------------------------------------------------------------------------
+
+
+def build_wheel(
+    wheel_directory: str,
+    config_settings: dict[str, Any] | None = None,
+    metadata_directory: str | None = None,
+) -> str:
+    prepare_web_assets()
+    return str(_setuptools.build_wheel(wheel_directory, config_settings, metadata_directory))
+
+
+def build_editable(
+    wheel_directory: str,
+    config_settings: dict[str, Any] | None = None,
+    metadata_directory: str | None = None,
+) -> str:
+    prepare_web_assets()
+    return str(_setuptools.build_editable(wheel_directory, config_settings, metadata_directory))
+
+
+def build_sdist(sdist_directory: str, config_settings: dict[str, Any] | None = None) -> str:
+    # An sdist carries the .po sources and this backend (MANIFEST.in); a wheel built from
+    # it compiles the catalogs and fetches FullCalendar itself when they are missing.
+    compile_catalogs()
+    return str(_setuptools.build_sdist(sdist_directory, config_settings))
+
+
+if __name__ == "__main__":
+    prepare_web_assets()

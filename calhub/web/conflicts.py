@@ -1,0 +1,154 @@
+"""The clash pages: open clashes grouped by severity and day, approving and reopening them
+(coordinator only), and the history of who did what.
+
+Approving and reopening are plain form posts (with the session's CSRF token), so they
+work without JavaScript; each redirects back (post/redirect/get) with a short message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from calhub.conflicts import build_filters
+from calhub.errors import UserError
+from calhub.records import STATUSES
+from calhub.web import clashes, current_hub, events
+from calhub.web.auth import current_account, page_coordinator_required, page_login_required
+from calhub.web.i18n import safe_next
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("conflicts", __name__)
+
+MAX_COMMENT = 2000
+
+
+def _visible_record_or_404(clash_id: str) -> dict[str, Any]:
+    account = current_account()
+    assert account is not None
+    record = current_hub().tracker.records.get(clash_id)
+    if record is None or not clashes.can_see(account, record):
+        # The same answer for "not there" and "not yours": ids of others' clashes stay hidden.
+        abort(404)
+    return record
+
+
+@bp.get("/conflicts")
+@page_login_required
+def index() -> ResponseReturnValue:
+    hub = current_hub()
+    account = current_account()
+    assert account is not None
+    status = request.args.get("status", "open")
+    if status not in (*STATUSES, "all"):
+        status = "open"
+    severity = request.args.get("severity", "")
+    calendar = request.args.get("calendar", "")
+    problem = ""
+    try:
+        filters = build_filters(
+            hub,
+            status=None if status == "all" else status,
+            calendar=calendar or None,
+            severity=severity or None,
+        )
+    except UserError:
+        problem = _("Those filters are not understood; showing all open clashes.")
+        status, severity, calendar = "open", "", ""
+        filters = build_filters(hub, status="open")
+    records = clashes.visible_records(hub, account, filters)
+    return render_template(
+        "conflicts.html",
+        groups=clashes.group_records(records, hub.settings.timezone),
+        total=len(records),
+        status=status,
+        severity=severity,
+        calendar=calendar,
+        problem=problem,
+        calendars=events.visible_calendars(hub),
+        statuses=("open", "approved", "resolved", "all"),
+    )
+
+
+@bp.get("/conflicts/<clash_id>")
+@page_login_required
+def detail(clash_id: str) -> ResponseReturnValue:
+    hub = current_hub()
+    record = _visible_record_or_404(clash_id)
+    return render_template(
+        "conflict.html",
+        record=record,
+        history=hub.tracker.records.history(clash_id),
+        calendars=events.visible_calendars(hub),
+    )
+
+
+@bp.get("/conflicts/history")
+@page_login_required
+def history() -> ResponseReturnValue:
+    hub = current_hub()
+    account = current_account()
+    assert account is not None
+    entries = hub.tracker.records.history(limit=300)
+    if not account.is_coordinator:
+        # A partner sees the history of its own clashes only, never others' decisions.
+        own = {r["id"] for r in clashes.visible_records(hub, account, build_filters(hub))}
+        entries = [e for e in entries if e["clash_id"] in own]
+    records = (
+        {
+            r["id"]: r
+            for r in hub.tracker.records.query(
+                build_filters(hub), ids=sorted({e["clash_id"] for e in entries})
+            )
+        }
+        if entries
+        else {}
+    )
+    return render_template(
+        "history.html",
+        entries=entries,
+        records=records,
+        calendars=events.visible_calendars(hub),
+    )
+
+
+def _back(clash_id: str) -> ResponseReturnValue:
+    target = safe_next(request.form.get("next")) or url_for("conflicts.detail", clash_id=clash_id)
+    return redirect(target, code=303)
+
+
+def _comment() -> str:
+    return request.form.get("comment", "").strip()[:MAX_COMMENT]
+
+
+@bp.post("/conflicts/<clash_id>/approve")
+@page_coordinator_required
+def approve(clash_id: str) -> ResponseReturnValue:
+    account = current_account()
+    assert account is not None
+    _visible_record_or_404(clash_id)
+    comment = _comment()
+    if not comment:
+        flash(_("Say why the clash is acceptable: an approval needs a comment."), "error")
+        return _back(clash_id)
+    current_hub().tracker.records.approve(clash_id, account.login, comment)
+    logger.info("Clash %s approved by %s", clash_id, account.login)
+    flash(_("Clash approved."), "ok")
+    return _back(clash_id)
+
+
+@bp.post("/conflicts/<clash_id>/reopen")
+@page_coordinator_required
+def reopen(clash_id: str) -> ResponseReturnValue:
+    account = current_account()
+    assert account is not None
+    _visible_record_or_404(clash_id)
+    current_hub().tracker.records.reopen(clash_id, account.login, _comment())
+    logger.info("Clash %s reopened by %s", clash_id, account.login)
+    flash(_("Clash reopened."), "ok")
+    return _back(clash_id)

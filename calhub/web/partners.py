@@ -1,0 +1,186 @@
+"""Partner pages: how to connect each kind of phone and program, step by step, with the
+exact addresses of this hub; the partner's own upcoming events and clashes.
+
+A partner sees its own page only; the coordinator sees the list of partners and every page.
+Addresses come from the request (scheme, host, port), so they are right behind a proxy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import urllib.parse
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from calhub.records import Filters
+from calhub.web import clashes, current_hub, events
+from calhub.web.auth import current_account, page_login_required
+from calhub.web.mobileconfig import CalDAVServer, build_profile
+from calhub.web.security import request_is_https
+from radicale_plugins.sharing import share_path
+
+if TYPE_CHECKING:
+    from calhub.accounts import Account
+    from calhub.hub import Hub
+    from calhub.settings import CalendarSettings
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("partners", __name__)
+
+UPCOMING_DAYS = 60
+UPCOMING_LIMIT = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """Every address a person needs to connect ``login``'s apps to this hub."""
+
+    login: str
+    base_url: str
+    server: CalDAVServer
+
+    @property
+    def host(self) -> str:
+        """Host and, when it is not the scheme's default, the port: what apps ask for."""
+        default = 443 if self.server.use_ssl else 80
+        host = f"[{self.server.host}]" if ":" in self.server.host else self.server.host
+        return host if self.server.port == default else f"{host}:{self.server.port}"
+
+    @property
+    def dav_url(self) -> str:
+        return f"{self.base_url}/dav/"
+
+    @property
+    def principal_url(self) -> str:
+        return f"{self.base_url}/dav/{self.login}/"
+
+    def calendar_url(self, calendar: CalendarSettings) -> str:
+        return f"{self.base_url}/dav{calendar.path}"
+
+    def shared_url(self, calendar: CalendarSettings) -> str:
+        return f"{self.base_url}/dav{share_path(self.login, calendar.id)}"
+
+
+def connection_for(login: str) -> Connection:
+    https = request_is_https(request)
+    parts = urllib.parse.urlsplit(request.host_url)
+    host = parts.hostname or "localhost"
+    port = parts.port or (443 if https else 80)
+    return Connection(
+        login=login,
+        base_url=request.host_url.rstrip("/"),
+        server=CalDAVServer(host=host, port=port, use_ssl=https),
+    )
+
+
+def own_calendars(hub: Hub, account: Account) -> list[CalendarSettings]:
+    if account.is_coordinator:
+        return [c for c in hub.settings.calendars if c.owner == "school" and not c.archived]
+    calendar = hub.settings.calendar(account.login)
+    return [calendar] if calendar is not None and not calendar.archived else []
+
+
+def _account_or_404(login: str) -> Account:
+    viewer = current_account()
+    assert viewer is not None
+    account = current_hub().accounts.get(login)
+    if account is None or (not viewer.is_coordinator and viewer.login != login):
+        # Not "forbidden": whether another login exists is not a partner's business.
+        abort(404)
+    return account
+
+
+@bp.get("/partners")
+@page_login_required
+def index() -> ResponseReturnValue:
+    hub = current_hub()
+    viewer = current_account()
+    assert viewer is not None
+    if not viewer.is_coordinator:
+        return redirect(url_for("partners.page", login=viewer.login))
+    now = dt.datetime.now(dt.UTC)
+    upcoming: dict[str, int] = {}
+    for occurrence in hub.tracker.index.overlapping(now, now + dt.timedelta(days=UPCOMING_DAYS)):
+        upcoming[occurrence.calendar] = upcoming.get(occurrence.calendar, 0) + 1
+    open_by_calendar: dict[str, int] = {}
+    for record in hub.tracker.records.query(Filters(status="open")):
+        for calendar in {o["calendar"] for o in record["occurrences"]}:
+            open_by_calendar[calendar] = open_by_calendar.get(calendar, 0) + 1
+    partners = [c for c in hub.settings.partners if not c.archived]
+    return render_template(
+        "partners.html",
+        partners=partners,
+        accounts={a.login: a for a in hub.accounts},
+        upcoming=upcoming,
+        open_by_calendar=open_by_calendar,
+        days=UPCOMING_DAYS,
+    )
+
+
+@bp.get("/partners/<login>")
+@page_login_required
+def page(login: str) -> ResponseReturnValue:
+    hub = current_hub()
+    account = _account_or_404(login)
+    mine = own_calendars(hub, account)
+    mine_ids = {c.id for c in mine}
+    others = [c for c in hub.settings.calendars if not c.archived and c.id not in mine_ids]
+    now = dt.datetime.now(dt.UTC)
+    tz = events.zone(hub)
+    upcoming_occurrences = [
+        o
+        for o in hub.tracker.index.overlapping(now, now + dt.timedelta(days=UPCOMING_DAYS))
+        if o.calendar in mine_ids
+    ]
+    upcoming_occurrences.sort(key=lambda o: o.start)
+    marks = clashes.marks(hub, account, now, now + dt.timedelta(days=UPCOMING_DAYS))
+    calendars = events.visible_calendars(hub)
+    upcoming = [
+        events.PlanEvent(o, calendars[o.calendar], marks.get(o.key, ""), tz)
+        for o in upcoming_occurrences[:UPCOMING_LIMIT]
+    ]
+    records = [
+        r
+        for r in clashes.visible_records(hub, account, Filters())
+        if r["status"] != "resolved" and any(o["calendar"] in mine_ids for o in r["occurrences"])
+    ]
+    return render_template(
+        "partner.html",
+        subject=account,
+        connection=connection_for(account.login),
+        mine=mine,
+        others=others,
+        upcoming=upcoming,
+        more_upcoming=max(0, len(upcoming_occurrences) - UPCOMING_LIMIT),
+        records=records,
+        calendars=calendars,
+        days=UPCOMING_DAYS,
+    )
+
+
+@bp.get("/partners/<login>/calhub.mobileconfig")
+@page_login_required
+def mobileconfig(login: str) -> ResponseReturnValue:
+    hub = current_hub()
+    account = _account_or_404(login)
+    connection = connection_for(account.login)
+    school = hub.settings.school
+    body = build_profile(
+        connection.server,
+        account.login,
+        display_name=f"{school}: {account.name}",
+        organisation=school,
+        description=_("Calendars of %(school)s and its partners (calhub).", school=school),
+    )
+    response = Response(body, mimetype="application/x-apple-aspen-config")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="calhub-{account.login}.mobileconfig"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

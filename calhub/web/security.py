@@ -1,0 +1,245 @@
+"""Web security plumbing: the session secret, CSRF tokens, sign-in rate limits, headers.
+
+Kept apart from the views so every blueprint gets the same rules from ``create_app``:
+security headers on every response, a CSRF check on every state-changing request that is
+authenticated by the session cookie (HTTP Basic clients cannot be forged cross-site into
+sending JSON, which the API insists on), and one limiter for every way to sign in.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import hmac
+import ipaddress
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Request, g, request, session
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+logger = logging.getLogger(__name__)
+
+SECRET_NAME = "web-secret.key"  # noqa: S105 - a file name, not a secret
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+# -- the secret key ----------------------------------------------------------------------
+
+
+def load_or_create_secret(data_dir: Path) -> bytes:
+    """The hub's session-signing key: created once (0600) in the data dir, then reused.
+
+    Several server processes may start at once on one data dir; ``O_EXCL`` makes exactly
+    one of them write the key and the others read it.
+    """
+    path = data_dir / SECRET_NAME
+    for _ in range(50):
+        with contextlib.suppress(FileNotFoundError):
+            key = path.read_bytes().strip()
+            if len(key) >= 32:
+                return key
+            # Empty: another process is between creating and writing it.
+            time.sleep(0.02)
+            continue
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        key = secrets.token_hex(32).encode()
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        logger.info("Created the web session key %s", path)
+        return key
+    raise RuntimeError(f"{path} stays empty; remove it and restart the hub")
+
+
+# -- behind a proxy ----------------------------------------------------------------------
+
+
+def is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+class LocalProxyFix:
+    """Honours X-Forwarded-For/-Proto only from a proxy on this machine (deploy/nginx).
+
+    A client talking to the hub directly could otherwise pick its own address and so
+    escape the per-address sign-in limit, or claim HTTPS.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.fixed = ProxyFix(app, x_for=1, x_proto=1)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if is_loopback(environ.get("REMOTE_ADDR")):
+            return self.fixed(environ, start_response)
+        return self.app(environ, start_response)
+
+
+def request_is_https(req: Request) -> bool:
+    return req.scheme == "https"
+
+
+class HubSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, marked Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request_is_https(request)
+
+
+# -- CSRF ------------------------------------------------------------------------------
+
+
+def csrf_token() -> str:
+    """This session's CSRF token (created on first use); put it in every form."""
+    token = session.get(CSRF_FIELD)
+    if not isinstance(token, str) or not token:
+        token = secrets.token_urlsafe(32)
+        session[CSRF_FIELD] = token
+    return token
+
+
+def session_signed_in() -> bool:
+    return isinstance(session.get("login"), str)
+
+
+def csrf_problem(req: Request) -> str | None:
+    """Why this request fails the CSRF check, or None if it passes or needs none."""
+    if req.method in SAFE_METHODS:
+        return None
+    if req.authorization is not None and req.authorization.type == "basic":
+        # Explicit credentials, not the cookie: the API's JSON-only rule covers these.
+        return None
+    expected = session.get(CSRF_FIELD)
+    sent = req.headers.get(CSRF_HEADER) or (req.form.get(CSRF_FIELD) if req.form else None)
+    if not isinstance(expected, str) or not expected:
+        return "no-session"
+    if not sent:
+        return "missing"
+    if not hmac.compare_digest(sent, expected):
+        return "mismatch"
+    return None
+
+
+# -- rate limits for signing in --------------------------------------------------------
+
+
+class LoginLimiter:
+    """At most ``limit`` failed sign-ins per ``window`` seconds per client address and per
+    login; past that, every attempt is refused until the oldest failure ages out.
+
+    Kept in memory per process: a restart forgets it, which is fine for slowing guessing
+    down (the account store also delays every failure).
+    """
+
+    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, collections.deque[float]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def keys(address: str | None, login: str) -> list[str]:
+        # The login is folded so "BFU" and "bfu" share a budget; unknown logins count too,
+        # so a refusal says nothing about whether an account exists.
+        return [f"addr:{address or '-'}", f"login:{login.strip().casefold()}"]
+
+    def _recent(self, key: str, now: float) -> collections.deque[float]:
+        failures = self._failures.get(key)
+        if failures is None:
+            return collections.deque()
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        if not failures:
+            del self._failures[key]
+        return failures
+
+    def retry_after(self, keys: Iterable[str]) -> int:
+        """Seconds until an attempt is allowed again (0: allowed now)."""
+        now = time.monotonic()
+        wait = 0.0
+        with self._lock:
+            for key in keys:
+                failures = self._recent(key, now)
+                if len(failures) >= self.limit:
+                    wait = max(wait, failures[-self.limit] + self.window - now)
+        return max(1, int(wait + 0.999)) if wait > 0 else 0
+
+    def failed(self, keys: Iterable[str]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                self._recent(key, now)
+                self._failures.setdefault(key, collections.deque()).append(now)
+                # Bound memory per key: only the last ``limit`` failures matter.
+                while len(self._failures[key]) > self.limit:
+                    self._failures[key].popleft()
+        logger.info("Failed sign-in recorded for %s", ", ".join(keys))
+
+    def succeeded(self, keys: Iterable[str]) -> None:
+        """A correct password clears the login's budget (not the address's)."""
+        with self._lock:
+            for key in keys:
+                if key.startswith("login:"):
+                    self._failures.pop(key, None)
+
+
+def limiter() -> LoginLimiter:
+    from flask import current_app
+
+    found: LoginLimiter = current_app.extensions["calhub_limiter"]
+    return found
+
+
+# -- headers ---------------------------------------------------------------------------
+
+
+def csp_nonce() -> str:
+    """A per-response nonce for the one <style> element FullCalendar inserts."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    nonce: str = g.csp_nonce
+    return nonce
+
+
+def security_headers(nonce: str | None) -> dict[str, str]:
+    style = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
+    policy = "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            f"style-src {style}",
+            "img-src 'self' data:",
+            # FullCalendar's icon font is a data: URI inside its bundle.
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+    return {
+        "Content-Security-Policy": policy,
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    }

@@ -1,0 +1,155 @@
+// The merged plan: event details in a dialog, and the month/week grid (FullCalendar).
+//
+// FullCalendar runs in its UTC mode and /api/events sends the hub's wall-clock times
+// without an offset, so the grid shows school time whatever zone the viewer's device is
+// in. Event texts are only ever set as text (FullCalendar renders titles as text nodes;
+// the tooltip is a DOM property), never as HTML.
+"use strict";
+
+(function () {
+  const dialog = document.getElementById("event-dialog");
+  const dialogBody = document.getElementById("event-dialog-body");
+
+  async function showEvent(url) {
+    if (!dialog || typeof dialog.showModal !== "function") {
+      window.location.href = url;
+      return;
+    }
+    const separator = url.includes("?") ? "&" : "?";
+    try {
+      const response = await fetch(url + separator + "fragment=1", {
+        credentials: "same-origin",
+        headers: { Accept: "text/html" },
+      });
+      if (!response.ok) {
+        throw new Error(String(response.status));
+      }
+      // Server-rendered by Jinja with autoescaping: event texts arrive escaped.
+      dialogBody.innerHTML = await response.text();
+      // An approval from the dialog comes back to this plan page, not to the event page.
+      for (const next of dialogBody.querySelectorAll("input[name=next]")) {
+        next.value = window.location.pathname + window.location.search;
+      }
+      dialog.showModal();
+      dialog.dataset.url = url;
+    } catch (error) {
+      window.location.href = url;
+    }
+  }
+
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a.ev-title");
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) {
+      return;
+    }
+    event.preventDefault();
+    showEvent(link.getAttribute("href"));
+  });
+  if (dialog) {
+    // A click on the backdrop (the dialog element itself, outside its content) closes it.
+    dialog.addEventListener("click", (event) => {
+      if (event.target === dialog) {
+        dialog.close();
+      }
+    });
+  }
+
+  const element = document.getElementById("calendar");
+  if (!element || !window.FullCalendar) {
+    return;
+  }
+  const data = element.dataset;
+  const narrow = window.matchMedia("(max-width: 640px)").matches;
+  let view = data.view;
+  if (narrow && view === "timeGridWeek") {
+    // Seven time columns do not fit a phone; the week as a list does.
+    view = "listWeek";
+  }
+
+  function showError(text) {
+    const note = document.createElement("p");
+    note.className = "note";
+    note.setAttribute("role", "alert");
+    note.textContent = text;
+    element.before(note);
+  }
+
+  // The week grid spans 08:00-20:00, widened to the hours of the events shown, so an
+  // evening or early event is never cut off.
+  const DAY_START = 8 * 60;
+  const DAY_END = 20 * 60;
+  function clock(minutes) {
+    const hours = String(Math.floor(minutes / 60)).padStart(2, "0");
+    return hours + ":" + String(minutes % 60).padStart(2, "0") + ":00";
+  }
+  function fitHours(events) {
+    if (!calendar.view.type.startsWith("timeGrid")) {
+      return;
+    }
+    let first = DAY_START;
+    let last = DAY_END;
+    for (const event of events) {
+      if (event.allDay || !event.start) {
+        continue;
+      }
+      const start = event.start.getUTCHours() * 60 + event.start.getUTCMinutes();
+      const end = event.end || event.start;
+      const sameDay = end.toISOString().slice(0, 10) === event.start.toISOString().slice(0, 10);
+      const stop = sameDay ? end.getUTCHours() * 60 + end.getUTCMinutes() : 24 * 60;
+      first = Math.min(first, Math.floor(start / 60) * 60);
+      last = Math.max(last, Math.ceil(stop / 60) * 60);
+    }
+    if (calendar.getOption("slotMinTime") !== clock(first)) {
+      calendar.setOption("slotMinTime", clock(first));
+    }
+    if (calendar.getOption("slotMaxTime") !== clock(last)) {
+      calendar.setOption("slotMaxTime", clock(last));
+    }
+  }
+
+  const calendar = new window.FullCalendar.Calendar(element, {
+    timeZone: "UTC",
+    locale: data.locale,
+    initialView: view,
+    initialDate: data.date,
+    now: data.now,
+    headerToolbar: false,
+    firstDay: 1,
+    height: "auto",
+    nowIndicator: true,
+    dayMaxEvents: narrow ? 2 : 4,
+    // Coloured blocks (not dots) in the month grid: the calendar colour is the cue.
+    eventDisplay: "block",
+    displayEventEnd: false,
+    moreLinkText: (count) => "+" + count,
+    slotMinTime: clock(DAY_START),
+    slotMaxTime: clock(DAY_END),
+    eventsSet: fitHours,
+    // Clashing events side by side in the week grid, never one hiding the other.
+    slotEventOverlap: false,
+    eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
+    slotLabelFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
+    events: { url: data.feed, failure: () => showError(data.error) },
+    eventClick: (info) => {
+      info.jsEvent.preventDefault();
+      if (info.event.url) {
+        showEvent(info.event.url);
+      }
+    },
+    eventDidMount: (info) => {
+      const props = info.event.extendedProps;
+      info.el.title = [info.event.title, props.calendarName, props.location, props.audience]
+        .filter(Boolean)
+        .join(" · ");
+    },
+  });
+  calendar.render();
+  const agenda = document.getElementById("agenda");
+  if (agenda) {
+    agenda.classList.add("grid-shown");
+    if (view.startsWith("list")) {
+      // The grid is itself a list here: the server's list below would repeat it.
+      agenda.classList.add("grid-is-list");
+    }
+  }
+})();

@@ -1,0 +1,121 @@
+"""Reading one event's full text (description, link) from Radicale's storage.
+
+The index keeps only what the clash engine needs; the description lives in storage, the
+single source of truth. Reads take Radicale's shared lock, so they never see a write half
+done, and use one storage object per app (Radicale shares one across its threads too).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import icalendar
+from flask import current_app
+from radicale import storage as radicale_storage
+
+from calhub.calendars import open_storage
+from calhub.engine.timezones import format_recurrence_id
+
+if TYPE_CHECKING:
+    import zoneinfo
+
+    from calhub.hub import Hub
+    from calhub.settings import CalendarSettings
+
+logger = logging.getLogger(__name__)
+
+ITEM_HREF = "SELECT href FROM items WHERE calendar = ? AND uid = ? LIMIT 1"
+MAX_DESCRIPTION = 10_000
+
+_storage_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class EventText:
+    description: str = ""
+    url: str = ""
+    status: str = ""
+    categories: tuple[str, ...] = ()
+
+
+def _storage(hub: Hub) -> radicale_storage.BaseStorage:
+    with _storage_lock:
+        found: radicale_storage.BaseStorage | None = current_app.extensions.get("calhub_storage")
+        if found is None:
+            found = open_storage(hub)
+            current_app.extensions["calhub_storage"] = found
+        return found
+
+
+def _href(hub: Hub, calendar: str, uid: str) -> str | None:
+    row = hub.tracker.index.db.execute(ITEM_HREF, (calendar, uid)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _read_text(hub: Hub, calendar: CalendarSettings, href: str) -> str | None:
+    storage = _storage(hub)
+    with storage.acquire_lock("r", "calhub-web"):
+        collection = next(iter(storage.discover(calendar.path)), None)
+        if not isinstance(collection, radicale_storage.BaseCollection):
+            return None
+        for _, item in collection.get_multi([href]):
+            if item is not None:
+                text: str = item.serialize()
+                return text
+    return None
+
+
+def _component(text: str, recurrence_id: str, tz: zoneinfo.ZoneInfo) -> Any:
+    """The VEVENT of this instance: its override if it has one, else the master."""
+    events = icalendar.Calendar.from_ical(text).walk("VEVENT")
+    master = None
+    for event in events:
+        original = event.get("RECURRENCE-ID")
+        if original is None:
+            master = master if master is not None else event
+        elif recurrence_id and format_recurrence_id(original.dt, tz) == recurrence_id:
+            return event
+    return master if master is not None else (events[0] if events else None)
+
+
+def _text(component: Any, name: str) -> str:
+    value = component.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = value[0]
+    return str(value)
+
+
+def read_event_text(
+    hub: Hub, calendar: CalendarSettings, uid: str, recurrence_id: str, tz: zoneinfo.ZoneInfo
+) -> EventText:
+    """Description, URL, status and categories of one occurrence; empty when unreadable."""
+    href = _href(hub, calendar.id, uid)
+    if href is None:
+        return EventText()
+    try:
+        text = _read_text(hub, calendar, href)
+        component = _component(text, recurrence_id, tz) if text else None
+    except (ValueError, KeyError, OSError) as exc:
+        # The plan must still show the event; its description is a nice-to-have.
+        logger.warning("Cannot read %s/%s from storage: %s", calendar.id, href, exc)
+        return EventText()
+    if component is None:
+        return EventText()
+    categories: list[str] = []
+    raw = component.get("CATEGORIES")
+    for entry in raw if isinstance(raw, list) else [raw] if raw is not None else []:
+        categories.extend(str(c) for c in getattr(entry, "cats", [entry]))
+    url = _text(component, "URL")
+    if not url.lower().startswith(("https://", "http://")):
+        url = ""  # only web links become clickable; never javascript: and the like
+    return EventText(
+        description=_text(component, "DESCRIPTION")[:MAX_DESCRIPTION],
+        url=url,
+        status=_text(component, "STATUS").upper(),
+        categories=tuple(categories),
+    )

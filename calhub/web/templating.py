@@ -1,0 +1,156 @@
+"""What every template may use: the signed-in account, the open-clash count for the
+navigation, the CSRF token and CSP nonce, and translated names of rules and statuses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, request
+from flask_babel import format_date, format_datetime, format_time, pgettext
+from flask_babel import gettext as _
+
+from calhub.web import assets, clashes, current_hub, i18n
+from calhub.web.auth import current_account
+from calhub.web.security import CSRF_FIELD, csp_nonce, csrf_token
+
+logger = logging.getLogger(__name__)
+
+
+def rule_name(rule: str) -> str:
+    names = {
+        "audience": _("Same classes"),
+        "blackout": _("Closed period"),
+        "venue": _("Same venue"),
+        "travel": _("Travel time"),
+        "duplicate": _("Duplicate"),
+        "overload": _("Overload"),
+    }
+    return names.get(rule, rule)
+
+
+def severity_name(severity: str) -> str:
+    return {"hard": _("Hard clash"), "soft": _("Warning")}.get(severity, severity)
+
+
+def severity_heading(severity: str) -> str:
+    return {"hard": _("Hard clashes"), "soft": _("Warnings")}.get(severity, severity)
+
+
+def status_name(status: str) -> str:
+    """The status of one clash (a badge on its card)."""
+    names = {
+        "open": pgettext("one clash", "Open"),
+        "approved": pgettext("one clash", "Approved"),
+        "resolved": pgettext("one clash", "Resolved"),
+    }
+    return names.get(status, status)
+
+
+def status_tab(status: str) -> str:
+    """A tab of the clash list: which clashes it shows."""
+    names = {
+        "open": pgettext("clash list", "Open"),
+        "approved": pgettext("clash list", "Approved"),
+        "resolved": pgettext("clash list", "Resolved"),
+        "all": pgettext("clash list", "All"),
+    }
+    return names.get(status, status)
+
+
+def action_name(action: str) -> str:
+    names = {
+        "detected": _("detected"),
+        "approved": _("approved"),
+        "reopened": _("reopened"),
+        "resolved": _("resolved by itself"),
+        "reappeared": _("appeared again"),
+    }
+    return names.get(action, action)
+
+
+def mark_name(mark: str) -> str:
+    names = {
+        "hard": _("hard clash"),
+        "soft": _("warning"),
+        "approved": _("approved clash"),
+    }
+    return names.get(mark, "")
+
+
+def who(login: str) -> str:
+    """An actor of the history as people know it: the account's name, or calhub itself."""
+    if login == "calhub":
+        return _("calhub (automatically)")
+    account = current_hub().accounts.get(login)
+    return f"{account.name} ({login})" if account is not None and account.name != login else login
+
+
+def clash_message(record: Mapping[str, Any]) -> str:
+    messages = record.get("message") or {}
+    text: str = messages.get(i18n.language()) or messages.get("ru") or ""
+    return text
+
+
+def moment(value: str) -> dt.datetime:
+    """A stored ISO time (``...Z``) as an aware datetime, for format_datetime."""
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def occurrence_when(occurrence: Mapping[str, Any]) -> str:
+    """A record's occurrence as "Tue, 24 Nov 2026, 15:30–17:00" in the hub's zone."""
+    start, end = moment(occurrence["start"]), moment(occurrence["end"])
+    if occurrence.get("all_day"):
+        last = end - dt.timedelta(days=1)
+        first_text = format_date(start, "medium")
+        if last.date() <= start.date():
+            return f"{first_text} · {_('all day')}"
+        return f"{first_text} – {format_date(last, 'medium')}"
+    return f"{format_datetime(start, 'EEE d MMM y, HH:mm')}–{format_time(end, 'HH:mm')}"
+
+
+def capfirst(text: str) -> str:
+    """The first letter in upper case, the rest untouched (Jinja's capitalize lowers it)."""
+    return text[:1].upper() + text[1:]
+
+
+def _context() -> dict[str, Any]:
+    account = current_account()
+    open_clashes = 0
+    if account is not None:
+        open_clashes = clashes.open_count(current_hub(), account)
+    return {
+        "account": account,
+        "open_clashes": open_clashes,
+        "school": current_hub().settings.school,
+        "hub_timezone": current_hub().settings.timezone,
+        "current_path": request.full_path if request.query_string else request.path,
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_context)
+    app.jinja_env.filters["capfirst"] = capfirst
+    app.jinja_env.globals.update(
+        csrf_token=csrf_token,
+        csrf_field=CSRF_FIELD,
+        csp_nonce=csp_nonce,
+        rule_name=rule_name,
+        severity_name=severity_name,
+        severity_heading=severity_heading,
+        status_name=status_name,
+        status_tab=status_tab,
+        action_name=action_name,
+        mark_name=mark_name,
+        clash_message=clash_message,
+        who=who,
+        moment=moment,
+        occurrence_when=occurrence_when,
+        format_date=format_date,
+        format_time=format_time,
+        format_datetime=format_datetime,
+        fullcalendar_available=assets.fullcalendar_available,
+        **i18n.template_globals(),
+    )

@@ -1,0 +1,63 @@
+"""Fixtures of the web tests: a hub with a week of sample events (clashes included), the
+Flask app on a private copy of it, and signing in through the real sign-in form.
+
+The sample hub is built once per session (``web_hub_template``, through the same storage
+plugin as a CalDAV PUT, so the index and clash records are real) and copied for every test
+that uses ``web_hub``, so approvals in one test never leak into another.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web_support import sample_events
+
+from calhub.hub import Hub
+
+
+@pytest.fixture(scope="session")
+def web_hub_template(tmp_path_factory: pytest.TempPathFactory, hub_template: Path) -> Path:
+    from calhub import configfile
+    from calhub.importer import import_objects
+
+    root = tmp_path_factory.mktemp("web-template") / "data"
+    shutil.copytree(hub_template, root)
+    document = configfile.read_document(root)
+    hub_table: Any = document["hub"]
+    # Failed sign-ins are delayed a second by default; the limiter tests fail many.
+    hub_table["failed_login_delay"] = 0.0
+    configfile.save_document(root, document)
+    hub = Hub(root)
+    for calendar_id, texts in sample_events().items():
+        calendar = hub.settings.calendar(calendar_id)
+        assert calendar is not None, calendar_id
+        import_objects(hub, calendar, texts)
+    hub.close()
+    return root
+
+
+@pytest.fixture
+def web_hub(tmp_path: Path, web_hub_template: Path) -> Iterator[Hub]:
+    root = tmp_path / "hub"
+    shutil.copytree(web_hub_template, root)
+    hub = Hub(root)
+    try:
+        yield hub
+    finally:
+        hub.close()
+
+
+@pytest.fixture
+def web_app(web_hub: Hub) -> Any:
+    from calhub.web import create_app
+
+    return create_app({"TESTING": True}, hub=web_hub)
+
+
+@pytest.fixture
+def web_client(web_app: Any) -> Any:
+    return web_app.test_client()

@@ -1,0 +1,150 @@
+"""The clash pages: grouped by severity and day, approve and reopen (coordinator only, with
+CSRF), history, the count in the navigation, and what a partner may see."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from web_support import session_csrf, sign_in, text
+
+from calhub.records import Filters
+
+
+def clash(hub: Any, rule: str) -> dict[str, Any]:
+    [record] = [r for r in hub.tracker.records.query(Filters()) if r["rule"] == rule]
+    return record
+
+
+def open_count(page: str) -> int:
+    match = re.search(r'id="open-count"[^>]*>(\d+)<', page)
+    assert match, "no open-clash count in the navigation"
+    return int(match.group(1))
+
+
+def test_coordinator_sees_every_clash_grouped_hard_first(web_client: Any) -> None:
+    sign_in(web_client, "coordinator")
+    page = text(web_client.get("/conflicts"))
+    assert open_count(page) == 3
+    hard, soft = page.index("Накладки: 2"), page.index("Предупреждения: 1")
+    assert hard < soft
+    for rule in ("Одни и те же классы", "Одно место", "Время на дорогу"):
+        assert rule in page
+    # Both events of a clash side by side, with time, venue and audience.
+    assert "Лекция по физике [10-11]" in page and "Практикум [10А]" in page
+    assert "КГТУ, корпус 3" in page and "10–11" in page
+    assert page.count('class="approve-form"') == 3
+
+
+def test_approve_with_a_comment_then_reopen(web_client: Any, web_hub: Any) -> None:
+    target = clash(web_hub, "audience")
+    sign_in(web_client, "coordinator")
+    token = session_csrf(web_client)
+    empty = web_client.post(
+        f"/conflicts/{target['id']}/approve",
+        data={"csrf_token": token, "comment": "  ", "next": "/conflicts"},
+        follow_redirects=True,
+    )
+    assert "без комментария согласовать нельзя" in text(empty)
+    assert web_hub.tracker.records.get(target["id"])["status"] == "open"
+
+    approved = web_client.post(
+        f"/conflicts/{target['id']}/approve",
+        data={"csrf_token": token, "comment": "Группы разведены", "next": "/conflicts"},
+    )
+    assert approved.status_code == 303 and approved.headers["Location"] == "/conflicts"
+    record = web_hub.tracker.records.get(target["id"])
+    assert record["status"] == "approved"
+    assert record["approval"] == {
+        "by": "coordinator",
+        "at": record["approval"]["at"],
+        "comment": "Группы разведены",
+    }
+    page = text(web_client.get("/conflicts"))
+    assert "Накладка согласована." in page
+    assert open_count(page) == 2
+    assert target["id"] not in page, "an approved clash leaves the list of open ones"
+    approved_page = text(web_client.get("/conflicts?status=approved"))
+    assert "Группы разведены" in approved_page and 'class="reopen-form"' in approved_page
+
+    web_client.post(
+        f"/conflicts/{target['id']}/reopen", data={"csrf_token": token, "comment": "Нет, не так"}
+    )
+    assert web_hub.tracker.records.get(target["id"])["status"] == "open"
+    detail = text(web_client.get(f"/conflicts/{target['id']}"))
+    actions = re.findall(r"<td>(обнаружена|согласовал\(а\)|открыл\(а\) снова)</td>", detail)
+    assert actions == ["открыл(а) снова", "согласовал(а)", "обнаружена"]
+    assert "Нет, не так" in detail and "Группы разведены" in detail
+    history = text(web_client.get("/conflicts/history"))
+    assert "Нет, не так" in history and "coordinator" in history
+
+
+def test_filters_of_the_clash_list(web_client: Any) -> None:
+    sign_in(web_client, "coordinator")
+    soft = text(web_client.get("/conflicts?severity=soft"))
+    assert "Время на дорогу" in soft and "Одно место" not in soft
+    school = text(web_client.get("/conflicts?calendar=school"))
+    assert "Одно место" in school and "Время на дорогу" not in school
+    nonsense = text(web_client.get("/conflicts?calendar=nobody&severity=mild"))
+    assert "Фильтры не поняты" in nonsense
+    assert "Накладок здесь нет" not in text(web_client.get("/conflicts?status=all"))
+    assert "Здесь накладок нет." in text(web_client.get("/conflicts?status=resolved"))
+
+
+def test_a_partner_cannot_approve_or_reopen(web_client: Any, web_hub: Any) -> None:
+    target = clash(web_hub, "audience")  # involves bfu and kgtu
+    sign_in(web_client, "kgtu")
+    page = text(web_client.get("/conflicts"))
+    assert "approve-form" not in page and "Практикум [10А]" in page
+    token = session_csrf(web_client)
+    for action in ("approve", "reopen"):
+        response = web_client.post(
+            f"/conflicts/{target['id']}/{action}", data={"csrf_token": token, "comment": "я сам"}
+        )
+        assert response.status_code == 403, action
+        assert "Это может только координатор." in text(response)
+    assert web_hub.tracker.records.get(target["id"])["status"] == "open"
+    api = web_client.post(
+        f"/api/conflicts/{target['id']}/approve",
+        json={"comment": "я сам"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert api.status_code == 403
+
+
+def test_a_partner_sees_only_its_own_clashes_and_their_history(
+    web_client: Any, web_hub: Any
+) -> None:
+    school = clash(web_hub, "venue")
+    travel = clash(web_hub, "travel")
+    coordinator = web_client.application.test_client()
+    sign_in(coordinator, "coordinator")
+    coordinator.post(
+        f"/conflicts/{school['id']}/approve",
+        data={"csrf_token": session_csrf(coordinator), "comment": "Секретная причина школы"},
+    )
+    sign_in(web_client, "bfu")
+    page = text(web_client.get("/conflicts?status=all"))
+    assert open_count(page) == 2  # audience and travel, both with a bfu event
+    assert "Концерт [5]" not in page and "Одно место" not in page
+    assert travel["id"] in page
+    assert web_client.get(f"/conflicts/{school['id']}").status_code == 404
+    assert web_client.get("/conflicts/no-such-clash").status_code == 404
+    history = text(web_client.get("/conflicts/history"))
+    assert "Секретная причина школы" not in history and school["id"] not in history
+    assert "обнаружена" in history
+    assert web_client.get(f"/api/conflicts/{school['id']}").status_code == 404
+    # A partner sees why its event clashes, and with what.
+    event = text(
+        web_client.get("/plan/event", query_string={"calendar": "bfu", "uid": "w-bfu-camp"})
+    )
+    assert "Лабораторная работа [11А]" in event and "Предупреждение" in event
+
+
+def test_the_count_in_the_navigation_is_everywhere(web_client: Any) -> None:
+    sign_in(web_client, "coordinator")
+    for path in ("/", "/plan", "/partners", "/conflicts/history"):
+        assert open_count(text(web_client.get(path))) == 3, path
+    partner = web_client.application.test_client()
+    sign_in(partner, "kgtu")
+    assert open_count(text(partner.get("/plan"))) == 2  # not the school's venue clash
