@@ -151,11 +151,8 @@ def matching(collection: Any, candidates: Any, filters: list[ET.Element]) -> set
 
 
 @pytest.fixture(scope="module")
-def calendar(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from conftest import build_hub
-
-    root = build_hub(tmp_path_factory.mktemp("report") / "hub")
-    hub = Hub(root)
+def calendar(module_hubs: Any) -> Any:
+    hub = Hub(module_hubs.create())
     bfu = hub.settings.calendar("bfu")
     assert bfu is not None
     base = dt.date.today() + dt.timedelta(days=3)
