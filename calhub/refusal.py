@@ -130,10 +130,16 @@ StartResponse = Callable[..., Any]
 
 
 class RefusalMapper:
-    """Wraps Radicale: keeps request state for the storage hooks and maps refusals."""
+    """Wraps Radicale: checks PUT bodies first, keeps request state for the storage hooks
+    and maps refusals onto the response."""
 
-    def __init__(self, app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]]) -> None:
+    def __init__(
+        self,
+        app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
+        precheck: Callable[[str, bytes], None],
+    ) -> None:
         self.app = app
+        self.precheck = precheck
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "")
@@ -142,6 +148,11 @@ class RefusalMapper:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length) if length > 0 else b""
             environ["wsgi.input"] = io.BytesIO(body)
+        if method == "PUT" and body:
+            try:
+                self.precheck(environ.get("PATH_INFO", ""), body)
+            except WriteRefused as refusal:
+                return self._refuse(start_response, refusal)
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:

@@ -31,6 +31,7 @@ from calhub.engine import (
     RuleSettings,
     expand_calendar,
 )
+from calhub.engine.precheck import check_body
 from calhub.index import IndexCorrupt, IndexedItem, IndexLookup, OccurrenceIndex
 from calhub.records import ClashRecords
 from calhub.refusal import WriteRefused, current_request
@@ -45,6 +46,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Event = tuple[str, str]  # (calendar id, uid)
+
+# What icalendar, dateutil and zoneinfo raise on data they cannot take apart (a TZID
+# too long for a file name is an OSError from zoneinfo).
+PARSER_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, OSError)
 
 INEXACT_MARKERS = (
     "STATUS:CANCELLED",
@@ -171,11 +176,32 @@ class Tracker:
             is_blackout=calendar.role == "blackout",
         )
 
+    def precheck_body(self, path: str, body: bytes) -> None:
+        """Refuse a PUT body before Radicale reads it (see calhub.engine.precheck).
+
+        For a hub calendar the body as sent is also read the way the clash engine reads
+        it: Radicale rewrites some invalid values (year 0000 becomes 2000) when it parses.
+        """
+        whole_calendar = path.endswith("/")
+        try:
+            check_body(body, whole_calendar)
+            calendar = self.hub_calendar(path if whole_calendar else path.rsplit("/", 1)[0] + "/")
+            if calendar is not None:
+                self.expand(calendar, body.decode("utf-8"))
+        except InvalidCalendarData as exc:
+            raise WriteRefused.invalid(str(exc)) from exc
+        except PARSER_ERRORS as exc:
+            # The parsers' own complaint about data they cannot take apart.
+            logger.info("Unreadable PUT body for %s: %r", path, exc)
+            raise WriteRefused.invalid(f"the data cannot be read ({exc})") from exc
+
     def _expand_item(self, calendar: CalendarSettings, item: Item) -> list[Occurrence]:
         try:
             return self.expand(calendar, item.serialize())
         except InvalidCalendarData as exc:
             raise WriteRefused.invalid(str(exc)) from exc
+        except PARSER_ERRORS as exc:
+            raise WriteRefused.invalid(f"the data cannot be read ({exc})") from exc
 
     # -- freshness ---------------------------------------------------------------------
 

@@ -186,6 +186,6 @@ def build_stack(hub: Hub) -> WSGIApp:
     for problem in problems:
         logger.warning("Index was out of step with storage and was repaired: %s", problem)
     web = create_app(hub=hub)
-    dav = RefusalMapper(build_radicale_app(hub))
+    dav = RefusalMapper(build_radicale_app(hub), hub.tracker.precheck_body)
     dispatcher = Dispatcher(dav, web)
     return AccessLog(BodyLimit(dispatcher, lambda: hub.settings.max_body_bytes))

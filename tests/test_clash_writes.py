@@ -376,7 +376,7 @@ def test_unreadable_calendar_data_gets_400_with_a_reason(hub: Any) -> None:
     assert "DTEND" in response.text
     assert get_status(hub, "bfu", "/bfu/calendar/backwards.ics") == 404
     not_ical = put_text(hub, "bfu", "/bfu/calendar/", "junk", "hello, world")
-    assert not_ical.status == 400 and "not iCalendar" in not_ical.text
+    assert not_ical.status == 400 and "not valid iCalendar" in not_ical.text
     assert hub.request("GET", "/healthz").status == 200
 
 

@@ -1,0 +1,132 @@
+"""Checks of a client's iCalendar body before any parser expands its rules.
+
+Radicale (through vobject and dateutil) computes an object's time range when it reads it,
+and some recurrence rules make that walk never end: an INTERVAL of 0, a rule that can never
+match (30 February), a sub-minute rule, or a VTIMEZONE whose observance repeats every
+second. One such PUT would pin a worker thread for good. These checks look only at the
+rule parts, so they are cheap and cannot hang themselves.
+"""
+
+from __future__ import annotations
+
+import calendar as calendar_module
+from collections.abc import Iterator
+from typing import Any
+
+from icalendar import Calendar
+
+from calhub.engine.errors import InvalidCalendarData
+from calhub.engine.validate import parse_calendar
+
+__all__ = ["check_body"]
+
+# Nobody plans school events every second or minute; dateutil would walk them step by step.
+REFUSED_FREQUENCIES = ("SECONDLY", "MINUTELY")
+TIMEZONE_FREQUENCIES = ("YEARLY",)
+EVENT_KINDS = ("VEVENT",)
+OTHER_KINDS = ("VTODO", "VJOURNAL", "VFREEBUSY")
+
+
+def _refuse(en: str, ru: str, uid: str = "") -> InvalidCalendarData:
+    return InvalidCalendarData(en, uid=uid, prop="RRULE" if "RRULE" in en else "", message_ru=ru)
+
+
+def _rules(component: Any) -> Iterator[Any]:
+    value = component.get("RRULE")
+    if value is None:
+        return
+    yield from value if isinstance(value, list) else [value]
+
+
+def _numbers(rule: Any, key: str) -> list[int]:
+    values = rule.get(key) or []
+    try:
+        return [int(v) for v in values]
+    except (TypeError, ValueError) as exc:
+        raise _refuse(
+            f"RRULE {key} must hold whole numbers.", f"RRULE {key}: нужны целые числа."
+        ) from exc
+
+
+def _can_occur(months: list[int], days: list[int]) -> bool:
+    """Whether some month of ``months`` (all if empty) has one of ``days`` (1..31 or -31..-1)."""
+    for month in months or list(range(1, 13)):
+        if not 1 <= month <= 12:
+            continue
+        length = 29 if month == 2 else calendar_module.monthrange(2001, month)[1]
+        if any(1 <= abs(day) <= length for day in days):
+            return True
+    return False
+
+
+def check_rule(rule: Any, uid: str, in_timezone: bool) -> None:
+    freq = str((rule.get("FREQ") or [""])[0]).upper()
+    interval = _numbers(rule, "INTERVAL")
+    if interval and interval[0] < 1:
+        raise _refuse(
+            f"Event {uid}: RRULE INTERVAL must be 1 or more.",
+            f"Событие {uid}: RRULE INTERVAL должен быть 1 или больше.",
+            uid,
+        )
+    if in_timezone and freq not in TIMEZONE_FREQUENCIES:
+        raise _refuse(
+            f"A VTIMEZONE observance repeats {freq or 'without FREQ'}; time zones change "
+            "yearly (RRULE:FREQ=YEARLY).",
+            f"Правило часового пояса (VTIMEZONE) повторяется {freq or 'без FREQ'}; "
+            "часовые пояса меняются раз в год (RRULE:FREQ=YEARLY).",
+        )
+    if freq in REFUSED_FREQUENCIES:
+        raise _refuse(
+            f"Event {uid}: RRULE FREQ={freq} repeats too often for a school event; "
+            "use DAILY or WEEKLY.",
+            f"Событие {uid}: RRULE FREQ={freq} повторяется слишком часто для мероприятия; "
+            "используйте DAILY или WEEKLY.",
+            uid,
+        )
+    days = _numbers(rule, "BYMONTHDAY")
+    if days and not _can_occur(_numbers(rule, "BYMONTH"), days):
+        raise _refuse(
+            f"Event {uid}: RRULE can never occur (no such day in those months).",
+            f"Событие {uid}: правило RRULE не даёт ни одного дня (таких дат нет в этих месяцах).",
+            uid,
+        )
+
+
+def check_body(body: bytes, whole_calendar: bool) -> Calendar:
+    """The parsed calendar, if the body is safe to hand to Radicale; else InvalidCalendarData.
+
+    A single object (``whole_calendar`` False) must hold exactly one event series.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidCalendarData(
+            f"The body is not UTF-8 text (byte {exc.start}).",
+            message_ru=f"Тело запроса не в кодировке UTF-8 (байт {exc.start}).",
+        ) from exc
+    calendar = parse_calendar(text)
+    uids: set[str] = set()
+    for component in calendar.walk():
+        uid = str(component.get("UID", ""))
+        if component.name in OTHER_KINDS:
+            raise InvalidCalendarData(
+                f"Only events (VEVENT) belong in a hub calendar, not {component.name}.",
+                uid=uid,
+                message_ru=f"В календаре хаба только мероприятия (VEVENT), не {component.name}.",
+            )
+        if component.name in EVENT_KINDS:
+            uids.add(uid)
+        in_timezone = component.name in ("STANDARD", "DAYLIGHT")
+        for rule in _rules(component):
+            check_rule(rule, uid, in_timezone)
+    if not uids and not whole_calendar:
+        raise InvalidCalendarData(
+            "The calendar object holds no event (VEVENT).",
+            message_ru="В объекте календаря нет мероприятия (VEVENT).",
+        )
+    if not whole_calendar and len(uids) > 1:
+        raise InvalidCalendarData(
+            "One calendar object must hold one event (one UID).",
+            message_ru="Один объект календаря должен содержать одно мероприятие (один UID).",
+        )
+    return calendar
