@@ -179,6 +179,20 @@ class OccurrenceIndex(ThreadLocalDatabase):
                 db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM meta WHERE key != 'schema'")
 
+    # -- clash records in step ----------------------------------------------------------
+
+    # Set in the same transaction as an index change, cleared once the clash records (a
+    # separate database) follow it; still set at start-up means a crash came in between.
+    def mark_records_pending(self, db: sqlite3.Connection) -> None:
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('records_pending', '1')")
+
+    def clear_records_pending(self, db: sqlite3.Connection) -> None:
+        db.execute("DELETE FROM meta WHERE key='records_pending'")
+
+    def records_pending(self) -> bool:
+        row = self.db.execute("SELECT 1 FROM meta WHERE key='records_pending'").fetchone()
+        return row is not None
+
     # -- calendars -------------------------------------------------------------------
 
     def fingerprint(self, calendar: str) -> str | None:
