@@ -1,0 +1,325 @@
+"""The clash engine and the occurrence index in-process (no HTTP), and the hub's CLI.
+
+Occurrences come from the hub built by the HTTP benchmark: its index holds the real
+expansion of the generated events. Larger sets are made by cloning those events into more
+calendars, each clone moved by one to four weeks (kept in the same school year), so the
+time-of-day and weekday pattern stays real while the hub gets denser: 100,000 events in one
+school year is a stress case (about 400 occurrences a school day).
+
+For each set: build a fresh SQLite index (``calhub.index.OccurrenceIndex.put_item``) and an
+in-memory ``IntervalIndex``, then time ``ClashEngine.check`` for new events (expanded once,
+beforehand, by the hub's own ``Tracker.expand``) against each, and a full ``scan``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import gc
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import generate
+
+Event = tuple[str, str]
+
+
+@dataclass
+class EngineOptions:
+    hub_root: Path
+    workdir: Path
+    occurrence_points: Sequence[int] = (10_000, 100_000)
+    growth_events: Sequence[int] = (1_000, 10_000, 100_000)
+    probes: int = 200
+    # A full scan's clash count grows with the square of the density (about 300,000
+    # clashes for 10,000 events in one school year); above this many occurrences it is
+    # not run, to keep the benchmark bounded in time.
+    scan_limit: int = 25_000
+    seed: int = generate.DEFAULT_SEED
+
+
+def _load_base(hub_root: Path) -> dict[Event, list[Any]]:
+    from bench.servers import close_hub
+    from calhub.hub import Hub
+
+    hub = Hub(hub_root)
+    try:
+        events: dict[Event, list[Any]] = {}
+        for occ in hub.tracker.index.all_occurrences():
+            events.setdefault(occ.event_key, []).append(occ)
+        return events
+    finally:
+        close_hub(hub)
+
+
+def _clones(base: dict[Event, list[Any]], year: tuple[dt.date, dt.date]) -> Iterator[tuple]:
+    """The base events, then copy 1, copy 2, ... of them, endlessly (bounded by the caller)."""
+    yield from base.items()
+    low = dt.datetime.combine(year[0], dt.time(), dt.UTC)
+    high = dt.datetime.combine(year[1], dt.time(), dt.UTC)
+    copy = 0
+    while True:
+        copy += 1
+        weeks = (copy % 4) + 1
+        shift = dt.timedelta(weeks=weeks if copy % 2 else -weeks)
+        for (calendar, uid), occurrences in base.items():
+            moved = shift
+            first = min(o.start for o in occurrences)
+            if not low <= first + moved <= high:
+                moved = -shift
+            key = (f"{calendar}-copy{copy}", f"copy{copy}-{uid}")
+            yield (
+                key,
+                [
+                    dataclasses.replace(
+                        o,
+                        calendar=key[0],
+                        uid=key[1],
+                        start=o.start + moved,
+                        end=o.end + moved,
+                    )
+                    for o in occurrences
+                ],
+            )
+
+
+def take_events(base: dict[Event, list[Any]], year, count: int) -> dict[Event, list[Any]]:
+    taken: dict[Event, list[Any]] = {}
+    for key, occurrences in _clones(base, year):
+        if len(taken) >= count:
+            break
+        taken[key] = occurrences
+    return taken
+
+
+def take_occurrences(base: dict[Event, list[Any]], year, count: int) -> dict[Event, list[Any]]:
+    taken: dict[Event, list[Any]] = {}
+    total = 0
+    for key, occurrences in _clones(base, year):
+        if total >= count:
+            break
+        taken[key] = occurrences
+        total += len(occurrences)
+    return taken
+
+
+@dataclass
+class Probe:
+    key: Event
+    occurrences: list[Any]
+    expand_seconds: float
+
+
+def make_probes(hub_root: Path, count: int, seed: int) -> list[Probe]:
+    """New events for the target calendar, expanded by the hub's own code (timed)."""
+    from bench.servers import close_hub
+    from calhub.hub import Hub
+
+    hub = Hub(hub_root)
+    try:
+        calendar = next(c for c in hub.settings.calendars if c.role == "partner")
+        spec = next(s for s in generate.KNOWN_PARTNERS if s.id == calendar.id)
+        factory = generate.EventFactory(spec, seed)
+        probes = []
+        for n in range(900_000, 900_000 + count):
+            event = factory.event(n)
+            started = time.perf_counter()
+            occurrences = hub.tracker.expand(calendar, event.text)
+            probes.append(
+                Probe((calendar.id, event.uid), occurrences, time.perf_counter() - started)
+            )
+        return probes
+    finally:
+        close_hub(hub)
+
+
+def engine_for(hub_root: Path):  # -> ClashEngine
+    from bench.servers import close_hub
+    from calhub.hub import Hub
+
+    hub = Hub(hub_root)
+    try:
+        return hub.tracker.parts.engine
+    finally:
+        close_hub(hub)
+
+
+def measure_set(
+    name: str,
+    events: dict[Event, list[Any]],
+    probes: Sequence[Probe],
+    engine,
+    workdir: Path,
+    scan_limit: int,
+) -> dict[str, Any]:
+    from calhub.engine import IntervalIndex
+    from calhub.index import IndexedItem, IndexLookup, OccurrenceIndex
+
+    path = workdir / f"engine-{name}.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    all_occurrences = [o for occurrences in events.values() for o in occurrences]
+    index = OccurrenceIndex(path)
+    started = time.perf_counter()
+    with index.transaction() as db:
+        for (calendar, uid), occurrences in events.items():
+            low = int(min(o.start for o in occurrences).timestamp())
+            high = int(max(o.end for o in occurrences).timestamp())
+            row = IndexedItem(f"{uid}.ics", uid, f'"{uid}"', "VEVENT", (low, high))
+            index.put_item(db, calendar, row, occurrences)
+    index_seconds = time.perf_counter() - started
+    index.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size_mb = path.stat().st_size / 1e6
+    started = time.perf_counter()
+    memory = IntervalIndex(all_occurrences)
+    memory_seconds = time.perf_counter() - started
+
+    sqlite_checks, memory_checks, found = [], [], []
+    for probe in probes:
+        gc.disable()
+        started = time.perf_counter()
+        clashes = engine.check(probe.occurrences, IndexLookup(index, {probe.key}))
+        sqlite_checks.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        engine.check(probe.occurrences, memory)
+        memory_checks.append(time.perf_counter() - started)
+        gc.enable()
+        found.append(len(clashes))
+    result: dict[str, Any] = {
+        "events": len(events),
+        "occurrences": len(all_occurrences),
+        "index_build_seconds": index_seconds,
+        "memory_build_seconds": memory_seconds,
+        "index_mb": size_mb,
+        "check_sqlite": sqlite_checks,
+        "check_memory": memory_checks,
+        "probe_occurrences": [len(p.occurrences) for p in probes],
+        "clashes_per_probe": found,
+    }
+    result["scan_seconds"] = result["scan_clashes"] = None
+    if len(all_occurrences) <= scan_limit:
+        started = time.perf_counter()
+        stored = list(index.all_occurrences())
+        result["scan_read_seconds"] = time.perf_counter() - started
+        started = time.perf_counter()
+        result["scan_clashes"] = len(engine.scan(stored))
+        result["scan_seconds"] = time.perf_counter() - started
+    index.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return result
+
+
+def run_engine(options: EngineOptions, progress: Callable[[str], None] = print) -> dict[str, Any]:
+    year = generate.school_year()
+    base = _load_base(options.hub_root)
+    engine = engine_for(options.hub_root)
+    probes = make_probes(options.hub_root, options.probes, options.seed)
+    progress(
+        f"  base: {len(base)} events, {sum(map(len, base.values()))} occurrences; "
+        f"{len(probes)} probe events expanded"
+    )
+    results: dict[str, Any] = {
+        "expand": [p.expand_seconds for p in probes],
+        "points": {},
+        "growth": {},
+    }
+    for count in options.occurrence_points:
+        events = take_occurrences(base, year, count)
+        result = measure_set(f"occ{count}", events, probes, engine, options.workdir, scan_limit=0)
+        results["points"][str(count)] = result
+        progress(f"  {result['occurrences']} occurrences: check measured")
+    for count in options.growth_events:
+        events = take_events(base, year, count)
+        result = measure_set(
+            f"ev{count}", events, probes, engine, options.workdir, options.scan_limit
+        )
+        results["growth"][str(count)] = result
+        progress(f"  {count} events ({result['occurrences']} occurrences): measured")
+    return results
+
+
+# -- the CLI on the HTTP benchmark's hub -------------------------------------------------
+
+
+def _calhub(args: Sequence[str]) -> tuple[float, int, str]:
+    env = dict(os.environ)
+    env.pop("CALHUB_BCRYPT_ROUNDS", None)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "calhub", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"calhub {' '.join(args)} failed: {done.stderr[-2000:]}")
+    return seconds, done.returncode, done.stdout
+
+
+def drop_item_caches(hub_root: Path) -> None:
+    """Delete Radicale's per-collection item caches, so every object is parsed again."""
+    for cache in (hub_root / "storage" / "collection-root").glob("*/*/.Radicale.cache"):
+        shutil.rmtree(cache / "item", ignore_errors=True)
+
+
+def run_cli(
+    hub_root: Path, runs: int, rebuild_runs: int, progress: Callable[[str], None] = print
+) -> dict[str, Any]:
+    from bench.servers import close_hub
+    from calhub.hub import Hub
+
+    results: dict[str, Any] = {"rebuild_cold": [], "rebuild_warm": [], "conflicts": []}
+    data = ["--data", str(hub_root)]
+    for _ in range(rebuild_runs):
+        drop_item_caches(hub_root)
+        seconds, _, out = _calhub(["index", "rebuild", *data])
+        results["rebuild_cold"].append(seconds)
+        results["rebuild_output"] = out.strip()
+        progress(f"  cold rebuild: {seconds:.1f} s ({out.strip()})")
+    for _ in range(rebuild_runs):
+        seconds, _, out = _calhub(["index", "rebuild", *data])
+        results["rebuild_warm"].append(seconds)
+        progress(f"  warm rebuild: {seconds:.1f} s")
+    for _ in range(runs):
+        seconds, _code, out = _calhub(["conflicts", *data])
+        results["conflicts"].append(seconds)
+        results["conflicts_summary"] = out.strip().splitlines()[-1] if out.strip() else ""
+    progress(f"  calhub conflicts: {results['conflicts_summary']}")
+    seconds, _, _ = _calhub(["--version"])
+    results["cli_startup_seconds"] = seconds
+
+    hub = Hub(hub_root)
+    try:
+        engine = hub.tracker.parts.engine
+        reads, scans = [], []
+        for _ in range(max(1, runs // 2)):
+            started = time.perf_counter()
+            stored = list(hub.tracker.index.all_occurrences())
+            reads.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            clashes = engine.scan(stored)
+            scans.append(time.perf_counter() - started)
+        results["scan_read"] = reads
+        results["scan"] = scans
+        results["scan_occurrences"] = len(stored)
+        results["scan_clashes"] = len(clashes)
+        items, occurrences = hub.tracker.index.count()
+        results["index_items"] = items
+        results["index_occurrences"] = occurrences
+        records = hub.tracker.records.db.execute("SELECT count(*) FROM clashes").fetchone()[0]
+        results["clash_records"] = records
+    finally:
+        close_hub(hub)
+    progress(f"  engine scan of the hub: {len(stored)} occurrences, {len(clashes)} clashes")
+    return results
