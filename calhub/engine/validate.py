@@ -14,7 +14,10 @@ is refused.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
+import zoneinfo
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
@@ -46,10 +49,43 @@ def start_of(component: Component) -> date | datetime:
     return value
 
 
+_VTIMEZONE = re.compile(r"BEGIN:VTIMEZONE\r?\n(.*?)END:VTIMEZONE\r?\n", re.DOTALL)
+_TZID = re.compile(r"^TZID[^:\r\n]*:([^\r\n]*)", re.MULTILINE)
+
+
+@functools.cache
+def _iana_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def drop_known_timezones(text: str) -> str:
+    """The text without VTIMEZONEs of IANA zones, which are read by name anyway.
+
+    Clients send the whole transition history of a zone with every event; parsing it is
+    most of the cost of reading an event, and icalendar would keep each one in a cache.
+    """
+
+    def keep(match: re.Match[str]) -> str:
+        tzid = _TZID.search(match.group(1))
+        known = tzid is not None and tzid.group(1).strip() in _iana_names()
+        return "" if known else match.group(0)
+
+    return _VTIMEZONE.sub(keep, text)
+
+
 def parse_calendar(ical: str | bytes | Calendar) -> Calendar:
     """A Calendar from iCalendar text (or the Calendar itself)."""
     if isinstance(ical, Calendar):
         return ical
+    if isinstance(ical, bytes):
+        try:
+            ical = ical.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidCalendarData(
+                f"The data is not UTF-8 text (byte {error.start}).",
+                message_ru=f"Данные не в кодировке UTF-8 (байт {error.start}).",
+            ) from error
+    ical = drop_known_timezones(ical)
     try:
         parsed = Calendar.from_ical(ical)
     except (ValueError, TypeError, KeyError, IndexError) as error:
