@@ -10,6 +10,8 @@ for calendar data calhub cannot read.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import logging
 import threading
@@ -129,6 +131,19 @@ def diagnose_unreadable(body: bytes) -> str:
 StartResponse = Callable[..., Any]
 
 
+def basic_credentials(environ: dict[str, Any]) -> tuple[str, str]:
+    """(login, password) from an HTTP Basic header, or empty strings."""
+    header = environ.get("HTTP_AUTHORIZATION", "")
+    if not header.lower().startswith("basic "):
+        return "", ""
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return "", ""
+    login, _, password = decoded.partition(":")
+    return login, password
+
+
 class RefusalMapper:
     """Wraps Radicale: checks PUT bodies first, keeps request state for the storage hooks
     and maps refusals onto the response."""
@@ -136,7 +151,7 @@ class RefusalMapper:
     def __init__(
         self,
         app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
-        precheck: Callable[[str, bytes], None],
+        precheck: Callable[[str, bytes, str, str], None],
     ) -> None:
         self.app = app
         self.precheck = precheck
@@ -149,8 +164,9 @@ class RefusalMapper:
             body = environ["wsgi.input"].read(length) if length > 0 else b""
             environ["wsgi.input"] = io.BytesIO(body)
         if method == "PUT" and body:
+            login, password = basic_credentials(environ)
             try:
-                self.precheck(environ.get("PATH_INFO", ""), body)
+                self.precheck(environ.get("PATH_INFO", ""), body, login, password)
             except WriteRefused as refusal:
                 return self._refuse(start_response, refusal)
         captured: dict[str, Any] = {}

@@ -176,12 +176,15 @@ class Tracker:
             is_blackout=calendar.role == "blackout",
         )
 
-    def precheck_body(self, path: str, body: bytes) -> None:
+    def precheck_body(self, path: str, body: bytes, login: str, password: str) -> None:
         """Refuse a PUT body before Radicale reads it (see calhub.engine.precheck).
 
         For a hub calendar the body as sent is also read the way the clash engine reads
         it: Radicale rewrites some invalid values (year 0000 becomes 2000) when it parses.
         """
+        if not self._may_write(path, login, password):
+            # Radicale answers it (401 after the failed-login delay, or 403) unread.
+            return
         whole_calendar = path.endswith("/")
         try:
             check_body(body, whole_calendar)
@@ -194,6 +197,19 @@ class Tracker:
             # The parsers' own complaint about data they cannot take apart.
             logger.info("Unreadable PUT body for %s: %r", path, exc)
             raise WriteRefused.invalid(f"the data cannot be read ({exc})") from exc
+
+    def _may_write(self, path: str, login: str, password: str) -> bool:
+        """Whether this login may write there: nobody else gets a body parsed."""
+        if not login:
+            return False
+        account = self.hub.accounts.verify(login, password)
+        if account is None:
+            return False
+        if account.is_coordinator:
+            return True
+        folder = path if path.endswith("/") else path.rsplit("/", 1)[0] + "/"
+        calendar = self.hub_calendar(folder)
+        return calendar is not None and calendar.owner == login and calendar.role == "partner"
 
     def _expand_item(self, calendar: CalendarSettings, item: Item) -> list[Occurrence]:
         try:

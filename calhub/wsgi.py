@@ -7,8 +7,6 @@ access log → body limit → /.well-known/caldav → 301 /dav/
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 import logging
 import time
@@ -121,14 +119,9 @@ class Dispatcher:
 
 def basic_login(environ: Environ) -> str:
     """The login named in an HTTP Basic header, for logging only (never the password)."""
-    header = environ.get("HTTP_AUTHORIZATION", "")
-    if not header.lower().startswith("basic "):
-        return "-"
-    try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8", "replace")
-    except (binascii.Error, ValueError):
-        return "?"
-    return decoded.split(":", 1)[0] or "-"
+    from calhub.refusal import basic_credentials
+
+    return basic_credentials(environ)[0] or "-"
 
 
 class AccessLog:

@@ -104,7 +104,8 @@ def check_body(body: bytes, whole_calendar: bool) -> Calendar:
             f"The body is not UTF-8 text (byte {exc.start}).",
             message_ru=f"Тело запроса не в кодировке UTF-8 (байт {exc.start}).",
         ) from exc
-    calendar = parse_calendar(text)
+    # Radicale's parser reads every VTIMEZONE as sent, so all of them are checked here.
+    calendar = parse_calendar(text, keep_timezones=True)
     uids: set[str] = set()
     for component in calendar.walk():
         uid = str(component.get("UID", ""))

@@ -73,8 +73,12 @@ def drop_known_timezones(text: str) -> str:
     return _VTIMEZONE.sub(keep, text)
 
 
-def parse_calendar(ical: str | bytes | Calendar) -> Calendar:
-    """A Calendar from iCalendar text (or the Calendar itself)."""
+def parse_calendar(ical: str | bytes | Calendar, keep_timezones: bool = False) -> Calendar:
+    """A Calendar from iCalendar text (or the Calendar itself).
+
+    VTIMEZONEs of IANA zones are dropped unless ``keep_timezones`` (for checks of what a
+    client sent, which other parsers will read).
+    """
     if isinstance(ical, Calendar):
         return ical
     if isinstance(ical, bytes):
@@ -85,7 +89,8 @@ def parse_calendar(ical: str | bytes | Calendar) -> Calendar:
                 f"The data is not UTF-8 text (byte {error.start}).",
                 message_ru=f"Данные не в кодировке UTF-8 (байт {error.start}).",
             ) from error
-    ical = drop_known_timezones(ical)
+    if not keep_timezones:
+        ical = drop_known_timezones(ical)
     try:
         parsed = Calendar.from_ical(ical)
     except (ValueError, TypeError, KeyError, IndexError) as error:
