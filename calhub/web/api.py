@@ -80,24 +80,24 @@ def _comment() -> str:
 @bp.post("/conflicts/<clash_id>/approve")
 @coordinator_required
 def approve(clash_id: str) -> ResponseReturnValue:
-    account = current_account()
-    assert account is not None
-    comment = _comment()
-    try:
-        record = current_hub().tracker.records.approve(clash_id, account.login, comment)
-    except KeyError:
-        return api_error(404, f"There is no clash {clash_id!r}.")
-    return jsonify(record)
+    return _decide(clash_id, "approve")
 
 
 @bp.post("/conflicts/<clash_id>/reopen")
 @coordinator_required
 def reopen(clash_id: str) -> ResponseReturnValue:
+    return _decide(clash_id, "reopen")
+
+
+def _decide(clash_id: str, action: str) -> ResponseReturnValue:
+    """A coordinator's approve or reopen, with the comment from the JSON body."""
     account = current_account()
     assert account is not None
     comment = _comment()
+    records = current_hub().tracker.records
+    decide = records.approve if action == "approve" else records.reopen
     try:
-        record = current_hub().tracker.records.reopen(clash_id, account.login, comment)
+        record = decide(clash_id, account.login, comment)
     except KeyError:
         return api_error(404, f"There is no clash {clash_id!r}.")
     return jsonify(record)
