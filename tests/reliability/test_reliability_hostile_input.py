@@ -335,7 +335,9 @@ NEVER_OCCURS = pytest.mark.xfail(
     "BYMONTH=7. dateutil then walks to year 9999 each time: calhub's expansion ~8 s in "
     "Tracker.precheck_body, Radicale's time range ~30 s, calhub's expansion ~8 s again "
     "inside the storage write lock (every writer of every process waits), then 201 after "
-    "~46 s; each later time-range REPORT walks it again. Fix: a general bound instead of a "
+    "~46 s; each later time-range REPORT walks it again. Hypothesis also found FREQ=MONTHLY;"
+    "BYMONTHDAY=3,-30,-21;BYMONTH=4,10,3,9,1;BYDAY=4TH,1TH,SA,2SU;BYHOUR=3: ~6 s in "
+    "Radicale, ~1.6 s twice in calhub, 201. Fix: a general bound instead of a "
     "list of impossible combinations: in the pre-check, require a first occurrence within "
     "a few years using a copy of the rule with UNTIL = DTSTART + N years (dateutil stops at "
     "UNTIL), and expand with UNTIL capped at the horizon end.",
@@ -536,20 +538,16 @@ WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 
 def rrule_parts() -> st.SearchStrategy[str]:
     """Event RRULEs from random parts, invalid ones included (INTERVAL 0 or -1, BYMONTHDAY 31
-    in any month, per-second rules). Left out: BYYEARDAY and BYWEEKNO, which can make rules
-    that never occur and that the pre-check does not catch yet (the strict xfail above); a
-    run would only wait for that known bug again."""
+    in any month, per-second rules). Left out: BYYEARDAY, BYWEEKNO and ordinal BYDAY (4TH,
+    -1SU), which make rules that never (or hardly ever) occur and that the pre-check does
+    not catch yet (the strict xfail above): a run would only wait for that known bug again."""
 
     def numbers(low: int, high: int, size: int) -> st.SearchStrategy[str]:
         return st.lists(st.integers(low, high), min_size=1, max_size=size).map(
             lambda values: ",".join(map(str, values))
         )
 
-    byday = st.lists(
-        st.tuples(st.sampled_from(["", "1", "2", "4", "-1"]), st.sampled_from(WEEKDAYS)),
-        min_size=1,
-        max_size=7,
-    ).map(lambda days: ",".join(n + d for n, d in days))
+    byday = st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=7).map(",".join)
     optional = {
         "COUNT": st.sampled_from([0, 1, 3, 52, 1000, 9999, 10001, 10**9, -1]).map(str),
         "INTERVAL": st.integers(-1, 1000).map(str),
@@ -649,14 +647,12 @@ def add_rrule(rule: str) -> Callable[[list[bytes]], None]:
     return apply
 
 
-def add_timezone_rrule(month: int, day: str) -> Callable[[list[bytes]], None]:
-    """A yearly rule, as time zones have, on the first VTIMEZONE observance. (Per-second
-    observance rules hang the hub: the strict xfail VTIMEZONE-SECONDLY above.)"""
+def add_timezone_rrule(rule: str) -> Callable[[list[bytes]], None]:
+    """An RRULE on the first VTIMEZONE observance (per-second ones used to hang the hub)."""
 
     def apply(lines: list[bytes]) -> None:
         at_start = next((n for n, line in enumerate(lines) if line.startswith(b"DTSTART")), 0)
-        rule = f"RRULE:FREQ=YEARLY;BYMONTH={month};BYDAY={day}"
-        lines.insert(at_start + 1, rule.encode())
+        lines.insert(at_start + 1, b"RRULE:" + rule.encode())
 
     return apply
 
@@ -678,11 +674,7 @@ mutations = st.one_of(
     st.builds(insert_junk, index, index, st.binary(min_size=1, max_size=48)),
     st.builds(set_tzid, st.sampled_from(["DTSTART", "DTEND"]), st.sampled_from(TZIDS)),
     st.builds(add_rrule, rrule_parts()),
-    st.builds(
-        add_timezone_rrule,
-        st.integers(1, 12),
-        st.sampled_from(["-1SU", "1SU", "2MO", "-1FR", "SU", "5SA"]),
-    ),
+    st.builds(add_timezone_rrule, rrule_parts()),
     st.builds(
         set_date,
         st.sampled_from(["DTSTART", "DTEND"]),
