@@ -35,21 +35,15 @@ from pathlib import Path
 
 import icalendar
 
+from calhub.demo import partners as demo_partners
+
 DEFAULT_SEED = 32
 HUB_TZ = "Europe/Kaliningrad"
 DTSTAMP = dt.datetime(2026, 8, 1, tzinfo=dt.UTC)
 
-# Audience groups the titles use; the benchmark hub is configured with them.
-GROUPS = {
-    "инженерный профиль": "10А, 11А",
-    "социально-экономический профиль": "10Б, 11Б",
-    "естественно-научный профиль": "10В, 11В",
-}
-VENUE_ALIASES = {
-    "актовый зал": "Актовый зал гимназии",
-    "гимназия, актовый зал": "Актовый зал гимназии",
-    "спортзал": "Спортивный зал гимназии",
-}
+# Audience groups and venue aliases the titles use: the demo hub's, so both speak alike.
+GROUPS = demo_partners.GROUPS
+VENUE_ALIASES = demo_partners.VENUE_ALIASES
 
 
 @dataclass(frozen=True, slots=True)
