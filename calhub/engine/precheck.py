@@ -2,20 +2,26 @@
 
 Radicale (through vobject and dateutil) computes an object's time range when it reads it,
 and some recurrence rules make that walk never end: an INTERVAL of 0, a rule that can never
-match (30 February), a sub-minute rule, or a VTIMEZONE whose observance repeats every
-second. One such PUT would pin a worker thread for good. These checks look only at the
-rule parts, so they are cheap and cannot hang themselves.
+match (30 February, BYMONTH=1;BYYEARDAY=200), a sub-minute rule, or a VTIMEZONE whose
+observance repeats every second. One such PUT would pin a worker thread for good. These
+checks look at the rule parts and at the first dates of each rule, found in bounded time
+(:mod:`calhub.engine.occurs`), so they cannot hang themselves. Before any of that, a scan of
+the raw text (:mod:`calhub.engine.rawscan`) bounds what the parsers would build.
 """
 
 from __future__ import annotations
 
 import calendar as calendar_module
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from icalendar import Calendar
+from icalendar.prop import vRecur
 
 from calhub.engine.errors import InvalidCalendarData
+from calhub.engine.occurs import PROBE_YEARS, first_dates
+from calhub.engine.rawscan import scan_body
 from calhub.engine.validate import parse_calendar
 
 __all__ = ["check_body"]
@@ -25,6 +31,9 @@ REFUSED_FREQUENCIES = ("SECONDLY", "MINUTELY")
 TIMEZONE_FREQUENCIES = ("YEARLY",)
 EVENT_KINDS = ("VEVENT",)
 OTHER_KINDS = ("VTODO", "VJOURNAL", "VFREEBUSY")
+RULE_PROPERTIES = ("RRULE", "EXRULE")
+# dateutil reads this extension of its own; Easter does not follow the calendar's cycles.
+REFUSED_PARTS = ("BYEASTER",)
 
 
 def _refuse(en: str, ru: str, uid: str = "") -> InvalidCalendarData:
@@ -32,10 +41,19 @@ def _refuse(en: str, ru: str, uid: str = "") -> InvalidCalendarData:
 
 
 def _rules(component: Any) -> Iterator[Any]:
-    value = component.get("RRULE")
-    if value is None:
-        return
-    yield from value if isinstance(value, list) else [value]
+    for name in RULE_PROPERTIES:
+        value = component.get(name)
+        if value is not None:
+            yield from value if isinstance(value, list) else [value]
+
+
+def _start(component: Any) -> date | None:
+    value = component.get("DTSTART")
+    try:
+        start = value.dt if value is not None and not isinstance(value, list) else None
+    except ValueError:  # icalendar's broken-property error
+        return None
+    return start if isinstance(start, date) else None
 
 
 def _numbers(rule: Any, key: str) -> list[int]:
@@ -59,7 +77,24 @@ def _can_occur(months: list[int], days: list[int]) -> bool:
     return False
 
 
-def check_rule(rule: Any, uid: str, in_timezone: bool) -> None:
+def _who(uid: str, in_timezone: bool) -> tuple[str, str]:
+    if in_timezone:
+        return "A VTIMEZONE rule (RRULE)", "Правило часового пояса (VTIMEZONE, RRULE)"
+    return f"Event {uid}: RRULE", f"Событие {uid}: правило RRULE"
+
+
+def check_rule(rule: Any, uid: str, in_timezone: bool, dtstart: date | None = None) -> None:
+    """Refuse a rule that repeats too often or that dateutil would walk for years."""
+    en, ru = _who(uid, in_timezone)
+    if not isinstance(rule, vRecur):
+        raise _refuse(f"{en} cannot be read: {rule}", f"{ru} не удаётся прочитать: {rule}", uid)
+    for part in REFUSED_PARTS:
+        if part in rule:
+            raise _refuse(
+                f"{en}: {part} is not part of iCalendar (RFC 5545).",
+                f"{ru}: {part} не входит в iCalendar (RFC 5545).",
+                uid,
+            )
     freq = str((rule.get("FREQ") or [""])[0]).upper()
     interval = _numbers(rule, "INTERVAL")
     if interval and interval[0] < 1:
@@ -90,6 +125,39 @@ def check_rule(rule: Any, uid: str, in_timezone: bool) -> None:
             f"Событие {uid}: правило RRULE не даёт ни одного дня (таких дат нет в этих месяцах).",
             uid,
         )
+    _check_dates(rule, uid, in_timezone, dtstart)
+
+
+def _check_dates(rule: Any, uid: str, in_timezone: bool, dtstart: date | None) -> None:
+    en, ru = _who(uid, in_timezone)
+    if dtstart is None:
+        raise _refuse(
+            f"{en} needs a DTSTART that can be read.",
+            f"{ru}: нужен DTSTART, который удаётся прочитать.",
+            uid,
+        )
+    try:
+        dates = first_dates(rule, dtstart)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise _refuse(
+            f"{en} cannot be read: {exc}", f"{ru} не удаётся прочитать: {exc}", uid
+        ) from exc
+    if not dates:
+        raise _refuse(
+            f"{en} never occurs: it gives no date within {PROBE_YEARS} years of DTSTART.",
+            f"{ru} не даёт ни одной даты в течение {PROBE_YEARS} лет от DTSTART.",
+            uid,
+        )
+    if len(dates) < 2:
+        raise _refuse(
+            f"{en} occurs too rarely: it gives only one date within {PROBE_YEARS} years of "
+            f"DTSTART; the hub takes rules whose first two dates fall within {PROBE_YEARS} "
+            "years.",
+            f"{ru} повторяется слишком редко: за {PROBE_YEARS} лет от DTSTART только одна "
+            f"дата; хаб принимает правила, первые две даты которых укладываются в "
+            f"{PROBE_YEARS} лет.",
+            uid,
+        )
 
 
 def check_body(body: bytes, whole_calendar: bool) -> Calendar:
@@ -104,6 +172,7 @@ def check_body(body: bytes, whole_calendar: bool) -> Calendar:
             f"The body is not UTF-8 text (byte {exc.start}).",
             message_ru=f"Тело запроса не в кодировке UTF-8 (байт {exc.start}).",
         ) from exc
+    scan_body(text)
     # Radicale's parser reads every VTIMEZONE as sent, so all of them are checked here.
     calendar = parse_calendar(text, keep_timezones=True)
     uids: set[str] = set()
@@ -119,7 +188,7 @@ def check_body(body: bytes, whole_calendar: bool) -> Calendar:
             uids.add(uid)
         in_timezone = component.name in ("STANDARD", "DAYLIGHT")
         for rule in _rules(component):
-            check_rule(rule, uid, in_timezone)
+            check_rule(rule, uid, in_timezone, _start(component))
     if not uids and not whole_calendar:
         raise InvalidCalendarData(
             "The calendar object holds no event (VEVENT).",

@@ -9,12 +9,18 @@ what RFC 5545 section 3.3.5 asks for.
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 __all__ = [
     "UTC",
     "day_bounds",
     "format_recurrence_id",
+    "iana_names",
+    "is_known_zone_name",
     "local_date",
     "to_utc",
     "week_bounds",
@@ -30,6 +36,16 @@ def to_utc(value: date | datetime, zone: tzinfo) -> datetime:
     elif value.tzinfo is None or value.utcoffset() is None:
         value = value.replace(tzinfo=zone)
     return value.astimezone(UTC)
+
+
+@functools.cache
+def iana_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def is_known_zone_name(tzid: str) -> bool:
+    """Whether a TZID names an IANA or a Windows zone (a fixed set, unlike made-up ones)."""
+    return tzid in iana_names() or tzid in WINDOWS_TO_OLSON
 
 
 def local_date(instant: datetime, zone: tzinfo) -> date:

@@ -4,31 +4,30 @@ Every refusal is an :class:`~calhub.engine.errors.InvalidCalendarData` naming
 the event (UID) and property, in words the sender can act on.
 
 Time zones: icalendar resolves a TZID by its IANA (or Windows) name first, and
-otherwise by a VTIMEZONE it has seen, which it caches for the whole process
-under the TZID. Two partners who both send a custom ``TZID:Local`` (one meaning
-Moscow, one Kaliningrad) would then share whichever definition came first, so
-for every non-IANA TZID the wall time is re-read with this calendar's own
-VTIMEZONE, and a TZID that neither names an IANA zone nor has a VTIMEZONE here
-is refused.
+otherwise by a VTIMEZONE it has seen, which it would cache for the whole process
+under the TZID (calhub parses without that cache). Two partners who both send a
+custom ``TZID:Local`` (one meaning Moscow, one Kaliningrad) would then share
+whichever definition came first, so for every non-IANA TZID the wall time is
+re-read with this calendar's own VTIMEZONE, and a TZID that neither names an
+IANA zone nor has a VTIMEZONE here is refused.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
-import zoneinfo
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Component
+from icalendar.parser.ical.calendar import CalendarIcalParser
 from icalendar.prop import vDDDLists, vDDDTypes
 from icalendar.timezone import tzp
 
 from calhub.engine.errors import InvalidCalendarData
-from calhub.engine.timezones import to_utc
+from calhub.engine.timezones import iana_names, to_utc
 
 __all__ = ["DATE_PROPERTIES", "checked_events", "date_values", "parse_calendar", "prop", "start_of"]
 
@@ -36,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 DATE_PROPERTIES = ("DTSTART", "DTEND", "RECURRENCE-ID", "RDATE", "EXDATE")
 _MUST_READ = (*DATE_PROPERTIES, "DURATION", "RRULE", "UID")
+_ONCE_ONLY = ("UID", "DTSTART", "DTEND", "DURATION", "RECURRENCE-ID")
 
 
 def prop(component: Component, name: str) -> Any:
@@ -53,11 +53,6 @@ _VTIMEZONE = re.compile(r"BEGIN:VTIMEZONE\r?\n(.*?)END:VTIMEZONE\r?\n", re.DOTAL
 _TZID = re.compile(r"^TZID[^:\r\n]*:([^\r\n]*)", re.MULTILINE)
 
 
-@functools.cache
-def _iana_names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
 def drop_known_timezones(text: str) -> str:
     """The text without VTIMEZONEs of IANA zones, which are read by name anyway.
 
@@ -67,10 +62,44 @@ def drop_known_timezones(text: str) -> str:
 
     def keep(match: re.Match[str]) -> str:
         tzid = _TZID.search(match.group(1))
-        known = tzid is not None and tzid.group(1).strip() in _iana_names()
+        known = tzid is not None and tzid.group(1).strip() in iana_names()
         return "" if known else match.group(0)
 
     return _VTIMEZONE.sub(keep, text)
+
+
+class _UncachedParser(CalendarIcalParser):
+    """icalendar's calendar parser without its process-wide cache of VTIMEZONEs.
+
+    icalendar keeps every made-up TZID it parses for the life of the process (the first
+    definition of a name winning for everyone after); :class:`_OwnTimezones` reads each
+    event's zones from its own VTIMEZONEs anyway.
+    """
+
+    def handle_end_component(self, vals: str) -> None:
+        if not self._stack:
+            raise ValueError("END encountered without an accompanying BEGIN!")
+        component = self._stack.pop()
+        if self._stack:
+            self._stack[-1].add_component(component)
+        else:
+            self._components.append(component)
+
+    def prepare_components(self) -> None:
+        # icalendar parses again to resolve VTIMEZONEs that come after their use through
+        # the cache; without the cache that second pass would change nothing.
+        pass
+
+
+class _Calendar(Calendar):
+    @classmethod
+    def _get_ical_parser(cls, st: str | bytes) -> CalendarIcalParser:
+        return _UncachedParser(st, cls._get_component_factory(), cls.types_factory)
+
+
+# icalendar hands a property that occurs twice back as a list, and its own readers of such
+# values (a second TZID in a VTIMEZONE) then fail with AttributeError.
+_UNREADABLE = (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError)
 
 
 def parse_calendar(ical: str | bytes | Calendar, keep_timezones: bool = False) -> Calendar:
@@ -92,8 +121,8 @@ def parse_calendar(ical: str | bytes | Calendar, keep_timezones: bool = False) -
     if not keep_timezones:
         ical = drop_known_timezones(ical)
     try:
-        parsed = Calendar.from_ical(ical)
-    except (ValueError, TypeError, KeyError, IndexError) as error:
+        parsed = _Calendar.from_ical(ical)
+    except _UNREADABLE as error:
         raise InvalidCalendarData(
             f"The data is not valid iCalendar: {error}",
             message_ru=f"Данные не являются корректным iCalendar: {error}",
@@ -223,6 +252,13 @@ def checked_events(calendar: Calendar, zone: tzinfo) -> Iterator[tuple[str, Comp
     """``(uid, event)`` for every VEVENT, with time zones fixed; refuses broken events."""
     own = _OwnTimezones(calendar)
     for event in calendar.walk("VEVENT"):
+        for name in _ONCE_ONLY:
+            if isinstance(prop(event, name), list):
+                raise InvalidCalendarData(
+                    f"An event has {name} more than once.",
+                    prop=name,
+                    message_ru=f"У события {name} указан больше одного раза.",
+                )
         uid = str(event.get("UID", "")).strip()
         if not uid:
             summary = str(event.get("SUMMARY", ""))

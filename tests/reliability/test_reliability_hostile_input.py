@@ -10,9 +10,8 @@ What this proves:
 
 The figures (cases run, refused, accepted) are recorded for docs/reliability.md.
 Hypothesis runs derandomized (a fixed seed per test), with no example database and a
-bounded number of examples. The one kind of rule known to make dateutil walk for tens of
-seconds (see the strict xfail below) is left out of the generated RRULEs: it is reported,
-not fuzzed again on every run.
+bounded number of examples. The generated RRULEs include the parts that make rules which
+never (or hardly ever) occur: BYYEARDAY, BYWEEKNO, ordinal BYDAY and BYSETPOS.
 """
 
 from __future__ import annotations
@@ -326,22 +325,6 @@ def rrule_in_vtimezone(uid: str, rule: str) -> str:
     return text[:line_end] + f"RRULE:{rule}\r\n" + text[line_end:]
 
 
-NEVER_OCCURS = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG calhub/engine/precheck.py:check_rule (_can_occur) + calhub/engine/expand.py:"
-    "_walk: the pre-check knows one kind of rule that never occurs (BYMONTH x BYMONTHDAY); "
-    "others pass it, e.g. FREQ=DAILY;BYMONTH=1;BYYEARDAY=200 or FREQ=DAILY;BYWEEKNO=1;"
-    "BYMONTH=7. dateutil then walks to year 9999 each time: calhub's expansion ~8 s in "
-    "Tracker.precheck_body, Radicale's time range ~30 s, calhub's expansion ~8 s again "
-    "inside the storage write lock (every writer of every process waits), then 201 after "
-    "~46 s; each later time-range REPORT walks it again. Hypothesis also found FREQ=MONTHLY;"
-    "BYMONTHDAY=3,-30,-21;BYMONTH=4,10,3,9,1;BYDAY=4TH,1TH,SA,2SU;BYHOUR=3: ~6 s in "
-    "Radicale, ~1.6 s twice in calhub, 201. Fix: a general bound instead of a "
-    "list of impossible combinations: in the pre-check, require a first occurrence within "
-    "a few years using a copy of the rule with UNTIL = DTSTART + N years (dateutil stops at "
-    "UNTIL), and expand with UNTIL capped at the horizon end.",
-)
 HANGS = [
     # Each of these used to leave a worker thread spinning (INTERVAL=0: for good, and the
     # server no longer stopped on SIGTERM; 30 February: ~40 s, 6 s of it in the storage
@@ -354,10 +337,34 @@ HANGS = [
         lambda uid: rrule_in_vtimezone(uid, "FREQ=SECONDLY"),
         id="VTIMEZONE-SECONDLY",
     ),
+    # Rules that never occur, or only once in decades: dateutil walked them to the year
+    # 9999 (~8 s in calhub's pre-check, ~30 s in Radicale, ~8 s again in the write lock).
     pytest.param(
         lambda uid: with_rrule(uid, "FREQ=DAILY;BYMONTH=1;BYYEARDAY=200"),
         id="BYYEARDAY-outside-BYMONTH",
-        marks=NEVER_OCCURS,
+    ),
+    pytest.param(
+        lambda uid: with_rrule(uid, "FREQ=DAILY;BYWEEKNO=1;BYMONTH=7"),
+        id="BYWEEKNO-outside-BYMONTH",
+    ),
+    pytest.param(
+        lambda uid: with_rrule(
+            uid,
+            "FREQ=MONTHLY;BYMONTHDAY=3,-30,-21;BYMONTH=4,10,3,9,1;BYDAY=4TH,1TH,SA,2SU;BYHOUR=3",
+        ),
+        id="ordinal-BYDAY-mix",
+    ),
+    pytest.param(
+        lambda uid: with_rrule(uid, "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO"),
+        id="29-February-on-a-Monday",
+    ),
+    pytest.param(
+        lambda uid: with_rrule(uid, "FREQ=DAILY;BYYEARDAY=200;BYMONTH=1;UNTIL=20280101T000000Z"),
+        id="never-with-UNTIL",
+    ),
+    pytest.param(
+        lambda uid: rrule_in_vtimezone(uid, "FREQ=YEARLY;BYMONTH=1;BYYEARDAY=200"),
+        id="VTIMEZONE-never",
     ),
 ]
 
@@ -435,7 +442,7 @@ def test_object_without_an_event_is_refused(hub: Any, kind: str) -> None:
     TOTALS["hand-written refused"] += 1
 
 
-# -- still open: strict xfails -------------------------------------------------------------------
+# -- components per object and once-only properties (bounded on the raw text) -----------------
 
 
 def minimal_vtimezone(tzid: str) -> str:
@@ -451,19 +458,11 @@ def with_vtimezones(uid: str, tzids: list[str]) -> str:
     return text.replace("BEGIN:VEVENT", "".join(map(minimal_vtimezone, tzids)) + "BEGIN:VEVENT", 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG calhub/engine/precheck.py:check_body: no bound on the components of one "
-    "object: 2000 VTIMEZONEs (or 5000 VALARMs) are stored with 201. icalendar builds every "
-    "VTIMEZONE into a tzinfo as it parses (~25 ms each for a real zone; the body is parsed "
-    "in the pre-check, again by Radicale's vobject, and again inside the storage write lock: "
-    "2000 real zones, 3.4 MB, took ~37 s, ~15 s of it holding the lock) and keeps it for the "
-    "life of the process. Fix: in check_body, refuse objects with more than a few hundred "
-    "components and VTIMEZONEs that no property refers to, before anything builds them.",
-)
 @pytest.mark.parametrize("kind", ["VTIMEZONE", "VALARM"])
 def test_thousands_of_components_are_refused(hub: Any, kind: str) -> None:
+    """2000 VTIMEZONEs (or 5000 VALARMs) used to be stored with 201: icalendar builds every
+    VTIMEZONE as it parses (~25 ms for a real zone, in the pre-check, in Radicale and again in
+    the storage write lock) and kept each for good. The raw-text scan now refuses them."""
     uid = fresh_uid("many")
     if kind == "VTIMEZONE":
         body = with_vtimezones(uid, [f"Zone/{uid}-{n}" for n in range(2000)])
@@ -488,21 +487,10 @@ def repeat_line(text: str, prefix: str) -> str:
     return text[:end] + text[start:end] + text[end:]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG calhub/engine/validate.py:start_of/_check_span/parse_calendar + "
-    "calhub/tracker.py:Tracker.precheck_body (PARSER_ERRORS): a property that may occur only "
-    "once (RFC 5545), repeated: DTSTART or DTEND twice in the VEVENT, or TZID twice in a "
-    "VTIMEZONE. icalendar then hands back a list, and start_of()/_check_span() (value.dt) or "
-    "icalendar's own tzp.clean_timezone_id raise AttributeError, which nothing catches: "
-    "500 with an empty body, before authentication, so anonymous requests get it too. Fix: "
-    "refuse repeated once-only properties (DTSTART, DTEND, DURATION, UID, DTSTAMP, "
-    "RECURRENCE-ID, TZID) with a 400 in check_body, and treat AttributeError from icalendar "
-    "as unreadable data in parse_calendar.",
-)
 @pytest.mark.parametrize("prefix", ["DTSTART;TZID", "DTEND;TZID", "TZID:"])
 def test_repeated_once_only_property_is_a_4xx(hub: Any, prefix: str) -> None:
+    """A second DTSTART, DTEND or VTIMEZONE TZID came back from icalendar as a list, and
+    reading it raised AttributeError: 500 with an empty body. Found by hypothesis."""
     uid = fresh_uid("twice")
     before = len(collection_hrefs(hub, "/dav/bfu/calendar/"))
     response = send(hub, "bfu/calendar", uid, repeat_line(valid(uid), prefix))
@@ -538,16 +526,29 @@ WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 
 def rrule_parts() -> st.SearchStrategy[str]:
     """Event RRULEs from random parts, invalid ones included (INTERVAL 0 or -1, BYMONTHDAY 31
-    in any month, per-second rules). Left out: BYYEARDAY, BYWEEKNO and ordinal BYDAY (4TH,
-    -1SU), which make rules that never (or hardly ever) occur and that the pre-check does
-    not catch yet (the strict xfail above): a run would only wait for that known bug again."""
+    in any month, per-second rules, BYYEARDAY 366 or 0, BYWEEKNO 53 or 54, the fifth Monday,
+    BYSETPOS beyond the set): many never or hardly ever occur, which dateutil used to walk to
+    the year 9999."""
 
     def numbers(low: int, high: int, size: int) -> st.SearchStrategy[str]:
         return st.lists(st.integers(low, high), min_size=1, max_size=size).map(
             lambda values: ",".join(map(str, values))
         )
 
-    byday = st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=7).map(",".join)
+    def signed(high: int, size: int) -> st.SearchStrategy[str]:
+        return st.lists(
+            st.integers(0, high).flatmap(lambda n: st.sampled_from([n, -n])),
+            min_size=1,
+            max_size=size,
+        ).map(lambda values: ",".join(map(str, values)))
+
+    ordinal = st.tuples(
+        st.sampled_from(["", "1", "2", "4", "5", "-1", "-5", "+3", "53"]), st.sampled_from(WEEKDAYS)
+    ).map("".join)
+    byday = st.one_of(
+        st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=7).map(",".join),
+        st.lists(ordinal, min_size=1, max_size=4).map(",".join),
+    )
     optional = {
         "COUNT": st.sampled_from([0, 1, 3, 52, 1000, 9999, 10001, 10**9, -1]).map(str),
         "INTERVAL": st.integers(-1, 1000).map(str),
@@ -559,9 +560,10 @@ def rrule_parts() -> st.SearchStrategy[str]:
         "BYHOUR": numbers(0, 23, 24),
         "BYDAY": byday,
         "BYMONTH": numbers(1, 12, 12),
-        "BYMONTHDAY": st.lists(
-            st.integers(1, 31).flatmap(lambda n: st.sampled_from([n, -n])), min_size=1, max_size=5
-        ).map(lambda values: ",".join(map(str, values))),
+        "BYMONTHDAY": signed(31, 5),
+        "BYYEARDAY": signed(367, 4),
+        "BYWEEKNO": signed(54, 3),
+        "BYSETPOS": signed(8, 2),
     }
 
     @st.composite
@@ -587,14 +589,9 @@ def drop_line(raw: int) -> Callable[[list[bytes]], None]:
     return apply
 
 
-ONCE_ONLY = (b"DTSTART", b"DTEND", b"TZID:")
-
-
 def duplicate_line(raw: int) -> Callable[[list[bytes]], None]:
     def apply(lines: list[bytes]) -> None:
         n = line_index(lines, raw)
-        if lines[n].startswith(ONCE_ONLY):
-            return  # a second DTSTART/DTEND/TZID is a known 500 (strict xfail above)
         lines.insert(n, lines[n])
 
     return apply
