@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import sqlite3
@@ -29,7 +30,7 @@ from calhub.sqlitedb import ThreadLocalDatabase
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 # The widest UTC offsets are -12 and +14 hours.
 TZ_SLACK = 14 * 3600
@@ -69,7 +70,8 @@ CREATE TABLE IF NOT EXISTS occurrences (
     venue TEXT NOT NULL,
     audience TEXT NOT NULL,
     audience_source TEXT NOT NULL,
-    is_blackout INTEGER NOT NULL
+    is_blackout INTEGER NOT NULL,
+    grades INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS occurrences_item ON occurrences (calendar, href);
 CREATE INDEX IF NOT EXISTS occurrences_uid ON occurrences (calendar, uid);
@@ -117,6 +119,16 @@ def audience_to_json(audience: Audience) -> str:
     )
 
 
+def grade_mask(grades: Iterable[int]) -> int:
+    """The grades as bits (grade g is bit g), for SQL filters on ``occurrences.grades``."""
+    mask = 0
+    for grade in grades:
+        mask |= 1 << grade
+    return mask
+
+
+# Few distinct audiences occur in a hub, and every overlap query decodes one per row.
+@functools.lru_cache(maxsize=4096)
 def audience_from_json(text: str) -> Audience:
     data = json.loads(text)
     return Audience(
@@ -288,8 +300,8 @@ class OccurrenceIndex(ThreadLocalDatabase):
         for occurrence in occurrences:
             start, end = _timestamp(occurrence.start), _timestamp(occurrence.end)
             cursor = db.execute(
-                f"INSERT INTO occurrences (href, {OCCURRENCE_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO occurrences (href, {OCCURRENCE_COLUMNS}, grades) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     item.href,
                     occurrence.calendar,
@@ -304,6 +316,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
                     audience_to_json(occurrence.audience),
                     occurrence.audience_source,
                     int(occurrence.is_blackout),
+                    grade_mask(occurrence.audience.grades_touched()),
                 ),
             )
             db.execute(
@@ -331,17 +344,23 @@ class OccurrenceIndex(ThreadLocalDatabase):
         start: dt.datetime,
         end: dt.datetime,
         exclude: Iterable[tuple[str, str]] = (),
+        grades: frozenset[int] | None = None,
     ) -> list[Occurrence]:
-        """Occurrences with ``o.start < end`` and ``o.end > start``, minus excluded events."""
+        """Occurrences with ``o.start < end`` and ``o.end > start``, minus excluded events;
+        with ``grades``, only those whose audience touches one of them."""
         skip = set(exclude)
         low, high = _timestamp(start), _timestamp(end)
         # R*Tree bounds are rounded outwards, so re-check the exact columns.
-        rows = self.db.execute(
+        query = (
             f"SELECT {JOINED_OCCURRENCE_COLUMNS} FROM occurrence_spans s "
             "JOIN occurrences o ON o.id = s.id "
-            "WHERE s.start < ? AND s.end > ? AND o.start < ? AND o.end > ?",
-            (high, low, high, low),
+            "WHERE s.start < ? AND s.end > ? AND o.start < ? AND o.end > ?"
         )
+        arguments: tuple[int, ...] = (high, low, high, low)
+        if grades is not None:
+            query += " AND o.grades & ? != 0"
+            arguments += (grade_mask(grades),)
+        rows = self.db.execute(query, arguments)
         return [o for o in map(_occurrence, rows) if (o.calendar, o.uid) not in skip]
 
     def occurrences_of(self, calendar: str, uid: str) -> list[Occurrence]:
@@ -368,8 +387,10 @@ class IndexLookup:
         self.index = index
         self.exclude = frozenset(exclude)
 
-    def overlapping(self, start: dt.datetime, end: dt.datetime) -> list[Occurrence]:
-        return self.index.overlapping(start, end, self.exclude)
+    def overlapping(
+        self, start: dt.datetime, end: dt.datetime, grades: frozenset[int] | None = None
+    ) -> list[Occurrence]:
+        return self.index.overlapping(start, end, self.exclude, grades)
 
 
 def _item(row: Sequence) -> IndexedItem:

@@ -10,12 +10,14 @@ back after being resolved comes back approved.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from calhub import __version__
 from calhub.engine import Clash, Occurrence
 from calhub.errors import UserError
 from calhub.sqlitedb import ThreadLocalDatabase
@@ -33,7 +35,8 @@ CREATE TABLE IF NOT EXISTS clashes (
     resolved_at TEXT,
     occurrences TEXT NOT NULL,
     message_ru TEXT NOT NULL,
-    message_en TEXT NOT NULL
+    message_en TEXT NOT NULL,
+    fingerprint TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS clash_members (
     clash_id TEXT NOT NULL,
@@ -80,6 +83,42 @@ def occurrence_json(occurrence: Occurrence) -> dict[str, Any]:
         "location": occurrence.location,
         "audience": occurrence.audience.label(),
     }
+
+
+def clash_fingerprint(clash: Clash, wording: str) -> str:
+    """A digest of everything a clash's stored row is made from.
+
+    ``wording`` stands for what the messages depend on besides the occurrences (the
+    engine configuration: time zone, calendar names, rule parameters); the calhub version
+    stands for the code that writes them. Comparing digests
+    lets a rescan of thousands of clashes skip the ones already on record without
+    writing their messages again.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{__version__}\x1f{wording}\x1f{clash.rule}\x1f{clash.severity}".encode())
+    for o in clash.occurrences:
+        audience = o.audience
+        fields = (
+            o.calendar,
+            o.uid,
+            o.recurrence_id,
+            o.summary,
+            o.start.isoformat(),
+            o.end.isoformat(),
+            str(o.all_day),
+            o.location,
+            o.venue,
+            str(sorted(audience.grades)),
+            str(sorted(audience.classes)),
+            o.audience_source,
+            str(o.is_blackout),
+        )
+        digest.update("\x1e".join(fields).encode("utf-8", "surrogatepass") + b"\x1d")
+    return digest.hexdigest()
+
+
+# A sync of more clashes than this reads the whole table once instead of row by row.
+_BULK_SYNC = 500
 
 
 def _occurrences_text(clash: Clash) -> str:
@@ -152,13 +191,34 @@ class ClashRecords(ThreadLocalDatabase):
                 )
         return spans
 
-    def sync(self, clashes: Iterable[Clash], stale: Iterable[str]) -> tuple[int, int]:
+    def _connect(self) -> sqlite3.Connection:
+        connection = super()._connect()
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(clashes)")}
+        if "fingerprint" not in columns:
+            # hub.sqlite from before fingerprints: rows without one are rewritten once.
+            connection.execute("BEGIN IMMEDIATE")
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(clashes)")}
+            if "fingerprint" not in columns:
+                connection.execute(
+                    "ALTER TABLE clashes ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''"
+                )
+            connection.execute("COMMIT")
+        return connection
+
+    def sync(
+        self, clashes: Iterable[Clash], stale: Iterable[str], wording: str = ""
+    ) -> tuple[int, int]:
         """Record ``clashes`` as present and resolve the ``stale`` ids not among them.
 
-        Returns (new, resolved) counts.
+        ``wording``: see :func:`clash_fingerprint`. Returns (new, resolved) counts.
         """
         present = {clash.id: clash for clash in clashes}
-        changed = [clash for clash in present.values() if not self._unchanged(clash)]
+        stored = self._stored_states(present)
+        changed = []
+        for clash in present.values():
+            fingerprint = clash_fingerprint(clash, wording)
+            if stored.get(clash.id) != (0, clash.severity, fingerprint):
+                changed.append((clash, fingerprint))
         vanished = set(stale) - set(present)
         if not changed and not vanished:
             # Most writes leave every clash as it was: no transaction, no fsync.
@@ -166,8 +226,8 @@ class ClashRecords(ThreadLocalDatabase):
         stamp = now_iso()
         new = resolved = 0
         with self.transaction() as db:
-            for clash in changed:
-                new += self._upsert(db, clash, stamp)
+            for clash, fingerprint in changed:
+                new += self._upsert(db, clash, fingerprint, stamp)
             for clash_id in vanished:
                 cursor = db.execute(
                     "UPDATE clashes SET resolved=1, resolved_at=? WHERE id=? AND resolved=0",
@@ -181,28 +241,28 @@ class ClashRecords(ThreadLocalDatabase):
                     )
         return new, resolved
 
-    def _unchanged(self, clash: Clash) -> bool:
-        row = self.db.execute(
-            "SELECT resolved, severity, occurrences, message_ru, message_en FROM clashes "
-            "WHERE id=?",
-            (clash.id,),
-        ).fetchone()
-        return row is not None and tuple(row) == (
-            0,
-            clash.severity,
-            _occurrences_text(clash),
-            clash.message_ru,
-            clash.message_en,
-        )
+    def _stored_states(self, ids: Mapping[str, Any]) -> dict[str, tuple[int, str, str]]:
+        """(resolved, severity, fingerprint) of those of ``ids`` on record."""
+        query = "SELECT id, resolved, severity, fingerprint FROM clashes"
+        if len(ids) > _BULK_SYNC:
+            rows: Iterable[Any] = self.db.execute(query)
+        else:
+            rows = [
+                row
+                for clash_id in ids
+                for row in self.db.execute(f"{query} WHERE id=?", (clash_id,))
+            ]
+        return {row[0]: (row[1], row[2], row[3]) for row in rows if row[0] in ids}
 
-    def _upsert(self, db: sqlite3.Connection, clash: Clash, stamp: str) -> int:
+    def _upsert(self, db: sqlite3.Connection, clash: Clash, fingerprint: str, stamp: str) -> int:
         occurrences = _occurrences_text(clash)
         first_start = _iso(min(o.start for o in clash.occurrences))
         row = db.execute("SELECT resolved FROM clashes WHERE id=?", (clash.id,)).fetchone()
         if row is None:
             db.execute(
                 "INSERT INTO clashes (id, rule, severity, resolved, first_start, detected_at, "
-                "occurrences, message_ru, message_en) VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?)",
+                "occurrences, message_ru, message_en, fingerprint) "
+                "VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
                 (
                     clash.id,
                     clash.rule,
@@ -212,6 +272,7 @@ class ClashRecords(ThreadLocalDatabase):
                     occurrences,
                     clash.message_ru,
                     clash.message_en,
+                    fingerprint,
                 ),
             )
             db.execute(
@@ -221,13 +282,14 @@ class ClashRecords(ThreadLocalDatabase):
         else:
             db.execute(
                 "UPDATE clashes SET severity=?, resolved=0, resolved_at=NULL, first_start=?, "
-                "occurrences=?, message_ru=?, message_en=? WHERE id=?",
+                "occurrences=?, message_ru=?, message_en=?, fingerprint=? WHERE id=?",
                 (
                     clash.severity,
                     first_start,
                     occurrences,
                     clash.message_ru,
                     clash.message_en,
+                    fingerprint,
                     clash.id,
                 ),
             )

@@ -113,10 +113,12 @@ class CombinedLookup:
     def __init__(self, *lookups: Any) -> None:
         self.lookups = lookups
 
-    def overlapping(self, start: dt.datetime, end: dt.datetime) -> list[Occurrence]:
+    def overlapping(
+        self, start: dt.datetime, end: dt.datetime, grades: frozenset[int] | None = None
+    ) -> list[Occurrence]:
         found: list[Occurrence] = []
         for lookup in self.lookups:
-            found.extend(lookup.overlapping(start, end))
+            found.extend(lookup.overlapping(start, end, grades))
         return found
 
 
@@ -421,7 +423,7 @@ class Tracker:
             for clash in engine.scan(window, only=group_rules):
                 if clash.id in missing:
                     clashes[clash.id] = clash
-        new, resolved = self.records.sync(clashes.values(), stale)
+        new, resolved = self.records.sync(clashes.values(), stale, self.parts.rules_fingerprint)
         with self.index.transaction() as db:
             self.index.clear_records_pending(db)
         if new or resolved:
@@ -499,7 +501,9 @@ class Tracker:
     def rescan_all(self) -> tuple[int, int]:
         """Find every clash from the index and bring all records in step."""
         clashes = self.parts.engine.scan(self.index.all_occurrences())
-        result = self.records.sync(clashes, self.records.all_active_ids())
+        result = self.records.sync(
+            clashes, self.records.all_active_ids(), self.parts.rules_fingerprint
+        )
         with self.index.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('rules', ?)", (self.parts.rules_fingerprint,)

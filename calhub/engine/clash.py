@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from calhub.engine.occurrence import Occurrence
 
 __all__ = ["Clash", "clash_id", "pair_clash_id"]
+
+Text = Callable[[], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,14 +21,32 @@ class Clash:
     rule, grade and week), so the same clash found again, by a rescan or by the
     other side's edit, keeps its id and any note a coordinator attached to it.
     ``occurrences`` are sorted by key.
+
+    The messages are written when first read: a check in a busy hub finds many clashes
+    that are already on record and whose text nobody reads again.
     """
 
     id: str
     rule: str
     severity: str
     occurrences: tuple[Occurrence, ...]
-    message_ru: str
-    message_en: str
+    text_ru: Text = field(repr=False, compare=False)
+    text_en: Text = field(repr=False, compare=False)
+    _written: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def message_ru(self) -> str:
+        return self._message("ru", self.text_ru)
+
+    @property
+    def message_en(self) -> str:
+        return self._message("en", self.text_en)
+
+    def _message(self, lang: str, text: Text) -> str:
+        written = self._written.get(lang)
+        if written is None:
+            written = self._written[lang] = text()
+        return written
 
 
 def clash_id(*parts: str) -> str:

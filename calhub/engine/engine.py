@@ -88,10 +88,17 @@ class ClashEngine:
             # Every week (or other group window) of a candidate is looked up in full,
             # so the groups the candidates are in are complete; the rule gets each
             # candidate once and may get other occurrences more than once.
+            needs: dict[tuple[datetime, datetime], frozenset[int] | None] = {}
+            for occ in mine:
+                window, grades = rule.window(occ), rule.grades_needed(occ)
+                if window in needs:
+                    known = needs[window]
+                    grades = None if known is None or grades is None else known | grades
+                needs[window] = grades
             pool = [
                 other
-                for window in {rule.window(occ) for occ in mine}
-                for other in lookup.overlapping(*window)
+                for (low, high), grades in needs.items()
+                for other in lookup.overlapping(low, high, grades)
                 if (other.calendar, other.uid) not in own_events and rule.applies_to(other)
             ]
             pool.extend(mine)

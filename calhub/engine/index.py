@@ -29,8 +29,14 @@ _TIER_LIMITS = (3 * _HOUR_US, 25 * _HOUR_US, 8 * 24 * _HOUR_US, 64 * 24 * _HOUR_
 class OccurrenceLookup(Protocol):
     """Where the engine finds what an event may clash with (the hub's index implements it)."""
 
-    def overlapping(self, start: datetime, end: datetime) -> Iterable[Occurrence]:
-        """All occurrences with ``o.start < end`` and ``o.end > start``."""
+    def overlapping(
+        self, start: datetime, end: datetime, grades: frozenset[int] | None = None
+    ) -> Iterable[Occurrence]:
+        """All occurrences with ``o.start < end`` and ``o.end > start``.
+
+        With ``grades``, only those whose audience touches one of these grades are
+        needed; a lookup may return more (this one does), never fewer.
+        """
         ...
 
 
@@ -132,8 +138,11 @@ class IntervalIndex:
     def __contains__(self, key: object) -> bool:
         return key in self._by_key
 
-    def overlapping(self, start: datetime, end: datetime) -> list[Occurrence]:
-        """All occurrences with ``o.start < end`` and ``o.end > start``."""
+    def overlapping(
+        self, start: datetime, end: datetime, grades: frozenset[int] | None = None
+    ) -> list[Occurrence]:
+        """All occurrences with ``o.start < end`` and ``o.end > start`` (``grades`` is a
+        hint this index does not need: its overlap queries cost no more than a filter)."""
         found: list[Occurrence] = []
         low, high = _us(start), _us(end)
         for tier in self._tiers:

@@ -17,7 +17,8 @@ brute-force reference:
 
 *Group rules* (``is_group_rule = True``, overload) judge a whole set at once
 with :meth:`BaseRule.group`. For a group clash that involves ``occ``, every
-occurrence in it overlaps ``window(occ)``.
+occurrence in it overlaps ``window(occ)`` and, if :meth:`BaseRule.grades_needed`
+names grades, touches one of them (so a lookup may leave the others out).
 
 Parameters come from ``RuleSettings.params``; each module documents its own and
 their defaults. A rule's severity is ``settings.severity`` or its
@@ -32,7 +33,7 @@ from datetime import datetime
 from importlib import import_module
 from typing import Any, ClassVar
 
-from calhub.engine.clash import Clash, pair_clash_id
+from calhub.engine.clash import Clash, Text, pair_clash_id
 from calhub.engine.config import EngineConfig, RuleSettings
 from calhub.engine.messages import Wording
 from calhub.engine.occurrence import Occurrence
@@ -95,6 +96,10 @@ class BaseRule:
         """How far around ``occ`` the rule needs to look; the default is the event itself."""
         return occ.start, occ.end
 
+    def grades_needed(self, occ: Occurrence) -> frozenset[int] | None:
+        """Grades every group partner of ``occ`` touches, or None (no such promise)."""
+        return None
+
     def buckets(self, occ: Occurrence) -> Iterable[Hashable]:
         """Keys that any clashing partner of ``occ`` shares with it."""
         return _ONE_BUCKET
@@ -114,15 +119,16 @@ class BaseRule:
         """
         return []
 
-    def pair_clash(self, a: Occurrence, b: Occurrence, message_ru: str, message_en: str) -> Clash:
+    def pair_clash(self, a: Occurrence, b: Occurrence, text_ru: Text, text_en: Text) -> Clash:
+        """A clash of two occurrences; ``text_ru``/``text_en`` write its messages on demand."""
         first, second = ordered(a, b)
         return Clash(
             id=pair_clash_id(self.name, (first, second)),
             rule=self.name,
             severity=self.severity,
             occurrences=(first, second),
-            message_ru=message_ru,
-            message_en=message_en,
+            text_ru=text_ru,
+            text_en=text_en,
         )
 
 

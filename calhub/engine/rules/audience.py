@@ -45,10 +45,14 @@ class AudienceRule(BaseRule):
         return self.pair_clash(
             a,
             b,
-            f"Одни и те же ученики ({who.label()}) заняты одновременно: "
-            f"{describe(a, wording)} и {describe(b, wording)}.",
-            f"The same students ({who.label('en')}) are expected at two events at once: "
-            f"{describe(a, wording, 'en')} and {describe(b, wording, 'en')}.",
+            lambda: (
+                f"Одни и те же ученики ({who.label()}) заняты одновременно: "
+                f"{describe(a, wording)} и {describe(b, wording)}."
+            ),
+            lambda: (
+                f"The same students ({who.label('en')}) are expected at two events at once: "
+                f"{describe(a, wording, 'en')} and {describe(b, wording, 'en')}."
+            ),
         )
 
 

@@ -41,10 +41,14 @@ class BlackoutRule(BaseRule):
         return self.pair_clash(
             a,
             b,
-            f"{describe(event, wording)} попадает на закрытый период "
-            f"{describe(blackout, wording)} (аудитория: {who.label()}).",
-            f"{describe(event, wording, 'en')} falls into the blackout period "
-            f"{describe(blackout, wording, 'en')} (audience: {who.label('en')}).",
+            lambda: (
+                f"{describe(event, wording)} попадает на закрытый период "
+                f"{describe(blackout, wording)} (аудитория: {who.label()})."
+            ),
+            lambda: (
+                f"{describe(event, wording, 'en')} falls into the blackout period "
+                f"{describe(blackout, wording, 'en')} (audience: {who.label('en')})."
+            ),
         )
 
 

@@ -71,10 +71,14 @@ class DuplicateRule(BaseRule):
         return self.pair_clash(
             a,
             b,
-            f"Возможно, одно и то же событие внесено дважды ({who.label()}): "
-            f"{describe(a, wording)} и {describe(b, wording)}.",
-            f"Possibly the same event entered twice ({who.label('en')}): "
-            f"{describe(a, wording, 'en')} and {describe(b, wording, 'en')}.",
+            lambda: (
+                f"Возможно, одно и то же событие внесено дважды ({who.label()}): "
+                f"{describe(a, wording)} и {describe(b, wording)}."
+            ),
+            lambda: (
+                f"Possibly the same event entered twice ({who.label('en')}): "
+                f"{describe(a, wording, 'en')} and {describe(b, wording, 'en')}."
+            ),
         )
 
 

@@ -46,6 +46,9 @@ class OverloadRule(BaseRule):
         _, start, end = week_bounds(occ.start, self.zone)
         return start - _TINY, end
 
+    def grades_needed(self, occ: Occurrence) -> frozenset[int] | None:
+        return occ.audience.grades_touched()
+
     def group(
         self, occurrences: Sequence[Occurrence], focus: Sequence[Occurrence] | None = None
     ) -> list[Clash]:
@@ -82,23 +85,27 @@ class OverloadRule(BaseRule):
         return year, week
 
     def _clash(self, grade: int, week: str, items: list[Occurrence]) -> Clash:
-        by_time = sorted(items, key=lambda occ: (occ.start, occ.key))
-        wording = self.wording
-        rest = len(items) - _LISTED
-        listed_ru = "; ".join(describe(occ, wording) for occ in by_time[:_LISTED])
-        listed_en = "; ".join(describe(occ, wording, "en") for occ in by_time[:_LISTED])
-        if rest > 0:
-            listed_ru += f"; и ещё {rest}"
-            listed_en += f"; and {rest} more"
+        def listed(lang: str) -> str:
+            by_time = sorted(items, key=lambda occ: (occ.start, occ.key))
+            text = "; ".join(describe(occ, self.wording, lang) for occ in by_time[:_LISTED])
+            rest = len(items) - _LISTED
+            if rest > 0:
+                text += f"; and {rest} more" if lang == "en" else f"; и ещё {rest}"
+            return text
+
         return Clash(
             id=clash_id(self.name, str(grade), week),
             rule=self.name,
             severity=self.severity,
             occurrences=tuple(items),
-            message_ru=f"Перегрузка: у {grade}-х классов {len(items)} событий за неделю {week} "
-            f"(не больше {self.max_per_week}): {listed_ru}.",
-            message_en=f"Overload: grade {grade} has {len(items)} events in week {week} "
-            f"(at most {self.max_per_week}): {listed_en}.",
+            text_ru=lambda: (
+                f"Перегрузка: у {grade}-х классов {len(items)} событий за неделю "
+                f"{week} (не больше {self.max_per_week}): {listed('ru')}."
+            ),
+            text_en=lambda: (
+                f"Overload: grade {grade} has {len(items)} events in week {week} "
+                f"(at most {self.max_per_week}): {listed('en')}."
+            ),
         )
 
 

@@ -96,12 +96,16 @@ class TravelRule(BaseRule):
         return self.pair_clash(
             a,
             b,
-            f"Мало времени на дорогу для {who.label()}: {minutes} мин между "
-            f"{describe(first, wording, place=True)} и {describe(second, wording, place=True)} "
-            f"(нужно не меньше {need} мин).",
-            f"Too little travel time for {who.label('en')}: {minutes} min between "
-            f"{describe(first, wording, 'en', place=True)} and "
-            f"{describe(second, wording, 'en', place=True)} (at least {need} min needed).",
+            lambda: (
+                f"Мало времени на дорогу для {who.label()}: {minutes} мин между "
+                f"{describe(first, wording, place=True)} и {describe(second, wording, place=True)} "
+                f"(нужно не меньше {need} мин)."
+            ),
+            lambda: (
+                f"Too little travel time for {who.label('en')}: {minutes} min between "
+                f"{describe(first, wording, 'en', place=True)} and "
+                f"{describe(second, wording, 'en', place=True)} (at least {need} min needed)."
+            ),
         )
 
 

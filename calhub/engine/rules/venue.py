@@ -48,10 +48,14 @@ class VenueRule(BaseRule):
         return self.pair_clash(
             a,
             b,
-            f"Место «{place}» занято двумя событиями одновременно: "
-            f"{describe(a, wording)} и {describe(b, wording)}.",
-            f'The venue "{place}" is booked twice at the same time: '
-            f"{describe(a, wording, 'en')} and {describe(b, wording, 'en')}.",
+            lambda: (
+                f"Место «{place}» занято двумя событиями одновременно: "
+                f"{describe(a, wording)} и {describe(b, wording)}."
+            ),
+            lambda: (
+                f'The venue "{place}" is booked twice at the same time: '
+                f"{describe(a, wording, 'en')} and {describe(b, wording, 'en')}."
+            ),
         )
 
 
