@@ -4,7 +4,9 @@ Occurrences come from the hub built by the HTTP benchmark: its index holds the r
 expansion of the generated events. Larger sets are made by cloning those events into more
 calendars, each clone moved by one to four weeks (kept in the same school year), so the
 time-of-day and weekday pattern stays real while the hub gets denser: 100,000 events in one
-school year is a stress case (about 400 occurrences a school day).
+school year is a stress case (about 400 occurrences a school day). The *spread* sets move
+the copies by whole years as well (one year back, one and two years ahead: the hub's
+horizon), so the same number of occurrences is as dense as a hub that has run for years.
 
 For each set: build a fresh SQLite index (``calhub.index.OccurrenceIndex.put_item``) and an
 in-memory ``IntervalIndex``, then time ``ClashEngine.check`` for new events (expanded once,
@@ -36,6 +38,7 @@ class EngineOptions:
     hub_root: Path
     workdir: Path
     occurrence_points: Sequence[int] = (10_000, 100_000)
+    spread_points: Sequence[int] = (100_000,)
     growth_events: Sequence[int] = (1_000, 10_000, 100_000)
     probes: int = 200
     # A full scan's clash count grows with the square of the density (about 300,000
@@ -59,8 +62,13 @@ def _load_base(hub_root: Path) -> dict[Event, list[Any]]:
         close_hub(hub)
 
 
-def _clones(base: dict[Event, list[Any]], year: tuple[dt.date, dt.date]) -> Iterator[tuple]:
-    """The base events, then copy 1, copy 2, ... of them, endlessly (bounded by the caller)."""
+def _clones(
+    base: dict[Event, list[Any]], year: tuple[dt.date, dt.date], spread: bool = False
+) -> Iterator[tuple]:
+    """The base events, then copy 1, copy 2, ... of them, endlessly (bounded by the caller).
+
+    With ``spread``, copies go to the school years around this one in turn (-1, +1, +2).
+    """
     yield from base.items()
     low = dt.datetime.combine(year[0], dt.time(), dt.UTC)
     high = dt.datetime.combine(year[1], dt.time(), dt.UTC)
@@ -74,6 +82,8 @@ def _clones(base: dict[Event, list[Any]], year: tuple[dt.date, dt.date]) -> Iter
             first = min(o.start for o in occurrences)
             if not low <= first + moved <= high:
                 moved = -shift
+            if spread:
+                moved += dt.timedelta(weeks=52 * (-1, 0, 1, 2)[copy % 4])
             key = (f"{calendar}-copy{copy}", f"copy{copy}-{uid}")
             yield (
                 key,
@@ -99,10 +109,12 @@ def take_events(base: dict[Event, list[Any]], year, count: int) -> dict[Event, l
     return taken
 
 
-def take_occurrences(base: dict[Event, list[Any]], year, count: int) -> dict[Event, list[Any]]:
+def take_occurrences(
+    base: dict[Event, list[Any]], year, count: int, spread: bool = False
+) -> dict[Event, list[Any]]:
     taken: dict[Event, list[Any]] = {}
     total = 0
-    for key, occurrences in _clones(base, year):
+    for key, occurrences in _clones(base, year, spread):
         if total >= count:
             break
         taken[key] = occurrences
@@ -192,9 +204,11 @@ def measure_set(
         memory_checks.append(time.perf_counter() - started)
         gc.enable()
         found.append(len(clashes))
+    weekdays = [o.start.date() for o in all_occurrences if o.start.weekday() < 5]
     result: dict[str, Any] = {
         "events": len(events),
         "occurrences": len(all_occurrences),
+        "per_school_day": len(weekdays) / max(1, len(set(weekdays))),
         "index_build_seconds": index_seconds,
         "memory_build_seconds": memory_seconds,
         "index_mb": size_mb,
@@ -236,6 +250,12 @@ def run_engine(options: EngineOptions, progress: Callable[[str], None] = print) 
         result = measure_set(f"occ{count}", events, probes, engine, options.workdir, scan_limit=0)
         results["points"][str(count)] = result
         progress(f"  {result['occurrences']} occurrences: check measured")
+    results["spread"] = {}
+    for count in options.spread_points:
+        events = take_occurrences(base, year, count, spread=True)
+        result = measure_set(f"spread{count}", events, probes, engine, options.workdir, 0)
+        results["spread"][str(count)] = result
+        progress(f"  {result['occurrences']} occurrences over four years: check measured")
     for count in options.growth_events:
         events = take_events(base, year, count)
         result = measure_set(

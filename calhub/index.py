@@ -18,9 +18,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import itertools
 import json
 import logging
+import secrets
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +33,7 @@ from calhub.sqlitedb import ThreadLocalDatabase
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 # The widest UTC offsets are -12 and +14 hours.
 TZ_SLACK = 14 * 3600
@@ -57,7 +60,7 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_uid ON items (calendar, uid);
 CREATE INDEX IF NOT EXISTS items_range ON items (calendar, tr_start);
 CREATE TABLE IF NOT EXISTS occurrences (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     calendar TEXT NOT NULL,
     href TEXT NOT NULL,
     uid TEXT NOT NULL,
@@ -144,6 +147,39 @@ def _moment(timestamp: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(timestamp, dt.UTC)
 
 
+# How many occurrence objects each process keeps (a few hundred bytes each); a hub of a
+# school and its partners has fewer, a stress benchmark more.
+ROW_CACHE_SIZE = 50_000
+_SQL_VARIABLES = 900  # below SQLite's smallest limit on parameters per statement
+
+
+class RowCache:
+    """Occurrence objects by (index generation, row id), shared by a process's threads.
+
+    A row of ``occurrences`` never changes: an edit deletes an event's rows and writes
+    new ones, and AUTOINCREMENT never hands out an id twice within one index file. The
+    generation, a random token written when the file is created, tells files apart, so a
+    rebuilt or replaced index never meets objects read from the one before.
+    """
+
+    def __init__(self, size: int = ROW_CACHE_SIZE) -> None:
+        self.size = size
+        self._rows: dict[tuple[str, int], Occurrence] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int]) -> Occurrence | None:
+        return self._rows.get(key)
+
+    def put(self, rows: dict[tuple[str, int], Occurrence]) -> None:
+        with self._lock:
+            self._rows.update(rows)
+            excess = len(self._rows) - self.size
+            if excess > 0:
+                # The oldest first (insertion order), a tenth more so this runs rarely.
+                for key in list(itertools.islice(self._rows, excess + self.size // 10)):
+                    del self._rows[key]
+
+
 class IndexCorrupt(Exception):
     """The index file cannot be used; the caller rebuilds it."""
 
@@ -155,16 +191,26 @@ class OccurrenceIndex(ThreadLocalDatabase):
     SCHEMA = SCHEMA
     SYNCHRONOUS = "NORMAL"
 
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.rows = RowCache()
+
     def _connect(self) -> sqlite3.Connection:
         connection = super()._connect()
         version = connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         if version is None:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             connection.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
+                "INSERT OR IGNORE INTO meta VALUES ('generation', ?)", (secrets.token_hex(8),)
             )
+            connection.execute("COMMIT")
         elif version[0] != SCHEMA_VERSION:
             connection.close()
             raise IndexCorrupt(f"index schema {version[0]} is not {SCHEMA_VERSION}")
+        generation = connection.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        # This thread's connection stays on this file, so its rows belong to this generation.
+        self._local.generation = "" if generation is None else str(generation[0])
         return connection
 
     def _open(self) -> sqlite3.Connection:
@@ -189,7 +235,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
             db.execute("DELETE FROM occurrence_spans")
             for table in ("occurrences", "items", "calendars"):
                 db.execute(f"DELETE FROM {table}")
-            db.execute("DELETE FROM meta WHERE key != 'schema'")
+            db.execute("DELETE FROM meta WHERE key NOT IN ('schema', 'generation')")
 
     # -- clash records in step ----------------------------------------------------------
 
@@ -352,16 +398,43 @@ class OccurrenceIndex(ThreadLocalDatabase):
         low, high = _timestamp(start), _timestamp(end)
         # R*Tree bounds are rounded outwards, so re-check the exact columns.
         query = (
-            f"SELECT {JOINED_OCCURRENCE_COLUMNS} FROM occurrence_spans s "
-            "JOIN occurrences o ON o.id = s.id "
+            "SELECT o.id FROM occurrence_spans s JOIN occurrences o ON o.id = s.id "
             "WHERE s.start < ? AND s.end > ? AND o.start < ? AND o.end > ?"
         )
         arguments: tuple[int, ...] = (high, low, high, low)
         if grades is not None:
             query += " AND o.grades & ? != 0"
             arguments += (grade_mask(grades),)
-        rows = self.db.execute(query, arguments)
-        return [o for o in map(_occurrence, rows) if (o.calendar, o.uid) not in skip]
+        ids = [row[0] for row in self.db.execute(query, arguments)]
+        return [o for o in self._by_ids(ids) if (o.calendar, o.uid) not in skip]
+
+    def _by_ids(self, ids: Sequence[int]) -> list[Occurrence]:
+        """The occurrences of these rows, from the row cache where it has them."""
+        db = self.db
+        generation: str = self._local.generation
+        found: dict[int, Occurrence] = {}
+        missing = []
+        for row_id in ids:
+            cached = self.rows.get((generation, row_id))
+            if cached is None:
+                missing.append(row_id)
+            else:
+                found[row_id] = cached
+        read: dict[tuple[str, int], Occurrence] = {}
+        for at in range(0, len(missing), _SQL_VARIABLES):
+            chunk = missing[at : at + _SQL_VARIABLES]
+            rows = db.execute(
+                f"SELECT id, {OCCURRENCE_COLUMNS} FROM occurrences "
+                f"WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for row in rows:
+                occurrence = found[row[0]] = _occurrence(row[1:])
+                read[(generation, row[0])] = occurrence
+        if read:
+            self.rows.put(read)
+        # A row deleted between the two queries is simply gone.
+        return [found[row_id] for row_id in ids if row_id in found]
 
     def occurrences_of(self, calendar: str, uid: str) -> list[Occurrence]:
         rows = self.db.execute(
