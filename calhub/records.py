@@ -85,36 +85,47 @@ def occurrence_json(occurrence: Occurrence) -> dict[str, Any]:
     }
 
 
-def clash_fingerprint(clash: Clash, wording: str) -> str:
+def clash_fingerprint(
+    clash: Clash, wording: str, pieces: dict[tuple[str, str, str], bytes] | None = None
+) -> str:
     """A digest of everything a clash's stored row is made from.
 
     ``wording`` stands for what the messages depend on besides the occurrences (the
     engine configuration: time zone, calendar names, rule parameters); the calhub version
-    stands for the code that writes them. Comparing digests
-    lets a rescan of thousands of clashes skip the ones already on record without
-    writing their messages again.
+    stands for the code that writes them. Comparing digests lets a rescan of thousands of
+    clashes skip the ones already on record without writing their messages again.
+    ``pieces`` keeps each occurrence's share across calls: in a busy hub one occurrence
+    is in dozens of clashes.
     """
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"{__version__}\x1f{wording}\x1f{clash.rule}\x1f{clash.severity}".encode())
-    for o in clash.occurrences:
-        audience = o.audience
-        fields = (
-            o.calendar,
-            o.uid,
-            o.recurrence_id,
-            o.summary,
-            o.start.isoformat(),
-            o.end.isoformat(),
-            str(o.all_day),
-            o.location,
-            o.venue,
-            str(sorted(audience.grades)),
-            str(sorted(audience.classes)),
-            o.audience_source,
-            str(o.is_blackout),
-        )
-        digest.update("\x1e".join(fields).encode("utf-8", "surrogatepass") + b"\x1d")
+    for occurrence in clash.occurrences:
+        piece = None if pieces is None else pieces.get(occurrence.key)
+        if piece is None:
+            piece = _fingerprint_piece(occurrence)
+            if pieces is not None:
+                pieces[occurrence.key] = piece
+        digest.update(piece)
     return digest.hexdigest()
+
+
+def _fingerprint_piece(o: Occurrence) -> bytes:
+    fields = (
+        o.calendar,
+        o.uid,
+        o.recurrence_id,
+        o.summary,
+        o.start.isoformat(),
+        o.end.isoformat(),
+        str(o.all_day),
+        o.location,
+        o.venue,
+        str(sorted(o.audience.grades)),
+        str(sorted(o.audience.classes)),
+        o.audience_source,
+        str(o.is_blackout),
+    )
+    return "\x1e".join(fields).encode("utf-8", "surrogatepass") + b"\x1d"
 
 
 # A sync of more clashes than this reads the whole table once instead of row by row.
@@ -215,8 +226,9 @@ class ClashRecords(ThreadLocalDatabase):
         present = {clash.id: clash for clash in clashes}
         stored = self._stored_states(present)
         changed = []
+        pieces: dict[tuple[str, str, str], bytes] = {}
         for clash in present.values():
-            fingerprint = clash_fingerprint(clash, wording)
+            fingerprint = clash_fingerprint(clash, wording, pieces)
             if stored.get(clash.id) != (0, clash.severity, fingerprint):
                 changed.append((clash, fingerprint))
         vanished = set(stale) - set(present)

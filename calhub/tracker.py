@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from calhub.bulk_expand import ExpandJob, expand_all
 from calhub.engine import (
     AudienceParser,
     Clash,
@@ -240,9 +241,13 @@ class Tracker:
 
     def reindex_calendar(self, calendar: CalendarSettings, collection: BaseCollection) -> int:
         """Read every object of a calendar from storage into the index."""
-        rows: list[tuple[IndexedItem, list[Occurrence]]] = []
-        for item in collection.get_all():
-            rows.append(self._index_row(calendar, item))
+        rows = [self._index_row(calendar, item) for item in collection.get_all()]
+        self._write_calendar(calendar, rows)
+        return len(rows)
+
+    def _write_calendar(
+        self, calendar: CalendarSettings, rows: Sequence[tuple[IndexedItem, list[Occurrence]]]
+    ) -> None:
         with self.index.transaction() as db:
             if rows or self.index.items(calendar.id):
                 # An empty calendar that stays empty cannot change any clash.
@@ -252,20 +257,23 @@ class Tracker:
                 self.index.put_item(db, calendar.id, row, occurrences)
             self.index.set_fingerprint(db, calendar.id, self.calendar_fingerprint(calendar))
         logger.info("Indexed calendar %s: %d objects", calendar.id, len(rows))
-        return len(rows)
 
     def _index_row(
-        self, calendar: CalendarSettings, item: Item, occurrences: list[Occurrence] | None = None
+        self,
+        calendar: CalendarSettings,
+        item: Item,
+        occurrences: list[Occurrence] | None = None,
+        error: str | None = None,
     ) -> tuple[IndexedItem, list[Occurrence]]:
-        error = None
         if occurrences is None:
             try:
                 occurrences = self.expand(calendar, item.serialize())
             except InvalidCalendarData as exc:
-                # Stored before calhub (or by hand): keep it indexed, never clash-checked.
                 error = str(exc)
-                occurrences = []
-        assert item.href is not None
+        if error is not None:
+            # Stored before calhub (or by hand): keep it indexed, never clash-checked.
+            occurrences = []
+        assert item.href is not None and occurrences is not None
         row = IndexedItem(
             href=item.href,
             uid=item.uid,
@@ -513,12 +521,28 @@ class Tracker:
         return result
 
     def rebuild(self, storage: Any) -> tuple[int, int]:
-        """Empty the index and build it again from storage. Caller holds the lock."""
+        """Empty the index and build it again from storage. Caller holds the lock.
+
+        Every object is expanded in one batch (on all cores when there are many).
+        """
         self.index.clear()
+        stored: list[tuple[CalendarSettings, list[Item]]] = []
         for calendar in self.hub.settings.calendars:
             if calendar.archived:
                 continue
             collection = next(iter(storage.discover(calendar.path)), None)
             if collection is not None:
-                self.reindex_calendar(calendar, collection)
+                stored.append((calendar, list(collection.get_all())))
+        jobs = [
+            ExpandJob(calendar.id, calendar.audience, calendar.role == "blackout", item.serialize())
+            for calendar, items in stored
+            for item in items
+        ]
+        expanded = iter(expand_all(self.parts.config, jobs))
+        for calendar, items in stored:
+            rows = []
+            for item in items:
+                occurrences, error = next(expanded)
+                rows.append(self._index_row(calendar, item, occurrences, error))
+            self._write_calendar(calendar, rows)
         return self.rescan_all()

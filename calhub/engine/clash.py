@@ -56,4 +56,4 @@ def clash_id(*parts: str) -> str:
 
 def pair_clash_id(rule: str, occurrences: Iterable[Occurrence]) -> str:
     keys = sorted(occ.key for occ in occurrences)
-    return clash_id(rule, *("\x1e".join(key) for key in keys))
+    return clash_id(rule, *["\x1e".join(key) for key in keys])

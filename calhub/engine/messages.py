@@ -8,7 +8,7 @@ from datetime import timedelta, tzinfo
 
 from calhub.engine.occurrence import Occurrence
 
-__all__ = ["Wording", "describe", "when"]
+__all__ = ["Wording", "describe", "shared", "when"]
 
 _TINY = timedelta(microseconds=1)
 
@@ -50,3 +50,8 @@ def describe(occ: Occurrence, wording: Wording, lang: str = "ru", *, place: bool
         parts.append(occ.location.strip())
     quoted = f'"{title}"' if lang == "en" else f"«{title}»"
     return f"{quoted} ({', '.join(parts)})"
+
+
+def shared(a: Occurrence, b: Occurrence, lang: str = "ru") -> str:
+    """Who is expected at both events: ``10А``, ``10–11``."""
+    return a.audience.intersection(b.audience).label(lang)

@@ -15,7 +15,7 @@ from collections.abc import Hashable, Iterable
 
 from calhub.engine.clash import Clash
 from calhub.engine.config import EngineConfig, RuleSettings
-from calhub.engine.messages import describe
+from calhub.engine.messages import describe, shared
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.rules import BaseRule, ordered, overlaps
 
@@ -40,17 +40,16 @@ class AudienceRule(BaseRule):
         if not overlaps(a, b) or not a.audience.intersects(b.audience):
             return None
         a, b = ordered(a, b)
-        who = a.audience.intersection(b.audience)
         wording = self.wording
         return self.pair_clash(
             a,
             b,
             lambda: (
-                f"Одни и те же ученики ({who.label()}) заняты одновременно: "
+                f"Одни и те же ученики ({shared(a, b)}) заняты одновременно: "
                 f"{describe(a, wording)} и {describe(b, wording)}."
             ),
             lambda: (
-                f"The same students ({who.label('en')}) are expected at two events at once: "
+                f"The same students ({shared(a, b, 'en')}) are expected at two events at once: "
                 f"{describe(a, wording, 'en')} and {describe(b, wording, 'en')}."
             ),
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 
 from calhub.engine.clash import Clash
-from calhub.engine.messages import describe
+from calhub.engine.messages import describe, shared
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.rules import BaseRule, overlaps
 
@@ -36,18 +36,17 @@ class BlackoutRule(BaseRule):
         if not overlaps(a, b) or not a.audience.intersects(b.audience):
             return None
         blackout, event = (a, b) if a.is_blackout else (b, a)
-        who = a.audience.intersection(b.audience)
         wording = self.wording
         return self.pair_clash(
             a,
             b,
             lambda: (
                 f"{describe(event, wording)} попадает на закрытый период "
-                f"{describe(blackout, wording)} (аудитория: {who.label()})."
+                f"{describe(blackout, wording)} (аудитория: {shared(a, b)})."
             ),
             lambda: (
                 f"{describe(event, wording, 'en')} falls into the blackout period "
-                f"{describe(blackout, wording, 'en')} (audience: {who.label('en')})."
+                f"{describe(blackout, wording, 'en')} (audience: {shared(a, b, 'en')})."
             ),
         )
 

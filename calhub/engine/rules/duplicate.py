@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 
 from calhub.engine.clash import Clash
 from calhub.engine.config import EngineConfig, RuleSettings
-from calhub.engine.messages import describe
+from calhub.engine.messages import describe, shared
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.parser import AudienceParser, strip_audience_tags
 from calhub.engine.rules import BaseRule, ordered
@@ -66,17 +66,16 @@ class DuplicateRule(BaseRule):
         if not a.audience.intersects(b.audience):
             return None
         a, b = ordered(a, b)
-        who = a.audience.intersection(b.audience)
         wording = self.wording
         return self.pair_clash(
             a,
             b,
             lambda: (
-                f"Возможно, одно и то же событие внесено дважды ({who.label()}): "
+                f"Возможно, одно и то же событие внесено дважды ({shared(a, b)}): "
                 f"{describe(a, wording)} и {describe(b, wording)}."
             ),
             lambda: (
-                f"Possibly the same event entered twice ({who.label('en')}): "
+                f"Possibly the same event entered twice ({shared(a, b, 'en')}): "
                 f"{describe(a, wording, 'en')} and {describe(b, wording, 'en')}."
             ),
         )

@@ -24,7 +24,7 @@ from typing import Any
 
 from calhub.engine.clash import Clash
 from calhub.engine.config import EngineConfig, RuleSettings
-from calhub.engine.messages import describe
+from calhub.engine.messages import describe, shared
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.rules import BaseRule, overlaps
 from calhub.engine.venue import VenueNormaliser, is_virtual_venue
@@ -90,19 +90,18 @@ class TravelRule(BaseRule):
         gap = second.start - first.end
         if gap >= self.gap or not a.audience.intersects(b.audience):
             return None
-        who = a.audience.intersection(b.audience)
         minutes, need = int(gap.total_seconds() // 60), int(self.gap.total_seconds() // 60)
         wording = self.wording
         return self.pair_clash(
             a,
             b,
             lambda: (
-                f"Мало времени на дорогу для {who.label()}: {minutes} мин между "
+                f"Мало времени на дорогу для {shared(a, b)}: {minutes} мин между "
                 f"{describe(first, wording, place=True)} и {describe(second, wording, place=True)} "
                 f"(нужно не меньше {need} мин)."
             ),
             lambda: (
-                f"Too little travel time for {who.label('en')}: {minutes} min between "
+                f"Too little travel time for {shared(a, b, 'en')}: {minutes} min between "
                 f"{describe(first, wording, 'en', place=True)} and "
                 f"{describe(second, wording, 'en', place=True)} (at least {need} min needed)."
             ),
