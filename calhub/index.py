@@ -33,10 +33,7 @@ from calhub.sqlitedb import ThreadLocalDatabase
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "4"
-
-# The widest UTC offsets are -12 and +14 hours.
-TZ_SLACK = 14 * 3600
+SCHEMA_VERSION = "5"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -110,7 +107,8 @@ class IndexedItem:
     time_range: tuple[int, int]
     error: str | None = None
     # Within [exact_from, exact_until) the item's occurrences in the index are all of its
-    # instances (no cap reached, nothing cancelled or transparent left out); (0, 0): never.
+    # instances, at the times Radicale reads too (no cap reached, nothing cancelled or
+    # transparent left out, no floating or all-day times, no instants); (0, 0): never.
     exact_span: tuple[int, int] = (0, 0)
 
 
@@ -301,24 +299,33 @@ class OccurrenceIndex(ThreadLocalDatabase):
         ).fetchone()
         return row is not None
 
-    def hrefs_in_range(self, calendar: str, start: int, end: int) -> list[str]:
-        """A superset of the hrefs with an instance in [start, end), for Radicale to filter.
+    def hrefs_in_range(self, calendar: str, start: int, end: int) -> list[tuple[str, bool]]:
+        """Candidates for a time-range query of [start, end), each with whether it surely
+        matches (a superset of the matching hrefs in all).
 
-        An item whose indexed occurrences are exact over the window is a candidate only if
-        one of them is near the window; any other item whose enclosing time range meets it
-        is a candidate, as in Radicale's own prefilter. "Near" allows for the widest UTC
-        offset, since Radicale may read floating and all-day times other than the hub does.
+        An item exact over the window (zoned times only, every instance indexed: see
+        ``IndexedItem.exact_span``) is returned only if one of its occurrences overlaps or
+        touches the window, and it surely matches if one overlaps; one that only touches it
+        is left to Radicale, whose recurrence walk counts an instance starting right at the
+        window's end. Any other item whose enclosing time range meets the
+        window is a candidate for Radicale to filter, as in Radicale's own prefilter.
         """
-        near_start, near_end = start - TZ_SLACK, end + TZ_SLACK
         rows = self.db.execute(
-            "SELECT href FROM items WHERE calendar=? AND tr_start < ? AND tr_end > ? "
+            "SELECT href, 0 FROM items WHERE calendar=? AND tr_start < ? AND tr_end > ? "
             "AND NOT (exact_from <= ? AND exact_until >= ?) "
-            "UNION "
-            "SELECT o.href FROM occurrence_spans s JOIN occurrences o ON o.id = s.id "
-            "WHERE s.start < ? AND s.end > ? AND o.calendar = ?",
-            (calendar, end, start, near_start, near_end, near_end, near_start, calendar),
+            "UNION ALL "
+            "SELECT o.href, max(o.start < ? AND o.end > ?) FROM occurrence_spans s "
+            "JOIN occurrences o ON o.id = s.id "
+            "JOIN items i ON i.calendar = o.calendar AND i.href = o.href "
+            "WHERE s.start <= ? AND s.end >= ? AND o.start <= ? AND o.end >= ? "
+            "AND o.calendar = ? AND i.exact_from <= ? AND i.exact_until >= ? "
+            "GROUP BY o.href",
+            (
+                *(calendar, end, start, start, end),
+                *(end, start, end, start, end, start, calendar, start, end),
+            ),
         )
-        return [row[0] for row in rows]
+        return [(row[0], bool(row[1])) for row in rows]
 
     def put_item(
         self,

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,24 @@ INEXACT_MARKERS = (
     "RANGE=THISANDFUTURE",
     "VALUE=PERIOD",
 )
+
+
+_TIMEZONE_BLOCK = re.compile(r"^BEGIN:VTIMEZONE$.*?^END:VTIMEZONE$", re.M | re.S)
+_TIME_PROPERTY = re.compile(r"^(?:DTSTART|DTEND|RDATE|EXDATE|RECURRENCE-ID)([;:].*)$", re.M)
+_UTC_OR_ZONED_VALUE = re.compile(r"\d{8}T\d{6}Z")
+
+
+def has_local_times(text: str) -> bool:
+    """Whether some date property of an (upper-case) object's events is floating or a bare
+    date (a VTIMEZONE's own local times do not count)."""
+    unfolded = text.replace("\r\n ", "").replace("\r\n\t", "").replace("\r", "")
+    for match in _TIME_PROPERTY.finditer(_TIMEZONE_BLOCK.sub("", unfolded)):
+        parameters, _, values = match.group(1).rpartition(":")
+        if "TZID=" in parameters:
+            continue
+        if not all(_UTC_OR_ZONED_VALUE.fullmatch(v.strip()) for v in values.split(",")):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -292,8 +311,10 @@ class Tracker:
 
         Anything the clash engine leaves out on purpose (cancelled or transparent parts,
         instances past the cap) or reads in a way Radicale may not (dense or
-        this-and-future rules, periods) makes the item inexact: REPORTs then fall back to
-        Radicale's own enclosing time range for it.
+        this-and-future rules, periods, floating or all-day times, which Radicale places
+        in UTC and the hub in its own zone, and instants, whose boundary rules differ)
+        makes the item inexact: REPORTs then fall back to Radicale's own enclosing time
+        range for it.
         """
         settings = self.parts.settings
         text = item.serialize().upper()
@@ -302,6 +323,8 @@ class Tracker:
             or item.component_name != "VEVENT"
             or len(occurrences) >= settings.max_occurrences_per_event
             or any(marker in text for marker in INEXACT_MARKERS)
+            or any(o.all_day or o.start == o.end for o in occurrences)
+            or has_local_times(text)
         )
         if inexact:
             return (0, 0)
@@ -448,7 +471,9 @@ class Tracker:
             return None
         return self.index.has_uid(calendar.id, uid)
 
-    def hrefs_in_range(self, collection: BaseCollection, start: int, end: int) -> list[str] | None:
+    def hrefs_in_range(
+        self, collection: BaseCollection, start: int, end: int
+    ) -> list[tuple[str, bool]] | None:
         calendar = self.hub_calendar(collection.path)
         if calendar is None or not self._fresh(calendar):
             return None

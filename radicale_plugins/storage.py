@@ -47,7 +47,8 @@ class Collection(multifilesystem.Collection):
     def get_filtered(
         self, filters: Iterable[ET.Element]
     ) -> Iterator[tuple[radicale_item.Item, bool]]:
-        """Radicale's time-range prefilter, with candidates from the index, not every file."""
+        """Radicale's time-range prefilter, with candidates from the index, not every file,
+        and the index's word on which of them match."""
         filters = list(filters)
         if not self.tag:
             return
@@ -58,13 +59,15 @@ class Collection(multifilesystem.Collection):
         if hrefs is None:
             yield from super().get_filtered(filters)
             return
-        for _href, item in self.get_multi(hrefs):
+        matched = dict(hrefs)
+        for href, item in self.get_multi(matched):
             if item is None or (tag is not None and tag != item.component_name):
                 continue
             item_start, item_end = item.time_range
             if item_start >= end or item_end <= start:
                 continue
-            yield item, simple and (start <= item_start or item_end <= end)
+            # A sure match needs no vobject parse: Radicale then only sends the stored text.
+            yield item, simple and (matched[href] or start <= item_start or item_end <= end)
 
 
 class Storage(multifilesystem.Storage):

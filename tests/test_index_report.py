@@ -21,6 +21,7 @@ from radicale.storage import multifilesystem
 from calhub.calendars import open_storage
 from calhub.hub import Hub
 from calhub.importer import import_objects
+from calhub.tracker import has_local_times
 
 ICS = Path(__file__).parent / "ics"
 C = "urn:ietf:params:xml:ns:caldav"
@@ -189,13 +190,17 @@ def windows(base: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
 def test_index_narrowed_report_equals_plain_radicale(calendar: Any) -> None:
     collection, base = calendar
     checked = disagreements = 0
-    narrowed = 0
+    narrowed = vouched = 0
     for start, end in windows(base):
         filters = time_range_filter(start, end)
         plain_candidates = list(multifilesystem.Collection.get_filtered(collection, filters))
         hub_candidates = list(collection.get_filtered(filters))
         assert len(hub_candidates) <= len(plain_candidates)
         narrowed += len(plain_candidates) - len(hub_candidates)
+        # Where the index vouches for a match that Radicale would have to check itself.
+        vouched += sum(1 for _, sure in hub_candidates if sure) - sum(
+            1 for _, sure in plain_candidates if sure
+        )
         plain = matching(collection, plain_candidates, filters)
         hub = matching(collection, hub_candidates, filters)
         checked += 1
@@ -204,3 +209,26 @@ def test_index_narrowed_report_equals_plain_radicale(calendar: Any) -> None:
             pytest.fail(f"window {start}–{end}: plain {sorted(plain)} hub {sorted(hub)}")
     assert checked > 400 and disagreements == 0
     assert narrowed > 0, "the index should leave out candidates Radicale would read"
+    assert vouched > 0, "the index should spare Radicale the filter where it knows the answer"
+
+
+@pytest.mark.parametrize(
+    ("lines", "local"),
+    [
+        (["DTSTART;TZID=Europe/Kaliningrad:20261130T100000"], False),
+        (["DTSTART:20261130T080000Z", "EXDATE:20261207T080000Z,20261214T080000Z"], False),
+        (["DTSTART:20261130T100000"], True),
+        (["DTSTART;VALUE=DATE:20261130"], True),
+        (["DTSTART:20261130T080000Z", "EXDATE:20261207T100000"], True),
+        (["DTSTART:20261130T080000Z", "RDATE;VALUE=PERIOD:20261207T100000Z/PT1H"], True),
+    ],
+)
+def test_times_radicale_may_place_elsewhere_make_an_item_inexact(
+    lines: list[str], local: bool
+) -> None:
+    """Floating and all-day times are UTC to Radicale and the hub's zone to the hub; a
+    VTIMEZONE's own local times do not count."""
+    zone = "BEGIN:VTIMEZONE\r\nTZID:X\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n"
+    text = f"BEGIN:VCALENDAR\r\n{zone}END:STANDARD\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\n"
+    text += "".join(f"{line}\r\n" for line in lines) + "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    assert has_local_times(text) is local
