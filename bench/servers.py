@@ -184,7 +184,6 @@ def index_new_events(
 
     from calhub.calendars import open_storage
     from calhub.hub import Hub
-    from calhub.index import IndexedItem
 
     started = time.perf_counter()
     hub = Hub(root)
@@ -204,10 +203,8 @@ def index_new_events(
                 rows = []
                 for href, item in collection.get_multi(hrefs):
                     assert item is not None, href
-                    row = IndexedItem(
-                        href, item.uid, item.etag, item.component_name, item.time_range
-                    )
-                    rows.append((row, tracker.expand(calendar, item.serialize())))
+                    # The row a PUT of this object would leave (exact span included).
+                    rows.append(tracker.index_row(calendar, item))
                 with tracker.index.transaction() as db:
                     for row, occurrences in rows:
                         tracker.index.put_item(db, calendar.id, row, occurrences)

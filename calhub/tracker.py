@@ -260,7 +260,7 @@ class Tracker:
 
     def reindex_calendar(self, calendar: CalendarSettings, collection: BaseCollection) -> int:
         """Read every object of a calendar from storage into the index."""
-        rows = [self._index_row(calendar, item) for item in collection.get_all()]
+        rows = [self.index_row(calendar, item) for item in collection.get_all()]
         self._write_calendar(calendar, rows)
         return len(rows)
 
@@ -277,13 +277,14 @@ class Tracker:
             self.index.set_fingerprint(db, calendar.id, self.calendar_fingerprint(calendar))
         logger.info("Indexed calendar %s: %d objects", calendar.id, len(rows))
 
-    def _index_row(
+    def index_row(
         self,
         calendar: CalendarSettings,
         item: Item,
         occurrences: list[Occurrence] | None = None,
         error: str | None = None,
     ) -> tuple[IndexedItem, list[Occurrence]]:
+        """The index row of a stored object and its occurrences (expanded unless given)."""
         if occurrences is None:
             try:
                 occurrences = self.expand(calendar, item.serialize())
@@ -373,7 +374,7 @@ class Tracker:
             occurrences = pending[2]
         else:
             occurrences = self._expand_item(calendar, item)
-        row, occurrences = self._index_row(calendar, item, occurrences)
+        row, occurrences = self.index_row(calendar, item, occurrences)
         with self.index.transaction() as db:
             self.index.mark_records_pending(db)
             old_uid = self.index.delete_item(db, calendar.id, href)
@@ -568,6 +569,6 @@ class Tracker:
             rows = []
             for item in items:
                 occurrences, error = next(expanded)
-                rows.append(self._index_row(calendar, item, occurrences, error))
+                rows.append(self.index_row(calendar, item, occurrences, error))
             self._write_calendar(calendar, rows)
         return self.rescan_all()
