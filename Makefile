@@ -7,6 +7,6 @@ BENCH_ARGS ?=
 bench:
 	$(PYTHON) -m bench.run --quick $(BENCH_ARGS)
 
-# The full set behind docs/benchmarks.md (about an hour on 2 cores).
+# The full set behind docs/benchmarks.md (about 20 minutes on 2 cores).
 bench-full:
 	$(PYTHON) -m bench.run --full $(BENCH_ARGS)
