@@ -323,7 +323,7 @@ def run_cli(
     try:
         engine = hub.tracker.parts.engine
         reads, scans = [], []
-        for _ in range(max(1, runs // 2)):
+        for _ in range(runs):
             started = time.perf_counter()
             stored = list(hub.tracker.index.all_occurrences())
             reads.append(time.perf_counter() - started)

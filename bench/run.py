@@ -66,7 +66,7 @@ FULL = {
         "growth_events": (1_000, 10_000, 100_000),
         "probes": 200,
     },
-    "cli": {"runs": 3, "rebuild_runs": 1},
+    "cli": {"runs": 5, "rebuild_runs": 5},
 }
 
 
