@@ -376,7 +376,7 @@ def _cli_tables(cli: dict[str, Any], targets: list) -> list[str]:
             f"index cold, Radicale's item cache warm: {warm:.0f} s for {items} objects "
             f"(≈ {per_10k_warm:.0f} s per 10,000); everything cold: {cold:.0f} s "
             f"(≈ {per_10k_cold:.0f} s per 10,000)",
-            "met" if per_10k_warm < 30 else "NOT met",
+            _rebuild_verdict(warm, cold, items),
         ]
     )
     return [
@@ -388,6 +388,17 @@ def _cli_tables(cli: dict[str, Any], targets: list) -> list[str]:
         table(["operation", "runs", "median", "per object"], rows),
         "",
     ]
+
+
+def _rebuild_verdict(warm: float, cold: float, items: int) -> str:
+    """Met when the hub of at least 10,000 objects is rebuilt in time; a smaller hub meets
+    it only by linear scaling, which the clash scan (growing with density) does not obey."""
+    if items >= 10_000:
+        index = "met" if warm < 30 else "NOT met"
+    else:
+        index = "met only by linear scaling" if warm / items * 10_000 < 30 else "NOT met"
+    everything = "met" if cold / max(items, 10_000) * 10_000 < 30 else "NOT met"
+    return f"index: {index}; with Radicale's cache cold too: {everything}"
 
 
 def _engine_tables(engine: dict[str, Any], http: dict[str, Any] | None, targets: list):
