@@ -107,6 +107,8 @@ class Audience:
         A whole grade contains every class of that grade, so grade 10 meets 10А,
         while 10А and 10Б are different children and do not meet.
         """
+        if not self.classes and not other.classes:
+            return not self.grades.isdisjoint(other.grades)
         if self.grades & other.grades or self.classes & other.classes:
             return True
         return any(grade in other.grades for grade, _ in self.classes) or any(

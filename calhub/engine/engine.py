@@ -121,13 +121,16 @@ class ClashEngine:
             if only is not None and rule.name not in only:
                 continue
             buckets: dict[Hashable, list[Occurrence]] = {}
+            keys: dict[int, _Keys] = {}
             for occ in items:
                 if rule.applies_to(occ):
-                    for bucket in rule.buckets(occ):
+                    own = tuple(rule.buckets(occ))
+                    keys[id(occ)] = (own, frozenset(own))
+                    for bucket in own:
                         buckets.setdefault(bucket, []).append(occ)
-            for members in buckets.values():
+            for bucket, members in buckets.items():
                 if len(members) > 1:
-                    _sweep(rule, members, found)
+                    _sweep(rule, members, found, bucket, keys)
         for rule in self._group_rules:
             if only is not None and rule.name not in only:
                 continue
@@ -136,7 +139,25 @@ class ClashEngine:
         return _sorted(found)
 
 
-def _sweep(rule: BaseRule, members: list[Occurrence], found: dict[str, Clash]) -> None:
+_Keys = tuple[tuple[Hashable, ...], frozenset[Hashable]]
+
+
+def _first_shared(first: _Keys, second: _Keys) -> Hashable:
+    """The first of ``first``'s buckets that ``second`` is in too."""
+    for key in first[0]:
+        if key in second[1]:
+            return key
+    return None
+
+
+def _sweep(
+    rule: BaseRule,
+    members: list[Occurrence],
+    found: dict[str, Clash],
+    bucket: Hashable,
+    keys: dict[int, _Keys],
+) -> None:
+    # Stable, so a pair meets in the same order in every bucket it shares.
     members.sort(key=lambda occ: occ.start)
     open_until: list[tuple[datetime, int]] = []
     active: dict[int, Occurrence] = {}
@@ -146,11 +167,18 @@ def _sweep(rule: BaseRule, members: list[Occurrence], found: dict[str, Clash]) -
         while open_until and open_until[0][0] <= occ.start:
             _, closed = heapq.heappop(open_until)
             del active[closed]
+        mine = keys[id(occ)]
         for other in active.values():
-            if other.event_key != occ.event_key:
-                clash = rule.pair(other, occ)
-                if clash is not None:
-                    found.setdefault(clash.id, clash)
+            if other.event_key == occ.event_key:
+                continue
+            theirs = keys[id(other)]
+            # Two occurrences in several common buckets (grades 10-11 and 9-11) are
+            # judged once, in the first bucket they share.
+            if len(mine[0]) > 1 and len(theirs[0]) > 1 and _first_shared(theirs, mine) != bucket:
+                continue
+            clash = rule.pair(other, occ)
+            if clash is not None:
+                found.setdefault(clash.id, clash)
         active[number] = occ
         heapq.heappush(open_until, (rule.window(occ)[1], number))
 
