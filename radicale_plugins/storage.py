@@ -39,6 +39,15 @@ class Collection(multifilesystem.Collection):
         else:
             tracker.after_item_delete(self.path, href)
 
+    def _get(self, href: str, verify_href: bool = True) -> radicale_item.Item | None:
+        try:
+            return super()._get(href, verify_href)
+        except FileNotFoundError:
+            # Radicale 3.9 builds a PROPFIND answer (the collection's etag reads every item)
+            # after releasing its storage lock, so a DELETE may remove a file between the
+            # listing and the read: the item is gone, as Radicale says of missing files.
+            return None
+
     def has_uid(self, uid: str) -> bool:
         # Radicale's default reads every item of the collection on each new PUT.
         known = self._storage.hub.tracker.has_uid(self, uid)
