@@ -36,6 +36,22 @@ class ExpandJob:
     text: str
 
 
+def expand_object(
+    job: ExpandJob, config: EngineConfig, parser: AudienceParser, now: dt.datetime | None = None
+) -> list[Occurrence]:
+    """The occurrences of one object of a hub calendar (InvalidCalendarData if unreadable)."""
+    default = parser.parse(job.audience) if job.audience else None
+    return _expand_calendar(
+        job.text,
+        calendar=job.calendar,
+        config=config,
+        parser=parser,
+        default_audience=default,
+        is_blackout=job.is_blackout,
+        now=now,
+    )
+
+
 # (occurrences, None) or ([], the reason the object cannot be read)
 Expanded = tuple[list[Occurrence], str | None]
 
@@ -49,20 +65,10 @@ class _Worker:
         self.parser = AudienceParser(dict(config.groups))
 
     def expand(self, job: ExpandJob) -> Expanded:
-        default = self.parser.parse(job.audience) if job.audience else None
         try:
-            occurrences = _expand_calendar(
-                job.text,
-                calendar=job.calendar,
-                config=self.config,
-                parser=self.parser,
-                default_audience=default,
-                is_blackout=job.is_blackout,
-                now=self.now,
-            )
+            return expand_object(job, self.config, self.parser, self.now), None
         except InvalidCalendarData as exc:
             return [], str(exc)
-        return occurrences, None
 
 
 _worker: _Worker | None = None  # set in each worker process by _start

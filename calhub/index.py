@@ -311,19 +311,17 @@ class OccurrenceIndex(ThreadLocalDatabase):
         window is a candidate for Radicale to filter, as in Radicale's own prefilter.
         """
         rows = self.db.execute(
-            "SELECT href, 0 FROM items WHERE calendar=? AND tr_start < ? AND tr_end > ? "
-            "AND NOT (exact_from <= ? AND exact_until >= ?) "
+            "SELECT href, 0 FROM items WHERE calendar=:calendar "
+            "AND tr_start < :end AND tr_end > :start "
+            "AND NOT (exact_from <= :start AND exact_until >= :end) "
             "UNION ALL "
-            "SELECT o.href, max(o.start < ? AND o.end > ?) FROM occurrence_spans s "
+            "SELECT o.href, max(o.start < :end AND o.end > :start) FROM occurrence_spans s "
             "JOIN occurrences o ON o.id = s.id "
             "JOIN items i ON i.calendar = o.calendar AND i.href = o.href "
-            "WHERE s.start <= ? AND s.end >= ? AND o.start <= ? AND o.end >= ? "
-            "AND o.calendar = ? AND i.exact_from <= ? AND i.exact_until >= ? "
+            "WHERE s.start <= :end AND s.end >= :start AND o.start <= :end AND o.end >= :start "
+            "AND o.calendar = :calendar AND i.exact_from <= :start AND i.exact_until >= :end "
             "GROUP BY o.href",
-            (
-                *(calendar, end, start, start, end),
-                *(end, start, end, start, end, start, calendar, start, end),
-            ),
+            {"calendar": calendar, "start": start, "end": end},
         )
         return [(row[0], bool(row[1])) for row in rows]
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from calhub.bulk_expand import ExpandJob, expand_all
+from calhub.bulk_expand import ExpandJob, expand_all, expand_object
 from calhub.engine import (
     AudienceParser,
     Clash,
@@ -31,7 +31,6 @@ from calhub.engine import (
     InvalidCalendarData,
     Occurrence,
     RuleSettings,
-    expand_calendar,
 )
 from calhub.engine.precheck import check_body
 from calhub.index import IndexCorrupt, IndexedItem, IndexLookup, OccurrenceIndex
@@ -80,6 +79,10 @@ def has_local_times(text: str) -> bool:
         if not all(_UTC_OR_ZONED_VALUE.fullmatch(v.strip()) for v in values.split(",")):
             return True
     return False
+
+
+def expand_job(calendar: CalendarSettings, text: str) -> ExpandJob:
+    return ExpandJob(calendar.id, calendar.audience, calendar.role == "blackout", text)
 
 
 @dataclass(frozen=True)
@@ -188,15 +191,7 @@ class Tracker:
 
     def expand(self, calendar: CalendarSettings, text: str) -> list[Occurrence]:
         parts = self.parts
-        default = parts.parser.parse(calendar.audience) if calendar.audience else None
-        return expand_calendar(
-            text,
-            calendar=calendar.id,
-            config=parts.config,
-            parser=parts.parser,
-            default_audience=default,
-            is_blackout=calendar.role == "blackout",
-        )
+        return expand_object(expand_job(calendar, text), parts.config, parts.parser)
 
     def precheck_body(self, path: str, body: bytes, login: str, password: str) -> None:
         """Refuse a PUT body before Radicale reads it (see calhub.engine.precheck).
@@ -560,9 +555,7 @@ class Tracker:
             if collection is not None:
                 stored.append((calendar, list(collection.get_all())))
         jobs = [
-            ExpandJob(calendar.id, calendar.audience, calendar.role == "blackout", item.serialize())
-            for calendar, items in stored
-            for item in items
+            expand_job(calendar, item.serialize()) for calendar, items in stored for item in items
         ]
         expanded = iter(expand_all(self.parts.config, jobs))
         for calendar, items in stored:

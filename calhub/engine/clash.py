@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from calhub.engine.occurrence import Occurrence
@@ -54,6 +54,6 @@ def clash_id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
-def pair_clash_id(rule: str, occurrences: Iterable[Occurrence]) -> str:
-    keys = sorted(occ.key for occ in occurrences)
-    return clash_id(rule, *["\x1e".join(key) for key in keys])
+def pair_clash_id(rule: str, first: Occurrence, second: Occurrence) -> str:
+    """The id of a pair clash; ``first`` and ``second`` in key order (``rules.ordered``)."""
+    return clash_id(rule, "\x1e".join(first.key), "\x1e".join(second.key))

@@ -33,7 +33,7 @@ from datetime import datetime
 from importlib import import_module
 from typing import Any, ClassVar
 
-from calhub.engine.clash import Clash, Text, clash_id
+from calhub.engine.clash import Clash, Text, pair_clash_id
 from calhub.engine.config import EngineConfig, RuleSettings
 from calhub.engine.messages import Wording
 from calhub.engine.occurrence import Occurrence
@@ -123,7 +123,7 @@ class BaseRule:
         """A clash of two occurrences; ``text_ru``/``text_en`` write its messages on demand."""
         first, second = ordered(a, b)
         return Clash(
-            id=clash_id(self.name, "\x1e".join(first.key), "\x1e".join(second.key)),
+            id=pair_clash_id(self.name, first, second),
             rule=self.name,
             severity=self.severity,
             occurrences=(first, second),
