@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import caldav
 import icalendar
 
+from calhub.engine import Audience, Occurrence
+
 # -- the fixture hub -----------------------------------------------------------------------
 
 SCHOOL_NAME = "Гимназия №32 (тест)"
@@ -306,3 +308,22 @@ CALENDAR_QUERY = """<?xml version="1.0" encoding="utf-8"?>
   </C:filter>
 </C:calendar-query>
 """
+
+
+def hour_long_occurrence(calendar: str, uid: str, start: dt.datetime, summary: str) -> Occurrence:
+    """A one-hour occurrence for grade 10, as the engine would give it (for index and
+    record tests that need occurrences without parsing iCalendar)."""
+    return Occurrence(
+        calendar=calendar,
+        uid=uid,
+        recurrence_id="",
+        summary=summary,
+        start=start,
+        end=start + dt.timedelta(hours=1),
+        all_day=False,
+        location="",
+        venue="",
+        audience=Audience(frozenset({10})),
+        audience_source="summary",
+        is_blackout=False,
+    )

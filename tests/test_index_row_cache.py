@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from calhub.engine import Audience, Occurrence
+from helpers import hour_long_occurrence
+
+from calhub.engine import Occurrence
 from calhub.index import IndexedItem, OccurrenceIndex, RowCache
 
 START = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
@@ -16,20 +18,7 @@ WEEK = (START - dt.timedelta(days=1), START + dt.timedelta(days=6))
 
 def occurrence(uid: str, summary: str, hours: int = 0) -> Occurrence:
     start = START + dt.timedelta(hours=hours)
-    return Occurrence(
-        calendar="bfu",
-        uid=uid,
-        recurrence_id="",
-        summary=summary,
-        start=start,
-        end=start + dt.timedelta(hours=1),
-        all_day=False,
-        location="",
-        venue="",
-        audience=Audience(frozenset({10})),
-        audience_source="summary",
-        is_blackout=False,
-    )
+    return hour_long_occurrence("bfu", uid, start, summary)
 
 
 def put(index: OccurrenceIndex, occ: Occurrence) -> None:

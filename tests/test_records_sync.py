@@ -8,7 +8,9 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-from calhub.engine import Audience, ClashEngine, EngineConfig, Occurrence
+from helpers import hour_long_occurrence
+
+from calhub.engine import ClashEngine, EngineConfig, Occurrence
 from calhub.records import ClashRecords
 
 MONDAY = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
@@ -16,20 +18,7 @@ MONDAY = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 
 def lesson(calendar: str, uid: str, hours: float, summary: str = "Лекция") -> Occurrence:
     start = MONDAY + dt.timedelta(hours=hours)
-    return Occurrence(
-        calendar=calendar,
-        uid=uid,
-        recurrence_id="",
-        summary=summary,
-        start=start,
-        end=start + dt.timedelta(hours=1),
-        all_day=False,
-        location="",
-        venue="",
-        audience=Audience(frozenset({10})),
-        audience_source="summary",
-        is_blackout=False,
-    )
+    return hour_long_occurrence(calendar, uid, start, summary)
 
 
 def clashes(pairs: int, summary: str = "Лекция") -> list:
