@@ -69,6 +69,8 @@ def _clones(
 
     With ``spread``, copies go to the school years around this one in turn (-1, +1, +2).
     """
+    if not base:
+        raise ValueError("the hub's index holds no occurrences to clone; rebuild it first")
     yield from base.items()
     low = dt.datetime.combine(year[0], dt.time(), dt.UTC)
     high = dt.datetime.combine(year[1], dt.time(), dt.UTC)
@@ -163,6 +165,14 @@ def engine_for(hub_root: Path):  # -> ClashEngine
         close_hub(hub)
 
 
+def engine_title_folder(engine):  # -> TitleFolder
+    """The title folding the hub's index uses, with the engine's groups."""
+    from calhub.engine import AudienceParser
+    from calhub.engine.titles import TitleFolder
+
+    return TitleFolder(AudienceParser(engine.config.groups))
+
+
 def measure_set(
     name: str,
     events: dict[Event, list[Any]],
@@ -178,7 +188,7 @@ def measure_set(
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     all_occurrences = [o for occurrences in events.values() for o in occurrences]
-    index = OccurrenceIndex(path)
+    index = OccurrenceIndex(path, fold_title=engine_title_folder(engine))
     started = time.perf_counter()
     with index.transaction() as db:
         for (calendar, uid), occurrences in events.items():

@@ -10,7 +10,8 @@ Two things live here:
   own enclosing time range), which answers ``has_uid`` and pre-filters time-range REPORTs
   exactly as Radicale would, without reading every file;
 - ``occurrences``: the expanded occurrences the clash engine compares, with an R*Tree on
-  their time spans for overlap queries in O(log n).
+  their time spans for overlap queries in O(log n), the grades they touch as a bitmask
+  and their folded title, so a lookup can leave out what a rule would never pair.
 """
 
 from __future__ import annotations
@@ -24,16 +25,18 @@ import logging
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from calhub.engine import Audience, Occurrence
+from calhub.engine.index import NO_NARROWING, Narrowing
+from calhub.engine.index import count_by_grade as engine_count_by_grade
 from calhub.sqlitedb import ThreadLocalDatabase
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -71,10 +74,14 @@ CREATE TABLE IF NOT EXISTS occurrences (
     audience TEXT NOT NULL,
     audience_source TEXT NOT NULL,
     is_blackout INTEGER NOT NULL,
-    grades INTEGER NOT NULL
+    grades INTEGER NOT NULL,
+    title TEXT
 );
 CREATE INDEX IF NOT EXISTS occurrences_item ON occurrences (calendar, href);
 CREATE INDEX IF NOT EXISTS occurrences_uid ON occurrences (calendar, uid);
+-- Covers the overload rule's counts: a week's rows by start, never reading the table.
+CREATE INDEX IF NOT EXISTS occurrences_start
+    ON occurrences (start, grades, is_blackout, all_day);
 CREATE VIRTUAL TABLE IF NOT EXISTS occurrence_spans USING rtree (id, start, end);
 """
 
@@ -148,7 +155,9 @@ def _moment(timestamp: int) -> dt.datetime:
 # How many occurrence objects each process keeps (a few hundred bytes each); a hub of a
 # school and its partners has fewer, a stress benchmark more.
 ROW_CACHE_SIZE = 50_000
-_SQL_VARIABLES = 900  # below SQLite's smallest limit on parameters per statement
+_SQL_VARIABLES = 900
+# Up to this many excluded events are subtracted from a count one indexed query each.
+_FEW_EXCLUDED = 16  # below SQLite's smallest limit on parameters per statement
 
 
 class RowCache:
@@ -189,9 +198,12 @@ class OccurrenceIndex(ThreadLocalDatabase):
     SCHEMA = SCHEMA
     SYNCHRONOUS = "NORMAL"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, fold_title: Callable[[str], str] | None = None) -> None:
+        """``fold_title``: the engine's ``TitleFolder``; without it no title is stored and
+        lookups by title return every title."""
         super().__init__(path)
         self.rows = RowCache()
+        self.fold_title = fold_title
 
     def _connect(self) -> sqlite3.Connection:
         connection = super()._connect()
@@ -333,6 +345,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
         occurrences: Sequence[Occurrence],
     ) -> None:
         self.delete_item(db, calendar, item.href)
+        fold_title = self.fold_title
         db.execute(
             "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -351,8 +364,8 @@ class OccurrenceIndex(ThreadLocalDatabase):
         for occurrence in occurrences:
             start, end = _timestamp(occurrence.start), _timestamp(occurrence.end)
             cursor = db.execute(
-                f"INSERT INTO occurrences (href, {OCCURRENCE_COLUMNS}, grades) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO occurrences (href, {OCCURRENCE_COLUMNS}, grades, title) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     item.href,
                     occurrence.calendar,
@@ -368,6 +381,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
                     occurrence.audience_source,
                     int(occurrence.is_blackout),
                     grade_mask(occurrence.audience.grades_touched()),
+                    None if fold_title is None else fold_title(occurrence.summary),
                 ),
             )
             db.execute(
@@ -395,10 +409,10 @@ class OccurrenceIndex(ThreadLocalDatabase):
         start: dt.datetime,
         end: dt.datetime,
         exclude: Iterable[tuple[str, str]] = (),
-        grades: frozenset[int] | None = None,
+        where: Narrowing = NO_NARROWING,
     ) -> list[Occurrence]:
-        """Occurrences with ``o.start < end`` and ``o.end > start``, minus excluded events;
-        with ``grades``, only those whose audience touches one of them."""
+        """Occurrences with ``o.start < end`` and ``o.end > start``, minus excluded events,
+        that ``where`` admits."""
         skip = set(exclude)
         low, high = _timestamp(start), _timestamp(end)
         # R*Tree bounds are rounded outwards, so re-check the exact columns.
@@ -406,12 +420,76 @@ class OccurrenceIndex(ThreadLocalDatabase):
             "SELECT o.id FROM occurrence_spans s JOIN occurrences o ON o.id = s.id "
             "WHERE s.start < ? AND s.end > ? AND o.start < ? AND o.end > ?"
         )
-        arguments: tuple[int, ...] = (high, low, high, low)
-        if grades is not None:
+        arguments: tuple[int | str, ...] = (high, low, high, low)
+        if where.grades is not None:
             query += " AND o.grades & ? != 0"
-            arguments += (grade_mask(grades),)
+            arguments += (grade_mask(where.grades),)
+        if where.venue is not None:
+            query += " AND o.venue = ?"
+            arguments += (where.venue,)
+        if where.title is not None:
+            query += " AND (o.title = ? OR o.title IS NULL)"
+            arguments += (where.title,)
         ids = [row[0] for row in self.db.execute(query, arguments)]
         return [o for o in self._by_ids(ids) if (o.calendar, o.uid) not in skip]
+
+    def count_by_grade(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        grades: frozenset[int],
+        all_day: bool,
+        exclude: Collection[tuple[str, str]],
+    ) -> dict[int, int]:
+        """See ``calhub.engine.index.CountingLookup``: one pass over the covering index."""
+        wanted = sorted(grades)
+        if not wanted:
+            return {}
+        low, high = _timestamp(start), _timestamp(end)
+        if low != start.timestamp() or high != end.timestamp():
+            # Rows hold whole seconds; a window that does not is counted by reading it.
+            # (a second wider on each side: timestamps are truncated, and a zero-length
+            # occurrence at ``start`` overlaps no window that starts with it)
+            second = dt.timedelta(seconds=1)
+            found = self.overlapping(
+                start - second, end + second, exclude, Narrowing(grades=grades)
+            )
+            return engine_count_by_grade(found, start, end, grades, all_day, ())
+        sums = ", ".join(f"total(grades & {1 << grade} != 0)" for grade in wanted)
+        condition = "start >= ? AND start < ? AND is_blackout = 0"
+        if not all_day:
+            condition += " AND all_day = 0"
+        row = self.db.execute(
+            f"SELECT {sums} FROM occurrences WHERE {condition}", (low, high)
+        ).fetchone()
+        counts = {grade: int(total) for grade, total in zip(wanted, row, strict=True)}
+        mask = grade_mask(wanted)
+        if len(exclude) <= _FEW_EXCLUDED:
+            excluded: Iterable[tuple[int]] = [
+                row
+                for calendar, uid in exclude
+                for row in self.db.execute(
+                    f"SELECT grades FROM occurrences WHERE calendar=? AND uid=? "
+                    f"AND {condition} AND grades & ? != 0",
+                    (calendar, uid, low, high, mask),
+                )
+            ]
+        else:
+            # A whole calendar replaced: one read of the window beats a query per event.
+            excluded = [
+                (row[2],)
+                for row in self.db.execute(
+                    f"SELECT calendar, uid, grades FROM occurrences WHERE {condition} "
+                    "AND grades & ? != 0",
+                    (low, high, mask),
+                )
+                if (row[0], row[1]) in exclude
+            ]
+        for (own,) in excluded:
+            for grade in wanted:
+                if own & (1 << grade):
+                    counts[grade] -= 1
+        return counts
 
     def _by_ids(self, ids: Sequence[int]) -> list[Occurrence]:
         """The occurrences of these rows, from the row cache where it has them."""
@@ -466,9 +544,19 @@ class IndexLookup:
         self.exclude = frozenset(exclude)
 
     def overlapping(
-        self, start: dt.datetime, end: dt.datetime, grades: frozenset[int] | None = None
+        self, start: dt.datetime, end: dt.datetime, where: Narrowing = NO_NARROWING
     ) -> list[Occurrence]:
-        return self.index.overlapping(start, end, self.exclude, grades)
+        return self.index.overlapping(start, end, self.exclude, where)
+
+    def count_by_grade(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        grades: frozenset[int],
+        all_day: bool,
+        exclude: Collection[tuple[str, str]],
+    ) -> dict[int, int]:
+        return self.index.count_by_grade(start, end, grades, all_day, self.exclude | set(exclude))
 
 
 def _item(row: Sequence) -> IndexedItem:

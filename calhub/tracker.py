@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,9 @@ from calhub.engine import (
     Occurrence,
     RuleSettings,
 )
+from calhub.engine.index import NO_NARROWING, CountingLookup, Narrowing
 from calhub.engine.precheck import check_body
+from calhub.engine.titles import TitleFolder
 from calhub.index import IndexCorrupt, IndexedItem, IndexLookup, OccurrenceIndex
 from calhub.records import ClashRecords
 from calhub.refusal import WriteRefused, current_request
@@ -91,6 +93,7 @@ class EngineParts:
     config: EngineConfig
     parser: AudienceParser
     engine: ClashEngine
+    fold_title: TitleFolder
     rules_fingerprint: str
     calendar_fingerprints: dict[str, str]
 
@@ -131,24 +134,41 @@ def _calendar_fingerprint(settings: Settings, calendar: CalendarSettings) -> str
 
 
 class CombinedLookup:
-    """Overlap queries over several lookups (the index minus a calendar, plus new items)."""
+    """Overlap queries and counts over several lookups (the index minus a calendar, plus
+    new items)."""
 
-    def __init__(self, *lookups: Any) -> None:
+    def __init__(self, *lookups: CountingLookup) -> None:
         self.lookups = lookups
 
     def overlapping(
-        self, start: dt.datetime, end: dt.datetime, grades: frozenset[int] | None = None
+        self, start: dt.datetime, end: dt.datetime, where: Narrowing = NO_NARROWING
     ) -> list[Occurrence]:
         found: list[Occurrence] = []
         for lookup in self.lookups:
-            found.extend(lookup.overlapping(start, end, grades))
+            found.extend(lookup.overlapping(start, end, where))
         return found
+
+    def count_by_grade(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        grades: frozenset[int],
+        all_day: bool,
+        exclude: Collection[Event],
+    ) -> dict[int, int]:
+        counts = dict.fromkeys(grades, 0)
+        for lookup in self.lookups:
+            for grade, count in lookup.count_by_grade(start, end, grades, all_day, exclude).items():
+                counts[grade] += count
+        return counts
 
 
 class Tracker:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self.index = OccurrenceIndex(hub.paths.index_db)
+        # Titles are folded with the groups of the calendar fingerprint the rows are
+        # written under, so a change of groups re-indexes them like their audiences.
+        self.index = OccurrenceIndex(hub.paths.index_db, fold_title=self._fold_title)
         self.records = ClashRecords(hub.paths.hub_db)
         self._parts: EngineParts | None = None
         self._parts_lock = threading.Lock()
@@ -166,17 +186,22 @@ class Tracker:
         with self._parts_lock:
             if self._parts is None or self._parts.settings is not settings:
                 config = engine_config(settings)
+                parser = AudienceParser(dict(settings.groups))
                 self._parts = EngineParts(
                     settings=settings,
                     config=config,
-                    parser=AudienceParser(dict(settings.groups)),
+                    parser=parser,
                     engine=ClashEngine(config),
+                    fold_title=TitleFolder(parser),
                     rules_fingerprint=_digest(config),
                     calendar_fingerprints={
                         c.id: _calendar_fingerprint(settings, c) for c in settings.calendars
                     },
                 )
             return self._parts
+
+    def _fold_title(self, summary: str) -> str:
+        return self.parts.fold_title(summary)
 
     def calendar_fingerprint(self, calendar: CalendarSettings) -> str:
         """What the index rows of a calendar depend on; a change means re-indexing it."""

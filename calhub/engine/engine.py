@@ -15,7 +15,7 @@ from datetime import datetime
 
 from calhub.engine.clash import Clash
 from calhub.engine.config import EngineConfig
-from calhub.engine.index import IntervalIndex, OccurrenceLookup
+from calhub.engine.index import IntervalIndex, Narrowing, OccurrenceLookup
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.rules import BaseRule, load
 
@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 
 def _sorted(found: dict[str, Clash]) -> list[Clash]:
-    return sorted(found.values(), key=lambda c: (min(o.start for o in c.occurrences), c.rule, c.id))
+    return sorted(found.values(), key=lambda c: (c.earliest, c.rule, c.id))
 
 
 def _unique(occurrences: Iterable[Occurrence]) -> list[Occurrence]:
@@ -54,57 +54,48 @@ class ClashEngine:
         if not candidates:
             return []
         own_events = {occ.event_key for occ in candidates}
-        own_keys = {occ.key for occ in candidates}
         # Only needed when the candidates come from more than one event.
         among = IntervalIndex(candidates) if len(own_events) > 1 else None
 
-        def others(start: datetime, end: datetime) -> list[Occurrence]:
+        def others(start: datetime, end: datetime, where: Narrowing) -> list[Occurrence]:
             """Occurrences of other events near a candidate (other candidates too)."""
             nearby = [
-                o for o in lookup.overlapping(start, end) if (o.calendar, o.uid) not in own_events
+                o
+                for o in lookup.overlapping(start, end, where)
+                if (o.calendar, o.uid) not in own_events
             ]
             if among is not None:
-                nearby.extend(among.overlapping(start, end))
+                nearby.extend(among.overlapping(start, end, where))
             return nearby
 
         found: dict[str, Clash] = {}
         for occ in candidates:
-            rules = [rule for rule in self._pair_rules if rule.applies_to(occ)]
-            if not rules:
-                continue
-            windows = [rule.window(occ) for rule in rules]
-            start = min(window[0] for window in windows)
-            end = max(window[1] for window in windows)
-            for other in others(start, end):
-                if other.event_key == occ.event_key:
+            # One lookup per kind of partner (same grades, same venue, same title), over
+            # the widest window of the rules that share it.
+            queries: dict[Narrowing, tuple[datetime, datetime, list[BaseRule]]] = {}
+            for rule in self._pair_rules:
+                if not rule.applies_to(occ):
                     continue
-                for rule in rules:
-                    if rule.applies_to(other):
-                        clash = rule.pair(occ, other)
-                        if clash is not None:
-                            found.setdefault(clash.id, clash)
+                low, high = rule.window(occ)
+                where = rule.narrowing(occ)
+                known = queries.get(where)
+                if known is not None:
+                    low, high = min(low, known[0]), max(high, known[1])
+                    queries[where] = (low, high, [*known[2], rule])
+                else:
+                    queries[where] = (low, high, [rule])
+            for where, (low, high, rules) in queries.items():
+                for other in others(low, high, where):
+                    if other.event_key == occ.event_key:
+                        continue
+                    for rule in rules:
+                        if rule.applies_to(other):
+                            clash = rule.pair(occ, other)
+                            if clash is not None:
+                                found.setdefault(clash.id, clash)
         for rule in self._group_rules:
-            mine = [occ for occ in candidates if rule.applies_to(occ)]
-            # Every week (or other group window) of a candidate is looked up in full,
-            # so the groups the candidates are in are complete; the rule gets each
-            # candidate once and may get other occurrences more than once.
-            needs: dict[tuple[datetime, datetime], frozenset[int] | None] = {}
-            for occ in mine:
-                window, grades = rule.window(occ), rule.grades_needed(occ)
-                if window in needs:
-                    known = needs[window]
-                    grades = None if known is None or grades is None else known | grades
-                needs[window] = grades
-            pool = [
-                other
-                for (low, high), grades in needs.items()
-                for other in lookup.overlapping(low, high, grades)
-                if (other.calendar, other.uid) not in own_events and rule.applies_to(other)
-            ]
-            pool.extend(mine)
-            for clash in rule.group(pool, mine):
-                if any(o.key in own_keys for o in clash.occurrences):
-                    found.setdefault(clash.id, clash)
+            for clash in rule.involving(candidates, lookup, own_events):
+                found.setdefault(clash.id, clash)
         return _sorted(found)
 
     def scan(

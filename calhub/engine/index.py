@@ -11,13 +11,21 @@ own longest duration; a query looks in each tier, still O(log n + k).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from calhub.engine.occurrence import Occurrence
 
-__all__ = ["IntervalIndex", "OccurrenceLookup"]
+__all__ = [
+    "NO_NARROWING",
+    "CountingLookup",
+    "IntervalIndex",
+    "Narrowing",
+    "OccurrenceLookup",
+    "count_by_grade",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -26,18 +34,79 @@ _HOUR_US = 3_600_000_000
 _TIER_LIMITS = (3 * _HOUR_US, 25 * _HOUR_US, 8 * 24 * _HOUR_US, 64 * 24 * _HOUR_US)
 
 
+@dataclass(frozen=True, slots=True)
+class Narrowing:
+    """What every clash partner of an occurrence shares with it, under one rule.
+
+    A lookup may use it to leave other occurrences out (the hub's index does, in SQL);
+    ``None`` in a field means no promise about it.
+    """
+
+    grades: frozenset[int] | None = None  # the partner's audience touches one of them
+    venue: str | None = None  # the partner is at this venue (normalised key)
+    title: str | None = None  # the partner's folded title (``TitleFolder``) is this
+
+    def admits(self, occ: Occurrence, title_of: Callable[[str], str] | None = None) -> bool:
+        """Whether ``occ`` may be a partner (the title is checked only with ``title_of``)."""
+        if self.grades is not None and self.grades.isdisjoint(occ.audience.grades_touched()):
+            return False
+        if self.venue is not None and occ.venue != self.venue:
+            return False
+        return self.title is None or title_of is None or title_of(occ.summary) == self.title
+
+
+NO_NARROWING = Narrowing()
+
+
 class OccurrenceLookup(Protocol):
     """Where the engine finds what an event may clash with (the hub's index implements it)."""
 
     def overlapping(
-        self, start: datetime, end: datetime, grades: frozenset[int] | None = None
+        self, start: datetime, end: datetime, where: Narrowing = NO_NARROWING
     ) -> Iterable[Occurrence]:
         """All occurrences with ``o.start < end`` and ``o.end > start``.
 
-        With ``grades``, only those whose audience touches one of these grades are
-        needed; a lookup may return more (this one does), never fewer.
+        Only those ``where`` admits are needed; a lookup may return more (the
+        in-memory one does), never fewer.
         """
         ...
+
+
+class CountingLookup(OccurrenceLookup, Protocol):
+    """A lookup that can also count, so a group rule need not read whole groups."""
+
+    def count_by_grade(
+        self,
+        start: datetime,
+        end: datetime,
+        grades: frozenset[int],
+        all_day: bool,
+        exclude: Collection[tuple[str, str]],
+    ) -> dict[int, int]:
+        """For each of ``grades``: how many occurrences touching it start in
+        ``[start, end)``, leaving out blackouts, all-day ones unless ``all_day``, and the
+        ``exclude``d events (calendar, uid)."""
+        ...
+
+
+def count_by_grade(
+    occurrences: Iterable[Occurrence],
+    start: datetime,
+    end: datetime,
+    grades: frozenset[int],
+    all_day: bool,
+    exclude: Collection[tuple[str, str]],
+) -> dict[int, int]:
+    """:meth:`CountingLookup.count_by_grade` over occurrences in memory."""
+    counts = dict.fromkeys(grades, 0)
+    for occ in occurrences:
+        if not start <= occ.start < end or occ.is_blackout or (occ.all_day and not all_day):
+            continue
+        if occ.event_key in exclude:
+            continue
+        for grade in grades & occ.audience.grades_touched():
+            counts[grade] += 1
+    return counts
 
 
 def _us(instant: datetime) -> int:
@@ -139,9 +208,9 @@ class IntervalIndex:
         return key in self._by_key
 
     def overlapping(
-        self, start: datetime, end: datetime, grades: frozenset[int] | None = None
+        self, start: datetime, end: datetime, where: Narrowing = NO_NARROWING
     ) -> list[Occurrence]:
-        """All occurrences with ``o.start < end`` and ``o.end > start`` (``grades`` is a
+        """All occurrences with ``o.start < end`` and ``o.end > start`` (``where`` is a
         hint this index does not need: its overlap queries cost no more than a filter)."""
         found: list[Occurrence] = []
         low, high = _us(start), _us(end)
@@ -149,3 +218,16 @@ class IntervalIndex:
             if tier.starts:
                 tier.collect(low, high, found)
         return found
+
+    def count_by_grade(
+        self,
+        start: datetime,
+        end: datetime,
+        grades: frozenset[int],
+        all_day: bool,
+        exclude: Collection[tuple[str, str]],
+    ) -> dict[int, int]:
+        """See :meth:`CountingLookup.count_by_grade`."""
+        # A zero-length occurrence right at ``start`` does not overlap [start, end).
+        found = self.overlapping(start - _MICROSECOND, end)
+        return count_by_grade(found, start, end, grades, all_day, exclude)

@@ -108,8 +108,8 @@ def test_check_one_event_against_100k_looks_only_nearby() -> None:
     examined: list[int] = []
 
     class CountingLookup:
-        def overlapping(self, start: Any, end: Any, grades: Any = None) -> list[Any]:
-            found = index.overlapping(start, end, grades)
+        def overlapping(self, start: Any, end: Any, where: Any = None) -> list[Any]:
+            found = index.overlapping(start, end)
             examined.append(len(found))
             return found
 

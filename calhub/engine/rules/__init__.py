@@ -15,10 +15,14 @@ brute-force reference:
 * buckets: if ``pair(a, b)`` is a clash, ``buckets(a)`` and ``buckets(b)``
   share a key, so a whole-set scan may compare within buckets only.
 
+* narrowing: if ``pair(a, b)`` is a clash, ``narrowing(a)`` admits ``b``
+  (``Narrowing.admits``), so a lookup may leave the rest out.
+
 *Group rules* (``is_group_rule = True``, overload) judge a whole set at once
 with :meth:`BaseRule.group`. For a group clash that involves ``occ``, every
-occurrence in it overlaps ``window(occ)`` and, if :meth:`BaseRule.grades_needed`
-names grades, touches one of them (so a lookup may leave the others out).
+occurrence in it overlaps ``window(occ)`` and is admitted by ``narrowing(occ)``.
+A check asks :meth:`BaseRule.involving`, which a group rule may answer without
+reading whole groups (overload counts them).
 
 Parameters come from ``RuleSettings.params``; each module documents its own and
 their defaults. A rule's severity is ``settings.severity`` or its
@@ -28,13 +32,14 @@ their defaults. A rule's severity is ``settings.severity`` or its
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Collection, Hashable, Iterable, Sequence
 from datetime import datetime
 from importlib import import_module
 from typing import Any, ClassVar
 
 from calhub.engine.clash import Clash, Text, pair_clash_id
 from calhub.engine.config import EngineConfig, RuleSettings
+from calhub.engine.index import NO_NARROWING, Narrowing, OccurrenceLookup
 from calhub.engine.messages import Wording
 from calhub.engine.occurrence import Occurrence
 
@@ -96,9 +101,9 @@ class BaseRule:
         """How far around ``occ`` the rule needs to look; the default is the event itself."""
         return occ.start, occ.end
 
-    def grades_needed(self, occ: Occurrence) -> frozenset[int] | None:
-        """Grades every group partner of ``occ`` touches, or None (no such promise)."""
-        return None
+    def narrowing(self, occ: Occurrence) -> Narrowing:
+        """What every partner of ``occ`` shares with it; the default promises nothing."""
+        return NO_NARROWING
 
     def buckets(self, occ: Occurrence) -> Iterable[Hashable]:
         """Keys that any clashing partner of ``occ`` shares with it."""
@@ -118,6 +123,43 @@ class BaseRule:
         ``check`` passes the new event's occurrences so the rule can skip the rest.
         """
         return []
+
+    def involving(
+        self,
+        candidates: Sequence[Occurrence],
+        lookup: OccurrenceLookup,
+        own_events: Collection[tuple[str, str]],
+    ) -> list[Clash]:
+        """Group clashes with one of ``candidates`` in them (only group rules use this).
+
+        ``lookup`` may still hold the ``own_events`` (those of the candidates), whose
+        candidates are the truth. This default looks up every window of a candidate in
+        full, so each group the candidates are in is complete, and runs :meth:`group`.
+        """
+        mine = [occ for occ in candidates if self.applies_to(occ)]
+        needs: dict[tuple[datetime, datetime], Narrowing] = {}
+        for occ in mine:
+            window, where = self.window(occ), self.narrowing(occ)
+            known = needs.get(window)
+            if known is not None and known != where:
+                grades = None
+                if known.grades is not None and where.grades is not None:
+                    grades = known.grades | where.grades
+                where = Narrowing(grades=grades)
+            needs[window] = where
+        pool = [
+            other
+            for (low, high), where in needs.items()
+            for other in lookup.overlapping(low, high, where)
+            if other.event_key not in own_events and self.applies_to(other)
+        ]
+        pool.extend(mine)
+        own_keys = {occ.key for occ in mine}
+        return [
+            clash
+            for clash in self.group(pool, mine)
+            if any(o.key in own_keys for o in clash.occurrences)
+        ]
 
     def pair_clash(self, a: Occurrence, b: Occurrence, text_ru: Text, text_en: Text) -> Clash:
         """A clash of two occurrences; ``text_ru``/``text_en`` write its messages on demand."""

@@ -15,6 +15,7 @@ from collections.abc import Hashable, Iterable
 
 from calhub.engine.clash import Clash
 from calhub.engine.config import EngineConfig, RuleSettings
+from calhub.engine.index import Narrowing
 from calhub.engine.messages import describe, shared
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.rules import BaseRule, ordered, overlaps
@@ -32,6 +33,9 @@ class AudienceRule(BaseRule):
 
     def applies_to(self, occ: Occurrence) -> bool:
         return not occ.is_blackout and not (self.ignore_all_day and occ.all_day)
+
+    def narrowing(self, occ: Occurrence) -> Narrowing:
+        return Narrowing(grades=occ.audience.grades_touched())
 
     def buckets(self, occ: Occurrence) -> Iterable[Hashable]:
         return occ.audience.grades_touched()

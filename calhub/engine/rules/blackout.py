@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 
 from calhub.engine.clash import Clash
+from calhub.engine.index import Narrowing
 from calhub.engine.messages import describe, shared
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.rules import BaseRule, overlaps
@@ -26,6 +27,9 @@ class BlackoutRule(BaseRule):
 
     def applies_to(self, occ: Occurrence) -> bool:
         return True
+
+    def narrowing(self, occ: Occurrence) -> Narrowing:
+        return Narrowing(grades=occ.audience.grades_touched())
 
     def buckets(self, occ: Occurrence) -> Iterable[Hashable]:
         return occ.audience.grades_touched()

@@ -10,21 +10,21 @@ Parameters: none.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable, Iterable
 from datetime import date, datetime, timedelta
 
 from calhub.engine.clash import Clash
 from calhub.engine.config import EngineConfig, RuleSettings
+from calhub.engine.index import Narrowing
 from calhub.engine.messages import describe, shared
 from calhub.engine.occurrence import Occurrence
-from calhub.engine.parser import AudienceParser, strip_audience_tags
+from calhub.engine.parser import AudienceParser
 from calhub.engine.rules import BaseRule, ordered
 from calhub.engine.timezones import day_bounds, local_date
+from calhub.engine.titles import TitleFolder
 
 __all__ = ["DuplicateRule", "Rule"]
 
-_NOT_WORD = re.compile(r"[\W_]+")
 # A zero-length event at local midnight still overlaps (midnight - 1µs, ...).
 _TINY = timedelta(microseconds=1)
 
@@ -35,18 +35,7 @@ class DuplicateRule(BaseRule):
 
     def __init__(self, config: EngineConfig, settings: RuleSettings) -> None:
         super().__init__(config, settings)
-        self._parser = AudienceParser(config.groups)
-        self._titles: dict[str, str] = {}
-
-    def title(self, summary: str) -> str:
-        """The folded title two duplicates share."""
-        folded = self._titles.get(summary)
-        if folded is None:
-            text = strip_audience_tags(summary, self._parser).casefold().replace("ё", "е")
-            folded = " ".join(_NOT_WORD.sub(" ", text).split())
-            if len(self._titles) < 65536:
-                self._titles[summary] = folded
-        return folded
+        self.title = TitleFolder(AudienceParser(config.groups))
 
     def day(self, occ: Occurrence) -> date:
         return local_date(occ.start, self.zone)
@@ -54,6 +43,9 @@ class DuplicateRule(BaseRule):
     def window(self, occ: Occurrence) -> tuple[datetime, datetime]:
         start, end = day_bounds(self.day(occ), self.zone)
         return start - _TINY, end
+
+    def narrowing(self, occ: Occurrence) -> Narrowing:
+        return Narrowing(grades=occ.audience.grades_touched(), title=self.title(occ.summary))
 
     def buckets(self, occ: Occurrence) -> Iterable[Hashable]:
         title = self.title(occ.summary)

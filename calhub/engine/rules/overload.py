@@ -6,6 +6,11 @@ for 10А counts for grade 10). More than ``max_per_week`` in a grade-week gives
 one clash listing all of them; its id depends on the rule, grade and week only,
 so it stays the same as events come and go.
 
+A check counts the grade-weeks of the new event (when the lookup can count) rather
+than reading them: in a busy hub every grade-week holds hundreds of events, and a
+weekly series touches dozens of weeks. The clashes it returns read their members
+when someone needs them (:class:`~calhub.engine.clash.Members`).
+
 Parameters:
     ``max_per_week`` (whole number, default 5).
     ``count_all_day`` (bool, default True): whether all-day events count.
@@ -13,11 +18,13 @@ Parameters:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
-from calhub.engine.clash import Clash, clash_id
+from calhub.engine.clash import Clash, Members, clash_id
 from calhub.engine.config import EngineConfig, RuleSettings
+from calhub.engine.index import Narrowing, OccurrenceLookup
 from calhub.engine.messages import describe
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.rules import BaseRule, Key
@@ -46,8 +53,8 @@ class OverloadRule(BaseRule):
         _, start, end = week_bounds(occ.start, self.zone)
         return start - _TINY, end
 
-    def grades_needed(self, occ: Occurrence) -> frozenset[int] | None:
-        return occ.audience.grades_touched()
+    def narrowing(self, occ: Occurrence) -> Narrowing:
+        return Narrowing(grades=occ.audience.grades_touched())
 
     def group(
         self, occurrences: Sequence[Occurrence], focus: Sequence[Occurrence] | None = None
@@ -80,11 +87,62 @@ class OverloadRule(BaseRule):
                 clashes.append(self._clash(grade, label, [found[k] for k in sorted(found)]))
         return clashes
 
+    def involving(
+        self,
+        candidates: Sequence[Occurrence],
+        lookup: OccurrenceLookup,
+        own_events: Collection[tuple[str, str]],
+    ) -> list[Clash]:
+        count_by_grade = getattr(lookup, "count_by_grade", None)
+        if count_by_grade is None:
+            return super().involving(candidates, lookup, own_events)
+        mine: dict[tuple[int, str], dict[Key, Occurrence]] = {}
+        weeks: dict[str, tuple[datetime, datetime]] = {}
+        for occ in candidates:
+            if not self.applies_to(occ):
+                continue
+            label, start, end = week_bounds(occ.start, self.zone)
+            weeks[label] = (start, end)
+            for grade in occ.audience.grades_touched():
+                mine.setdefault((grade, label), {})[occ.key] = occ
+        clashes = []
+        for label, (start, end) in sorted(weeks.items()):
+            grades = frozenset(grade for grade, week in mine if week == label)
+            others = count_by_grade(start, end, grades, self.count_all_day, own_events)
+            for grade in sorted(grades):
+                own = mine[(grade, label)]
+                if others[grade] + len(own) > self.max_per_week:
+                    read = partial(self._members, lookup, own_events, grade, (start, end), own)
+                    clashes.append(self._clash(grade, label, Members(read, start)))
+        return clashes
+
+    def _members(
+        self,
+        lookup: OccurrenceLookup,
+        own_events: Collection[tuple[str, str]],
+        grade: int,
+        week: tuple[datetime, datetime],
+        own: dict[Key, Occurrence],
+    ) -> list[Occurrence]:
+        """Everything in one grade-week, the ``own`` occurrences for their events."""
+        start, end = week
+        found: dict[Key, Occurrence] = {}
+        for occ in lookup.overlapping(start - _TINY, end, Narrowing(grades=frozenset({grade}))):
+            if (
+                start <= occ.start < end
+                and occ.event_key not in own_events
+                and self.applies_to(occ)
+                and grade in occ.audience.grades_touched()
+            ):
+                found[occ.key] = occ
+        found.update(own)
+        return [found[key] for key in sorted(found)]
+
     def _week(self, occ: Occurrence) -> tuple[int, int]:
         year, week, _ = occ.start.astimezone(self.zone).isocalendar()
         return year, week
 
-    def _clash(self, grade: int, week: str, items: list[Occurrence]) -> Clash:
+    def _clash(self, grade: int, week: str, items: Sequence[Occurrence]) -> Clash:
         def listed(lang: str) -> str:
             by_time = sorted(items, key=lambda occ: (occ.start, occ.key))
             text = "; ".join(describe(occ, self.wording, lang) for occ in by_time[:_LISTED])
@@ -97,7 +155,7 @@ class OverloadRule(BaseRule):
             id=clash_id(self.name, str(grade), week),
             rule=self.name,
             severity=self.severity,
-            occurrences=tuple(items),
+            occurrences=items if isinstance(items, Members) else tuple(items),
             text_ru=lambda: (
                 f"Перегрузка: у {grade}-х классов {len(items)} событий за неделю "
                 f"{week} (не больше {self.max_per_week}): {listed('ru')}."

@@ -24,6 +24,7 @@ from typing import Any
 
 from calhub.engine.clash import Clash
 from calhub.engine.config import EngineConfig, RuleSettings
+from calhub.engine.index import Narrowing
 from calhub.engine.messages import describe, shared
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.rules import BaseRule, overlaps
@@ -79,6 +80,9 @@ class TravelRule(BaseRule):
 
     def window(self, occ: Occurrence) -> tuple[datetime, datetime]:
         return occ.start - self.gap, occ.end + self.gap
+
+    def narrowing(self, occ: Occurrence) -> Narrowing:
+        return Narrowing(grades=occ.audience.grades_touched())
 
     def buckets(self, occ: Occurrence) -> Iterable[Hashable]:
         return occ.audience.grades_touched()

@@ -15,6 +15,7 @@ from collections.abc import Hashable, Iterable
 
 from calhub.engine.clash import Clash
 from calhub.engine.config import EngineConfig, RuleSettings
+from calhub.engine.index import Narrowing
 from calhub.engine.messages import describe
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.rules import BaseRule, ordered, overlaps
@@ -35,6 +36,9 @@ class VenueRule(BaseRule):
         if occ.is_blackout or not occ.venue:
             return False
         return not (self.ignore_online and is_virtual_venue(occ.venue))
+
+    def narrowing(self, occ: Occurrence) -> Narrowing:
+        return Narrowing(venue=occ.venue)
 
     def buckets(self, occ: Occurrence) -> Iterable[Hashable]:
         return (occ.venue,)
