@@ -22,6 +22,7 @@ import functools
 import itertools
 import json
 import logging
+import math
 import secrets
 import sqlite3
 import threading
@@ -82,6 +83,8 @@ CREATE INDEX IF NOT EXISTS occurrences_uid ON occurrences (calendar, uid);
 -- Covers the overload rule's counts: a week's rows by start, never reading the table.
 CREATE INDEX IF NOT EXISTS occurrences_start
     ON occurrences (start, grades, is_blackout, all_day);
+-- The duplicate rule's partners: one title, starting on one day.
+CREATE INDEX IF NOT EXISTS occurrences_title ON occurrences (title, start);
 CREATE VIRTUAL TABLE IF NOT EXISTS occurrence_spans USING rtree (id, start, end);
 """
 
@@ -199,8 +202,9 @@ class OccurrenceIndex(ThreadLocalDatabase):
     SYNCHRONOUS = "NORMAL"
 
     def __init__(self, path: Path, fold_title: Callable[[str], str] | None = None) -> None:
-        """``fold_title``: the engine's ``TitleFolder``; without it no title is stored and
-        lookups by title return every title."""
+        """``fold_title``: the engine's ``TitleFolder``, the same for every process that
+        writes or reads the file; without it no title is stored and lookups by title
+        return every title."""
         super().__init__(path)
         self.rows = RowCache()
         self.fold_title = fold_title
@@ -414,22 +418,33 @@ class OccurrenceIndex(ThreadLocalDatabase):
         """Occurrences with ``o.start < end`` and ``o.end > start``, minus excluded events,
         that ``where`` admits."""
         skip = set(exclude)
-        low, high = _timestamp(start), _timestamp(end)
-        # R*Tree bounds are rounded outwards, so re-check the exact columns.
-        query = (
-            "SELECT o.id FROM occurrence_spans s JOIN occurrences o ON o.id = s.id "
-            "WHERE s.start < ? AND s.end > ? AND o.start < ? AND o.end > ?"
-        )
-        arguments: tuple[int | str, ...] = (high, low, high, low)
+        # Rows hold whole seconds: rounded outwards, the bounds never leave one out.
+        low, high = math.floor(start.timestamp()), math.ceil(end.timestamp())
+        arguments: dict[str, int | str] = {"low": low, "high": high}
+        if where.starting is not None:
+            # Partners that start in a known span (a day, a week) are found by start in
+            # an ordinary index, by title first when there is one.
+            query = (
+                "SELECT o.id FROM occurrences o WHERE o.start >= :from AND o.start < :until "
+                "AND o.start < :high AND o.end > :low"
+            )
+            arguments["from"] = math.floor(where.starting[0].timestamp())
+            arguments["until"] = math.ceil(where.starting[1].timestamp())
+        else:
+            # R*Tree bounds are rounded outwards, so re-check the exact columns.
+            query = (
+                "SELECT o.id FROM occurrence_spans s JOIN occurrences o ON o.id = s.id "
+                "WHERE s.start < :high AND s.end > :low AND o.start < :high AND o.end > :low"
+            )
         if where.grades is not None:
-            query += " AND o.grades & ? != 0"
-            arguments += (grade_mask(where.grades),)
+            query += " AND o.grades & :grades != 0"
+            arguments["grades"] = grade_mask(where.grades)
         if where.venue is not None:
-            query += " AND o.venue = ?"
-            arguments += (where.venue,)
-        if where.title is not None:
-            query += " AND (o.title = ? OR o.title IS NULL)"
-            arguments += (where.title,)
+            query += " AND o.venue = :venue"
+            arguments["venue"] = where.venue
+        if where.title is not None and self.fold_title is not None:
+            query += " AND o.title = :title"
+            arguments["title"] = where.title
         ids = [row[0] for row in self.db.execute(query, arguments)]
         return [o for o in self._by_ids(ids) if (o.calendar, o.uid) not in skip]
 

@@ -45,12 +45,15 @@ class Narrowing:
     grades: frozenset[int] | None = None  # the partner's audience touches one of them
     venue: str | None = None  # the partner is at this venue (normalised key)
     title: str | None = None  # the partner's folded title (``TitleFolder``) is this
+    starting: tuple[datetime, datetime] | None = None  # the partner starts in [low, high)
 
     def admits(self, occ: Occurrence, title_of: Callable[[str], str] | None = None) -> bool:
         """Whether ``occ`` may be a partner (the title is checked only with ``title_of``)."""
         if self.grades is not None and self.grades.isdisjoint(occ.audience.grades_touched()):
             return False
         if self.venue is not None and occ.venue != self.venue:
+            return False
+        if self.starting is not None and not self.starting[0] <= occ.start < self.starting[1]:
             return False
         return self.title is None or title_of is None or title_of(occ.summary) == self.title
 

@@ -45,7 +45,11 @@ class DuplicateRule(BaseRule):
         return start - _TINY, end
 
     def narrowing(self, occ: Occurrence) -> Narrowing:
-        return Narrowing(grades=occ.audience.grades_touched(), title=self.title(occ.summary))
+        return Narrowing(
+            grades=occ.audience.grades_touched(),
+            title=self.title(occ.summary),
+            starting=day_bounds(self.day(occ), self.zone),
+        )
 
     def buckets(self, occ: Occurrence) -> Iterable[Hashable]:
         title = self.title(occ.summary)

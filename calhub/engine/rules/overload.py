@@ -54,7 +54,8 @@ class OverloadRule(BaseRule):
         return start - _TINY, end
 
     def narrowing(self, occ: Occurrence) -> Narrowing:
-        return Narrowing(grades=occ.audience.grades_touched())
+        _, start, end = week_bounds(occ.start, self.zone)
+        return Narrowing(grades=occ.audience.grades_touched(), starting=(start, end))
 
     def group(
         self, occurrences: Sequence[Occurrence], focus: Sequence[Occurrence] | None = None
@@ -127,7 +128,8 @@ class OverloadRule(BaseRule):
         """Everything in one grade-week, the ``own`` occurrences for their events."""
         start, end = week
         found: dict[Key, Occurrence] = {}
-        for occ in lookup.overlapping(start - _TINY, end, Narrowing(grades=frozenset({grade}))):
+        where = Narrowing(grades=frozenset({grade}), starting=week)
+        for occ in lookup.overlapping(start - _TINY, end, where):
             if (
                 start <= occ.start < end
                 and occ.event_key not in own_events
