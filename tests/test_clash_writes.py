@@ -388,3 +388,33 @@ def test_caldav_client_events_round_trip_in_reject_calendar(hub: Any) -> None:
     assert event.url is not None
     found = calendar.search(start=at(day, 0), end=at(day, 23), event=True)
     assert "rt-1" in {e.icalendar_component["uid"] for e in found}
+
+
+def test_overload_made_hard_refuses_the_sixth_event_and_lists_the_whole_week(
+    fresh_hub: Any,
+) -> None:
+    """A check only counts a grade-week; the refusal still names every event in it."""
+    from calhub import configfile
+
+    hub = fresh_hub()
+    document = configfile.read_document(hub.data_dir)
+    document["rules"]["overload"]["severity"] = "hard"  # type: ignore[index]
+    configfile.save_document(hub.data_dir, document)
+    set_policy(hub, "kgtu", "reject")
+    monday = own_week()
+    for n in range(5):
+        day = monday + dt.timedelta(days=n)
+        created = put_event(
+            hub, "bfu", "/bfu/calendar/", f"week-{n}", f"Занятие {n} [7Г]", at(day, 9), at(day, 10)
+        )
+        assert created.status == 201
+    sixth = put_event(
+        hub, "kgtu", "/kgtu/calendar/", "week-5", "Экскурсия [7]", at(monday, 14), at(monday, 15)
+    )
+    assert sixth.status == 409, sixth.text
+    root = ET.fromstring(sixth.text)
+    clash = root.find(f"{{{CALHUB_NS}}}no-new-clash/{{{CALHUB_NS}}}clash")
+    assert clash is not None and clash.get("rule") == "overload"
+    assert sorted(e.get("uid") for e in clash) == [f"week-{n}" for n in range(6)]
+    assert "6 событий" in (root.findtext("{DAV:}responsedescription") or "")
+    assert get_status(hub, "kgtu", "/kgtu/calendar/week-5.ics") == 404
