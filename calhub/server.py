@@ -16,6 +16,7 @@ from types import FrameType
 
 from cheroot import wsgi
 
+from calhub.allocator import limit_malloc_arenas
 from calhub.errors import UserError
 from calhub.hub import Hub
 from calhub.wsgi import build_stack
@@ -42,6 +43,7 @@ def serve(
     threads: int = DEFAULT_THREADS,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
+    limit_malloc_arenas()
     server = wsgi.Server(
         (host, port),
         build_stack(hub),
