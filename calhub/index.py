@@ -158,9 +158,9 @@ def _moment(timestamp: int) -> dt.datetime:
 # How many occurrence objects each process keeps (a few hundred bytes each); a hub of a
 # school and its partners has fewer, a stress benchmark more.
 ROW_CACHE_SIZE = 50_000
-_SQL_VARIABLES = 900
+_SQL_VARIABLES = 900  # below SQLite's smallest limit on parameters per statement
 # Up to this many excluded events are subtracted from a count one indexed query each.
-_FEW_EXCLUDED = 16  # below SQLite's smallest limit on parameters per statement
+_FEW_EXCLUDED = 16
 
 
 class RowCache:
