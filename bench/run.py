@@ -418,8 +418,8 @@ def _engine_tables(engine: dict[str, Any], http: dict[str, Any] | None, targets:
     out = [
         "### Clash check of one new event (in-process, no HTTP)",
         "",
-        f"{len(expand)} new events (generated like the others; "
-        f"{sum(1 for _ in expand)} checks per row). Expanding one event (parse + recurrence, "
+        f"{len(expand)} new events, generated like the others, each checked once per pass. "
+        "Expanding one event (parse + recurrence, "
         f"`Tracker.expand`) took p50 {fmt_ms(median_ms(expand))} ms, "
         f"p95 {fmt_ms(percentile_ms(expand, 0.95))} ms; it is not part of the times below. "
         "Each percentile is the median of the passes over all probes; the range is the "
