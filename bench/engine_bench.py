@@ -157,30 +157,23 @@ def make_probes(hub_root: Path, count: int, seed: int) -> list[Probe]:
         close_hub(hub)
 
 
-def engine_for(hub_root: Path):  # -> ClashEngine
+def engine_parts(hub_root: Path):  # -> calhub.tracker.EngineParts
+    """The hub's engine and the title folding its index uses."""
     from bench.servers import close_hub
     from calhub.hub import Hub
 
     hub = Hub(hub_root)
     try:
-        return hub.tracker.parts.engine
+        return hub.tracker.parts
     finally:
         close_hub(hub)
-
-
-def engine_title_folder(engine):  # -> TitleFolder
-    """The title folding the hub's index uses, with the engine's groups."""
-    from calhub.engine import AudienceParser
-    from calhub.engine.titles import TitleFolder
-
-    return TitleFolder(AudienceParser(engine.config.groups))
 
 
 def measure_set(
     name: str,
     events: dict[Event, list[Any]],
     probes: Sequence[Probe],
-    engine,
+    parts,  # calhub.tracker.EngineParts, from engine_parts
     workdir: Path,
     scan_limit: int,
     passes: int = 1,
@@ -192,7 +185,8 @@ def measure_set(
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     all_occurrences = [o for occurrences in events.values() for o in occurrences]
-    index = OccurrenceIndex(path, fold_title=engine_title_folder(engine))
+    engine = parts.engine
+    index = OccurrenceIndex(path, fold_title=parts.fold_title)
     started = time.perf_counter()
     with index.transaction() as db:
         for (calendar, uid), occurrences in events.items():
@@ -257,7 +251,7 @@ def measure_set(
 def run_engine(options: EngineOptions, progress: Callable[[str], None] = print) -> dict[str, Any]:
     year = generate.school_year()
     base = _load_base(options.hub_root)
-    engine = engine_for(options.hub_root)
+    parts = engine_parts(options.hub_root)
     probes = make_probes(options.hub_root, options.probes, options.seed)
     progress(
         f"  base: {len(base)} events, {sum(map(len, base.values()))} occurrences; "
@@ -271,7 +265,7 @@ def run_engine(options: EngineOptions, progress: Callable[[str], None] = print) 
     for count in options.occurrence_points:
         events = take_occurrences(base, year, count)
         result = measure_set(
-            f"occ{count}", events, probes, engine, options.workdir, 0, options.passes
+            f"occ{count}", events, probes, parts, options.workdir, 0, options.passes
         )
         results["points"][str(count)] = result
         progress(f"  {result['occurrences']} occurrences: check measured")
@@ -279,14 +273,14 @@ def run_engine(options: EngineOptions, progress: Callable[[str], None] = print) 
     for count in options.spread_points:
         events = take_occurrences(base, year, count, spread=True)
         result = measure_set(
-            f"spread{count}", events, probes, engine, options.workdir, 0, options.passes
+            f"spread{count}", events, probes, parts, options.workdir, 0, options.passes
         )
         results["spread"][str(count)] = result
         progress(f"  {result['occurrences']} occurrences over four years: check measured")
     for count in options.growth_events:
         events = take_events(base, year, count)
         limit, passes = options.scan_limit, options.passes
-        result = measure_set(f"ev{count}", events, probes, engine, options.workdir, limit, passes)
+        result = measure_set(f"ev{count}", events, probes, parts, options.workdir, limit, passes)
         results["growth"][str(count)] = result
         progress(f"  {count} events ({result['occurrences']} occurrences): measured")
     return results
