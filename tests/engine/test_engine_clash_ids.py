@@ -4,28 +4,20 @@ a pair clash's id is the sha256 of the rule and both occurrence keys, as written
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from calhub.engine import Audience, Occurrence
+from helpers import hour_long_occurrence
+
+from calhub.engine import Occurrence
 from calhub.engine.clash import clash_id, pair_clash_id
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
 def occurrence(calendar: str, uid: str, recurrence_id: str) -> Occurrence:
-    return Occurrence(
-        calendar=calendar,
-        uid=uid,
-        recurrence_id=recurrence_id,
-        summary="Лекция",
-        start=START,
-        end=START,
-        all_day=False,
-        location="",
-        venue="",
-        audience=Audience(frozenset({10})),
-        audience_source="test",
-        is_blackout=False,
+    return replace(
+        hour_long_occurrence(calendar, uid, START, "Лекция"), recurrence_id=recurrence_id
     )
 
 

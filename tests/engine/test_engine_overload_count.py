@@ -5,9 +5,12 @@ read their members only when asked, and then hold exactly what a full scan finds
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
-from calhub.engine import Audience, ClashEngine, EngineConfig, IntervalIndex, Occurrence
+from helpers import hour_long_occurrence
+
+from calhub.engine import ClashEngine, EngineConfig, IntervalIndex, Occurrence
 from calhub.engine.clash import Members
 from calhub.engine.index import NO_NARROWING, Narrowing
 
@@ -15,20 +18,12 @@ MONDAY = dt.datetime(2026, 2, 2, 8, tzinfo=dt.UTC)
 
 
 def lesson(calendar: str, uid: str, week: int, day: int, hour: int) -> Occurrence:
+    """A 45-minute grade-10 lesson, one instance of a series."""
     start = MONDAY + dt.timedelta(weeks=week, days=day, hours=hour)
-    return Occurrence(
-        calendar=calendar,
-        uid=uid,
+    return replace(
+        hour_long_occurrence(calendar, uid, start, f"Занятие {uid}"),
         recurrence_id=start.strftime("%Y%m%dT%H%M%SZ"),
-        summary=f"Занятие {uid}",
-        start=start,
         end=start + dt.timedelta(minutes=45),
-        all_day=False,
-        location="",
-        venue="",
-        audience=Audience(frozenset({10})),
-        audience_source="test",
-        is_blackout=False,
     )
 
 
