@@ -70,7 +70,7 @@ class ClashEngine:
 
         found: dict[str, Clash] = {}
         for occ in candidates:
-            # One lookup per kind of partner (same grades, same venue, same title), over
+            # One lookup per kind of partner (its Narrowing: grades, venue, title, start), over
             # the widest window of the rules that share it.
             queries: dict[Narrowing, tuple[datetime, datetime, list[BaseRule]]] = {}
             for rule in self._pair_rules:
