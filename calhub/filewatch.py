@@ -37,6 +37,9 @@ class ReloadingFile(Generic[T]):
             return self._missing()
         stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
         with self._lock:
+            if self._value is not None and stamp == self._bad_stamp:
+                # Known bad and unchanged: every request would parse it again for nothing.
+                return self._value
             if stamp != self._stamp or self._value is None:
                 try:
                     value = self._parse(self.path)
@@ -45,11 +48,10 @@ class ReloadingFile(Generic[T]):
                         raise
                     # A running server keeps its last good reading rather than failing
                     # every request; the error is logged once per bad version.
-                    if stamp != self._bad_stamp:
-                        logger.error(
-                            "Ignoring the new %s, keeping the last valid one: %s", self.path, exc
-                        )
-                        self._bad_stamp = stamp
+                    logger.error(
+                        "Ignoring the new %s, keeping the last valid one: %s", self.path, exc
+                    )
+                    self._bad_stamp = stamp
                     return self._value
                 self._value = value
                 self._stamp = stamp

@@ -3,6 +3,10 @@
 Every key has a default, a help text and a validator. ``load_settings`` reads the file once
 into an immutable ``Settings``; any error names the file, the section and key, and what is
 allowed. The CLI edits the file with tomlkit so that a coordinator's comments survive.
+
+The rules' own keys are not repeated here: each rule declares its name, default severity
+and typed settings in ``calhub/engine/rules`` (``registry()``), and ``[rules.NAME]``
+tables are checked against those declarations.
 """
 
 from __future__ import annotations
@@ -15,14 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from calhub.engine.config import SEVERITIES
+from calhub.engine.rules import BaseRule, registry
+from calhub.engine.rules.spec import Setting
 from calhub.errors import ConfigError
 
 CONFIG_NAME = "calhub.toml"
 
 ROLES = ("school", "blackout", "partner")
 POLICIES = ("record", "reject")
-SEVERITIES = ("hard", "soft")
-RULE_NAMES = ("audience", "blackout", "venue", "travel", "duplicate", "overload")
 
 # Account/calendar ids become URL path segments and file names.
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
@@ -167,10 +172,33 @@ CALENDAR_SCHEMA: dict[str, Option] = {
     "archived": Option(False, "Set by 'partner remove': kept, read-only, no clash checks.", bool),
 }
 
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, not {value!r}")
+    return value
+
+
+# Keys every [rules.NAME] table has; each rule's own keys are declared by the rule itself
+# (BaseRule.options in calhub/engine/rules), so the engine and this schema cannot disagree.
 RULE_SCHEMA: dict[str, Option] = {
-    "enabled": Option(True, "Whether the rule runs.", bool),
-    "severity": Option(None, "hard or soft; empty for the rule's default.", _choice(SEVERITIES)),
+    "enabled": Option(True, "Whether the rule runs.", _flag, "true, false"),
+    "severity": Option(
+        None,
+        "hard or soft; left out, the rule's own default.",
+        _choice(SEVERITIES),
+        ", ".join(SEVERITIES),
+    ),
 }
+
+
+def _setting_option(setting: Setting) -> Option:
+    return Option(setting.default, setting.help, setting.check, setting.allowed)
+
+
+def rule_schema(rule: type[BaseRule]) -> dict[str, Option]:
+    """Every key a ``[rules.NAME]`` table may hold for this rule."""
+    return RULE_SCHEMA | {setting.name: _setting_option(setting) for setting in rule.options}
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +228,9 @@ class CalendarSettings:
 
 @dataclass(frozen=True, slots=True)
 class RuleConfig:
+    """One ``[rules.NAME]`` table, checked; ``params`` holds the rule's keys that were set
+    (the rule fills in its defaults, so a default changed in code needs no config edit)."""
+
     enabled: bool = True
     severity: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -265,28 +296,28 @@ def _read_table(path: Path, section: str, raw: Any, schema: Mapping[str, Option]
 def _read_rules(path: Path, raw: Any) -> dict[str, RuleConfig]:
     if not isinstance(raw, Mapping):
         raise ConfigError(str(path), "rules", "must be a table of rule tables")
+    known = registry()
     rules = {}
     for name, table in raw.items():
-        if name not in RULE_NAMES:
-            raise ConfigError(
-                str(path), f"rules.{name}", "is not a known rule", ", ".join(RULE_NAMES)
-            )
+        rule = known.get(name)
+        if rule is None:
+            raise ConfigError(str(path), f"rules.{name}", "is not a known rule", ", ".join(known))
         if not isinstance(table, Mapping):
             raise ConfigError(str(path), f"rules.{name}", "must be a table")
-        enabled = _check(
-            path, f"rules.{name}.enabled", RULE_SCHEMA["enabled"], table.get("enabled", True)
+        schema = rule_schema(rule)
+        unknown = sorted(set(table) - set(schema))
+        if unknown:
+            raise ConfigError(
+                str(path), f"rules.{name}.{unknown[0]}", "is not a known key", ", ".join(schema)
+            )
+        values = {
+            key: _check(path, f"rules.{name}.{key}", schema[key], table[key]) for key in table
+        }
+        rules[name] = RuleConfig(
+            enabled=values.pop("enabled", True),
+            severity=values.pop("severity", None),
+            params=values,
         )
-        severity = table.get("severity")
-        if severity is not None:
-            severity = _check(path, f"rules.{name}.severity", RULE_SCHEMA["severity"], severity)
-        params = {k: v for k, v in table.items() if k not in RULE_SCHEMA}
-        for key, value in params.items():
-            number = isinstance(value, int | float) and not isinstance(value, bool)
-            if not (isinstance(value, bool) or (number and value >= 0)):
-                raise ConfigError(
-                    str(path), f"rules.{name}.{key}", "must be true, false or a non-negative number"
-                )
-        rules[name] = RuleConfig(enabled=enabled, severity=severity, params=params)
     return rules
 
 
@@ -337,4 +368,9 @@ def load_settings(data_dir: Path) -> Settings:
             document = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "-", f"is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        # An editor saving in Windows-1251 is a bad edit like any other, not a crash.
+        raise ConfigError(
+            str(path), "-", f"is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from exc
     return parse_settings(path, document)

@@ -334,11 +334,34 @@ def test_severity_override(make_occ: Make) -> None:
         lambda: EngineConfig(rules={"overload": RuleSettings(params={"max_per_week": -1})}),
         lambda: EngineConfig(rules={"travel": RuleSettings(params={"sites": ["x"]})}),
         lambda: EngineConfig(rules={"venue": RuleSettings(params={"ignore_online": "yes"})}),
+        lambda: EngineConfig(rules={"travel": RuleSettings(params={"gap_minutes": True})}),
+        lambda: EngineConfig(rules={"travel": RuleSettings(params={"gap_minutes": 7.5})}),
+        lambda: EngineConfig(rules={"travel": RuleSettings(params={"gap_minute": 30})}),
+        lambda: EngineConfig(rules={"duplicate": RuleSettings(params={"max_per_week": 3})}),
+        lambda: EngineConfig(rules={"audience": RuleSettings(params={"ignore_all_day": 1})}),
     ],
 )
 def test_bad_rule_settings_fail_early(config: Callable[[], EngineConfig]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^(rule \w+: |unknown rules)"):
         ClashEngine(config())
+
+
+def test_rules_read_their_declared_defaults() -> None:
+    for rule in ClashEngine(EngineConfig()).rules:
+        assert dict(rule.params) == {option.name: option.default for option in rule.options}
+    (travel,) = ClashEngine(only("travel", gap_minutes=0)).rules
+    assert travel.params["gap_minutes"] == 0 and travel.params["ignore_online"] is True
+
+
+def test_travel_site_spellings_go_through_the_venue_aliases(make_occ: Make) -> None:
+    a = make_occ("a", "10", 10, 60, location="Гимназия, ауд. 12")
+    b = make_occ("b", "10", 11, 60, location="Спортзал")
+    config = replace(
+        only("travel", sites={"гимназия": ["Гимназия", "актовый зал"]}),
+        venue_aliases={"актовый зал": "Спортзал"},
+    )
+    assert clashes(config, a, b) == []
+    assert len(clashes(only("travel", sites={"гимназия": ["Гимназия"]}), a, b)) == 1
 
 
 def test_bad_config_values_fail_early() -> None:

@@ -24,16 +24,22 @@ occurrence in it overlaps ``window(occ)`` and is admitted by ``narrowing(occ)``.
 A check asks :meth:`BaseRule.involving`, which a group rule may answer without
 reading whole groups (overload counts them).
 
-Parameters come from ``RuleSettings.params``; each module documents its own and
-their defaults. A rule's severity is ``settings.severity`` or its
+Each rule class declares its name, ``default_severity`` and its settings
+(``options``, typed :class:`~calhub.engine.rules.spec.Setting` objects with
+defaults, bounds and help). :func:`registry` is the one list of rules: the
+engine builds them from it, and the hub's config schema validates
+``[rules.NAME]`` tables and the documentation lists their settings from it.
+A rule reads its settings, checked and with defaults filled in, from
+``self.params``; its severity is ``settings.severity`` or its
 ``default_severity``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Hashable, Iterable, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from importlib import import_module
 from typing import Any, ClassVar
 
@@ -42,11 +48,13 @@ from calhub.engine.config import EngineConfig, RuleSettings
 from calhub.engine.index import NO_NARROWING, Narrowing, OccurrenceLookup
 from calhub.engine.messages import Wording
 from calhub.engine.occurrence import Occurrence
+from calhub.engine.rules.spec import Setting, read_params
 
-__all__ = ["RULE_NAMES", "BaseRule", "Key", "load", "ordered", "overlaps"]
+__all__ = ["RULE_NAMES", "BaseRule", "Key", "load", "ordered", "overlaps", "registry"]
 
 logger = logging.getLogger(__name__)
 
+# The rules in the order they run; each is the module calhub.engine.rules.NAME.
 RULE_NAMES = ("audience", "blackout", "venue", "travel", "duplicate", "overload")
 
 _ONE_BUCKET: tuple[Hashable, ...] = (None,)
@@ -70,6 +78,7 @@ class BaseRule:
     name: ClassVar[str] = ""
     default_severity: ClassVar[str] = "hard"
     is_group_rule: ClassVar[bool] = False
+    options: ClassVar[tuple[Setting, ...]] = ()
 
     def __init__(self, config: EngineConfig, settings: RuleSettings) -> None:
         self.config = config
@@ -77,21 +86,8 @@ class BaseRule:
         self.severity: str = settings.severity or self.default_severity
         self.zone = config.zone
         self.wording = Wording(config.zone, config.calendar_names)
-
-    def number(self, key: str, default: float, *, minimum: float = 0) -> float:
-        """A numeric parameter, checked, so a typo in the config fails at start-up."""
-        value: Any = self.settings.params.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-            raise ValueError(
-                f"rule {self.name}: {key} must be a number >= {minimum}, not {value!r}"
-            )
-        return value
-
-    def flag(self, key: str, default: bool) -> bool:
-        value: Any = self.settings.params.get(key, default)
-        if not isinstance(value, bool | int):
-            raise ValueError(f"rule {self.name}: {key} must be true or false, not {value!r}")
-        return bool(value)
+        # Checked here too, so a caller that bypasses the hub's schema still fails early.
+        self.params: Mapping[str, Any] = read_params(self.name, self.options, settings.params)
 
     def applies_to(self, occ: Occurrence) -> bool:
         """Whether the rule looks at this occurrence at all (blackouts: only their own rule)."""
@@ -174,18 +170,31 @@ class BaseRule:
         )
 
 
+@cache
+def registry() -> Mapping[str, type[BaseRule]]:
+    """Every rule class by name, in :data:`RULE_NAMES` order.
+
+    The modules are imported on first use: they import this package for ``BaseRule``.
+    """
+    classes: dict[str, type[BaseRule]] = {}
+    for name in RULE_NAMES:
+        rule_class: type[BaseRule] = import_module(f"{__name__}.{name}").Rule
+        if rule_class.name != name:
+            raise RuntimeError(f"{__name__}.{name} defines the rule {rule_class.name!r}")
+        classes[name] = rule_class
+    return classes
+
+
 def load(config: EngineConfig) -> list[BaseRule]:
     """The enabled rules, in :data:`RULE_NAMES` order, configured from ``config.rules``."""
     unknown = set(config.rules) - set(RULE_NAMES)
     if unknown:
         raise ValueError(f"unknown rules in configuration: {', '.join(sorted(unknown))}")
     rules: list[BaseRule] = []
-    for name in RULE_NAMES:
+    for name, rule_class in registry().items():
         settings = config.rule(name)
         if not settings.enabled:
             logger.info("Clash rule %s is disabled", name)
             continue
-        module = import_module(f"{__name__}.{name}")
-        rule_class: type[BaseRule] = module.Rule
         rules.append(rule_class(config, settings))
     return rules

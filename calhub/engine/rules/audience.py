@@ -4,9 +4,7 @@ Two occurrences clash when their times overlap (half-open: one ending at 10:00
 and one starting at 10:00 do not) and their audiences share a class (grade 10
 meets 10А; 10А does not meet 10Б).
 
-Parameters:
-    ``ignore_all_day`` (bool, default False): leave all-day events out, for
-    schools that use all-day entries as notes rather than as real events.
+Settings: :attr:`AudienceRule.options`.
 """
 
 from __future__ import annotations
@@ -19,6 +17,7 @@ from calhub.engine.index import Narrowing
 from calhub.engine.messages import describe, shared
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.rules import BaseRule, ordered, overlaps
+from calhub.engine.rules.spec import Flag
 
 __all__ = ["AudienceRule", "Rule"]
 
@@ -26,10 +25,18 @@ __all__ = ["AudienceRule", "Rule"]
 class AudienceRule(BaseRule):
     name = "audience"
     default_severity = "hard"
+    options = (
+        Flag(
+            "ignore_all_day",
+            False,
+            "Leave all-day events out, for schools that use all-day entries as notes "
+            "rather than as real events.",
+        ),
+    )
 
     def __init__(self, config: EngineConfig, settings: RuleSettings) -> None:
         super().__init__(config, settings)
-        self.ignore_all_day = self.flag("ignore_all_day", False)
+        self.ignore_all_day: bool = self.params["ignore_all_day"]
 
     def applies_to(self, occ: Occurrence) -> bool:
         return not occ.is_blackout and not (self.ignore_all_day and occ.all_day)

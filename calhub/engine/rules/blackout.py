@@ -5,7 +5,7 @@ in this rule only. A normal event clashes with a blackout occurrence when their
 times overlap and their audiences share a class; a blackout for ``[11]`` does
 not stop events for grade 9.
 
-Parameters: none.
+Settings: none besides ``enabled`` and ``severity``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ folding (case, ``ё``, punctuation and spacing ignored, audience tags such as
 ``[10-11]`` removed), they start on the same local day (hub time zone) and
 their audiences share a class. Untitled events are never duplicates.
 
-Parameters: none.
+Settings: none besides ``enabled`` and ``severity``.
 """
 
 from __future__ import annotations

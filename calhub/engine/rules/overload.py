@@ -11,9 +11,7 @@ than reading them: in a busy hub every grade-week holds hundreds of events, and 
 weekly series touches dozens of weeks. The clashes it returns read their members
 when someone needs them (:class:`~calhub.engine.clash.Members`).
 
-Parameters:
-    ``max_per_week`` (whole number, default 5).
-    ``count_all_day`` (bool, default True): whether all-day events count.
+Settings: :attr:`OverloadRule.options`.
 """
 
 from __future__ import annotations
@@ -28,6 +26,7 @@ from calhub.engine.index import Narrowing, OccurrenceLookup
 from calhub.engine.messages import describe
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.rules import BaseRule, Key
+from calhub.engine.rules.spec import Flag, Whole
 from calhub.engine.timezones import week_bounds
 
 __all__ = ["OverloadRule", "Rule"]
@@ -40,11 +39,22 @@ class OverloadRule(BaseRule):
     name = "overload"
     default_severity = "soft"
     is_group_rule = True
+    options = (
+        Whole(
+            "max_per_week",
+            5,
+            "More events than this for one grade in one week is an overload.",
+            minimum=0,
+            maximum=10_000,
+            unit="events",
+        ),
+        Flag("count_all_day", True, "Whether all-day events count towards the week."),
+    )
 
     def __init__(self, config: EngineConfig, settings: RuleSettings) -> None:
         super().__init__(config, settings)
-        self.max_per_week = int(self.number("max_per_week", 5))
-        self.count_all_day = self.flag("count_all_day", True)
+        self.max_per_week: int = self.params["max_per_week"]
+        self.count_all_day: bool = self.params["count_all_day"]
 
     def applies_to(self, occ: Occurrence) -> bool:
         return not occ.is_blackout and (self.count_all_day or not occ.all_day)

@@ -5,22 +5,15 @@ they are at different venues, and the gap between the end of the first and the
 start of the second is shorter than ``gap_minutes`` (a gap of exactly
 ``gap_minutes`` is enough). Back-to-back events at different venues clash.
 
-Parameters:
-    ``gap_minutes`` (number, default 30): the least time needed between venues.
-    ``ignore_online`` (bool, default True): online meetings need no travel.
-    ``ignore_all_day`` (bool, default True): all-day events have no real start
-    and end time to travel between.
-    ``sites`` (mapping of site name to a list of venue spellings, default
-    empty): venues of one site (rooms of one building) need no travel time. A
-    venue belongs to a site when its key equals a listed venue's key or starts
-    with it as whole words (``гимназия`` covers ``гимназия ауд 12``).
+Settings: :attr:`TravelRule.options`. A venue belongs to a site when its key
+equals the key of one of the site's venues or starts with it as whole words
+(``гимназия`` covers ``гимназия ауд 12``); the longest such key wins.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from calhub.engine.clash import Clash
 from calhub.engine.config import EngineConfig, RuleSettings
@@ -28,22 +21,19 @@ from calhub.engine.index import Narrowing
 from calhub.engine.messages import describe, shared
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.rules import BaseRule, overlaps
+from calhub.engine.rules.spec import Flag, SiteMap, Whole
 from calhub.engine.venue import VenueNormaliser, is_virtual_venue
 
 __all__ = ["Rule", "TravelRule"]
 
 
-def _read_sites(raw: Any, normalise: VenueNormaliser) -> list[tuple[str, str]]:
+def _site_keys(
+    sites: Mapping[str, Sequence[str]], normalise: VenueNormaliser
+) -> list[tuple[str, str]]:
     """(venue key, site name) pairs, longest key first so the most specific wins."""
-    if not isinstance(raw, Mapping):
-        raise ValueError("rule travel: sites must map a site name to a list of venues")
-    pairs = []
-    for site, venues in raw.items():
-        spellings: Sequence[Any] = [venues] if isinstance(venues, str) else venues
-        for spelling in spellings:
-            key = normalise(str(spelling))
-            if key:
-                pairs.append((key, str(site)))
+    pairs = [
+        (key, site) for site, spellings in sites.items() for key in map(normalise, spellings) if key
+    ]
     pairs.sort(key=lambda pair: -len(pair[0]))
     return pairs
 
@@ -51,14 +41,38 @@ def _read_sites(raw: Any, normalise: VenueNormaliser) -> list[tuple[str, str]]:
 class TravelRule(BaseRule):
     name = "travel"
     default_severity = "soft"
+    options = (
+        Whole(
+            "gap_minutes",
+            30,
+            "The least time between events at different venues for the same students "
+            "(a gap of exactly this long is enough).",
+            minimum=0,
+            maximum=24 * 60,
+            unit="minutes",
+        ),
+        Flag("ignore_online", True, "Online meetings need no travel."),
+        Flag(
+            "ignore_all_day",
+            True,
+            "All-day events have no real start and end time to travel between.",
+        ),
+        SiteMap(
+            "sites",
+            {},
+            "Sites whose venues need no travel time between them (rooms of one building): "
+            "each site name lists venue spellings; a venue whose key starts with one of "
+            "them belongs to the site.",
+        ),
+    )
 
     def __init__(self, config: EngineConfig, settings: RuleSettings) -> None:
         super().__init__(config, settings)
-        self.gap = timedelta(minutes=self.number("gap_minutes", 30))
-        self.ignore_online = self.flag("ignore_online", True)
-        self.ignore_all_day = self.flag("ignore_all_day", True)
+        self.gap = timedelta(minutes=self.params["gap_minutes"])
+        self.ignore_online: bool = self.params["ignore_online"]
+        self.ignore_all_day: bool = self.params["ignore_all_day"]
         normalise = VenueNormaliser(config.venue_aliases)
-        self._sites = _read_sites(settings.params.get("sites", {}), normalise)
+        self._sites = _site_keys(self.params["sites"], normalise)
         self._site_cache: dict[str, str] = {}
 
     def site(self, venue: str) -> str:

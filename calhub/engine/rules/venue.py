@@ -4,9 +4,7 @@ Venues are compared by their normalised key (see :mod:`calhub.engine.venue`),
 so ``ауд. 305`` and ``Аудитория 305`` are one room. Events without a location
 never clash here.
 
-Parameters:
-    ``ignore_online`` (bool, default True): online "venues" (Zoom, "онлайн",
-    links) are not rooms, so two online meetings do not clash.
+Settings: :attr:`VenueRule.options`.
 """
 
 from __future__ import annotations
@@ -19,6 +17,7 @@ from calhub.engine.index import Narrowing
 from calhub.engine.messages import describe
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.rules import BaseRule, ordered, overlaps
+from calhub.engine.rules.spec import Flag
 from calhub.engine.venue import is_virtual_venue
 
 __all__ = ["Rule", "VenueRule"]
@@ -27,10 +26,18 @@ __all__ = ["Rule", "VenueRule"]
 class VenueRule(BaseRule):
     name = "venue"
     default_severity = "hard"
+    options = (
+        Flag(
+            "ignore_online",
+            True,
+            'Online "venues" (Zoom, «онлайн», links) are not rooms, so two online meetings '
+            "at once do not clash.",
+        ),
+    )
 
     def __init__(self, config: EngineConfig, settings: RuleSettings) -> None:
         super().__init__(config, settings)
-        self.ignore_online = self.flag("ignore_online", True)
+        self.ignore_online: bool = self.params["ignore_online"]
 
     def applies_to(self, occ: Occurrence) -> bool:
         if occ.is_blackout or not occ.venue:
