@@ -5,6 +5,17 @@ restarts and index rebuilds. Its status is ``open``, ``approved`` (a coordinator
 it, with a comment) or ``resolved`` (it disappeared by itself: an event moved, was
 cancelled or deleted). An approval stays attached to the clash id, so a clash that comes
 back after being resolved comes back approved.
+
+An approval is for the version of the clash the coordinator saw: the time, venue and
+audience of each of its events (kept with the approval, see :mod:`calhub.clash_versions`).
+When a sync finds an approved clash with an event moved, sent to another venue or to other
+classes, the approval no longer applies: it is put aside (``past_approvals``), the clash is
+open again and the history says what changed (``changed``). A change of title or
+description keeps it. Should the events later be back to a version the coordinator
+approved, that approval applies again (``reapproved``); a coordinator's reopen forgets
+every approved version of the clash. A write to a ``reject`` calendar is refused when it
+would change an approved hard clash into a version nobody approved
+(:meth:`ClashRecords.approved_as_is`).
 """
 
 from __future__ import annotations
@@ -12,15 +23,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from calhub import __version__
-from calhub.engine import Clash, Occurrence
+from calhub.clash_versions import changes, lapsed_text, reapproved_text
+from calhub.engine import Clash, EngineConfig, Occurrence
+from calhub.engine.messages import Wording
 from calhub.errors import UserError
 from calhub.sqlitedb import ThreadLocalDatabase
+
+logger = logging.getLogger(__name__)
 
 STATUSES = ("open", "approved", "resolved")
 
@@ -49,18 +65,40 @@ CREATE TABLE IF NOT EXISTS approvals (
     clash_id TEXT PRIMARY KEY,
     approved_by TEXT NOT NULL,
     approved_at TEXT NOT NULL,
-    comment TEXT NOT NULL
+    comment TEXT NOT NULL,
+    occurrences TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS past_approvals (
+    id INTEGER PRIMARY KEY,
+    clash_id TEXT NOT NULL,
+    approved_by TEXT NOT NULL,
+    approved_at TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    occurrences TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS past_approvals_clash ON past_approvals (clash_id);
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY,
     clash_id TEXT NOT NULL,
     at TEXT NOT NULL,
     actor TEXT NOT NULL,
     action TEXT NOT NULL,
-    comment TEXT NOT NULL DEFAULT ''
+    comment TEXT NOT NULL DEFAULT '',
+    message_ru TEXT NOT NULL DEFAULT '',
+    message_en TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS history_clash ON history (clash_id);
 """
+
+# Columns added to hub.sqlite after its first release: (table, column, definition).
+# ``approvals.occurrences`` is the approved version; an approval from before it is for the
+# version on record when the file is migrated (it is the one the coordinator last saw).
+ADDED_COLUMNS = (
+    ("clashes", "fingerprint", "TEXT NOT NULL DEFAULT ''"),
+    ("approvals", "occurrences", "TEXT NOT NULL DEFAULT ''"),
+    ("history", "message_ru", "TEXT NOT NULL DEFAULT ''"),
+    ("history", "message_en", "TEXT NOT NULL DEFAULT ''"),
+)
 
 
 def now_iso() -> str:
@@ -132,8 +170,31 @@ def _fingerprint_piece(o: Occurrence) -> bytes:
 _BULK_SYNC = 500
 
 
-def _occurrences_text(clash: Clash) -> str:
-    return json.dumps([occurrence_json(o) for o in clash.occurrences], ensure_ascii=False)
+def _occurrences_text(occurrences: list[dict[str, Any]]) -> str:
+    return json.dumps(occurrences, ensure_ascii=False)
+
+
+def _version(text: str) -> list[dict[str, Any]]:
+    """A stored version of a clash (its occurrences JSON); ``[]`` when none is known."""
+    if not text:
+        return []
+    loaded = json.loads(text)
+    return loaded if isinstance(loaded, list) else []
+
+
+def _wording(config: EngineConfig | None) -> Wording:
+    if config is None:
+        return Wording(dt.UTC)
+    return Wording(config.zone, dict(config.calendar_names))
+
+
+def _missing_columns(connection: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    present: dict[str, set[str]] = {}
+    for table, _, _ in ADDED_COLUMNS:
+        if table not in present:
+            rows = connection.execute(f"PRAGMA table_info({table})")
+            present[table] = {row[1] for row in rows}
+    return [added for added in ADDED_COLUMNS if added[1] not in present[added[0]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +236,40 @@ class ClashRecords(ThreadLocalDatabase):
         )
         return {row[0] for row in rows}
 
+    def approved_as_is(self, clashes: Iterable[Clash]) -> set[str]:
+        """Ids of ``clashes`` the coordinator approved in exactly this version.
+
+        That is the clash's approval, or one set aside when an event changed, whose events
+        have the time, venue and audience these have (see :mod:`calhub.clash_versions`).
+        Only clashes with an approval have their occurrences read.
+        """
+        wanted = {clash.id: clash for clash in clashes}
+        if not wanted:
+            return set()
+        marks = ",".join("?" * len(wanted))
+        rows = self.db.execute(
+            f"SELECT clash_id, occurrences, 1 FROM approvals WHERE clash_id IN ({marks}) "
+            f"UNION ALL SELECT clash_id, occurrences, 0 FROM past_approvals "
+            f"WHERE clash_id IN ({marks})",
+            [*wanted, *wanted],
+        )
+        found: set[str] = set()
+        current: dict[str, list[dict[str, Any]]] = {}
+        for clash_id, text, is_current in rows:
+            if clash_id in found:
+                continue
+            approved = _version(text)
+            if not approved:
+                # No version on record: approved as it is found (see _recheck_approval).
+                if is_current:
+                    found.add(clash_id)
+                continue
+            if clash_id not in current:
+                current[clash_id] = [occurrence_json(o) for o in wanted[clash_id].occurrences]
+            if not changes(approved, current[clash_id]):
+                found.add(clash_id)
+        return found
+
     def of_rules(self, ids: Iterable[str], rules: Iterable[str]) -> set[str]:
         """Those of ``ids`` whose clash is of one of ``rules``."""
         wanted, names = list(set(ids)), list(set(rules))
@@ -204,24 +299,35 @@ class ClashRecords(ThreadLocalDatabase):
 
     def _connect(self) -> sqlite3.Connection:
         connection = super()._connect()
-        columns = {row[1] for row in connection.execute("PRAGMA table_info(clashes)")}
-        if "fingerprint" not in columns:
-            # hub.sqlite from before fingerprints: rows without one are rewritten once.
+        if _missing_columns(connection):
+            # An older hub.sqlite, migrated in place: rows without a fingerprint are
+            # rewritten once, approvals keep the version on record (see ADDED_COLUMNS).
             connection.execute("BEGIN IMMEDIATE")
-            columns = {row[1] for row in connection.execute("PRAGMA table_info(clashes)")}
-            if "fingerprint" not in columns:
+            try:
+                for table, column, definition in _missing_columns(connection):
+                    connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
                 connection.execute(
-                    "ALTER TABLE clashes ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''"
+                    "UPDATE approvals SET occurrences = coalesce((SELECT c.occurrences "
+                    "FROM clashes c WHERE c.id = approvals.clash_id), '') WHERE occurrences = ''"
                 )
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
             connection.execute("COMMIT")
         return connection
 
     def sync(
-        self, clashes: Iterable[Clash], stale: Iterable[str], wording: str = ""
+        self,
+        clashes: Iterable[Clash],
+        stale: Iterable[str],
+        wording: str = "",
+        config: EngineConfig | None = None,
     ) -> tuple[int, int]:
         """Record ``clashes`` as present and resolve the ``stale`` ids not among them.
 
-        ``wording``: see :func:`clash_fingerprint`. Returns (new, resolved) counts.
+        ``wording``: see :func:`clash_fingerprint`. ``config`` gives the time zone and
+        calendar names of the history entries about changed approved clashes (UTC and
+        calendar ids without it). Returns (new, resolved) counts.
         """
         present = {clash.id: clash for clash in clashes}
         stored = self._stored_states(present)
@@ -237,9 +343,10 @@ class ClashRecords(ThreadLocalDatabase):
             return 0, 0
         stamp = now_iso()
         new = resolved = 0
+        words = _wording(config)
         with self.transaction() as db:
             for clash, fingerprint in changed:
-                new += self._upsert(db, clash, fingerprint, stamp)
+                new += self._upsert(db, clash, fingerprint, stamp, words)
             for clash_id in vanished:
                 cursor = db.execute(
                     "UPDATE clashes SET resolved=1, resolved_at=? WHERE id=? AND resolved=0",
@@ -266,10 +373,15 @@ class ClashRecords(ThreadLocalDatabase):
             ]
         return {row[0]: (row[1], row[2], row[3]) for row in rows if row[0] in ids}
 
-    def _upsert(self, db: sqlite3.Connection, clash: Clash, fingerprint: str, stamp: str) -> int:
-        occurrences = _occurrences_text(clash)
+    def _upsert(
+        self, db: sqlite3.Connection, clash: Clash, fingerprint: str, stamp: str, words: Wording
+    ) -> int:
+        current = [occurrence_json(o) for o in clash.occurrences]
+        occurrences = _occurrences_text(current)
         first_start = _iso(min(o.start for o in clash.occurrences))
-        row = db.execute("SELECT resolved FROM clashes WHERE id=?", (clash.id,)).fetchone()
+        row = db.execute(
+            "SELECT resolved, occurrences FROM clashes WHERE id=?", (clash.id,)
+        ).fetchone()
         if row is None:
             db.execute(
                 "INSERT INTO clashes (id, rule, severity, resolved, first_start, detected_at, "
@@ -310,12 +422,84 @@ class ClashRecords(ThreadLocalDatabase):
                     "INSERT INTO history (clash_id, at, actor, action) VALUES (?, ?, ?, ?)",
                     (clash.id, stamp, "calhub", "reappeared"),
                 )
+            self._recheck_approval(db, clash.id, _version(row[1]), current, stamp, words)
         db.execute("DELETE FROM clash_members WHERE clash_id=?", (clash.id,))
         db.executemany(
             "INSERT OR IGNORE INTO clash_members VALUES (?, ?, ?)",
             {(clash.id, o.calendar, o.uid) for o in clash.occurrences},
         )
         return 1 if row is None else 0
+
+    def _recheck_approval(
+        self,
+        db: sqlite3.Connection,
+        clash_id: str,
+        previous: list[dict[str, Any]],
+        current: list[dict[str, Any]],
+        stamp: str,
+        words: Wording,
+    ) -> None:
+        """Keep, set aside or bring back the approval of a clash whose record changed."""
+        row = db.execute(
+            "SELECT occurrences FROM approvals WHERE clash_id=?", (clash_id,)
+        ).fetchone()
+        lapsed: list[Any] = []
+        if row is not None:
+            approved = _version(row[0])
+            if not approved:
+                # Approved with no version on record (an old file whose clash row had no
+                # occurrences): nothing to compare with, so it is for the version found now.
+                db.execute(
+                    "UPDATE approvals SET occurrences=? WHERE clash_id=?",
+                    (_occurrences_text(current), clash_id),
+                )
+                return
+            lapsed = changes(approved, current)
+            if not lapsed:
+                return
+        past = db.execute(
+            "SELECT id, approved_by, approved_at, comment, occurrences FROM past_approvals "
+            "WHERE clash_id=? ORDER BY id DESC",
+            (clash_id,),
+        ).fetchall()
+        again = next((p for p in past if not changes(_version(p[4]), current)), None)
+        if row is None and again is None:
+            return
+        if row is not None:
+            db.execute(
+                "INSERT INTO past_approvals (clash_id, approved_by, approved_at, comment, "
+                "occurrences) SELECT clash_id, approved_by, approved_at, comment, occurrences "
+                "FROM approvals WHERE clash_id=?",
+                (clash_id,),
+            )
+            db.execute("DELETE FROM approvals WHERE clash_id=?", (clash_id,))
+        if again is None:
+            action = "changed"
+            message_ru, message_en = lapsed_text(lapsed, words)
+            logger.info(
+                "Clash %s open again: its approval was for another version (%s)",
+                clash_id,
+                ", ".join(sorted({change.kind for change in lapsed})),
+            )
+        else:
+            action = "reapproved"
+            db.execute("DELETE FROM past_approvals WHERE id=?", (again[0],))
+            db.execute(
+                "INSERT INTO approvals (clash_id, approved_by, approved_at, comment, "
+                "occurrences) VALUES (?, ?, ?, ?, ?)",
+                (clash_id, *again[1:]),
+            )
+            message_ru, message_en = reapproved_text(
+                changes(previous, current), words, again[1], again[2]
+            )
+            logger.info(
+                "Clash %s approved again: back to the version %s approved", clash_id, again[1]
+            )
+        db.execute(
+            "INSERT INTO history (clash_id, at, actor, action, message_ru, message_en) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (clash_id, stamp, "calhub", action, message_ru, message_en),
+        )
 
     def all_active_ids(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT id FROM clashes WHERE resolved=0")}
@@ -328,11 +512,14 @@ class ClashRecords(ThreadLocalDatabase):
             raise UserError("An approval needs a comment.", hint="Say why the clash is acceptable.")
         stamp = now_iso()
         with self.transaction() as db:
-            if db.execute("SELECT 1 FROM clashes WHERE id=?", (clash_id,)).fetchone() is None:
+            row = db.execute("SELECT occurrences FROM clashes WHERE id=?", (clash_id,)).fetchone()
+            if row is None:
                 raise KeyError(clash_id)
+            # The version approved is the one on record: what the coordinator is shown.
             db.execute(
-                "INSERT OR REPLACE INTO approvals VALUES (?, ?, ?, ?)",
-                (clash_id, actor, stamp, comment),
+                "INSERT OR REPLACE INTO approvals (clash_id, approved_by, approved_at, comment, "
+                "occurrences) VALUES (?, ?, ?, ?, ?)",
+                (clash_id, actor, stamp, comment, row[0]),
             )
             db.execute(
                 "INSERT INTO history (clash_id, at, actor, action, comment) VALUES (?, ?, ?, ?, ?)",
@@ -348,6 +535,8 @@ class ClashRecords(ThreadLocalDatabase):
             if db.execute("SELECT 1 FROM clashes WHERE id=?", (clash_id,)).fetchone() is None:
                 raise KeyError(clash_id)
             db.execute("DELETE FROM approvals WHERE clash_id=?", (clash_id,))
+            # A coordinator's "no" withdraws every version of the clash approved before.
+            db.execute("DELETE FROM past_approvals WHERE clash_id=?", (clash_id,))
             db.execute(
                 "INSERT INTO history (clash_id, at, actor, action, comment) VALUES (?, ?, ?, ?, ?)",
                 (clash_id, stamp, actor, "reopened", comment.strip()),
@@ -363,7 +552,7 @@ class ClashRecords(ThreadLocalDatabase):
         return rows[0] if rows else None
 
     def history(self, clash_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        sql = "SELECT clash_id, at, actor, action, comment FROM history"
+        sql = "SELECT clash_id, at, actor, action, comment, message_ru, message_en FROM history"
         args: list[Any] = []
         if clash_id is not None:
             sql += " WHERE clash_id=?"
@@ -371,7 +560,15 @@ class ClashRecords(ThreadLocalDatabase):
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(limit)
         return [
-            {"clash_id": r[0], "at": r[1], "actor": r[2], "action": r[3], "comment": r[4]}
+            {
+                "clash_id": r[0],
+                "at": r[1],
+                "actor": r[2],
+                "action": r[3],
+                "comment": r[4],
+                # What calhub itself says about the entry (a changed approved clash).
+                "message": {"ru": r[5], "en": r[6]},
+            }
             for r in self.db.execute(sql, args)
         ]
 
