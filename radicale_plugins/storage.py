@@ -17,6 +17,8 @@ from radicale import item as radicale_item
 from radicale.item import filter as radicale_filter
 from radicale.storage import BaseCollection, multifilesystem
 
+from radicale_plugins import whole_text
+
 if TYPE_CHECKING:
     from calhub.hub import Hub
 
@@ -85,6 +87,8 @@ class Storage(multifilesystem.Storage):
     def __init__(self, configuration: config.Configuration, hub: Hub) -> None:
         super().__init__(configuration)
         self.hub = hub
+        # Before Radicale reads any request: SUMMARY:a, b is stored whole, not as "a".
+        whole_text.install()
 
     def move(self, item: radicale_item.Item, to_collection: BaseCollection, to_href: str) -> None:
         tracker = self.hub.tracker
