@@ -37,6 +37,10 @@ max_body_bytes = 10485760
 # Minimum minutes between events at different venues for the same students.
 gap_minutes = 30
 
+# Venues of one site (rooms of one building) need no travel time between them.
+# [rules.travel.sites]
+# "гимназия" = ["Гимназия", "Спортзал гимназии"]
+
 [rules.overload]
 # More events than this per grade per week is flagged.
 max_per_week = 5

@@ -16,8 +16,9 @@ SEVERITIES = ("hard", "soft")
 class RuleSettings:
     """Per-rule overrides. A rule missing from :attr:`EngineConfig.rules` uses the defaults.
 
-    ``params`` are rule specific; each rule module documents its own
-    (for example ``{"gap_minutes": 30}`` for travel).
+    ``params`` are rule specific: each rule class declares the keys it takes, with
+    types, bounds and defaults, in ``options`` (:mod:`calhub.engine.rules.spec`), and
+    refuses any other (for example ``{"gap_minutes": 30}`` for travel).
     """
 
     enabled: bool = True
