@@ -1,7 +1,7 @@
 PYTHON ?= python
 BENCH_ARGS ?=
 
-.PHONY: bench bench-full
+.PHONY: bench bench-full interop
 
 # Benchmarks against plain Radicale 3.9 (docs/benchmarks.md). Quick set: under 5 minutes.
 bench:
@@ -10,3 +10,12 @@ bench:
 # The full set behind docs/benchmarks.md (about 20 minutes on 2 cores).
 bench-full:
 	$(PYTHON) -m bench.run --full $(BENCH_ARGS)
+
+# caldav-server-tester 1.7.0 against plain Radicale 3.9 and the hub (as a partner, through a
+# partner's view, as the coordinator, in the school's calendar); fails when a hub run is
+# worse than plain Radicale except the deliberate differences in docs/interop/deliberate.toml
+# (docs/interop.md). About a minute; needs PyPI for the tester's own venv the first time.
+# Outputs go to INTEROP_OUT; `make interop INTEROP_OUT=docs/interop` refreshes the committed ones.
+INTEROP_OUT ?= $(or $(TMPDIR),/tmp)/calhub-interop-out
+interop:
+	PYTHON=$(PYTHON) OUT=$(INTEROP_OUT) COMMITTED=docs/interop bash docs/interop/run.sh
