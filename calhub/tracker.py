@@ -375,9 +375,13 @@ class Tracker:
 
     def _refuse_new_hard(self, clashes: Sequence[Clash], replaced: Iterable[Event]) -> None:
         known = self.records.active_ids_for(replaced)
-        new_hard = [c for c in clashes if c.severity == "hard" and c.id not in known]
-        approved = self.records.approved(c.id for c in new_hard)
-        refused = [c for c in new_hard if c.id not in approved]
+        hard = [c for c in clashes if c.severity == "hard"]
+        # An approval is for the version approved: a write that changes an approved clash
+        # (time, venue, audience) brings a clash nobody approved, refused like a new one.
+        approved = self.records.approved(c.id for c in hard if c.id in known)
+        judged = [c for c in hard if c.id not in known or c.id in approved]
+        as_is = self.records.approved_as_is(judged)
+        refused = [c for c in judged if c.id not in as_is]
         if refused:
             raise WriteRefused.clashes(refused, self.parts.settings)
 
@@ -475,7 +479,10 @@ class Tracker:
             for clash in engine.scan(window, only=group_rules):
                 if clash.id in missing:
                     clashes[clash.id] = clash
-        new, resolved = self.records.sync(clashes.values(), stale, self.parts.rules_fingerprint)
+        parts = self.parts
+        new, resolved = self.records.sync(
+            clashes.values(), stale, parts.rules_fingerprint, parts.config
+        )
         with self.index.transaction() as db:
             self.index.clear_records_pending(db)
         if new or resolved:
@@ -556,7 +563,7 @@ class Tracker:
         """Find every clash from the index and bring all records in step."""
         clashes = self.parts.engine.scan(self.index.all_occurrences())
         result = self.records.sync(
-            clashes, self.records.all_active_ids(), self.parts.rules_fingerprint
+            clashes, self.records.all_active_ids(), self.parts.rules_fingerprint, self.parts.config
         )
         with self.index.transaction() as db:
             db.execute(
