@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import tomlkit
+from clash_support import at, own_week, put_event, rules_between
 from helpers import assert_user_error
 
 from calhub import configfile
@@ -183,3 +184,28 @@ def test_serve_refuses_to_start_with_a_bad_rule_setting(fresh_hub: Any, tmp_path
         done.stderr
     )
     assert "bug" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_sites_set_in_calhub_toml_spare_travel_within_a_site(fresh_hub: Any) -> None:
+    root = fresh_hub.create()
+    document = configfile.read_document(root)
+    document["rules"]["travel"]["sites"] = {  # type: ignore[index]
+        "гимназия": ["Гимназия", "Спортзал гимназии"]
+    }
+    configfile.save_document(root, document)
+    hub = fresh_hub.serve(root)
+    day = own_week()
+    events = [
+        ("site-a", "Лекция [9А]", 14, "Гимназия, ауд. 12"),
+        ("site-b", "Тренировка [9А]", 15, "Спортзал гимназии"),
+        ("site-c", "Экскурсия [9А]", 16, "КГТУ, Советский пр., 1"),
+    ]
+    for uid, title, hour, place in events:
+        response = put_event(
+            hub, "bfu", "/bfu/calendar/", uid, title, at(day, hour), at(day, hour, 50),
+            location=place,
+        )  # fmt: skip
+        assert response.status == 201, response.text
+    # 10 minutes between rooms of one site is enough; to another site it is not.
+    assert rules_between(hub, "site-a", "site-b") == set()
+    assert rules_between(hub, "site-b", "site-c") == {"travel"}
