@@ -58,7 +58,7 @@ TEXT_PROPERTIES = frozenset(
 )
 
 _text_behavior: Any = vobject_icalendar.TextBehavior
-# vobject's own decode, still used for what this module does not change (BASE64 content).
+# vobject's own decode, still used for what is not TEXT and for BASE64 content.
 _vobject_decode = _text_behavior.decode
 
 
