@@ -67,6 +67,8 @@ def action_name(action: str) -> str:
         "reopened": _("reopened"),
         "resolved": _("resolved by itself"),
         "reappeared": _("appeared again"),
+        "changed": _("reopened: an event changed"),
+        "reapproved": _("approved again (a version approved before)"),
     }
     return names.get(action, action)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from web_support import session_csrf, sign_in, text
+from helpers import make_event
+from web_support import WEEK, at, session_csrf, sign_in, text
 
 from calhub.records import Filters
 
@@ -148,3 +149,52 @@ def test_the_count_in_the_navigation_is_everywhere(web_client: Any) -> None:
     partner = web_client.application.test_client()
     sign_in(partner, "kgtu")
     assert open_count(text(partner.get("/plan"))) == 2  # not the school's venue clash
+
+
+def store(hub: Any, calendar_id: str, text_of_object: str) -> None:
+    """Write one object through Radicale's storage, so the hub's write hooks run as for a
+    CalDAV PUT (the web tests' hub is in-process, without a server)."""
+    from radicale import item as radicale_item
+
+    from calhub.calendars import open_storage
+
+    calendar = hub.settings.calendar(calendar_id)
+    storage = open_storage(hub)
+    with storage.acquire_lock("w", "test"):
+        collection = next(iter(storage.discover(calendar.path)))
+        [component] = radicale_item.read_components(text_of_object)
+        item = radicale_item.Item(collection_path=calendar.path.strip("/"), vobject_item=component)
+        item.prepare()
+        collection.upload(f"{item.uid}.ics", item)
+
+
+def test_a_moved_event_reopens_its_clash_and_the_pages_say_what_changed(
+    web_client: Any, web_hub: Any
+) -> None:
+    target = clash(web_hub, "audience")  # Лекция по физике × Практикум (15:30–17:00)
+    sign_in(web_client, "coordinator")
+    web_client.post(
+        f"/conflicts/{target['id']}/approve",
+        data={"csrf_token": session_csrf(web_client), "comment": "Группы разведены"},
+    )
+    assert web_hub.tracker.records.get(target["id"])["status"] == "approved"
+    moved = make_event(
+        "w-kgtu-lab", "Практикум [10А]", at(0, 16), at(0, 17), location="КГТУ, корпус 3"
+    )
+    store(web_hub, "kgtu", moved)
+    assert web_hub.tracker.records.get(target["id"])["status"] == "open"
+    day = WEEK.strftime("%d.%m.%Y")
+    change = f"Событие «Практикум [10А]» (КГТУ) перенесено: {day} 15:30–17:00 → {day} 16:00–17:00"
+    detail = text(web_client.get(f"/conflicts/{target['id']}"))
+    assert "<td>открыта снова: событие изменилось</td>" in detail
+    assert change in detail and "накладка снова открыта" in detail
+    assert 'class="approve-form"' in detail, "the coordinator can approve the new version"
+    history = text(web_client.get("/conflicts/history"))
+    assert "открыта снова: событие изменилось" in history and change in history
+    web_client.set_cookie("calhub_lang", "en")
+    english = text(web_client.get(f"/conflicts/{target['id']}"))
+    assert "<td>reopened: an event changed</td>" in english
+    assert f"(КГТУ) moved: {WEEK.isoformat()} 15:30–17:00 → {WEEK.isoformat()} 16:00–17:00" in (
+        english
+    )
+    assert "the clash is open again" in english
