@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 import tomllib
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from calhub.engine.config import SEVERITIES
+from calhub.engine.parser import AudienceParser
 from calhub.engine.rules import BaseRule, registry
 from calhub.engine.rules.spec import Setting
 from calhub.errors import ConfigError
@@ -32,6 +33,9 @@ POLICIES = ("record", "reject")
 # Account/calendar ids become URL path segments and file names.
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$")
+AUDIENCE_ALLOWED = (
+    "grades and classes such as '10-11', '9', '10А, 11Б' or a group; docs/audience.md"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +325,26 @@ def _read_rules(path: Path, raw: Any) -> dict[str, RuleConfig]:
     return rules
 
 
+def _check_audiences(
+    path: Path, groups: Mapping[str, str], calendars: Sequence[CalendarSettings]
+) -> None:
+    """Groups and calendar audiences the engine can read: a group that does not parse would
+    stop the engine from being built, and a default audience that does not parse would
+    silently count as the whole school."""
+    try:
+        parser = AudienceParser(dict(groups))
+    except ValueError as exc:
+        raise ConfigError(str(path), "audience.groups", str(exc), AUDIENCE_ALLOWED) from exc
+    for number, calendar in enumerate(calendars, start=1):
+        if calendar.audience and parser.parse(calendar.audience) is None:
+            raise ConfigError(
+                str(path),
+                f"calendars[{number}].audience",
+                f"{calendar.audience!r} is not an audience",
+                AUDIENCE_ALLOWED,
+            )
+
+
 def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
     known = {"hub", "calendars", "audience", "venues", "rules"}
     unknown = sorted(set(document) - known)
@@ -347,12 +371,12 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
     venues = document.get("venues", {})
     if not isinstance(audience, Mapping) or not isinstance(venues, Mapping):
         raise ConfigError(str(path), "audience/venues", "must be tables")
+    groups = _check(path, "audience.groups", Option({}, "", _text_map), audience.get("groups", {}))
+    _check_audiences(path, groups, calendars)
     return Settings(
         path=path,
         calendars=tuple(calendars),
-        groups=_check(
-            path, "audience.groups", Option({}, "", _text_map), audience.get("groups", {})
-        ),
+        groups=groups,
         venue_aliases=_check(
             path, "venues.aliases", Option({}, "", _text_map), venues.get("aliases", {})
         ),
