@@ -127,6 +127,12 @@ def _text_map(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, not {value!r}")
+    return value
+
+
 HUB_SCHEMA: dict[str, Option] = {
     "school": Option("Школа", "Name of the school, shown in the dashboard and feeds.", _text()),
     "timezone": Option(
@@ -173,14 +179,10 @@ CALENDAR_SCHEMA: dict[str, Option] = {
         _choice(POLICIES),
         ", ".join(POLICIES),
     ),
-    "archived": Option(False, "Set by 'partner remove': kept, read-only, no clash checks.", bool),
+    "archived": Option(
+        False, "Set by 'partner remove': kept, read-only, no clash checks.", _flag, "true, false"
+    ),
 }
-
-
-def _flag(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"must be true or false, not {value!r}")
-    return value
 
 
 # Keys every [rules.NAME] table has; each rule's own keys are declared by the rule itself

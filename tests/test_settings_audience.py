@@ -89,3 +89,16 @@ def test_a_default_audience_may_name_a_group(hub_template: Path, tmp_path: Path)
 
     edit(root, change)
     assert load_settings(root).calendars[2].audience == "инженеры"
+
+
+def test_archived_must_be_true_or_false(hub_template: Path, tmp_path: Path) -> None:
+    # bool("no") is True: an unchecked value would archive the calendar.
+    root = copy_of(hub_template, tmp_path)
+
+    def change(document: Any) -> None:
+        document["calendars"][2]["archived"] = "no"
+
+    path = edit(root, change)
+    with pytest.raises(ConfigError, match="must be true or false") as caught:
+        load_settings(root)
+    assert str(caught.value).startswith(f"{path}: [calendars[3].archived] ")
