@@ -41,6 +41,7 @@ from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from importlib import import_module
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from calhub.engine.clash import Clash, Text, pair_clash_id
@@ -182,7 +183,7 @@ def registry() -> Mapping[str, type[BaseRule]]:
         if rule_class.name != name:
             raise RuntimeError(f"{__name__}.{name} defines the rule {rule_class.name!r}")
         classes[name] = rule_class
-    return classes
+    return MappingProxyType(classes)  # shared by every caller: read-only
 
 
 def load(config: EngineConfig) -> list[BaseRule]:
