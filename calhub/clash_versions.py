@@ -10,6 +10,7 @@ re-describes it: the first no longer has the coordinator's word, the second stil
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from calhub.engine.messages import Wording
 from calhub.engine.venue import fold_venue
 
-__all__ = ["Change", "changes", "describe", "lapsed_text", "reapproved_text"]
+__all__ = ["Change", "changes", "describe", "lapsed_text", "reapproved_text", "version"]
 
 Stored = Mapping[str, Any]  # one occurrence as a clash record stores it
 Key = tuple[str, str, str]
@@ -65,6 +66,22 @@ def changes(approved: Sequence[Stored], current: Iterable[Stored]) -> list[Chang
         if old.get("audience") != after.get("audience"):
             found.append(Change("audience", old, after))
     return found
+
+
+def version(occurrences: Iterable[Stored]) -> str:
+    """A short digest of what an approval depends on (a new title keeps it): which version
+    of a clash a page showed, so an approval of a version no longer on record is refused."""
+    parts = sorted(
+        (
+            *key(o),
+            *map(str, _time(o)),
+            fold_venue(o.get("location") or ""),
+            str(o.get("audience") or ""),
+        )
+        for o in occurrences
+    )
+    text = "\x1d".join("\x1e".join(part) for part in parts)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def _moment(text: str, zone: dt.tzinfo) -> dt.datetime:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from calhub import __version__
-from calhub.clash_versions import changes, lapsed_text, reapproved_text
+from calhub.clash_versions import changes, lapsed_text, reapproved_text, version
 from calhub.engine import Clash, EngineConfig, Occurrence
 from calhub.engine.messages import Wording
 from calhub.errors import UserError
@@ -180,6 +180,10 @@ def _version(text: str) -> list[dict[str, Any]]:
         return []
     loaded = json.loads(text)
     return loaded if isinstance(loaded, list) else []
+
+
+class ClashChanged(UserError):
+    """An approval of a version the clash no longer has (an event changed meanwhile)."""
 
 
 def _wording(config: EngineConfig | None) -> Wording:
@@ -506,7 +510,12 @@ class ClashRecords(ThreadLocalDatabase):
 
     # -- people's decisions ----------------------------------------------------------
 
-    def approve(self, clash_id: str, actor: str, comment: str) -> dict[str, Any]:
+    def approve(
+        self, clash_id: str, actor: str, comment: str, shown: str | None = None
+    ) -> dict[str, Any]:
+        """Approve the clash as it is on record; with ``shown`` (a record's ``version``, see
+        :func:`calhub.clash_versions.version`) only if the events still have the time,
+        venue and audience shown, else :class:`ClashChanged`."""
         comment = comment.strip()
         if not comment:
             raise UserError("An approval needs a comment.", hint="Say why the clash is acceptable.")
@@ -515,6 +524,11 @@ class ClashRecords(ThreadLocalDatabase):
             row = db.execute("SELECT occurrences FROM clashes WHERE id=?", (clash_id,)).fetchone()
             if row is None:
                 raise KeyError(clash_id)
+            if shown is not None and shown != version(_version(row[0])):
+                raise ClashChanged(
+                    f"Clash {clash_id} changed after it was shown; it was not approved.",
+                    hint="Look at its events again and approve the new version.",
+                )
             # The version approved is the one on record: what the coordinator is shown.
             db.execute(
                 "INSERT OR REPLACE INTO approvals (clash_id, approved_by, approved_at, comment, "
@@ -606,6 +620,7 @@ def _record(row: tuple) -> dict[str, Any]:
     (clash_id, rule, severity, resolved, detected, resolved_at, occurrences) = row[:7]
     message_ru, message_en, approved_by, approved_at, comment = row[7:]
     status = "resolved" if resolved else "approved" if approved_by else "open"
+    stored = json.loads(occurrences)
     approval: Mapping[str, Any] | None = None
     if approved_by:
         approval = {"by": approved_by, "at": approved_at, "comment": comment}
@@ -618,7 +633,8 @@ def _record(row: tuple) -> dict[str, Any]:
         "resolved_at": resolved_at,
         "approval": approval,
         "message": {"ru": message_ru, "en": message_en},
-        "occurrences": json.loads(occurrences),
+        "occurrences": stored,
+        "version": version(stored),
     }
 
 

@@ -18,7 +18,7 @@ from helpers import hour_long_occurrence
 
 from calhub.clash_versions import changes
 from calhub.engine import Audience, Clash, ClashEngine, EngineConfig, Occurrence
-from calhub.records import ClashRecords
+from calhub.records import ClashChanged, ClashRecords
 
 # Monday 2 March 2026, 09:00 UTC is 11:00 in Kaliningrad (UTC+2).
 MONDAY = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
@@ -201,6 +201,24 @@ def test_approved_as_is_judges_the_version_not_the_id(records: ClashRecords) -> 
     resync(records, moved)
     assert records.approved_as_is([audience_clash(lecture(), practice())]) == {clash_id}
     assert records.approved_as_is([]) == set()
+
+
+def test_an_approval_of_a_version_no_longer_on_record_is_refused(records: ClashRecords) -> None:
+    [clash_id] = records.all_active_ids()
+    shown = records.get(clash_id)
+    assert shown is not None
+    resync(records, audience_clash(lecture(**later(0.5)), practice()))
+    with pytest.raises(ClashChanged):
+        records.approve(clash_id, "coordinator", "Видел(а) в 11:00", shown["version"])
+    assert status(records, clash_id) == "open"
+    assert [h["action"] for h in records.history(clash_id)] == ["detected"]
+    current = records.get(clash_id)
+    assert current is not None and current["version"] != shown["version"]
+    # A new title after the page was shown: the same version for an approval.
+    renamed = audience_clash(lecture(**later(0.5), summary="Лекция (новое название)"), practice())
+    resync(records, renamed)
+    records.approve(clash_id, "coordinator", "Новый вариант тоже годится", current["version"])
+    assert status(records, clash_id) == "approved"
 
 
 def test_changes_of_a_group_clash_count_new_members_not_leaving_ones() -> None:

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from calhub.conflicts import build_filters
 from calhub.errors import UserError
-from calhub.records import STATUSES
+from calhub.records import STATUSES, ClashChanged
 from calhub.web import clashes, current_hub, events
 from calhub.web.auth import current_account, page_coordinator_required, page_login_required
 from calhub.web.i18n import safe_next
@@ -136,7 +136,20 @@ def approve(clash_id: str) -> ResponseReturnValue:
     if not comment:
         flash(_("Say why the clash is acceptable: an approval needs a comment."), "error")
         return _back(clash_id)
-    current_hub().tracker.records.approve(clash_id, account.login, comment)
+    # The version the page showed: an event may have moved since (see calhub.records).
+    version = request.form.get("version") or None
+    try:
+        current_hub().tracker.records.approve(clash_id, account.login, comment, version)
+    except ClashChanged:
+        logger.info("Clash %s changed before %s approved it", clash_id, account.login)
+        flash(
+            _(
+                "The clash changed while it was shown (an event was moved or edited), so it "
+                "was not approved. Look at it again and approve the new version."
+            ),
+            "error",
+        )
+        return _back(clash_id)
     logger.info("Clash %s approved by %s", clash_id, account.login)
     flash(_("Clash approved."), "ok")
     return _back(clash_id)

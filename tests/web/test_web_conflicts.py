@@ -198,3 +198,39 @@ def test_a_moved_event_reopens_its_clash_and_the_pages_say_what_changed(
         english
     )
     assert "the clash is open again" in english
+
+
+def test_approving_a_clash_that_changed_since_the_page_was_shown_is_refused(
+    web_client: Any, web_hub: Any
+) -> None:
+    target = clash(web_hub, "audience")
+    sign_in(web_client, "coordinator")
+    page = text(web_client.get(f"/conflicts/{target['id']}"))
+    shown = re.search(r'name="version" value="([0-9a-f]+)"', page)
+    assert shown and shown.group(1) == target["version"]
+    moved = make_event(
+        "w-kgtu-lab", "Практикум [10А]", at(0, 16), at(0, 17), location="КГТУ, корпус 3"
+    )
+    store(web_hub, "kgtu", moved)
+    refused = web_client.post(
+        f"/conflicts/{target['id']}/approve",
+        data={
+            "csrf_token": session_csrf(web_client),
+            "comment": "Видел(а) в 15:30",
+            "version": shown.group(1),
+        },
+        follow_redirects=True,
+    )
+    assert "Накладка изменилась, пока была открыта на странице" in text(refused)
+    assert web_hub.tracker.records.get(target["id"])["status"] == "open"
+    again = re.search(r'name="version" value="([0-9a-f]+)"', text(refused))
+    assert again and again.group(1) != shown.group(1)
+    web_client.post(
+        f"/conflicts/{target['id']}/approve",
+        data={
+            "csrf_token": session_csrf(web_client),
+            "comment": "И в 16:00 можно",
+            "version": again.group(1),
+        },
+    )
+    assert web_hub.tracker.records.get(target["id"])["status"] == "approved"
