@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import logging
+import pkgutil
+from collections.abc import Callable
 from pathlib import Path
 
 from calhub import server
@@ -66,9 +69,41 @@ def announce(url: str) -> None:
     print(f"CalDAV: {url}dav/   Health: {url}healthz", flush=True)
 
 
+def import_everything() -> None:
+    """Import every module of calhub and its Radicale plugins before serving.
+
+    Some are imported lazily, on the first request that needs them. ``pip install .`` over
+    a running hub removes and rewrites the package's files, so a lazy import could then
+    fail (a 500) or load a module of the new version into the old process. With this, the
+    templates, static files and catalogs that the web app reads into memory when it is
+    made, a running hub never reads its package files again.
+    """
+    import calhub
+    import radicale_plugins
+
+    for package in (calhub, radicale_plugins):
+        for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            if not module.name.endswith(".__main__"):
+                importlib.import_module(module.name)
+
+
+def start_up_warnings() -> None:
+    from calhub.web import assets
+
+    warning = assets.grid_missing_warning()
+    if warning is not None:
+        logger.warning("%s", warning)
+
+
+def _serve(hub: Hub, args: argparse.Namespace, on_ready: Callable[[str], None]) -> None:
+    import_everything()
+    start_up_warnings()
+    server.serve(hub, args.host, args.port, args.threads, on_ready=on_ready)
+
+
 def run_serve(args: argparse.Namespace) -> int:
     hub = open_hub(args)
-    server.serve(hub, args.host, args.port, args.threads, on_ready=announce)
+    _serve(hub, args, announce)
     return 0
 
 
@@ -125,5 +160,5 @@ def run_demo(args: argparse.Namespace) -> int:
         print("Connect a calendar app to the server address above with one of the partner logins.")
         print("Stop with Ctrl+C.", flush=True)
 
-    server.serve(hub, args.host, args.port, args.threads, on_ready=ready)
+    _serve(hub, args, ready)
     return 0

@@ -5,6 +5,10 @@ blueprint per area (auth, plan, conflicts, partners, api, health, plus the landi
 and the language switch), per-request resources on ``g``. The hub comes from ``hub`` or
 from the ``CALHUB_DATA`` config key. Security rules that hold for every page (headers,
 CSRF, the session cookie) are wired here once, from ``calhub.web.security``.
+
+Templates, static files and message catalogs are read into memory here, when the app is
+made (``templating``, ``assets``, ``i18n``), never per request: ``pip install .`` over a
+running hub replaces the package's files, and pages must not fail while it does.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ def current_hub() -> Hub:
 def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = None) -> Flask:
     from calhub.web import security
 
-    app = Flask(__name__)
+    # No folders: templating and assets serve both from memory.
+    app = Flask(__name__, static_folder=None, template_folder=None)
     app.config.from_mapping(
         CALHUB_DATA=None,
         JSON_AS_ASCII=False,
@@ -58,9 +63,21 @@ def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = N
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from calhub.web import api, auth, conflicts, health, home, i18n, partners, plan, templating
+    from calhub.web import (
+        api,
+        assets,
+        auth,
+        conflicts,
+        health,
+        home,
+        i18n,
+        partners,
+        plan,
+        templating,
+    )
 
     i18n.init_app(app)
+    assets.init_app(app)
     for blueprint in (
         api.bp,
         auth.bp,

@@ -6,7 +6,9 @@ times are shown in the hub's time zone, formatted for the language.
 
 Catalogs live in ``translations/<lang>/LC_MESSAGES/messages.po``. The build step compiles
 them to ``.mo``; a checkout that was never built compiles them here at start-up (into a
-temporary directory when the package directory is read-only).
+temporary directory when the package directory is read-only). They are then read into
+memory once (``CatalogDomain``): Flask-Babel would read a language's catalog at its first
+request, and ``pip install .`` over a running hub may have removed it by then.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, support
 from flask import Blueprint, Flask, abort, redirect, request, session
 from flask.typing import ResponseReturnValue
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, Domain, get_locale
 
 from calhub.web import current_hub
 from calhub.web.security import request_is_https
@@ -89,10 +92,43 @@ def compiled_translations(source: Path = TRANSLATIONS) -> Path:
     return target
 
 
+def load_catalogs(directory: Path) -> dict[str, support.Translations]:
+    """The compiled catalog of every language in ``directory``, read into memory."""
+    catalogs: dict[str, support.Translations] = {}
+    for language in LANGUAGES:
+        mo = directory / language / "LC_MESSAGES" / "messages.mo"
+        try:
+            with mo.open("rb") as handle:
+                catalogs[language] = support.Translations(handle)
+        except OSError as exc:
+            # Only the default language, Russian, needs a catalog: the source texts are English.
+            log = logger.warning if language == DEFAULT_LANGUAGE else logger.info
+            log("No message catalog for %s (%s); its pages show the source texts", language, exc)
+    return catalogs
+
+
+class CatalogDomain(Domain):
+    """Flask-Babel's message domain, answering from catalogs read once at start-up."""
+
+    def __init__(self, catalogs: dict[str, support.Translations]) -> None:
+        super().__init__(domain="messages")
+        self.catalogs = catalogs
+
+    def get_translations(self) -> support.NullTranslations:
+        locale = get_locale()
+        found = self.catalogs.get(locale.language) if locale is not None else None
+        return found if found is not None else support.NullTranslations()
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled_translations())
-    Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    directory = compiled_translations()
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(directory)
+    babel = Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    babel.domain_instance = CatalogDomain(load_catalogs(directory))
+    for language in LANGUAGES:
+        # Babel reads a locale's data (month names, formats) on first use: read it now too.
+        Locale.parse(language).datetime_formats  # noqa: B018 - loading is the point
     app.register_blueprint(bp)
 
 

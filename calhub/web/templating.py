@@ -1,22 +1,39 @@
 """What every template may use: the signed-in account, the open-clash count for the
-navigation, the CSRF token and CSP nonce, and translated names of rules and statuses."""
+navigation, the CSRF token and CSP nonce, and translated names of rules and statuses.
+
+The templates themselves are read into memory and compiled when the app is made: a running
+hub never reads ``templates/`` again, so ``pip install .`` over it (which removes, then
+rewrites the package's files) cannot make a page fail or mix two versions.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
 from flask_babel import format_date, format_datetime, format_time, pgettext
 from flask_babel import gettext as _
+from jinja2 import DictLoader
 
 from calhub.web import assets, clashes, current_hub, i18n
 from calhub.web.auth import current_account
 from calhub.web.security import CSRF_FIELD, csp_nonce, csrf_token
 
 logger = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def read_templates(root: Path = TEMPLATES) -> dict[str, str]:
+    """Every template under ``root``, by its name as ``render_template`` takes it."""
+    return {
+        path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(root.rglob("*.html"))
+    }
 
 
 def rule_name(rule: str) -> str:
@@ -132,6 +149,15 @@ def _context() -> dict[str, Any]:
     }
 
 
+def load_templates(app: Flask) -> None:
+    """Serve templates from memory and compile them all now (a broken one stops start-up)."""
+    templates = read_templates()
+    app.jinja_loader = DictLoader(templates)
+    for name in templates:
+        app.jinja_env.get_template(name)
+    logger.debug("Loaded %d templates from %s", len(templates), TEMPLATES)
+
+
 def init_app(app: Flask) -> None:
     app.context_processor(_context)
     app.jinja_env.filters["capfirst"] = capfirst
@@ -156,3 +182,4 @@ def init_app(app: Flask) -> None:
         fullcalendar_available=assets.fullcalendar_available,
         **i18n.template_globals(),
     )
+    load_templates(app)
