@@ -6,7 +6,10 @@
    version, checked against the pinned sha512, and its browser bundle and Russian locale
    are copied into ``calhub/web/static/vendor/fullcalendar/`` (git-ignored: no
    third-party code is committed). Without npm, or offline, the build still succeeds and
-   the plan falls back to its server-rendered list with a note.
+   the plan falls back to its server-rendered list with a note. The build then writes
+   ``static/vendor/fullcalendar.missing`` (first line ``npm-missing``, ``skipped`` or
+   ``failed``, then the detail) for ``calhub serve`` to warn with at start, and prints the
+   warning on the terminal too: pip shows a build backend's output only with ``-v``.
 
 Both steps run for ``pip install .`` (wheel) and ``pip install -e .`` (editable), and can
 be run by hand from a checkout: ``python build_backend/backend.py``.
@@ -40,6 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "calhub" / "web"
 TRANSLATIONS = WEB / "translations"
 VENDOR = WEB / "static" / "vendor" / "fullcalendar"
+# Read by calhub.web.assets: why this build has no FullCalendar.
+MISSING_NOTE = VENDOR.parent / "fullcalendar.missing"
 
 FULLCALENDAR_VERSION = "6.1.20"
 # npm's own integrity values (``npm view <pkg>@<version> dist.integrity``).
@@ -58,6 +63,18 @@ NPM_TIMEOUT = 180
 
 def say(message: str) -> None:
     print(f"calhub build: {message}", file=sys.stderr, flush=True)
+
+
+def warn_terminal(message: str) -> None:
+    """``message`` on stderr and, when there is one, straight on the terminal: pip hides
+    a build backend's output unless it runs with -v, and this one the user must see."""
+    say(message)
+    try:
+        with open("/dev/tty", "w", encoding="utf-8") as tty:
+            tty.write(f"calhub build: {message}\n")
+    except OSError:
+        # No terminal (CI, cron, a container without one): stderr, in pip's -v log, it is.
+        return
 
 
 # -- message catalogs ------------------------------------------------------------------------
@@ -113,18 +130,34 @@ def _npm_pack(npm: str, spec: str, destination: Path) -> Path:
     return destination / name
 
 
+def _without_fullcalendar(code: str, detail: str) -> bool:
+    """Build on without FullCalendar: leave the note for the app and warn the user."""
+    MISSING_NOTE.parent.mkdir(parents=True, exist_ok=True)
+    MISSING_NOTE.write_text(f"{code}\n{detail}\n", encoding="utf-8")
+    warn_terminal(
+        f"ВНИМАНИЕ: calhub устанавливается без сетки месяца и недели (FullCalendar): {detail}. "
+        "План будет показан списком. Установите npm (apt-get install npm) и переустановите "
+        "calhub, чтобы появилась сетка."
+    )
+    warn_terminal(
+        f"WARNING: calhub is installed without the month and week grid (FullCalendar): "
+        f"{detail}. The plan will show a list. Install npm (apt-get install npm) and "
+        "reinstall calhub to get the grid."
+    )
+    return False
+
+
 def vendor_fullcalendar() -> bool:
-    """Fetch FullCalendar into the package; False (and a message) when it cannot."""
+    """Fetch FullCalendar into the package; False (and a warning) when it cannot."""
     if _vendored():
+        MISSING_NOTE.unlink(missing_ok=True)
         say(f"FullCalendar {FULLCALENDAR_VERSION} already in {VENDOR.relative_to(ROOT)}")
         return True
     if os.environ.get("CALHUB_SKIP_NPM"):
-        say("CALHUB_SKIP_NPM is set: building without FullCalendar")
-        return False
+        return _without_fullcalendar("skipped", "CALHUB_SKIP_NPM is set")
     npm = shutil.which("npm")
     if npm is None:
-        say("npm not found: building without FullCalendar (the plan shows its list view)")
-        return False
+        return _without_fullcalendar("npm-missing", "npm was not found on PATH")
     try:
         with tempfile.TemporaryDirectory(prefix="calhub-npm-") as temp:
             staging = Path(temp) / "vendor"
@@ -146,8 +179,8 @@ def vendor_fullcalendar() -> bool:
             VENDOR.parent.mkdir(parents=True, exist_ok=True)
             shutil.copytree(staging, VENDOR)
     except (OSError, RuntimeError, subprocess.SubprocessError, tarfile.TarError) as exc:
-        say(f"could not fetch FullCalendar ({exc}); building without it")
-        return False
+        return _without_fullcalendar("failed", f"npm could not fetch it ({exc})")
+    MISSING_NOTE.unlink(missing_ok=True)
     say(f"FullCalendar {FULLCALENDAR_VERSION} copied to {VENDOR.relative_to(ROOT)}")
     return True
 
