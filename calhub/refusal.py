@@ -4,8 +4,15 @@ Radicale has no hook to veto a write, and it answers any ``ValueError`` from sto
 a bare 400. So the storage hook raises ``WriteRefused`` (a ``ValueError``, which makes
 Radicale store nothing and give up the lock) after noting the refusal on the current
 request; ``RefusalMapper``, a thin WSGI layer around Radicale, then replaces Radicale's
-answer with ours: 409 and an RFC 4918 ``DAV:error`` body for a clash, 400 with the reason
-for calendar data calhub cannot read.
+answer with ours. Every refusal names the precondition it failed in a ``DAV:error`` body
+(RFC 4791 §1.3 and §5.3.2.1, RFC 4918 §16), with the reason in Russian and English in its
+``DAV:responsedescription``:
+
+- 409 and ``calhub:no-new-clash`` for a clash (the partner can move the event and retry);
+- 403 and ``CALDAV:supported-calendar-component`` for a task or journal in a hub calendar,
+  ``CALDAV:valid-calendar-data`` for data that is not iCalendar, and
+  ``CALDAV:valid-calendar-object-resource`` for an object the hub does not take (a rule
+  that never occurs, too many components): sending it again will always fail.
 """
 
 from __future__ import annotations
@@ -22,13 +29,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from calhub.engine import Clash
+    from calhub.engine import Clash, InvalidCalendarData
     from calhub.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 CALHUB_NS = "urn:calhub:ns:clash"
 DAV_NS = "DAV:"
+CALDAV_NS = "urn:ietf:params:xml:ns:caldav"
 PRECONDITION = "no-new-clash"
 
 _local = threading.local()
@@ -58,8 +66,30 @@ class WriteRefused(ValueError):
             state.refusal = self
 
     @classmethod
-    def invalid(cls, reason: str) -> WriteRefused:
-        return cls(400, f"calhub cannot read this event: {reason}\n")
+    def invalid(cls, error: InvalidCalendarData) -> WriteRefused:
+        """403 naming the RFC 4791 precondition that ``error`` breaks."""
+        from calhub.engine import UnreadableCalendarData, UnsupportedComponent
+
+        if isinstance(error, UnsupportedComponent):
+            condition = "supported-calendar-component"
+        elif isinstance(error, UnreadableCalendarData):
+            condition = "valid-calendar-data"
+        else:
+            condition = "valid-calendar-object-resource"
+        text = (
+            f"Событие не сохранено: {error.message_ru}\n"
+            f"The event was not saved: calhub cannot read this event: {error}\n"
+        )
+        return cls(403, text, error_xml(CALDAV_NS, condition, text))
+
+    @classmethod
+    def unreadable(cls, reason: str) -> WriteRefused:
+        """Radicale's own 400 for data the hub's checks let through, with the reason."""
+        text = (
+            f"Событие не сохранено: сервер не может прочитать эти данные ({reason}).\n"
+            f"The event was not saved: calhub cannot read this event: {reason}\n"
+        )
+        return cls(400, text)
 
     @classmethod
     def clashes(cls, clashes: Sequence[Clash], settings: Settings) -> WriteRefused:
@@ -77,15 +107,26 @@ class WriteRefused(ValueError):
         return cls(409, text, clash_error_xml(clashes, settings, text))
 
 
-def clash_error_xml(clashes: Sequence[Clash], settings: Settings, text: str) -> bytes:
-    ET.register_namespace("D", DAV_NS)
-    ET.register_namespace("H", CALHUB_NS)
+def error_xml(
+    namespace: str, condition: str, text: str, details: Iterable[ET.Element] = ()
+) -> bytes:
+    """A ``DAV:error`` body: the failed condition (holding ``details``) and ``text``."""
+    # Radicale registers its prefixes (DAV: as the default namespace) for every answer;
+    # registering others here would change how Radicale's own answers are written.
     root = ET.Element(f"{{{DAV_NS}}}error")
-    precondition = ET.SubElement(root, f"{{{CALHUB_NS}}}{PRECONDITION}")
+    element = ET.SubElement(root, f"{{{namespace}}}{condition}")
+    element.extend(details)
+    ET.SubElement(root, f"{{{DAV_NS}}}responsedescription").text = text
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return body
+
+
+def clash_error_xml(clashes: Sequence[Clash], settings: Settings, text: str) -> bytes:
+    ET.register_namespace("H", CALHUB_NS)
     tz = zoneinfo.ZoneInfo(settings.timezone)
+    found = []
     for clash in clashes:
-        element = ET.SubElement(
-            precondition,
+        element = ET.Element(
             f"{{{CALHUB_NS}}}clash",
             {"id": clash.id, "rule": clash.rule, "severity": clash.severity},
         )
@@ -105,10 +146,8 @@ def clash_error_xml(clashes: Sequence[Clash], settings: Settings, text: str) -> 
                     "location": occurrence.location,
                 },
             ).text = occurrence.summary
-    description = ET.SubElement(root, f"{{{DAV_NS}}}responsedescription")
-    description.text = text
-    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return body
+        found.append(element)
+    return error_xml(CALHUB_NS, PRECONDITION, text, details=found)
 
 
 def diagnose_unreadable(body: bytes) -> str:
@@ -183,11 +222,11 @@ class RefusalMapper:
             _local.state = None
         status: str = captured["status"]
         headers: list[tuple[str, str]] = captured["headers"]
-        if state.refusal is not None and status.startswith(("400", "409")):
+        if state.refusal is not None and status.startswith(("400", "403", "409")):
             return self._refuse(start_response, state.refusal)
         if status.startswith("400") and method == "PUT":
             reason = diagnose_unreadable(body)
-            return self._refuse(start_response, WriteRefused.invalid(reason))
+            return self._refuse(start_response, WriteRefused.unreadable(reason))
         start_response(status, headers)
         return chunks
 
@@ -197,7 +236,7 @@ class RefusalMapper:
             payload, content_type = refusal.xml, "application/xml; charset=utf-8"
         else:
             payload, content_type = refusal.text.encode(), "text/plain; charset=utf-8"
-        phrase = {400: "Bad Request", 409: "Conflict"}.get(refusal.status, "Refused")
+        phrase = {400: "Bad Request", 403: "Forbidden", 409: "Conflict"}[refusal.status]
         start_response(
             f"{refusal.status} {phrase}",
             [("Content-Type", content_type), ("Content-Length", str(len(payload)))],

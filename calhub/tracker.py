@@ -21,6 +21,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from calhub.access import Access
 from calhub.bulk_expand import ExpandJob, expand_all, expand_object
 from calhub.engine import (
     AudienceParser,
@@ -31,6 +32,8 @@ from calhub.engine import (
     InvalidCalendarData,
     Occurrence,
     RuleSettings,
+    UnreadableCalendarData,
+    UnsupportedComponent,
 )
 from calhub.engine.index import NO_NARROWING, CountingLookup, Narrowing
 from calhub.engine.precheck import check_body
@@ -53,6 +56,15 @@ Event = tuple[str, str]  # (calendar id, uid)
 # What icalendar, dateutil and zoneinfo raise on data they cannot take apart (a TZID
 # too long for a file name is an OSError from zoneinfo).
 PARSER_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, OSError)
+ICALENDAR_START = re.compile(rb"BEGIN:VCALENDAR", re.IGNORECASE)
+
+
+def unreadable(error: Exception) -> UnreadableCalendarData:
+    return UnreadableCalendarData(
+        f"the data cannot be read ({error})",
+        message_ru=f"данные не удаётся прочитать ({error})",
+    )
+
 
 INEXACT_MARKERS = (
     "STATUS:CANCELLED",
@@ -221,45 +233,53 @@ class Tracker:
     def precheck_body(self, path: str, body: bytes, login: str, password: str) -> None:
         """Refuse a PUT body before Radicale reads it (see calhub.engine.precheck).
 
-        For a hub calendar the body as sent is also read the way the clash engine reads
-        it: Radicale rewrites some invalid values (year 0000 becomes 2000) when it parses.
+        Every iCalendar body has its rules and sizes bounded; a hub calendar takes events
+        only, and the body as sent is also read the way the clash engine reads it: Radicale
+        rewrites some invalid values (year 0000 becomes 2000) when it parses. Bodies that
+        are not iCalendar (a vCard into an address book) are Radicale's to judge.
         """
-        if not self._may_write(path, login, password):
+        folder = path if path.endswith("/") else path.rsplit("/", 1)[0] + "/"
+        if not self._may_write(folder, login, password):
             # Radicale answers it (401 after the failed-login delay, or 403) unread.
             return
-        whole_calendar = path.endswith("/")
+        calendar = self.hub_calendar(folder) or Access(self.hub).view_target(login, folder)
+        if calendar is None and not ICALENDAR_START.search(body):
+            return
         try:
-            check_body(body, whole_calendar)
-            calendar = self.hub_calendar(path if whole_calendar else path.rsplit("/", 1)[0] + "/")
+            check_body(body, path.endswith("/"), events_only=calendar is not None)
             if calendar is not None:
                 self.expand(calendar, body.decode("utf-8"))
         except InvalidCalendarData as exc:
-            raise WriteRefused.invalid(str(exc)) from exc
+            raise WriteRefused.invalid(exc) from exc
         except PARSER_ERRORS as exc:
             # The parsers' own complaint about data they cannot take apart.
             logger.info("Unreadable PUT body for %s: %r", path, exc)
-            raise WriteRefused.invalid(f"the data cannot be read ({exc})") from exc
+            raise WriteRefused.invalid(unreadable(exc)) from exc
 
-    def _may_write(self, path: str, login: str, password: str) -> bool:
-        """Whether this login may write there: nobody else gets a body parsed."""
-        if not login:
+    def _may_write(self, folder: str, login: str, password: str) -> bool:
+        """Whether this login may write into ``folder``: nobody else gets a body parsed."""
+        if not login or self.hub.accounts.verify(login, password) is None:
             return False
-        account = self.hub.accounts.verify(login, password)
-        if account is None:
-            return False
-        if account.is_coordinator:
-            return True
-        folder = path if path.endswith("/") else path.rsplit("/", 1)[0] + "/"
-        calendar = self.hub_calendar(folder)
-        return calendar is not None and calendar.owner == login and calendar.role == "partner"
+        return Access(self.hub).may_write_events(login, folder)
 
     def _expand_item(self, calendar: CalendarSettings, item: Item) -> list[Occurrence]:
+        if item.component_name != "VEVENT":
+            # The PUT pre-check refuses these already; a MOVE from a calendar of the
+            # coordinator's own, or a whole-calendar PUT, reaches the hub only here.
+            raise WriteRefused.invalid(
+                UnsupportedComponent(
+                    f"Only events (VEVENT) belong in a hub calendar, not {item.component_name}.",
+                    uid=item.uid,
+                    message_ru="В календаре хаба только мероприятия (VEVENT), "
+                    f"не {item.component_name}.",
+                )
+            )
         try:
             return self.expand(calendar, item.serialize())
         except InvalidCalendarData as exc:
-            raise WriteRefused.invalid(str(exc)) from exc
+            raise WriteRefused.invalid(exc) from exc
         except PARSER_ERRORS as exc:
-            raise WriteRefused.invalid(f"the data cannot be read ({exc})") from exc
+            raise WriteRefused.invalid(unreadable(exc)) from exc
 
     # -- freshness ---------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from calhub.dav import DAV_PREFIX, build_radicale_app
+from calhub.refusal import CALDAV_NS, basic_credentials, error_xml
 
 if TYPE_CHECKING:
     from calhub.hub import Hub
@@ -55,10 +56,6 @@ class BodyLimit:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         limit = self.limit()
-        too_large = (
-            f"413 Request Entity Too Large: the request body is larger than the hub accepts "
-            f"({limit} bytes). Split the upload into smaller parts.\n"
-        )
         length_header = environ.get("CONTENT_LENGTH") or ""
         if length_header:
             try:
@@ -72,16 +69,56 @@ class BodyLimit:
                     start_response, "400 Bad Request", "Invalid Content-Length.\n"
                 )
             if length > limit:
-                environ["calhub.refused"] = "body limit"
-                return plain_response(start_response, "413 Request Entity Too Large", too_large)
+                return self._too_large(environ, start_response, limit)
         elif "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             body = environ["wsgi.input"].read(limit + 1)
             if len(body) > limit:
-                environ["calhub.refused"] = "body limit"
-                return plain_response(start_response, "413 Request Entity Too Large", too_large)
+                return self._too_large(environ, start_response, limit)
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
         return self.app(environ, start_response)
+
+    @staticmethod
+    def _too_large(environ: Environ, start_response: StartResponse, limit: int) -> list[bytes]:
+        environ["calhub.refused"] = "body limit"
+        text = (
+            f"Запрос слишком большой: хаб принимает не больше {limit} байт. "
+            "Разделите загрузку на части.\n"
+            f"The request body is too large: the hub accepts at most {limit} bytes. "
+            "Split the upload into smaller parts.\n"
+        )
+        status = "413 Request Entity Too Large"
+        path = environ.get("PATH_INFO", "")
+        if environ.get("REQUEST_METHOD") == "PUT" and path.startswith(DAV_PREFIX + "/"):
+            # An object over the calendar's max-resource-size (RFC 4791 §5.3.2.1): the
+            # status stays 413, as plain Radicale's, since the body was never read.
+            payload = error_xml(CALDAV_NS, "max-resource-size", text)
+            start_response(
+                status,
+                [
+                    ("Content-Type", "application/xml; charset=utf-8"),
+                    ("Content-Length", str(len(payload))),
+                ],
+            )
+            return [payload]
+        return plain_response(start_response, status, text)
+
+
+def wsgi_text(value: str) -> str | None:
+    """A PEP 3333 native string (bytes read as Latin-1) as the UTF-8 text it carries.
+
+    Radicale's own server decodes request paths as UTF-8; a WSGI server hands them on as
+    Latin-1, so ``ä`` arrives as ``Ã¤``. None if the bytes are not UTF-8. A string that
+    cannot be Latin-1 was decoded already (by a server that does not follow PEP 3333).
+    """
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 class Dispatcher:
@@ -101,8 +138,9 @@ class Dispatcher:
                 f"See {location}\n",
                 [("Location", location)],
             )
-        if path == "/" and environ.get("REQUEST_METHOD") in ("PROPFIND", "REPORT"):
-            # Some apps ask the bare host for their principal before trying .well-known.
+        if path == "/" and environ.get("REQUEST_METHOD") in ("PROPFIND", "REPORT", "OPTIONS"):
+            # Some apps ask the bare host for their principal before trying .well-known,
+            # and look for the DAV header in an OPTIONS of the root.
             path = DAV_PREFIX + "/"
         if path in (DAV_PREFIX, DAV_PREFIX + "/") and environ.get("REQUEST_METHOD") == "GET":
             # A person who opens the CalDAV address in a browser wants the web pages.
@@ -111,16 +149,21 @@ class Dispatcher:
                 start_response, "302 Found", f"See {location}\n", [("Location", location)]
             )
         if path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/"):
+            dav_path = wsgi_text(path[len(DAV_PREFIX) :] or "/")
+            if dav_path is None:
+                return plain_response(
+                    start_response,
+                    "400 Bad Request",
+                    "Адрес не в кодировке UTF-8. / The address is not UTF-8 text.\n",
+                )
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + DAV_PREFIX
-            environ["PATH_INFO"] = path[len(DAV_PREFIX) :] or "/"
+            environ["PATH_INFO"] = dav_path
             return self.dav(environ, start_response)
         return self.web(environ, start_response)
 
 
 def basic_login(environ: Environ) -> str:
     """The login named in an HTTP Basic header, for logging only (never the password)."""
-    from calhub.refusal import basic_credentials
-
     return basic_credentials(environ)[0] or "-"
 
 
@@ -163,7 +206,7 @@ class AccessLog:
             basic_login(environ),
             environ.get("REQUEST_METHOD", "-"),
             environ.get("SCRIPT_NAME", ""),
-            environ.get("PATH_INFO", ""),
+            wsgi_text(environ.get("PATH_INFO", "")) or environ.get("PATH_INFO", ""),
             status,
             size,
             (time.perf_counter() - started) * 1000,
@@ -171,6 +214,8 @@ class AccessLog:
 
 
 def build_stack(hub: Hub) -> WSGIApp:
+    from calhub.access import Access
+    from calhub.davanswers import DavAnswers
     from calhub.maintenance import verify_index
     from calhub.refusal import RefusalMapper
     from calhub.web import create_app
@@ -179,6 +224,7 @@ def build_stack(hub: Hub) -> WSGIApp:
     for problem in problems:
         logger.warning("Index was out of step with storage and was repaired: %s", problem)
     web = create_app(hub=hub)
-    dav = RefusalMapper(build_radicale_app(hub), hub.tracker.precheck_body)
+    answers = DavAnswers(build_radicale_app(hub), Access(hub), lambda: hub.settings.max_body_bytes)
+    dav = RefusalMapper(answers, hub.tracker.precheck_body)
     dispatcher = Dispatcher(dav, web)
     return AccessLog(BodyLimit(dispatcher, lambda: hub.settings.max_body_bytes))

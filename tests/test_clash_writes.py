@@ -360,23 +360,26 @@ def test_recurring_event_with_exdate_and_moved_override(fresh_hub: Any) -> None:
     )
 
 
-def test_unreadable_calendar_data_gets_400_with_a_reason(hub: Any) -> None:
+def test_unreadable_calendar_data_gets_403_with_a_reason(hub: Any) -> None:
+    """RFC 4791 §1.3: a precondition that will always fail is a 403 naming it."""
     broken = (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:broken\r\n"
         "DTSTART:not-a-date\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
     )
     response = put_text(hub, "bfu", "/bfu/calendar/", "broken", broken)
-    assert response.status == 400
+    assert response.status == 403
     assert "calhub cannot read this event" in response.text
+    assert "valid-calendar-object-resource" in response.text
     assert get_status(hub, "bfu", "/bfu/calendar/broken.ics") == 404
     day = own_week()
     bad_order = make_event("backwards", "Лекция [9]", at(day, 16), at(day, 15))
     response = put_text(hub, "bfu", "/bfu/calendar/", "backwards", bad_order)
-    assert response.status == 400
+    assert response.status == 403
     assert "DTEND" in response.text
     assert get_status(hub, "bfu", "/bfu/calendar/backwards.ics") == 404
     not_ical = put_text(hub, "bfu", "/bfu/calendar/", "junk", "hello, world")
-    assert not_ical.status == 400 and "not valid iCalendar" in not_ical.text
+    assert not_ical.status == 403 and "not valid iCalendar" in not_ical.text
+    assert "valid-calendar-data" in not_ical.text
     assert hub.request("GET", "/healthz").status == 200
 
 

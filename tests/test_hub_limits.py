@@ -10,10 +10,11 @@ import datetime as dt
 import socket
 import urllib.parse
 import uuid
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from helpers import basic_auth, creds, make_event, request
+from helpers import NAMESPACES, basic_auth, creds, make_event, request
 
 LIMIT = 4096
 DEFAULT_LIMIT = 10 * 1024 * 1024
@@ -65,8 +66,12 @@ def traces_of(data_dir: Path, uid: str) -> list[Path]:
 
 def assert_refused_as_too_large(hub, response, uid: str, limit: int = LIMIT) -> None:
     assert response.status == 413, (response.status, response.text[:300])
-    assert response.header("content-type").startswith("text/plain")
+    # A PUT names the CalDAV precondition it failed (RFC 4791 §5.3.2.1), with the reason.
+    assert response.header("content-type").startswith("application/xml")
+    error = ET.fromstring(response.text)
+    assert error.find("C:max-resource-size", NAMESPACES) is not None, response.text
     assert "too large" in response.text.lower()
+    assert "слишком большой" in response.text
     assert str(limit) in response.text, "the message should say what the limit is"
     get = request(hub.url, "GET", f"/dav/bfu/calendar/{uid}.ics", *creds("coordinator"))
     assert get.status == 404, "nothing may be stored"

@@ -14,7 +14,12 @@ from calhub.engine.audience import Audience
 from calhub.engine.clash import Clash
 from calhub.engine.config import EngineConfig, RuleSettings
 from calhub.engine.engine import ClashEngine, brute_force_scan
-from calhub.engine.errors import EngineError, InvalidCalendarData
+from calhub.engine.errors import (
+    EngineError,
+    InvalidCalendarData,
+    UnreadableCalendarData,
+    UnsupportedComponent,
+)
 from calhub.engine.expand import expand_calendar
 from calhub.engine.index import IntervalIndex, OccurrenceLookup
 from calhub.engine.occurrence import Occurrence
@@ -36,6 +41,8 @@ __all__ = [
     "Occurrence",
     "OccurrenceLookup",
     "RuleSettings",
+    "UnreadableCalendarData",
+    "UnsupportedComponent",
     "brute_force_scan",
     "expand_calendar",
     "normalise_venue",

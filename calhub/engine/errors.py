@@ -7,7 +7,7 @@ and the property that is wrong, and says what is wrong with it.
 
 from __future__ import annotations
 
-__all__ = ["EngineError", "InvalidCalendarData"]
+__all__ = ["EngineError", "InvalidCalendarData", "UnreadableCalendarData", "UnsupportedComponent"]
 
 
 class EngineError(Exception):
@@ -30,3 +30,11 @@ class InvalidCalendarData(EngineError):
         self.uid = uid
         self.prop = prop
         self.message_ru = message_ru or message
+
+
+class UnreadableCalendarData(InvalidCalendarData):
+    """The data is not iCalendar text at all: not UTF-8, not a VCALENDAR, or unparsable."""
+
+
+class UnsupportedComponent(InvalidCalendarData):
+    """The object holds a component the calendar does not take (a VTODO in a hub calendar)."""

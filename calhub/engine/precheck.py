@@ -19,7 +19,11 @@ from typing import Any
 from icalendar import Calendar
 from icalendar.prop import vRecur
 
-from calhub.engine.errors import InvalidCalendarData
+from calhub.engine.errors import (
+    InvalidCalendarData,
+    UnreadableCalendarData,
+    UnsupportedComponent,
+)
 from calhub.engine.occurs import PROBE_YEARS, first_dates
 from calhub.engine.rawscan import scan_body
 from calhub.engine.validate import parse_calendar
@@ -160,15 +164,18 @@ def _check_dates(rule: Any, uid: str, in_timezone: bool, dtstart: date | None) -
         )
 
 
-def check_body(body: bytes, whole_calendar: bool) -> Calendar:
+def check_body(body: bytes, whole_calendar: bool, events_only: bool = True) -> Calendar:
     """The parsed calendar, if the body is safe to hand to Radicale; else InvalidCalendarData.
 
-    A single object (``whole_calendar`` False) must hold exactly one event series.
+    The rules and sizes are bounded for every calendar. With ``events_only`` (a hub
+    calendar) the body must hold events only, and a single object (``whole_calendar``
+    False) exactly one event series; other calendars take tasks and journals too, and
+    Radicale checks their UIDs itself.
     """
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidCalendarData(
+        raise UnreadableCalendarData(
             f"The body is not UTF-8 text (byte {exc.start}).",
             message_ru=f"Тело запроса не в кодировке UTF-8 (байт {exc.start}).",
         ) from exc
@@ -178,8 +185,8 @@ def check_body(body: bytes, whole_calendar: bool) -> Calendar:
     uids: set[str] = set()
     for component in calendar.walk():
         uid = str(component.get("UID", ""))
-        if component.name in OTHER_KINDS:
-            raise InvalidCalendarData(
+        if events_only and component.name in OTHER_KINDS:
+            raise UnsupportedComponent(
                 f"Only events (VEVENT) belong in a hub calendar, not {component.name}.",
                 uid=uid,
                 message_ru=f"В календаре хаба только мероприятия (VEVENT), не {component.name}.",
@@ -189,8 +196,10 @@ def check_body(body: bytes, whole_calendar: bool) -> Calendar:
         in_timezone = component.name in ("STANDARD", "DAYLIGHT")
         for rule in _rules(component):
             check_rule(rule, uid, in_timezone, _start(component))
+    if not events_only:
+        return calendar
     if not uids and not whole_calendar:
-        raise InvalidCalendarData(
+        raise UnsupportedComponent(
             "The calendar object holds no event (VEVENT).",
             message_ru="В объекте календаря нет мероприятия (VEVENT).",
         )

@@ -26,7 +26,7 @@ from icalendar.parser.ical.calendar import CalendarIcalParser
 from icalendar.prop import vDDDLists, vDDDTypes
 from icalendar.timezone import tzp
 
-from calhub.engine.errors import InvalidCalendarData
+from calhub.engine.errors import InvalidCalendarData, UnreadableCalendarData
 from calhub.engine.timezones import iana_names, to_utc
 
 __all__ = ["DATE_PROPERTIES", "checked_events", "date_values", "parse_calendar", "prop", "start_of"]
@@ -114,7 +114,7 @@ def parse_calendar(ical: str | bytes | Calendar, keep_timezones: bool = False) -
         try:
             ical = ical.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise InvalidCalendarData(
+            raise UnreadableCalendarData(
                 f"The data is not UTF-8 text (byte {error.start}).",
                 message_ru=f"Данные не в кодировке UTF-8 (байт {error.start}).",
             ) from error
@@ -123,12 +123,12 @@ def parse_calendar(ical: str | bytes | Calendar, keep_timezones: bool = False) -
     try:
         parsed = _Calendar.from_ical(ical)
     except _UNREADABLE as error:
-        raise InvalidCalendarData(
+        raise UnreadableCalendarData(
             f"The data is not valid iCalendar: {error}",
             message_ru=f"Данные не являются корректным iCalendar: {error}",
         ) from error
     if not isinstance(parsed, Calendar) or parsed.name != "VCALENDAR":
-        raise InvalidCalendarData(
+        raise UnreadableCalendarData(
             "The data is not a VCALENDAR object.",
             message_ru="Данные не являются объектом VCALENDAR.",
         )
