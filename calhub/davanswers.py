@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import io
 import logging
-import zlib
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit
