@@ -47,6 +47,9 @@ def calendar_props(calendar: CalendarSettings, school: str, tzid: str) -> dict[s
         "ICAL:calendar-color": calendar.color,
         "C:calendar-description": descriptions[calendar.role],
         "C:supported-calendar-component-set": "VEVENT",
+        # Apple's list order: a partner's own calendar (and the school's) first, so a quick
+        # "+" in an app lands there; the views in a login's home come after it (sharing.py).
+        "ICAL:calendar-order": "1" if calendar.role == "blackout" else "0",
         "C:calendar-timezone": timezone_component(tzid),
     }
 

@@ -45,6 +45,7 @@ PARTNER_PERMISSIONS = "rp"
 COORDINATOR_PERMISSIONS = "rwp"
 
 _REFUSED: dict[str, Any] = {"status": "permission-denied"}
+ROLE_ORDER = {"school": 0, "blackout": 1, "partner": 2}
 
 
 def share_path(login: str, calendar_id: str) -> str:
@@ -82,6 +83,10 @@ class Sharing(sharing.BaseSharing):
                 for c in self._hub.settings.calendars
                 if not (c.role == "partner" and c.id == login)
             )
+        # Apple's list order (ICAL:calendar-order): the school's calendar, the blackout
+        # periods, then the partners; after the partner's own calendar, which is first.
+        ranked = sorted(calendars, key=lambda c: ROLE_ORDER.get(c.role, len(ROLE_ORDER)))
+        first = 0 if account.is_coordinator else 1
         return [
             {
                 "ShareType": "map",
@@ -100,11 +105,11 @@ class Sharing(sharing.BaseSharing):
                 "Properties": {
                     "D:displayname": calendar.name,
                     "ICAL:calendar-color": calendar.color,
+                    "ICAL:calendar-order": str(first + position),
                 },
                 "Actions": {},
             }
-            for calendar in calendars
-            if not calendar.archived
+            for position, calendar in enumerate(c for c in ranked if not c.archived)
         ]
 
     def database_init(self) -> bool:

@@ -409,3 +409,36 @@ def test_a_write_without_the_privilege_names_the_missing_privilege(
     assert resource.findtext("D:href", "", NAMESPACES) == path
     assert resource.find(f"D:privilege/{privilege}", NAMESPACES) is not None
     assert "только для чтения" in error.findtext("D:responsedescription", "", NAMESPACES)
+
+
+# -- which calendar apps put first -------------------------------------------------------------
+
+
+def calendar_orders(hub, login: str) -> dict[str, int]:
+    listing = send(
+        hub,
+        "PROPFIND",
+        f"/dav/{login}/",
+        login,
+        propfind_body("ICAL:calendar-order"),
+        {"Depth": "1", **XML},
+    )
+    orders = {}
+    for href in set(response_hrefs(listing.text)) - {f"/dav/{login}/"}:
+        order = found_props(listing.text, href)["ICAL:calendar-order"]
+        orders[href] = int(order.text or "")
+    return orders
+
+
+def test_the_coordinators_list_starts_with_the_school_calendar(hub_server):
+    orders = calendar_orders(hub_server, "coordinator")
+    first = min(orders, key=orders.__getitem__)
+    assert first == "/dav/coordinator/hub-school/"
+    assert orders["/dav/coordinator/hub-blackout/"] == sorted(orders.values())[1]
+    assert len(set(orders.values())) == len(orders), orders
+
+
+def test_a_partners_list_starts_with_its_own_calendar(hub_server):
+    orders = calendar_orders(hub_server, "bfu")
+    assert min(orders, key=orders.__getitem__) == "/dav/bfu/calendar/"
+    assert len(set(orders.values())) == len(orders), orders
