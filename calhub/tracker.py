@@ -54,8 +54,10 @@ logger = logging.getLogger(__name__)
 Event = tuple[str, str]  # (calendar id, uid)
 
 # What icalendar, dateutil and zoneinfo raise on data they cannot take apart (a TZID
-# too long for a file name is an OSError from zoneinfo).
-PARSER_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, OSError)
+# too long for a file name is an OSError from zoneinfo): the client's data, a 403. Any
+# other exception is a fault of the hub, and Radicale answers it with 500 and a log line
+# instead of blaming the partner's event (a TypeError from a bad rule setting once did).
+PARSER_ERRORS = (ValueError, IndexError, OverflowError, OSError)
 ICALENDAR_START = re.compile(rb"BEGIN:VCALENDAR", re.IGNORECASE)
 
 
