@@ -11,13 +11,12 @@ told is exactly what the hub then allows.
 - the coordinator writes every hub calendar at its real path (``/school/calendar/``) and
   its events through the views, and may create calendars of its own (not hub calendars);
 - nobody deletes a hub calendar over CalDAV (``calhub partner remove`` archives it); a
-  partner neither renames its calendar (names and colours come from ``calhub.toml``) nor
-  replaces it whole (which would drop every event), and nobody changes properties through
-  a view.
+  partner may relabel its own calendar in its apps (``calhub.proppatch``) but not replace it
+  whole (which would drop every event), and nobody changes properties through a view.
 
 Radicale permission letters: R/W read/write principal collections, r/w read/write calendars
-and their events, D allows deleting a collection, l locks a collection's properties, o
-forbids replacing a whole calendar with one PUT.
+and their events, D allows deleting a collection, o forbids replacing a whole calendar with
+one PUT.
 """
 
 from __future__ import annotations
@@ -86,9 +85,10 @@ class Access:
         if calendar is not None and not calendar.archived:
             if account.is_coordinator:
                 return "rw"
-            # l: no renaming (PROPPATCH); o: no replacing the whole calendar at once,
-            # which would also rename it (X-WR-CALNAME) and drop every event.
-            return "rwlo" if self.owns(login, calendar) else "r"
+            # o: no replacing the whole calendar at once, which would drop every event.
+            # Its labels (name, colour) may be changed, as apps do; calhub.proppatch keeps
+            # the properties the hub relies on.
+            return "rwo" if self.owns(login, calendar) else "r"
         if account.is_coordinator:
             # Hub calendars are only removed (archived) through the CLI; an archived one
             # is gone from storage, so the coordinator is told 404, not 403.
@@ -124,6 +124,6 @@ class Access:
         calendar = self._calendar(path)
         if calendar is None:
             return None
-        if account.is_coordinator:
+        if account.is_coordinator or self.owns(login, calendar):
             return FULL_WRITE
-        return EVENTS_WRITABLE if self.owns(login, calendar) else READ_ONLY
+        return READ_ONLY

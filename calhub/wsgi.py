@@ -217,6 +217,7 @@ def build_stack(hub: Hub) -> WSGIApp:
     from calhub.access import Access
     from calhub.davanswers import DavAnswers
     from calhub.maintenance import verify_index
+    from calhub.proppatch import PropertyGuard
     from calhub.refusal import RefusalMapper
     from calhub.web import create_app
 
@@ -225,6 +226,6 @@ def build_stack(hub: Hub) -> WSGIApp:
         logger.warning("Index was out of step with storage and was repaired: %s", problem)
     web = create_app(hub=hub)
     answers = DavAnswers(build_radicale_app(hub), Access(hub), lambda: hub.settings.max_body_bytes)
-    dav = RefusalMapper(answers, hub.tracker.precheck_body)
+    dav = RefusalMapper(PropertyGuard(answers, hub), hub.tracker.precheck_body)
     dispatcher = Dispatcher(dav, web)
     return AccessLog(BodyLimit(dispatcher, lambda: hub.settings.max_body_bytes))

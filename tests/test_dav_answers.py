@@ -29,6 +29,7 @@ XML = {"Content-Type": "application/xml; charset=utf-8"}
 ICS = {"Content-Type": "text/calendar; charset=utf-8"}
 READ_ONLY = {"D:read", "C:read-free-busy"}
 EVENTS_WRITABLE = READ_ONLY | {"D:write-content", "D:bind", "D:unbind"}
+FULL_WRITE = EVENTS_WRITABLE | {"D:write-properties", "D:write"}
 
 
 def send(hub, method, path, login, body=None, headers=None):
@@ -145,7 +146,7 @@ def test_principal_leads_to_the_home_with_own_calendar_and_views(hub_server):
     views = {f"/dav/bfu/hub-{c.id}/" for c in hub_calendars(hub_server) if c.id != "bfu"}
     assert {"/dav/bfu/hub-school/", "/dav/bfu/hub-blackout/", "/dav/bfu/hub-kgtu/"} <= views
     assert hrefs - {"/dav/bfu/calendar/"} == views
-    assert privileges(listing.text, "/dav/bfu/calendar/") == EVENTS_WRITABLE
+    assert privileges(listing.text, "/dav/bfu/calendar/") == FULL_WRITE
     for view in views:
         assert privileges(listing.text, view) == READ_ONLY
 
@@ -173,7 +174,7 @@ def test_allprop_advertises_the_same_privileges(hub_server):
         '<?xml version="1.0"?><propfind xmlns="DAV:"><allprop/></propfind>',
         {"Depth": "0", **XML},
     )
-    assert privileges(response.text, "/dav/bfu/calendar/") == EVENTS_WRITABLE
+    assert privileges(response.text, "/dav/bfu/calendar/") == FULL_WRITE
 
 
 def test_max_resource_size_is_the_hubs_body_limit(hub_server):
@@ -387,7 +388,8 @@ def test_an_object_over_the_size_limit_names_max_resource_size(hub_server):
     [
         ("PUT", "/dav/bfu/hub-school/intruder.ics", "D:write-content"),
         ("PUT", "/dav/bfu/hub-kgtu/intruder.ics", "D:write-content"),
-        ("PROPPATCH", "/dav/bfu/calendar/", "D:write-properties"),
+        ("PROPPATCH", "/dav/bfu/hub-school/", "D:write-properties"),
+        ("PROPPATCH", "/dav/kgtu/calendar/", "D:write-properties"),
         ("MKCALENDAR", "/dav/bfu/second/", "D:bind"),
     ],
 )
@@ -442,3 +444,100 @@ def test_a_partners_list_starts_with_its_own_calendar(hub_server):
     orders = calendar_orders(hub_server, "bfu")
     assert min(orders, key=orders.__getitem__) == "/dav/bfu/calendar/"
     assert len(set(orders.values())) == len(orders), orders
+
+
+# -- relabelling a calendar ------------------------------------------------------------------
+
+
+def proppatch(props: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" '
+        f'xmlns:ICAL="http://apple.com/ns/ical/"><D:set><D:prop>{props}</D:prop></D:set>'
+        "</D:propertyupdate>"
+    )
+
+
+def test_a_partner_recolours_its_own_calendar_and_others_keep_the_hubs_colour(fresh_hub):
+    hub = fresh_hub()
+    changed = send(
+        hub,
+        "PROPPATCH",
+        "/dav/bfu/calendar/",
+        "bfu",
+        proppatch("<ICAL:calendar-color>#FF2968FF</ICAL:calendar-color>"),
+        XML,
+    )
+    assert changed.status == 207, changed.text[:300]
+    assert "ICAL:calendar-color" in found_props(changed.text)
+    own = send(
+        hub,
+        "PROPFIND",
+        "/dav/bfu/calendar/",
+        "bfu",
+        propfind_body("ICAL:calendar-color"),
+        {"Depth": "0", **XML},
+    )
+    assert found_props(own.text)["ICAL:calendar-color"].text == "#FF2968FF"
+    from calhub.hub import Hub
+
+    configured = Hub(hub.data_dir).settings.calendar("bfu")
+    assert configured is not None
+    seen = send(
+        hub,
+        "PROPFIND",
+        "/dav/kgtu/hub-bfu/",
+        "kgtu",
+        propfind_body("ICAL:calendar-color", "D:displayname"),
+        {"Depth": "0", **XML},
+    )
+    props = found_props(seen.text)
+    assert props["ICAL:calendar-color"].text == configured.color
+    assert props["D:displayname"].text == configured.name
+
+
+@pytest.mark.parametrize("login", ["bfu", "coordinator"])
+def test_properties_the_hub_relies_on_cannot_be_changed(hub_server, login):
+    path = "/dav/bfu/calendar/"
+    response = send(
+        hub_server,
+        "PROPPATCH",
+        path,
+        login,
+        proppatch(
+            "<D:displayname>Новое имя</D:displayname>"
+            '<C:supported-calendar-component-set><C:comp name="VTODO"/>'
+            "</C:supported-calendar-component-set>"
+        ),
+        XML,
+    )
+    assert response.status == 403
+    error = dav_error(response.text)
+    assert error.find("D:cannot-modify-protected-property", NAMESPACES) is not None
+    assert "supported-calendar-component-set" in error.findtext(
+        "D:responsedescription", "", NAMESPACES
+    )
+    after = send(
+        hub_server,
+        "PROPFIND",
+        path,
+        login,
+        propfind_body("D:displayname", "C:supported-calendar-component-set"),
+        {"Depth": "0", **XML},
+    )
+    props = found_props(after.text)
+    assert props["D:displayname"].text != "Новое имя", "PROPPATCH is all or nothing"
+    assert [c.get("name") for c in props["C:supported-calendar-component-set"]] == ["VEVENT"]
+
+
+def test_a_wrong_password_is_asked_again_not_told_about_properties(hub_server):
+    response = request(
+        hub_server.url,
+        "PROPPATCH",
+        "/dav/bfu/calendar/",
+        "bfu",
+        "wrong password",
+        body=proppatch("<C:calendar-timezone>x</C:calendar-timezone>"),
+        headers=XML,
+    )
+    assert response.status == 401

@@ -43,7 +43,7 @@ PUT new event                    2xx           2xx     403     401
 DELETE event                     2xx           2xx     403     401
 MOVE event in its calendar       2xx           2xx     403     401
 DELETE calendar                  403           403     403     401
-PROPPATCH displayname            2xx           403     403     401
+PROPPATCH displayname            2xx           2xx     403     401
 MKCALENDAR under the principal   2xx           403     403     401
 MKCOL calendar (RFC 5689)        2xx           403     403     401
 """
