@@ -61,6 +61,8 @@ class WriteRefused(ValueError):
         self.status = status
         self.text = text
         self.xml = xml
+        # The clashes a 409 is about, for the record of the refused write.
+        self.found_clashes: tuple[Clash, ...] = ()
         state = current_request()
         if state is not None:
             state.refusal = self
@@ -104,7 +106,9 @@ class WriteRefused(ValueError):
             + "\n".join(f"- {line}" for line in lines_en)
             + "\n"
         )
-        return cls(409, text, clash_error_xml(clashes, settings, text))
+        refusal = cls(409, text, clash_error_xml(clashes, settings, text))
+        refusal.found_clashes = tuple(clashes)
+        return refusal
 
 
 def error_xml(
@@ -183,17 +187,37 @@ def basic_credentials(environ: dict[str, Any]) -> tuple[str, str]:
     return login, password
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A write as the WSGI layer saw it, for the callbacks of ``RefusalMapper``."""
+
+    method: str
+    path: str  # Radicale's path (below /dav), UTF-8 text
+    login: str
+    password: str = field(repr=False)
+    body: bytes = field(repr=False)
+
+
 class RefusalMapper:
     """Wraps Radicale: checks PUT bodies first, keeps request state for the storage hooks
-    and maps refusals onto the response."""
+    and maps refusals onto the response.
+
+    ``on_refused(attempt, refusal)`` is called after a refusal is answered, and
+    ``on_written(attempt)`` after a PUT got in (2xx); what they raise is logged and the
+    answer stays as it is (``calhub.refused_capture`` keeps refused writes with them).
+    """
 
     def __init__(
         self,
         app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
         precheck: Callable[[str, bytes, str, str], None],
+        on_refused: Callable[[Attempt, WriteRefused], None] | None = None,
+        on_written: Callable[[Attempt], None] | None = None,
     ) -> None:
         self.app = app
         self.precheck = precheck
+        self.on_refused = on_refused
+        self.on_written = on_written
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "")
@@ -207,7 +231,7 @@ class RefusalMapper:
             try:
                 self.precheck(environ.get("PATH_INFO", ""), body, login, password)
             except WriteRefused as refusal:
-                return self._refuse(start_response, refusal)
+                return self._refused(environ, body, start_response, refusal)
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -223,12 +247,41 @@ class RefusalMapper:
         status: str = captured["status"]
         headers: list[tuple[str, str]] = captured["headers"]
         if state.refusal is not None and status.startswith(("400", "403", "409")):
-            return self._refuse(start_response, state.refusal)
+            return self._refused(environ, body, start_response, state.refusal)
         if status.startswith("400") and method == "PUT":
             reason = diagnose_unreadable(body)
-            return self._refuse(start_response, WriteRefused.unreadable(reason))
+            return self._refused(environ, body, start_response, WriteRefused.unreadable(reason))
         start_response(status, headers)
+        if method == "PUT" and status.startswith("2") and self.on_written is not None:
+            self._call(self.on_written, self._attempt(environ, body))
         return chunks
+
+    @staticmethod
+    def _attempt(environ: dict[str, Any], body: bytes) -> Attempt:
+        login, password = basic_credentials(environ)
+        return Attempt(
+            environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""), login, password, body
+        )
+
+    def _refused(
+        self,
+        environ: dict[str, Any],
+        body: bytes,
+        start_response: StartResponse,
+        refusal: WriteRefused,
+    ) -> list[bytes]:
+        answer = self._refuse(start_response, refusal)
+        if self.on_refused is not None:
+            self._call(self.on_refused, self._attempt(environ, body), refusal)
+        return answer
+
+    @staticmethod
+    def _call(callback: Callable[..., None], *args: Any) -> None:
+        try:
+            callback(*args)
+        except Exception:
+            # The answer is given already; a failed bookkeeping step must not change it.
+            logger.exception("A refusal callback failed; the answer stands")
 
     @staticmethod
     def _refuse(start_response: StartResponse, refusal: WriteRefused) -> list[bytes]:

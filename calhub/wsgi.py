@@ -219,6 +219,7 @@ def build_stack(hub: Hub) -> WSGIApp:
     from calhub.maintenance import verify_index
     from calhub.proppatch import PropertyGuard
     from calhub.refusal import RefusalMapper
+    from calhub.refused_capture import RefusalRecorder
     from calhub.web import create_app
 
     problems = verify_index(hub, repair=True)
@@ -226,6 +227,11 @@ def build_stack(hub: Hub) -> WSGIApp:
         logger.warning("Index was out of step with storage and was repaired: %s", problem)
     web = create_app(hub=hub)
     answers = DavAnswers(build_radicale_app(hub), Access(hub), lambda: hub.settings.max_body_bytes)
-    dav = RefusalMapper(PropertyGuard(answers, hub), hub.tracker.precheck_body)
+    # Refused writes are kept for the dashboard, so an event a calendar app cannot send
+    # is not lost (calhub.refused); a later write of the same event resolves the record.
+    recorder = RefusalRecorder(hub)
+    dav = RefusalMapper(
+        PropertyGuard(answers, hub), hub.tracker.precheck_body, recorder.refused, recorder.written
+    )
     dispatcher = Dispatcher(dav, web)
     return AccessLog(BodyLimit(dispatcher, lambda: hub.settings.max_body_bytes))
