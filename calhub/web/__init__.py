@@ -1,8 +1,8 @@
 """The hub's web application: sign-in, the merged plan, clashes, partner pages, API, health.
 
 ``create_app(test_config=None, hub=None)`` follows Flask's application-factory pattern: one
-blueprint per area (auth, plan, conflicts, partners, api, health, plus the landing page
-and the language switch), per-request resources on ``g``. The hub comes from ``hub`` or
+blueprint per area (auth, plan, conflicts, refused events, partners, api, health, plus the
+landing page and the language switch), per-request resources on ``g``. The hub comes from ``hub`` or
 from the ``CALHUB_DATA`` config key. Security rules that hold for every page (headers,
 CSRF, the session cookie) are wired here once, from ``calhub.web.security``.
 
@@ -73,6 +73,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = N
         i18n,
         partners,
         plan,
+        refused,
         templating,
     )
 
@@ -86,6 +87,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = N
         home.bp,
         partners.bp,
         plan.bp,
+        refused.bp,
     ):
         app.register_blueprint(blueprint)
     templating.init_app(app)

@@ -1,5 +1,5 @@
-"""JSON API: ``/api/conflicts``, approving or reopening a clash, and ``/api/events`` (the
-merged plan's feed for FullCalendar).
+"""JSON API: ``/api/conflicts``, approving or reopening a clash, ``/api/events`` (the
+merged plan's feed for FullCalendar) and ``/api/refused`` (writes the hub refused).
 
 HTTP Basic (as CalDAV) or the web session; a state change through the session also needs
 the CSRF token in the ``X-CSRF-Token`` header (checked for every request in
@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 
 from calhub.conflicts import build_filters, list_conflicts
 from calhub.errors import UserError
+from calhub.refused import STATES, store_for
 from calhub.web import current_hub, events
 from calhub.web.auth import api_error, coordinator_required, current_account, login_required
 
@@ -167,3 +168,29 @@ def plan_events() -> ResponseReturnValue:
         return api_error(400, " ".join(plan_filter.problems))
     found = events.plan_events(hub, account, start, end, plan_filter)
     return jsonify([_event_json(event) for event in found])
+
+
+@bp.get("/refused")
+@login_required
+def refused() -> ResponseReturnValue:
+    """Refused writes (``calhub.refused``), newest first: a partner's own, or (coordinator)
+    everyone's or ``?login=``'s; ``?state=open`` (default), ``closed`` or ``all``. Each has
+    ``ics_url``, the event as sent (while it is kept)."""
+    account = current_account()
+    assert account is not None
+    state = request.args.get("state", "open")
+    if state not in STATES:
+        return api_error(400, f"Unknown state {state!r}.", f"One of: {', '.join(STATES)}.")
+    login = account.login
+    if account.is_coordinator:
+        login = request.args.get("login") or ""
+    rows = store_for(current_hub()).query(login or None, state)
+    return jsonify(
+        [
+            {
+                **row.as_json(),
+                "ics_url": url_for("refused.download", row_id=row.id) if row.body_kept else None,
+            }
+            for row in rows
+        ]
+    )
