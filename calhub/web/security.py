@@ -1,9 +1,10 @@
 """Web security plumbing: the session secret, CSRF tokens, sign-in rate limits, headers.
 
 Kept apart from the views so every blueprint gets the same rules from ``create_app``:
-security headers on every response, a CSRF check on every state-changing request that is
-authenticated by the session cookie (HTTP Basic clients cannot be forged cross-site into
-sending JSON, which the API insists on), and one limiter for every way to sign in.
+security headers on every response, a CSRF check on every state-changing form post and
+every API request authenticated by the session cookie (HTTP Basic API clients cannot be
+forged cross-site into sending JSON, which the API insists on; a form post needs the token
+whatever credentials come with it), and one limiter for every way to sign in.
 """
 
 from __future__ import annotations
@@ -123,8 +124,14 @@ def csrf_problem(req: Request) -> str | None:
     """Why this request fails the CSRF check, or None if it passes or needs none."""
     if req.method in SAFE_METHODS:
         return None
-    if req.authorization is not None and req.authorization.type == "basic":
-        # Explicit credentials, not the cookie: the API's JSON-only rule covers these.
+    if (
+        req.path.startswith("/api/")
+        and req.authorization is not None
+        and req.authorization.type == "basic"
+    ):
+        # The API takes state changes as JSON only, which no cross-site form can send.
+        # The form routes do take form posts, and a browser adds Basic credentials it
+        # once saw for the site to forged ones too, so a form always needs the token.
         return None
     expected = session.get(CSRF_FIELD)
     sent = req.headers.get(CSRF_HEADER) or (req.form.get(CSRF_FIELD) if req.form else None)
