@@ -25,15 +25,17 @@ import hashlib
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from calhub import __version__
-from calhub.clash_versions import changes, lapsed_text, reapproved_text, version
+from calhub.clash_versions import Change, changes, key, lapsed_text, reapproved_text, version
 from calhub.engine import Clash, EngineConfig, Occurrence
 from calhub.engine.messages import Wording
 from calhub.errors import UserError
+from calhub.record_groups import RecordGroup, group_clashes, is_group_rule, record_id
+from calhub.records_migrate import group_existing
 from calhub.sqlitedb import ThreadLocalDatabase
 
 logger = logging.getLogger(__name__)
@@ -52,8 +54,22 @@ CREATE TABLE IF NOT EXISTS clashes (
     occurrences TEXT NOT NULL,
     message_ru TEXT NOT NULL,
     message_en TEXT NOT NULL,
-    fingerprint TEXT NOT NULL DEFAULT ''
+    fingerprint TEXT NOT NULL DEFAULT '',
+    instances INTEGER NOT NULL DEFAULT 0,
+    last_end TEXT NOT NULL DEFAULT '',
+    version TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS clash_instances (
+    clash_id TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    start_at TEXT NOT NULL,
+    end_at TEXT NOT NULL,
+    occurrences TEXT NOT NULL,
+    PRIMARY KEY (clash_id, instance)
+);
+CREATE INDEX IF NOT EXISTS clash_instances_end ON clash_instances (clash_id, end_at);
+CREATE INDEX IF NOT EXISTS clash_instances_key ON clash_instances (instance);
+CREATE INDEX IF NOT EXISTS clash_instances_start ON clash_instances (start_at);
 CREATE TABLE IF NOT EXISTS clash_members (
     clash_id TEXT NOT NULL,
     calendar TEXT NOT NULL,
@@ -93,8 +109,14 @@ CREATE INDEX IF NOT EXISTS history_clash ON history (clash_id);
 # Columns added to hub.sqlite after its first release: (table, column, definition).
 # ``approvals.occurrences`` is the approved version; an approval from before it is for the
 # version on record when the file is migrated (it is the one the coordinator last saw).
+# ``clashes.instances`` came with one record per pair of events (calhub.record_groups): a
+# file without it holds one record per pair of occurrences and is regrouped in place
+# (calhub.records_migrate).
 ADDED_COLUMNS = (
     ("clashes", "fingerprint", "TEXT NOT NULL DEFAULT ''"),
+    ("clashes", "instances", "INTEGER NOT NULL DEFAULT 0"),
+    ("clashes", "last_end", "TEXT NOT NULL DEFAULT ''"),
+    ("clashes", "version", "TEXT NOT NULL DEFAULT ''"),
     ("approvals", "occurrences", "TEXT NOT NULL DEFAULT ''"),
     ("history", "message_ru", "TEXT NOT NULL DEFAULT ''"),
     ("history", "message_en", "TEXT NOT NULL DEFAULT ''"),
@@ -210,8 +232,46 @@ class Filters:
     severity: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of clash records and how many match in all."""
+
+    records: list[dict[str, Any]]
+    total: int
+    offset: int = 0
+    limit: int | None = None
+
+
+# How many changes a history entry spells out; the rest are counted.
+MAX_LISTED_CHANGES = 5
+
+_RECORD_COLUMNS = (
+    "c.id, c.rule, c.severity, c.resolved, c.detected_at, c.resolved_at, "
+    "c.message_ru, c.message_en, a.approved_by, a.approved_at, a.comment, "
+    "c.version, c.instances, c.first_start, c.last_end"
+)
+# Open first, then approved, then resolved; hard before soft; coming ones before past ones,
+# the next first; past ones latest first.
+_PEOPLE_ORDER = (
+    " ORDER BY CASE WHEN c.resolved=1 THEN 2 WHEN a.clash_id IS NULL THEN 0 ELSE 1 END, "
+    "CASE c.severity WHEN 'hard' THEN 0 ELSE 1 END, next_start IS NULL, next_start, "
+    "c.last_end DESC, c.id"
+)
+_START_ORDER = " ORDER BY c.first_start, c.id"
+
+
+def _with_count(found: list[Change], text: tuple[str, str]) -> tuple[str, str]:
+    if len(found) <= MAX_LISTED_CHANGES:
+        return text
+    return (f"{text[0]} Изменений всего: {len(found)}.", f"{text[1]} {len(found)} changes in all.")
+
+
 class ClashRecords(ThreadLocalDatabase):
-    """``hub.sqlite``: hub data, so every commit reaches the disk before we answer."""
+    """``hub.sqlite``: hub data, so every commit reaches the disk before we answer.
+
+    Records are per rule and pair of events (:mod:`calhub.record_groups`); the engine's
+    clashes are their instances.
+    """
 
     SCHEMA = SCHEMA
     SYNCHRONOUS = "FULL"
@@ -219,7 +279,7 @@ class ClashRecords(ThreadLocalDatabase):
     # -- keeping records in step with the engine ---------------------------------------
 
     def active_ids_for(self, events: Iterable[tuple[str, str]]) -> set[str]:
-        """Ids of unresolved clashes that involve any of these (calendar, uid) events."""
+        """Ids of unresolved records that involve any of these (calendar, uid) events."""
         ids: set[str] = set()
         for calendar, uid in set(events):
             rows = self.db.execute(
@@ -231,6 +291,7 @@ class ClashRecords(ThreadLocalDatabase):
         return ids
 
     def approved(self, ids: Iterable[str]) -> set[str]:
+        """Those of the record ``ids`` with an approval."""
         wanted = list(set(ids))
         if not wanted:
             return set()
@@ -240,38 +301,69 @@ class ClashRecords(ThreadLocalDatabase):
         )
         return {row[0] for row in rows}
 
-    def approved_as_is(self, clashes: Iterable[Clash]) -> set[str]:
-        """Ids of ``clashes`` the coordinator approved in exactly this version.
-
-        That is the clash's approval, or one set aside when an event changed, whose events
-        have the time, venue and audience these have (see :mod:`calhub.clash_versions`).
-        Only clashes with an approval have their occurrences read.
-        """
-        wanted = {clash.id: clash for clash in clashes}
+    def on_record(self, clashes: Iterable[Clash]) -> set[str]:
+        """Ids of the engine ``clashes`` already on record, unresolved, as an instance of
+        their record (a group clash: as its record)."""
+        wanted = list(clashes)
         if not wanted:
             return set()
-        marks = ",".join("?" * len(wanted))
+        ids = list({c.id for c in wanted})
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT i.instance FROM clash_instances i JOIN clashes c ON c.id = i.clash_id "
+            f"WHERE i.instance IN ({marks}) AND c.resolved=0 "
+            f"UNION SELECT id FROM clashes WHERE id IN ({marks}) AND resolved=0",
+            [*ids, *ids],
+        )
+        return {row[0] for row in rows}
+
+    def approved_clashes(self, clashes: Iterable[Clash]) -> set[str]:
+        """Ids of the engine ``clashes`` whose record has an approval."""
+        by_record: dict[str, set[str]] = {}
+        for clash in clashes:
+            by_record.setdefault(record_id(clash), set()).add(clash.id)
+        found: set[str] = set()
+        for rid in self.approved(by_record):
+            found |= by_record[rid]
+        return found
+
+    def approved_as_is(self, clashes: Iterable[Clash]) -> set[str]:
+        """Ids of the engine ``clashes`` the coordinator approved in exactly this version.
+
+        That is their record's approval, or one set aside when an event changed, that
+        holds each of the clash's occurrences with the time, venue and audience it has
+        now (see :mod:`calhub.clash_versions`). Only records with an approval are read.
+        """
+        by_record: dict[str, list[Clash]] = {}
+        for clash in clashes:
+            by_record.setdefault(record_id(clash), []).append(clash)
+        if not by_record:
+            return set()
+        marks = ",".join("?" * len(by_record))
         rows = self.db.execute(
             f"SELECT clash_id, occurrences, 1 FROM approvals WHERE clash_id IN ({marks}) "
             f"UNION ALL SELECT clash_id, occurrences, 0 FROM past_approvals "
             f"WHERE clash_id IN ({marks})",
-            [*wanted, *wanted],
+            [*by_record, *by_record],
         )
         found: set[str] = set()
         current: dict[str, list[dict[str, Any]]] = {}
-        for clash_id, text, is_current in rows:
-            if clash_id in found:
-                continue
+        for rid, text, is_current in rows:
+            mine = by_record[rid]
             approved = _version(text)
             if not approved:
                 # No version on record: approved as it is found (see _recheck_approval).
                 if is_current:
-                    found.add(clash_id)
+                    found.update(c.id for c in mine)
                 continue
-            if clash_id not in current:
-                current[clash_id] = [occurrence_json(o) for o in wanted[clash_id].occurrences]
-            if not changes(approved, current[clash_id]):
-                found.add(clash_id)
+            if rid not in current:
+                seen = {o.key: o for c in mine for o in c.occurrences}
+                current[rid] = [occurrence_json(o) for o in seen.values()]
+            # What differs from this approved version, occurrence by occurrence.
+            differ = {key(change.after) for change in changes(approved, current[rid])}
+            for clash in mine:
+                if not any(o.key in differ for o in clash.occurrences):
+                    found.add(clash.id)
         return found
 
     def of_rules(self, ids: Iterable[str], rules: Iterable[str]) -> set[str]:
@@ -291,34 +383,40 @@ class ClashRecords(ThreadLocalDatabase):
         spans = {}
         for clash_id in set(ids):
             row = self.db.execute(
-                "SELECT occurrences FROM clashes WHERE id=?", (clash_id,)
+                "SELECT first_start, last_end FROM clashes WHERE id=?", (clash_id,)
             ).fetchone()
-            if row is not None:
-                occurrences = json.loads(row[0])
-                spans[clash_id] = (
-                    min(o["start"] for o in occurrences),
-                    max(o["end"] for o in occurrences),
-                )
+            if row is not None and row[1]:
+                spans[clash_id] = (row[0], row[1])
         return spans
 
     def _connect(self) -> sqlite3.Connection:
         connection = super()._connect()
         if _missing_columns(connection):
-            # An older hub.sqlite, migrated in place: rows without a fingerprint are
-            # rewritten once, approvals keep the version on record (see ADDED_COLUMNS).
             connection.execute("BEGIN IMMEDIATE")
             try:
-                for table, column, definition in _missing_columns(connection):
-                    connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
-                connection.execute(
-                    "UPDATE approvals SET occurrences = coalesce((SELECT c.occurrences "
-                    "FROM clashes c WHERE c.id = approvals.clash_id), '') WHERE occurrences = ''"
-                )
+                # Looked at again under the write lock: another connection may have just
+                # migrated the file.
+                missing = _missing_columns(connection)
+                self._migrate(connection, missing)
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
         return connection
+
+    @staticmethod
+    def _migrate(connection: sqlite3.Connection, missing: list[tuple[str, str, str]]) -> None:
+        """An older hub.sqlite, migrated in place: rows without a fingerprint are rewritten
+        once, approvals keep the version on record (see ADDED_COLUMNS), records of
+        occurrences become records of events (calhub.records_migrate)."""
+        for table, column, definition in missing:
+            connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        connection.execute(
+            "UPDATE approvals SET occurrences = coalesce((SELECT c.occurrences "
+            "FROM clashes c WHERE c.id = approvals.clash_id), '') WHERE occurrences = ''"
+        )
+        if ("clashes", "instances") in {(t, c) for t, c, _ in missing}:
+            group_existing(connection)
 
     def sync(
         self,
@@ -327,21 +425,24 @@ class ClashRecords(ThreadLocalDatabase):
         wording: str = "",
         config: EngineConfig | None = None,
     ) -> tuple[int, int]:
-        """Record ``clashes`` as present and resolve the ``stale`` ids not among them.
+        """Record ``clashes`` as present and resolve the ``stale`` record ids not among them.
 
-        ``wording``: see :func:`clash_fingerprint`. ``config`` gives the time zone and
-        calendar names of the history entries about changed approved clashes (UTC and
-        calendar ids without it). Returns (new, resolved) counts.
+        ``clashes`` holds every engine clash of each record it touches (the engine finds
+        every clash of the events it checks). ``wording``: see :func:`clash_fingerprint`.
+        ``config`` gives the time zone and calendar names of the messages (UTC and
+        calendar ids without it). Returns (new, resolved) counts of records.
         """
-        present = {clash.id: clash for clash in clashes}
-        stored = self._stored_states(present)
+        groups = group_clashes(clashes)
+        stored = self._stored_states(groups)
         changed = []
         pieces: dict[tuple[str, str, str], bytes] = {}
-        for clash in present.values():
-            fingerprint = clash_fingerprint(clash, wording, pieces)
-            if stored.get(clash.id) != (0, clash.severity, fingerprint):
-                changed.append((clash, fingerprint))
-        vanished = set(stale) - set(present)
+        for group in groups.values():
+            fingerprint = group.fingerprint(
+                [clash_fingerprint(clash, wording, pieces) for clash in group.clashes]
+            )
+            if stored.get(group.id) != (0, group.severity, fingerprint):
+                changed.append((group, fingerprint))
+        vanished = set(stale) - set(groups)
         if not changed and not vanished:
             # Most writes leave every clash as it was: no transaction, no fsync.
             return 0, 0
@@ -349,8 +450,8 @@ class ClashRecords(ThreadLocalDatabase):
         new = resolved = 0
         words = _wording(config)
         with self.transaction() as db:
-            for clash, fingerprint in changed:
-                new += self._upsert(db, clash, fingerprint, stamp, words)
+            for group, fingerprint in changed:
+                new += self._upsert(db, group, fingerprint, stamp, words)
             for clash_id in vanished:
                 cursor = db.execute(
                     "UPDATE clashes SET resolved=1, resolved_at=? WHERE id=? AND resolved=0",
@@ -378,59 +479,79 @@ class ClashRecords(ThreadLocalDatabase):
         return {row[0]: (row[1], row[2], row[3]) for row in rows if row[0] in ids}
 
     def _upsert(
-        self, db: sqlite3.Connection, clash: Clash, fingerprint: str, stamp: str, words: Wording
+        self,
+        db: sqlite3.Connection,
+        group: RecordGroup,
+        fingerprint: str,
+        stamp: str,
+        words: Wording,
     ) -> int:
-        current = [occurrence_json(o) for o in clash.occurrences]
+        shown: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for occurrence in group.occurrences():
+            shown[occurrence.key] = occurrence_json(occurrence)
+        current = list(shown.values())
         occurrences = _occurrences_text(current)
-        first_start = _iso(min(o.start for o in clash.occurrences))
+        instances = group.instances()
+        first_start = min(i.start for i in instances)
+        last_end = max(i.end for i in instances)
+        message_ru, message_en = group.messages(words)
         row = db.execute(
-            "SELECT resolved, occurrences FROM clashes WHERE id=?", (clash.id,)
+            "SELECT resolved, occurrences FROM clashes WHERE id=?", (group.id,)
         ).fetchone()
+        values = (
+            group.severity,
+            first_start,
+            occurrences,
+            message_ru,
+            message_en,
+            fingerprint,
+            len(instances),
+            last_end,
+            version(current),
+            group.id,
+        )
         if row is None:
             db.execute(
-                "INSERT INTO clashes (id, rule, severity, resolved, first_start, detected_at, "
-                "occurrences, message_ru, message_en, fingerprint) "
-                "VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
-                (
-                    clash.id,
-                    clash.rule,
-                    clash.severity,
-                    first_start,
-                    stamp,
-                    occurrences,
-                    clash.message_ru,
-                    clash.message_en,
-                    fingerprint,
-                ),
+                "INSERT INTO clashes (severity, first_start, occurrences, message_ru, "
+                "message_en, fingerprint, instances, last_end, version, id, rule, resolved, "
+                "detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                (*values, group.rule, stamp),
             )
             db.execute(
                 "INSERT INTO history (clash_id, at, actor, action) VALUES (?, ?, ?, ?)",
-                (clash.id, stamp, "calhub", "detected"),
+                (group.id, stamp, "calhub", "detected"),
             )
         else:
             db.execute(
                 "UPDATE clashes SET severity=?, resolved=0, resolved_at=NULL, first_start=?, "
-                "occurrences=?, message_ru=?, message_en=?, fingerprint=? WHERE id=?",
-                (
-                    clash.severity,
-                    first_start,
-                    occurrences,
-                    clash.message_ru,
-                    clash.message_en,
-                    fingerprint,
-                    clash.id,
-                ),
+                "occurrences=?, message_ru=?, message_en=?, fingerprint=?, instances=?, "
+                "last_end=?, version=? WHERE id=?",
+                values,
             )
             if row[0]:
                 db.execute(
                     "INSERT INTO history (clash_id, at, actor, action) VALUES (?, ?, ?, ?)",
-                    (clash.id, stamp, "calhub", "reappeared"),
+                    (group.id, stamp, "calhub", "reappeared"),
                 )
-            self._recheck_approval(db, clash.id, _version(row[1]), current, stamp, words)
-        db.execute("DELETE FROM clash_members WHERE clash_id=?", (clash.id,))
+            self._recheck_approval(db, group.id, _version(row[1]), current, stamp, words)
+        db.execute("DELETE FROM clash_members WHERE clash_id=?", (group.id,))
         db.executemany(
             "INSERT OR IGNORE INTO clash_members VALUES (?, ?, ?)",
-            {(clash.id, o.calendar, o.uid) for o in clash.occurrences},
+            {(group.id, o["calendar"], o["uid"]) for o in current},
+        )
+        db.execute("DELETE FROM clash_instances WHERE clash_id=?", (group.id,))
+        db.executemany(
+            "INSERT INTO clash_instances VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    group.id,
+                    i.key,
+                    i.start,
+                    i.end,
+                    _occurrences_text([shown[o.key] for o in i.occurrences]),
+                )
+                for i in instances
+            ],
         )
         return 1 if row is None else 0
 
@@ -443,11 +564,16 @@ class ClashRecords(ThreadLocalDatabase):
         stamp: str,
         words: Wording,
     ) -> None:
-        """Keep, set aside or bring back the approval of a clash whose record changed."""
+        """Keep, set aside or bring back the approval of a record that changed.
+
+        A record is approved for the occurrences approved: one that moved, went elsewhere
+        or to other classes, or joined it (its series was extended), lapses the approval;
+        one that left it (fewer dates) keeps it.
+        """
         row = db.execute(
             "SELECT occurrences FROM approvals WHERE clash_id=?", (clash_id,)
         ).fetchone()
-        lapsed: list[Any] = []
+        lapsed: list[Change] = []
         if row is not None:
             approved = _version(row[0])
             if not approved:
@@ -479,7 +605,9 @@ class ClashRecords(ThreadLocalDatabase):
             db.execute("DELETE FROM approvals WHERE clash_id=?", (clash_id,))
         if again is None:
             action = "changed"
-            message_ru, message_en = lapsed_text(lapsed, words)
+            message_ru, message_en = _with_count(
+                lapsed, lapsed_text(lapsed[:MAX_LISTED_CHANGES], words)
+            )
             logger.info(
                 "Clash %s open again: its approval was for another version (%s)",
                 clash_id,
@@ -493,8 +621,9 @@ class ClashRecords(ThreadLocalDatabase):
                 "occurrences) VALUES (?, ?, ?, ?, ?)",
                 (clash_id, *again[1:]),
             )
-            message_ru, message_en = reapproved_text(
-                changes(previous, current), words, again[1], again[2]
+            back = changes(previous, current)
+            message_ru, message_en = _with_count(
+                back, reapproved_text(back[:MAX_LISTED_CHANGES], words, again[1], again[2])
             )
             logger.info(
                 "Clash %s approved again: back to the version %s approved", clash_id, again[1]
@@ -508,23 +637,90 @@ class ClashRecords(ThreadLocalDatabase):
     def all_active_ids(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT id FROM clashes WHERE resolved=0")}
 
+    # -- forgetting --------------------------------------------------------------------
+
+    def purge(
+        self,
+        retention_days: int,
+        alive: Callable[[set[tuple[str, str]]], set[tuple[str, str]]],
+        now: dt.datetime | None = None,
+    ) -> int:
+        """Delete records resolved more than ``retention_days`` ago whose events are all
+        gone (``alive`` tells which of some (calendar, uid) events still exist), with their
+        instances, approvals and history. A record with a live event stays, approvals and
+        all: its clash may come back. Returns how many were deleted."""
+        moment = now or dt.datetime.now(dt.UTC)
+        cutoff = _iso(moment - dt.timedelta(days=retention_days))
+        events: dict[str, set[tuple[str, str]]] = {}
+        rows = self.db.execute(
+            "SELECT c.id, m.calendar, m.uid FROM clashes c "
+            "LEFT JOIN clash_members m ON m.clash_id = c.id "
+            "WHERE c.resolved=1 AND c.resolved_at < ?",
+            (cutoff,),
+        )
+        for clash_id, calendar, uid in rows:
+            mine = events.setdefault(clash_id, set())
+            if calendar is not None:
+                mine.add((calendar, uid))
+        if not events:
+            return 0
+        living = alive(set().union(*events.values()))
+        doomed = [clash_id for clash_id, mine in events.items() if not mine & living]
+        deleted = 0
+        for start in range(0, len(doomed), 500):
+            chunk = doomed[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            with self.transaction() as db:
+                # Still resolved and old under the write lock: a write may have brought one
+                # back meanwhile.
+                ids = [
+                    row[0]
+                    for row in db.execute(
+                        f"SELECT id FROM clashes WHERE id IN ({marks}) AND resolved=1 "
+                        "AND resolved_at < ?",
+                        [*chunk, cutoff],
+                    )
+                ]
+                if not ids:
+                    continue
+                these = ",".join("?" * len(ids))
+                for table in (
+                    "clash_instances",
+                    "clash_members",
+                    "approvals",
+                    "past_approvals",
+                    "history",
+                ):
+                    db.execute(f"DELETE FROM {table} WHERE clash_id IN ({these})", ids)
+                db.execute(f"DELETE FROM clashes WHERE id IN ({these})", ids)
+                deleted += len(ids)
+        if deleted:
+            logger.info(
+                "Purged %d clash records resolved over %d days ago whose events are gone",
+                deleted,
+                retention_days,
+            )
+        return deleted
+
     # -- people's decisions ----------------------------------------------------------
 
     def approve(
         self, clash_id: str, actor: str, comment: str, shown: str | None = None
     ) -> dict[str, Any]:
-        """Approve the clash as it is on record; with ``shown`` (a record's ``version``, see
-        :func:`calhub.clash_versions.version`) only if the events still have the time,
-        venue and audience shown, else :class:`ClashChanged`."""
+        """Approve the record as it is, every occurrence of it; with ``shown`` (a record's
+        ``version``, see :func:`calhub.clash_versions.version`) only if the events still
+        have the time, venue and audience shown, else :class:`ClashChanged`."""
         comment = comment.strip()
         if not comment:
             raise UserError("An approval needs a comment.", hint="Say why the clash is acceptable.")
         stamp = now_iso()
         with self.transaction() as db:
-            row = db.execute("SELECT occurrences FROM clashes WHERE id=?", (clash_id,)).fetchone()
+            row = db.execute(
+                "SELECT occurrences, version FROM clashes WHERE id=?", (clash_id,)
+            ).fetchone()
             if row is None:
                 raise KeyError(clash_id)
-            if shown is not None and shown != version(_version(row[0])):
+            if shown is not None and shown != (row[1] or version(_version(row[0]))):
                 raise ClashChanged(
                     f"Clash {clash_id} changed after it was shown; it was not approved.",
                     hint="Look at its events again and approve the new version.",
@@ -561,9 +757,42 @@ class ClashRecords(ThreadLocalDatabase):
 
     # -- reading -----------------------------------------------------------------------
 
-    def get(self, clash_id: str) -> dict[str, Any] | None:
-        rows = self.query(Filters(), ids=[clash_id])
-        return rows[0] if rows else None
+    def get(self, clash_id: str, instances: bool = True) -> dict[str, Any] | None:
+        """One record; with ``instances``, every place it happens (``instances``)."""
+        rows = self.page(Filters(), ids=[clash_id]).records
+        if not rows:
+            return None
+        record = rows[0]
+        if instances:
+            record["instances"] = self.instances(clash_id)
+        return record
+
+    def instances(
+        self, clash_id: str, limit: int | None = None, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Where a record's clash happens, earliest first: start, end, the occurrences."""
+        rows = self.db.execute(
+            "SELECT start_at, end_at, occurrences FROM clash_instances WHERE clash_id=? "
+            "ORDER BY start_at, instance LIMIT ? OFFSET ?",
+            (clash_id, -1 if limit is None else limit, offset),
+        )
+        return [{"start": r[0], "end": r[1], "occurrences": json.loads(r[2])} for r in rows]
+
+    def instances_between(
+        self, start: dt.datetime, end: dt.datetime, calendar: str | None = None
+    ) -> list[tuple[str, bool, list[dict[str, Any]]]]:
+        """(severity, approved, occurrences) of each instance of an unresolved record in
+        [start, end), of records with an event of ``calendar`` if given."""
+        sql = (
+            "SELECT c.severity, a.clash_id IS NOT NULL, i.occurrences FROM clash_instances i "
+            "JOIN clashes c ON c.id = i.clash_id LEFT JOIN approvals a ON a.clash_id = c.id "
+            "WHERE c.resolved=0 AND i.start_at < ? AND i.end_at > ?"
+        )
+        args: list[Any] = [_iso(end), _iso(start)]
+        if calendar is not None:
+            sql += " AND c.id IN (SELECT clash_id FROM clash_members WHERE calendar=?)"
+            args.append(calendar)
+        return [(r[0], bool(r[1]), json.loads(r[2])) for r in self.db.execute(sql, args)]
 
     def history(self, clash_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         sql = "SELECT clash_id, at, actor, action, comment, message_ru, message_en FROM history"
@@ -587,40 +816,119 @@ class ClashRecords(ThreadLocalDatabase):
         ]
 
     def query(self, filters: Filters, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        sql = (
-            "SELECT c.id, c.rule, c.severity, c.resolved, c.detected_at, c.resolved_at, "
-            "c.occurrences, c.message_ru, c.message_en, a.approved_by, a.approved_at, a.comment "
-            "FROM clashes c LEFT JOIN approvals a ON a.clash_id = c.id WHERE 1=1"
+        """Every record matching ``filters`` (of ``ids``, if given), by first start."""
+        return self.page(filters, ids=ids, order="start").records
+
+    def count(self, filters: Filters, calendar: str | None = None) -> int:
+        """How many records match ``filters`` (with an event of ``calendar``, if given)."""
+        where, args = _where(filters, None, calendar)
+        sql = f"SELECT count(*) FROM clashes c LEFT JOIN approvals a ON a.clash_id = c.id{where}"
+        return int(self.db.execute(sql, args).fetchone()[0])
+
+    def page(
+        self,
+        filters: Filters,
+        limit: int | None = None,
+        offset: int = 0,
+        *,
+        ids: Iterable[str] | None = None,
+        calendar: str | None = None,
+        order: str = "people",
+        now: dt.datetime | None = None,
+    ) -> Page:
+        """Records matching ``filters``, filtered, ordered and paged by SQLite.
+
+        ``calendar``: only records with an event of it (what a partner may see).
+        ``order``: ``people`` (open, then approved, then resolved; hard first; the next
+        to happen first, past ones last) or ``start`` (by first start). Each record shows
+        one instance as its ``occurrences`` (the next to happen in the filters' window,
+        else the latest) with ``count`` instances in all; a group clash shows all its
+        events.
+        """
+        wanted = None if ids is None else list(ids)
+        if wanted is not None and not wanted:
+            return Page([], 0, offset, limit)
+        moment = _iso(now or dt.datetime.now(dt.UTC))
+        where, args = _where(filters, wanted, calendar)
+        next_start = (
+            "(SELECT min(i.start_at) FROM clash_instances i WHERE i.clash_id = c.id "
+            "AND i.end_at > ?) AS next_start"
         )
-        args: list[Any] = []
-        if ids is not None:
-            wanted = list(ids)
-            sql += f" AND c.id IN ({','.join('?' * len(wanted))})"
-            args.extend(wanted)
-        if filters.status == "resolved":
-            sql += " AND c.resolved=1"
-        elif filters.status == "approved":
-            sql += " AND c.resolved=0 AND a.clash_id IS NOT NULL"
-        elif filters.status == "open":
-            sql += " AND c.resolved=0 AND a.clash_id IS NULL"
-        if filters.severity:
-            sql += " AND c.severity=?"
-            args.append(filters.severity)
-        if filters.calendar:
+        sql = (
+            f"SELECT {_RECORD_COLUMNS}, c.occurrences, {next_start} FROM clashes c "
+            f"LEFT JOIN approvals a ON a.clash_id = c.id{where}"
+        )
+        sql += _PEOPLE_ORDER if order == "people" else _START_ORDER
+        sql += " LIMIT ? OFFSET ?"
+        rows = self.db.execute(
+            sql, [moment, *args, -1 if limit is None else limit, offset]
+        ).fetchall()
+        records = [self._shown(row, filters, moment) for row in rows]
+        if limit is None and offset == 0:
+            total = len(records)
+        else:
+            total = self.count(filters, calendar) if wanted is None else len(records)
+        return Page(records, total, offset, limit)
+
+    def _shown(self, row: tuple, filters: Filters, moment: str) -> dict[str, Any]:
+        """A record with the instance it is shown by."""
+        record = _record(row[:15], row[16])
+        if record["group_rule"] or record["count"] <= 1:
+            record["occurrences"] = json.loads(row[15])
+            return record
+        window, args = "", [record["id"]]
+        if filters.end is not None:
+            window += " AND start_at < ?"
+            args.append(_iso(filters.end))
+        if filters.start is not None:
+            window += " AND end_at > ?"
+            args.append(_iso(filters.start))
+        base = f"SELECT occurrences FROM clash_instances WHERE clash_id=?{window}"
+        found = self.db.execute(
+            f"{base} AND end_at > ? ORDER BY start_at LIMIT 1", [*args, moment]
+        ).fetchone()
+        if found is None:
+            found = self.db.execute(f"{base} ORDER BY start_at DESC LIMIT 1", args).fetchone()
+        record["occurrences"] = json.loads(found[0]) if found else json.loads(row[15])
+        return record
+
+
+def _where(filters: Filters, ids: list[str] | None, calendar: str | None) -> tuple[str, list[Any]]:
+    sql = " WHERE 1=1"
+    args: list[Any] = []
+    if ids is not None:
+        sql += f" AND c.id IN ({','.join('?' * len(ids))})"
+        args.extend(ids)
+    if filters.status == "resolved":
+        sql += " AND c.resolved=1"
+    elif filters.status == "approved":
+        sql += " AND c.resolved=0 AND a.clash_id IS NOT NULL"
+    elif filters.status == "open":
+        sql += " AND c.resolved=0 AND a.clash_id IS NULL"
+    if filters.severity:
+        sql += " AND c.severity=?"
+        args.append(filters.severity)
+    for chosen in (filters.calendar, calendar):
+        if chosen:
             sql += " AND c.id IN (SELECT clash_id FROM clash_members WHERE calendar=?)"
-            args.append(filters.calendar)
-        sql += " ORDER BY c.first_start, c.id"
-        records = [_record(row) for row in self.db.execute(sql, args)]
-        if filters.start or filters.end:
-            records = [r for r in records if _in_window(r, filters.start, filters.end)]
-        return records
+            args.append(chosen)
+    if filters.start is not None or filters.end is not None:
+        # In the window when one of its instances overlaps it.
+        sql += " AND EXISTS (SELECT 1 FROM clash_instances i WHERE i.clash_id = c.id"
+        if filters.end is not None:
+            sql += " AND i.start_at < ?"
+            args.append(_iso(filters.end))
+        if filters.start is not None:
+            sql += " AND i.end_at > ?"
+            args.append(_iso(filters.start))
+        sql += ")"
+    return sql, args
 
 
-def _record(row: tuple) -> dict[str, Any]:
-    (clash_id, rule, severity, resolved, detected, resolved_at, occurrences) = row[:7]
-    message_ru, message_en, approved_by, approved_at, comment = row[7:]
+def _record(row: tuple, next_start: str | None) -> dict[str, Any]:
+    (clash_id, rule, severity, resolved, detected, resolved_at, message_ru, message_en) = row[:8]
+    approved_by, approved_at, comment, stored_version, count, first_start, last_end = row[8:]
     status = "resolved" if resolved else "approved" if approved_by else "open"
-    stored = json.loads(occurrences)
     approval: Mapping[str, Any] | None = None
     if approved_by:
         approval = {"by": approved_by, "at": approved_at, "comment": comment}
@@ -633,18 +941,14 @@ def _record(row: tuple) -> dict[str, Any]:
         "resolved_at": resolved_at,
         "approval": approval,
         "message": {"ru": message_ru, "en": message_en},
-        "occurrences": stored,
-        "version": version(stored),
+        "occurrences": [],
+        # How many times the clash happens (a group clash: how many events it holds),
+        # the first start, the next start still to come (None: all past) and the last end.
+        "count": count,
+        "first_start": first_start,
+        "next_start": next_start,
+        "last_end": last_end,
+        "version": stored_version,
+        # A group clash (overload) counts events, not dates.
+        "group_rule": is_group_rule(rule),
     }
-
-
-def _in_window(
-    record: Mapping[str, Any], start: dt.datetime | None, end: dt.datetime | None
-) -> bool:
-    """A clash is in a window when any of its occurrences overlaps it."""
-    for occurrence in record["occurrences"]:
-        o_start = dt.datetime.fromisoformat(occurrence["start"])
-        o_end = dt.datetime.fromisoformat(occurrence["end"])
-        if (end is None or o_start < end) and (start is None or o_end > start):
-            return True
-    return False

@@ -165,6 +165,14 @@ HUB_SCHEMA: dict[str, Option] = {
     ),
 }
 
+RECORDS_SCHEMA: dict[str, Option] = {
+    "retention_days": Option(
+        180,
+        "Days a resolved clash record whose events are all deleted is kept before it is purged.",
+        _int_range(1, 36_600),
+    ),
+}
+
 CALENDAR_SCHEMA: dict[str, Option] = {
     "id": Option(None, "Calendar id; a partner's id is also its login.", check_id),
     "name": Option(None, "Display name shown in calendar apps.", _text()),
@@ -257,6 +265,7 @@ class Settings:
     failed_login_delay: float
     calendars: tuple[CalendarSettings, ...]
     groups: Mapping[str, str] = field(default_factory=dict)
+    records_retention_days: int = 180
     venue_aliases: Mapping[str, str] = field(default_factory=dict)
     rules: Mapping[str, RuleConfig] = field(default_factory=dict)
 
@@ -348,11 +357,12 @@ def _check_audiences(
 
 
 def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
-    known = {"hub", "calendars", "audience", "venues", "rules"}
+    known = {"hub", "calendars", "audience", "venues", "rules", "records"}
     unknown = sorted(set(document) - known)
     if unknown:
         raise ConfigError(str(path), unknown[0], "is not a known section", ", ".join(sorted(known)))
     hub = _read_table(path, "hub", document.get("hub", {}), HUB_SCHEMA)
+    records = _read_table(path, "records", document.get("records", {}), RECORDS_SCHEMA)
     raw_calendars = document.get("calendars", [])
     if not isinstance(raw_calendars, list):
         raise ConfigError(str(path), "calendars", "must be an array of tables ([[calendars]])")
@@ -383,6 +393,7 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
             path, "venues.aliases", Option({}, "", _text_map), venues.get("aliases", {})
         ),
         rules=_read_rules(path, document.get("rules", {})),
+        records_retention_days=records["retention_days"],
         **hub,
     )
 

@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,7 @@ Event = tuple[str, str]  # (calendar id, uid)
 # instead of blaming the partner's event (a TypeError from a bad rule setting once did).
 PARSER_ERRORS = (ValueError, IndexError, OverflowError, OSError)
 ICALENDAR_START = re.compile(rb"BEGIN:VCALENDAR", re.IGNORECASE)
+PURGE_EVERY_SECONDS = 3600
 
 
 def unreadable(error: Exception) -> UnreadableCalendarData:
@@ -396,11 +398,11 @@ class Tracker:
         self._refuse_new_hard(clashes, replaced)
 
     def _refuse_new_hard(self, clashes: Sequence[Clash], replaced: Iterable[Event]) -> None:
-        known = self.records.active_ids_for(replaced)
         hard = [c for c in clashes if c.severity == "hard"]
+        known = self.records.on_record(hard)
         # An approval is for the version approved: a write that changes an approved clash
         # (time, venue, audience) brings a clash nobody approved, refused like a new one.
-        approved = self.records.approved(c.id for c in hard if c.id in known)
+        approved = self.records.approved_clashes(c for c in hard if c.id in known)
         judged = [c for c in hard if c.id not in known or c.id in approved]
         as_is = self.records.approved_as_is(judged)
         refused = [c for c in judged if c.id not in as_is]
@@ -509,6 +511,7 @@ class Tracker:
             self.index.clear_records_pending(db)
         if new or resolved:
             logger.info("Clashes: %d new, %d resolved", new, resolved)
+        self._purge_records()
         request = current_request()
         if request is not None:
             request.clashes_after_write = [c for c in clashes.values() if c.severity == "hard"]
@@ -593,7 +596,26 @@ class Tracker:
             )
             self.index.clear_records_pending(db)
         logger.info("Full clash scan: %d clashes (%d new, %d resolved)", len(clashes), *result)
+        self._purge_records(force=True)
         return result
+
+    def _purge_records(self, force: bool = False) -> None:
+        """Forget records resolved ``[records] retention_days`` ago whose events are all
+        deleted; on the first write after start, then at most once an hour (the query
+        reads every resolved record)."""
+        now = time.monotonic()
+        with self._parts_lock:
+            last = getattr(self, "_last_purge", None)
+            if not force and last is not None and now - last < PURGE_EVERY_SECONDS:
+                return
+            self._last_purge = now
+        index = self.index
+
+        def alive(events: set[Event]) -> set[Event]:
+            return {event for event in events if index.has_uid(*event)}
+
+        self.records.purge(self.parts.settings.records_retention_days, alive)
+
 
     def rebuild(self, storage: Any) -> tuple[int, int]:
         """Empty the index and build it again from storage. Caller holds the lock.

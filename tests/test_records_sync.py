@@ -5,13 +5,15 @@ before record fingerprints is migrated in place with its approvals."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from pathlib import Path
 
 from helpers import hour_long_occurrence
 
 from calhub.engine import ClashEngine, EngineConfig, Occurrence
-from calhub.records import ClashRecords
+from calhub.record_groups import record_id
+from calhub.records import ClashRecords, occurrence_json
 
 MONDAY = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 
@@ -85,10 +87,11 @@ def test_records_from_before_fingerprints_are_migrated_with_their_approvals(
             approved_at TEXT NOT NULL, comment TEXT NOT NULL);
         """
     )
+    stored = json.dumps([occurrence_json(o) for o in clash.occurrences], ensure_ascii=False)
     old.execute(
         "INSERT INTO clashes VALUES (?, 'audience', 'hard', 0, '2026-03-02T09:00:00Z', "
-        "'2026-03-01T00:00:00Z', NULL, '[]', 'старый текст', 'old text')",
-        (clash.id,),
+        "'2026-03-01T00:00:00Z', NULL, ?, 'старый текст', 'old text')",
+        (clash.id, stored),
     )
     old.execute(
         "INSERT INTO approvals VALUES (?, 'coordinator', '2026-03-01T00:00:00Z', 'ok')",
@@ -98,12 +101,14 @@ def test_records_from_before_fingerprints_are_migrated_with_their_approvals(
     old.close()
 
     records = ClashRecords(path)
-    assert records.approved([clash.id]) == {clash.id}
+    # The record of the occurrences became the record of the two events, approved.
+    assert records.all_active_ids() == {record_id(clash)}
+    assert records.approved([record_id(clash)]) == {record_id(clash)}
     # The row without a fingerprint is rewritten once: not new, approval kept.
     assert records.sync([clash], records.all_active_ids(), "c") == (0, 0)
     message = records.db.execute("SELECT message_ru FROM clashes").fetchone()[0]
     assert message != "старый текст"
-    assert records.approved([clash.id]) == {clash.id}
+    assert records.approved([record_id(clash)]) == {record_id(clash)}
     writes = records.db.total_changes
     assert records.sync([clash], records.all_active_ids(), "c") == (0, 0)
     assert records.db.total_changes == writes

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import zoneinfo
 from typing import Any
 
+from calhub import paging
 from calhub.cli.common import open_hub
-from calhub.conflicts import build_filters, list_conflicts
-from calhub.records import STATUSES
+from calhub.conflicts import build_filters
+from calhub.records import STATUSES, Filters
 
 EXIT_OPEN_HARD = 1
+DEFAULT_LIMIT = 50
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -29,6 +32,15 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.add_argument("--calendar", metavar="ID", help="only clashes involving this calendar")
     parser.add_argument("--status", choices=STATUSES, help="only clashes with this status")
     parser.add_argument("--severity", choices=("hard", "soft"), help="only hard or soft clashes")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"show the first N (default {DEFAULT_LIMIT}; open and coming ones first)",
+    )
+    parser.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N")
+    parser.add_argument("--all", action="store_true", help="show every matching clash")
     parser.set_defaults(handler=run)
 
 
@@ -41,6 +53,8 @@ def _line(record: dict[str, Any], tz: zoneinfo.ZoneInfo) -> str:
     more = len(record["occurrences"]) - 3
     if more > 0:
         events += f" (+{more})"
+    if not record["group_rule"] and record["count"] > 1:
+        events += f" [{record['count']} dates]"
     return (
         f"{record['id']}  {record['severity']:<4} {record['rule']:<9} {record['status']:<8} "
         f"{when}  {events}"
@@ -50,7 +64,11 @@ def _line(record: dict[str, Any], tz: zoneinfo.ZoneInfo) -> str:
 def run(args: argparse.Namespace) -> int:
     hub = open_hub(args)
     filters = build_filters(hub, args.status, args.calendar, args.start, args.end, args.severity)
-    records = list_conflicts(hub, filters)
+    limit = None if args.all else paging.whole(args.limit, "--limit", DEFAULT_LIMIT, 1, 10**9)
+    offset = paging.whole(args.offset, "--offset", 0, 0, 10**9)
+    store = hub.tracker.records
+    page = store.page(filters, limit, offset)
+    records = page.records
     if args.json:
         json.dump(records, sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -60,7 +78,23 @@ def run(args: argparse.Namespace) -> int:
         tz = zoneinfo.ZoneInfo(hub.settings.timezone)
         for record in records:
             print(_line(record, tz))
-        open_count = sum(1 for r in records if r["status"] == "open")
-        print(f"\n{len(records)} clashes, {open_count} open.")
-    open_hard = any(r["status"] == "open" and r["severity"] == "hard" for r in records)
-    return EXIT_OPEN_HARD if open_hard else 0
+        only_open = _open(filters)
+        open_count = 0 if only_open is None else store.count(only_open)
+        print(f"\n{page.total} clashes, {open_count} open.")
+        if offset or len(records) < page.total:
+            print(
+                f"Showing {offset + 1}–{offset + len(records)}: --all shows every one, "
+                "--offset N skips the first N."
+            )
+    # Every matching record counts, not only the page shown.
+    hard = _open(filters, "hard")
+    return EXIT_OPEN_HARD if hard is not None and store.count(hard) else 0
+
+
+def _open(filters: Filters, severity: str | None = None) -> Filters | None:
+    """``filters`` narrowed to open clashes (of ``severity``), None if they exclude them."""
+    if filters.status not in (None, "open"):
+        return None
+    if severity is not None and filters.severity not in (None, severity):
+        return None
+    return dataclasses.replace(filters, status="open", severity=severity or filters.severity)

@@ -15,7 +15,8 @@ from typing import Any
 from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
-from calhub.conflicts import build_filters, list_conflicts
+from calhub import paging
+from calhub.conflicts import build_filters
 from calhub.errors import UserError
 from calhub.refused import STATES, store_for
 from calhub.web import current_hub, events
@@ -24,6 +25,10 @@ from calhub.web.auth import api_error, coordinator_required, current_account, lo
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+# Records per page of /api/conflicts unless ?limit= says otherwise, and the most it may say.
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
 
 
 @bp.errorhandler(UserError)
@@ -46,8 +51,18 @@ def conflicts() -> ResponseReturnValue:
         end=args.get("to"),
         severity=args.get("severity"),
     )
+    # Paged in SQL: one write once made thousands of records (issue 11).
+    limit = paging.whole(args.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = paging.whole(args.get("offset"), "offset", 0, 0, 10**9)
     visible = None if account.is_coordinator else account.login
-    return jsonify(list_conflicts(hub, filters, visible))
+    page = hub.tracker.records.page(filters, limit, offset, calendar=visible)
+    response = jsonify(page.records)
+    response.headers["X-Total-Count"] = str(page.total)
+    if offset + len(page.records) < page.total:
+        wanted: dict[str, Any] = {**args.to_dict(), "limit": limit, "offset": offset + limit}
+        following = url_for("api.conflicts", **wanted)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return response
 
 
 @bp.get("/conflicts/<clash_id>")

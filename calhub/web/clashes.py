@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from calhub.records import Filters
+from calhub.record_groups import is_group_rule
+from calhub.records import Filters, Page
 
 if TYPE_CHECKING:
     from calhub.accounts import Account
@@ -54,8 +55,16 @@ def open_count(hub: Hub, account: Account) -> int:
 
 
 def visible_records(hub: Hub, account: Account, filters: Filters) -> list[dict[str, Any]]:
-    records = hub.tracker.records.query(filters)
-    return [r for r in records if can_see(account, r)]
+    """Every record ``account`` may see matching ``filters``, by first start."""
+    calendar = visible_calendar(account)
+    return hub.tracker.records.page(filters, calendar=calendar, order="start").records
+
+
+def visible_page(hub: Hub, account: Account, filters: Filters, limit: int, offset: int) -> Page:
+    """One page of the records ``account`` may see, open and coming ones first (SQL does
+    the filtering, ordering and paging: a hub may hold thousands of records)."""
+    calendar = visible_calendar(account)
+    return hub.tracker.records.page(filters, limit, offset, calendar=calendar)
 
 
 def occurrence_key(occurrence: Mapping[str, Any]) -> OccurrenceKey:
@@ -69,11 +78,10 @@ def marks(
     (hard wins), ``approved`` when all its clashes are approved."""
     found: dict[OccurrenceKey, str] = {}
     rank = {"approved": 0, "soft": 1, "hard": 2}
-    for record in visible_records(hub, account, Filters(start=start, end=end)):
-        if record["status"] == "resolved":
-            continue
-        mark = record["severity"] if record["status"] == "open" else "approved"
-        for occurrence in record["occurrences"]:
+    instances = hub.tracker.records.instances_between(start, end, visible_calendar(account))
+    for severity, approved, occurrences in instances:
+        mark = "approved" if approved else severity
+        for occurrence in occurrences:
             key = occurrence_key(occurrence)
             if rank[mark] > rank.get(found.get(key, ""), -1):
                 found[key] = mark
@@ -92,9 +100,18 @@ def records_of_event(
     for record in records.query(Filters(), ids=sorted(ids)):
         if not can_see(account, record):
             continue
-        keys = {occurrence_key(o) for o in record["occurrences"]}
-        if recurrence_id and (calendar, uid, recurrence_id) not in keys:
-            continue
+        if recurrence_id:
+            # This occurrence in one of the record's instances, and shown by that one.
+            wanted = (calendar, uid, recurrence_id)
+            mine = [
+                i
+                for i in records.instances(record["id"])
+                if wanted in {occurrence_key(o) for o in i["occurrences"]}
+            ]
+            if not mine:
+                continue
+            if not is_group_rule(record["rule"]):
+                record["occurrences"] = mine[0]["occurrences"]
         found.append(record)
     return found
 
@@ -115,14 +132,12 @@ def first_day(record: Mapping[str, Any], tz: str) -> dt.date:
 
 
 def group_records(records: Iterable[dict[str, Any]], tz: str) -> list[ClashGroup]:
-    """Hard clashes first, then soft; within each, by the day the clash starts."""
+    """Hard clashes first, then soft; within each, by the day of the instance shown, in the
+    order given (the store's: open first, coming ones first)."""
     records = list(records)
     groups = []
     for severity in ("hard", "soft"):
-        chosen = sorted(
-            (r for r in records if r["severity"] == severity),
-            key=lambda r: (first_day(r, tz), r["occurrences"][0]["start"], r["id"]),
-        )
+        chosen = [r for r in records if r["severity"] == severity]
         days = [
             (day, list(items))
             for day, items in itertools.groupby(chosen, key=lambda r: first_day(r, tz))

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from calhub.conflicts import build_filters
 from calhub.errors import UserError
-from calhub.records import STATUSES, ClashChanged
+from calhub.records import STATUSES, ClashChanged, Filters
 from calhub.web import clashes, current_hub, events
 from calhub.web.auth import current_account, page_coordinator_required, page_login_required
 from calhub.web.i18n import safe_next
@@ -26,12 +26,25 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("conflicts", __name__)
 
 MAX_COMMENT = 2000
+PAGE_SIZES = (25, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 50
+# The detail page lists this many of a record's dates at a time.
+INSTANCES_PER_PAGE = 100
+
+
+def _number(name: str, default: int, allowed: range | tuple[int, ...]) -> int:
+    """A whole-number query argument; anything else is the default (a page, not a 400)."""
+    try:
+        value = int(request.args.get(name, default))
+    except ValueError:
+        return default
+    return value if value in allowed else default
 
 
 def _visible_record_or_404(clash_id: str) -> dict[str, Any]:
     account = current_account()
     assert account is not None
-    record = current_hub().tracker.records.get(clash_id)
+    record = current_hub().tracker.records.get(clash_id, instances=False)
     if record is None or not clashes.can_see(account, record):
         # The same answer for "not there" and "not yours": ids of others' clashes stay hidden.
         abort(404)
@@ -49,26 +62,54 @@ def index() -> ResponseReturnValue:
         status = "open"
     severity = request.args.get("severity", "")
     calendar = request.args.get("calendar", "")
+    start, end = request.args.get("from", ""), request.args.get("to", "")
     problem = ""
     try:
         filters = build_filters(
             hub,
             status=None if status == "all" else status,
             calendar=calendar or None,
+            start=start or None,
+            end=end or None,
             severity=severity or None,
         )
     except UserError:
-        problem = _("Those filters are not understood; showing all open clashes.")
-        status, severity, calendar = "open", "", ""
+        problem = _(
+            "Those filters are not understood (dates are YYYY-MM-DD); showing all open clashes."
+        )
+        status, severity, calendar, start, end = "open", "", "", "", ""
         filters = build_filters(hub, status="open")
-    records = clashes.visible_records(hub, account, filters)
+    size = _number("per_page", DEFAULT_PAGE_SIZE, PAGE_SIZES)
+    number = _number("page", 1, range(1, 1_000_000))
+    page = clashes.visible_page(hub, account, filters, size, (number - 1) * size)
+    pages = max(1, -(-page.total // size))
+    if number > pages:
+        number = pages
+        page = clashes.visible_page(hub, account, filters, size, (number - 1) * size)
+    chosen = {
+        "status": status,
+        "severity": severity or None,
+        "calendar": calendar or None,
+        "from": start or None,
+        "to": end or None,
+        "per_page": size if size != DEFAULT_PAGE_SIZE else None,
+    }
     return render_template(
         "conflicts.html",
-        groups=clashes.group_records(records, hub.settings.timezone),
-        total=len(records),
+        groups=clashes.group_records(page.records, hub.settings.timezone),
+        total=page.total,
+        shown=len(page.records),
+        first=page.offset + 1,
+        page_number=number,
+        pages=pages,
+        chosen=chosen,
+        page_sizes=PAGE_SIZES,
+        per_page=size,
         status=status,
         severity=severity,
         calendar=calendar,
+        start=start,
+        end=end,
         problem=problem,
         calendars=events.visible_calendars(hub),
         statuses=("open", "approved", "resolved", "all"),
@@ -80,9 +121,18 @@ def index() -> ResponseReturnValue:
 def detail(clash_id: str) -> ResponseReturnValue:
     hub = current_hub()
     record = _visible_record_or_404(clash_id)
+    pages = max(1, -(-record["count"] // INSTANCES_PER_PAGE))
+    number = min(_number("page", 1, range(1, 1_000_000)), pages)
+    instances = hub.tracker.records.instances(
+        clash_id, INSTANCES_PER_PAGE, (number - 1) * INSTANCES_PER_PAGE
+    )
     return render_template(
         "conflict.html",
         record=record,
+        instances=instances,
+        first_instance=(number - 1) * INSTANCES_PER_PAGE + 1,
+        page_number=number,
+        pages=pages,
         history=hub.tracker.records.history(clash_id),
         calendars=events.visible_calendars(hub),
     )
@@ -95,20 +145,15 @@ def history() -> ResponseReturnValue:
     account = current_account()
     assert account is not None
     entries = hub.tracker.records.history(limit=300)
+    ids = sorted({e["clash_id"] for e in entries})
+    # Only the records these entries are about, read by id (a partner's: of its calendar).
+    shown = hub.tracker.records.page(
+        Filters(), ids=ids, calendar=clashes.visible_calendar(account), order="start"
+    )
+    records = {r["id"]: r for r in shown.records}
     if not account.is_coordinator:
         # A partner sees the history of its own clashes only, never others' decisions.
-        own = {r["id"] for r in clashes.visible_records(hub, account, build_filters(hub))}
-        entries = [e for e in entries if e["clash_id"] in own]
-    records = (
-        {
-            r["id"]: r
-            for r in hub.tracker.records.query(
-                build_filters(hub), ids=sorted({e["clash_id"] for e in entries})
-            )
-        }
-        if entries
-        else {}
-    )
+        entries = [e for e in entries if e["clash_id"] in records]
     return render_template(
         "history.html",
         entries=entries,
