@@ -7,10 +7,18 @@ Verifying bcrypt costs about 0.3 s at cost 12, and calendar apps send the passwo
 every request. ``AccountStore.verify`` therefore remembers a successful check for a while,
 keyed by an HMAC of the password under a per-process secret, and bound to the stored hash:
 changing a password or removing the account invalidates the memory immediately.
+
+A failed check takes ``failed_delay`` seconds from its start, never more: the delay is fixed
+(Radicale's own "constant time" delay grows to the slowest failure it ever saw, and is
+turned off in ``radicale_plugins.auth``). Repeated failures are refused before any check by
+``calhub.limiter``, so only a few attempts per client ever sleep. Within
+``one_check_per_request`` a login and password are checked once, whoever asks again (the
+PUT pre-check and Radicale's authentication both do).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -92,6 +100,7 @@ class AccountStore:
         self._file: ReloadingFile[dict[str, Account]] = ReloadingFile(path, self._parse, dict)
         self._verified: dict[str, tuple[str, bytes, float]] = {}
         self._secret = secrets.token_bytes(32)
+        self._request = threading.local()
 
     @functools.cached_property
     def _dummy_hash(self) -> bytes:
@@ -169,8 +178,47 @@ class AccountStore:
     def _digest(self, password: str) -> bytes:
         return hmac.new(self._secret, password.encode(), hashlib.sha256).digest()
 
+    @contextlib.contextmanager
+    def one_check_per_request(self) -> Iterator[None]:
+        """Within this block (one request, one thread) ``verify`` remembers its verdicts."""
+        self._request.verdicts = {}
+        try:
+            yield
+        finally:
+            self._request.verdicts = None
+
+    def decided(self, login: str, password: str) -> tuple[bool, Account | None]:
+        """(True, verdict) if this request checked this login and password already."""
+        verdicts = getattr(self._request, "verdicts", None)
+        key = (login, self._digest(password))
+        if verdicts is None or key not in verdicts:
+            return False, None
+        verdict: Account | None = verdicts[key]
+        return True, verdict
+
+    def cached(self, login: str, password: str) -> Account | None:
+        """The account if this password was verified recently (no bcrypt), else None."""
+        account = self.get(login)
+        if account is None or not self._verified_recently(account, password):
+            return None
+        verdicts = getattr(self._request, "verdicts", None)
+        if verdicts is not None:
+            verdicts[(login, self._digest(password))] = account
+        return account
+
     def verify(self, login: str, password: str) -> Account | None:
-        """The account if the password is right, else None after a constant minimum delay."""
+        """The account if the password is right, else None after ``failed_delay`` seconds."""
+        verdicts: dict[tuple[str, bytes], Account | None] | None = getattr(
+            self._request, "verdicts", None
+        )
+        if verdicts is None:
+            return self._verify(login, password)
+        key = (login, self._digest(password))
+        if key not in verdicts:
+            verdicts[key] = self._verify(login, password)
+        return verdicts[key]
+
+    def _verify(self, login: str, password: str) -> Account | None:
         started = time.monotonic()
         account = self.get(login)
         if account is not None and self._verified_recently(account, password):
@@ -194,6 +242,8 @@ class AccountStore:
             return account
         # Never log the password; the login is useful to spot guessing.
         logger.warning("Failed login for %r", login)
+        # Fixed from this check's start: a slow check under load does not make later ones
+        # slower (no ratchet), and a check slower than the delay does not sleep at all.
         remaining = self.failed_delay - (time.monotonic() - started)
         if remaining > 0:
             time.sleep(remaining)

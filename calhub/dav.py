@@ -32,7 +32,9 @@ def radicale_configuration(hub: Hub) -> radicale_config.Configuration:
     options: dict[str, dict[str, Any]] = {
         "auth": {
             "type": functools.partial(Auth, hub=hub),
-            # The account store delays failed logins itself (shared with the web sign-in).
+            # calhub.davlogin answers failed logins (401, or 429 past the sign-in limit)
+            # before Radicale sees them; the account store's delay is fixed and shared with
+            # the web sign-in, and the plugin turns off Radicale's growing one.
             "delay": "0",
             # HTTP headers are latin-1: a Cyrillic school name here breaks every 401.
             "realm": "calhub",

@@ -163,6 +163,11 @@ HUB_SCHEMA: dict[str, Option] = {
     "failed_login_delay": Option(
         1.0, "Minimum seconds a failed login takes.", _float_range(0.0, 60.0)
     ),
+    "session_idle_minutes": Option(
+        120,
+        "Minutes without a request after which a web sign-in ends.",
+        _int_range(5, 20_160),
+    ),
 }
 
 RECORDS_SCHEMA: dict[str, Option] = {
@@ -263,6 +268,7 @@ class Settings:
     max_occurrences_per_event: int
     login_cache_seconds: int
     failed_login_delay: float
+    session_idle_minutes: int
     calendars: tuple[CalendarSettings, ...]
     groups: Mapping[str, str] = field(default_factory=dict)
     records_retention_days: int = 180

@@ -216,6 +216,7 @@ class AccessLog:
 def build_stack(hub: Hub) -> WSGIApp:
     from calhub.access import Access
     from calhub.davanswers import DavAnswers
+    from calhub.davlogin import DavLogin
     from calhub.maintenance import verify_index
     from calhub.proppatch import PropertyGuard
     from calhub.refusal import RefusalMapper
@@ -230,8 +231,10 @@ def build_stack(hub: Hub) -> WSGIApp:
     # Refused writes are kept for the dashboard, so an event a calendar app cannot send
     # is not lost (calhub.refused); a later write of the same event resolves the record.
     recorder = RefusalRecorder(hub)
-    dav = RefusalMapper(
+    mapper = RefusalMapper(
         PropertyGuard(answers, hub), hub.tracker.precheck_body, recorder.refused, recorder.written
     )
+    # Credentials first, once per request, within the sign-in limit (calhub.davlogin).
+    dav = DavLogin(mapper, hub)
     dispatcher = Dispatcher(dav, web)
     return AccessLog(BodyLimit(dispatcher, lambda: hub.settings.max_body_bytes))

@@ -1,10 +1,18 @@
-"""Radicale authentication against the hub's accounts (``calhub.accounts``)."""
+"""Radicale authentication against the hub's accounts (``calhub.accounts``), within the
+hub's one sign-in limit (``calhub.limiter``).
+
+In the hub's WSGI stack ``calhub.davlogin`` has checked the credentials of the request
+already (and answered a wrong password or a refused one itself); this plugin then reuses
+that verdict. Used on its own it checks them through the same limit.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from radicale import auth, config
+
+from calhub.limiter import sign_in
 
 if TYPE_CHECKING:
     from calhub.hub import Hub
@@ -17,6 +25,16 @@ class Auth(auth.BaseAuth):
         super().__init__(configuration)
         self._hub = hub
 
-    def _login(self, login: str, password: str) -> str:
-        account = self._hub.accounts.verify(login, password)
+    def _login_ext(self, login: str, password: str, context: auth.AuthContext) -> str:
+        account = sign_in(self._hub, login, password, context.remote_addr).account
         return account.login if account is not None else ""
+
+    def _login(self, login: str, password: str) -> str:
+        account = sign_in(self._hub, login, password, None).account
+        return account.login if account is not None else ""
+
+    def _sleep_for_constant_exec_time(self, time_ns_begin: int) -> None:
+        # Radicale pads every failed login to the slowest one it has seen since it started
+        # (even with [auth] delay = 0), so one burst under load made every later failure
+        # seconds slower until a restart. The account store's delay is fixed instead.
+        return

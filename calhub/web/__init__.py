@@ -45,8 +45,6 @@ def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = N
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=False,  # also Secure whenever the request is HTTPS
         PERMANENT_SESSION_LIFETIME=dt.timedelta(days=14),
-        LOGIN_FAILURE_LIMIT=5,
-        LOGIN_FAILURE_WINDOW=300,
     )
     if test_config is not None:
         app.config.from_mapping(test_config)
@@ -57,9 +55,6 @@ def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = N
         app.config["SECRET_KEY"] = security.load_or_create_secret(hub.root)
     app.session_interface = security.HubSessionInterface()
     app.wsgi_app = security.LocalProxyFix(app.wsgi_app)  # type: ignore[method-assign]
-    app.extensions["calhub_limiter"] = security.LoginLimiter(
-        app.config["LOGIN_FAILURE_LIMIT"], app.config["LOGIN_FAILURE_WINDOW"]
-    )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 

@@ -1,8 +1,11 @@
 """Who is asking: the session cookie (web sign-in) or HTTP Basic (API, as CalDAV does).
 
-Both check the same hub accounts with ``hub.accounts.verify``. A session remembers the
-login and a fingerprint of its password hash, so changing a password or removing the
-account with ``calhub partner`` signs that person out of the web at once.
+Both check the same hub accounts within the hub's one sign-in limit (``calhub.limiter``,
+shared with CalDAV). A session remembers the login, a fingerprint of its password hash and
+the account's session generation (``calhub.sessions``) and is checked on every request:
+signing out, ``calhub partner passwd``, a new password or a removed account end it on the
+server at once, in every browser, and so does ``[hub] session_idle_minutes`` without a
+request.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
@@ -31,9 +35,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from calhub.accounts import Account
+from calhub.limiter import sign_in, too_many_text
+from calhub.sessions import generations_for
 from calhub.web import current_hub
 from calhub.web.i18n import safe_next
-from calhub.web.security import CSRF_FIELD, limiter
+from calhub.web.security import CSRF_FIELD
 
 logger = logging.getLogger(__name__)
 
@@ -52,31 +58,37 @@ def _fingerprint(account: Account) -> str:
 
 
 def _basic_account(username: str, password: str) -> Account | None:
-    keys = limiter().keys(request.remote_addr, username)
-    wait = limiter().retry_after(keys)
-    if wait:
-        g.auth_retry_after = wait
-        return None
-    account = current_hub().accounts.verify(username, password)
-    if account is None:
-        limiter().failed(keys)
-    else:
-        limiter().succeeded(keys)
-    return account
+    outcome = sign_in(current_hub(), username, password, request.remote_addr)
+    if outcome.retry_after:
+        g.auth_retry_after = outcome.retry_after
+    return outcome.account
+
+
+# A session's last request is written back at most this often, not on every request.
+SEEN_EVERY = 60
 
 
 def _session_account() -> Account | None:
     login = session.get("login")
     if not isinstance(login, str):
         return None
-    account = current_hub().accounts.get(login)
-    if account is None or not hmac.compare_digest(
-        str(session.get("pw", "")), _fingerprint(account)
+    hub = current_hub()
+    account = hub.accounts.get(login)
+    now = int(time.time())
+    seen = session.get("seen")
+    idle = hub.settings.session_idle_minutes * 60
+    if (
+        account is None
+        or not hmac.compare_digest(str(session.get("pw", "")), _fingerprint(account))
+        or not hmac.compare_digest(str(session.get("gen", "")), generations_for(hub).current(login))
+        or not isinstance(seen, int)
+        or not 0 <= now - seen <= idle
     ):
-        # Password changed or account removed since signing in.
-        session.pop("login", None)
-        session.pop("pw", None)
+        # Signed out elsewhere, password changed, account removed, or idle too long.
+        session.clear()
         return None
+    if now - seen >= SEEN_EVERY:
+        session["seen"] = now
     return account
 
 
@@ -103,6 +115,8 @@ def start_session(account: Account) -> None:
     session.clear()
     session["login"] = account.login
     session["pw"] = _fingerprint(account)
+    session["gen"] = generations_for(current_hub()).current(account.login)
+    session["seen"] = int(time.time())
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
     session.permanent = True
     g.account = account
@@ -124,9 +138,12 @@ def api_error(status: int, message: str, hint: str = "") -> ResponseReturnValue:
 
 
 def _api_refusal() -> ResponseReturnValue:
-    if g.get("auth_retry_after"):
-        return api_error(429, "Too many failed sign-ins; try again later.")
-    return api_error(401, "Sign in with your hub login and password.")
+    wait = g.get("auth_retry_after")
+    if wait:
+        return api_error(429, " / ".join(too_many_text(wait).splitlines()))
+    return api_error(
+        401, "Войдите с логином и паролем хаба. / Sign in with your hub login and password."
+    )
 
 
 def login_required(view: F) -> F:
@@ -207,8 +224,8 @@ def login() -> ResponseReturnValue:
         return render_template("login.html", next_url=next_url or "", login="", error="")
     login_name = request.form.get("login", "").strip()
     password = request.form.get("password", "")
-    keys = limiter().keys(request.remote_addr, login_name)
-    wait = limiter().retry_after(keys)
+    outcome = sign_in(current_hub(), login_name, password, request.remote_addr)
+    wait = outcome.retry_after
     if wait:
         g.auth_retry_after = wait
         message = _(
@@ -219,19 +236,14 @@ def login() -> ResponseReturnValue:
             429,
             {"Retry-After": str(wait)},
         )
-    account = None
-    if login_name and password:
-        account = current_hub().accounts.verify(login_name, password)
+    account = outcome.account
     if account is None:
-        if login_name or password:
-            limiter().failed(keys)
         # One message whether or not the login exists.
         message = _("Wrong login or password.")
         return (
             render_template("login.html", next_url=next_url or "", login=login_name, error=message),
             200,
         )
-    limiter().succeeded(keys)
     start_session(account)
     logger.info("Web sign-in: %s", account.login)
     return redirect(next_url or _landing(), code=303)
@@ -239,5 +251,9 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    """Ends the session on the server: the account's every session, not just this cookie
+    (a copy of it must not open the pages any more)."""
+    if g.get("auth_method") != "basic" and _session_account() is not None:
+        generations_for(current_hub()).bump(str(session["login"]))
     session.clear()
     return redirect(url_for("home.index"), code=303)

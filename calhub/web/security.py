@@ -1,4 +1,4 @@
-"""Web security plumbing: the session secret, CSRF tokens, sign-in rate limits, headers.
+"""Web security plumbing: the session secret, CSRF tokens, headers.
 
 Kept apart from the views so every blueprint gets the same rules from ``create_app``:
 security headers on every response, a CSRF check on every state-changing form post and
@@ -9,16 +9,13 @@ whatever credentials come with it), and one limiter for every way to sign in.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import hmac
 import ipaddress
 import logging
 import os
 import secrets
-import threading
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +77,8 @@ class LocalProxyFix:
     """Honours X-Forwarded-For/-Proto only from a proxy on this machine (deploy/nginx).
 
     A client talking to the hub directly could otherwise pick its own address and so
-    escape the per-address sign-in limit, or claim HTTPS.
+    escape the per-address sign-in limit, or claim HTTPS (``calhub.limiter`` reads the
+    address of a CalDAV request the same way).
     """
 
     def __init__(self, app: Any) -> None:
@@ -142,76 +140,6 @@ def csrf_problem(req: Request) -> str | None:
     if not hmac.compare_digest(sent, expected):
         return "mismatch"
     return None
-
-
-# -- rate limits for signing in --------------------------------------------------------
-
-
-class LoginLimiter:
-    """At most ``limit`` failed sign-ins per ``window`` seconds per client address and per
-    login; past that, every attempt is refused until the oldest failure ages out.
-
-    Kept in memory per process: a restart forgets it, which is fine for slowing guessing
-    down (the account store also delays every failure).
-    """
-
-    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, collections.deque[float]] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def keys(address: str | None, login: str) -> list[str]:
-        # The login is folded so "BFU" and "bfu" share a budget; unknown logins count too,
-        # so a refusal says nothing about whether an account exists.
-        return [f"addr:{address or '-'}", f"login:{login.strip().casefold()}"]
-
-    def _recent(self, key: str, now: float) -> collections.deque[float]:
-        failures = self._failures.get(key)
-        if failures is None:
-            return collections.deque()
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-        return failures
-
-    def retry_after(self, keys: Iterable[str]) -> int:
-        """Seconds until an attempt is allowed again (0: allowed now)."""
-        now = time.monotonic()
-        wait = 0.0
-        with self._lock:
-            for key in keys:
-                failures = self._recent(key, now)
-                if len(failures) >= self.limit:
-                    wait = max(wait, failures[-self.limit] + self.window - now)
-        return max(1, int(wait + 0.999)) if wait > 0 else 0
-
-    def failed(self, keys: Iterable[str]) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now)
-                self._failures.setdefault(key, collections.deque()).append(now)
-                # Bound memory per key: only the last ``limit`` failures matter.
-                while len(self._failures[key]) > self.limit:
-                    self._failures[key].popleft()
-        logger.info("Failed sign-in recorded for %s", ", ".join(keys))
-
-    def succeeded(self, keys: Iterable[str]) -> None:
-        """A correct password clears the login's budget (not the address's)."""
-        with self._lock:
-            for key in keys:
-                if key.startswith("login:"):
-                    self._failures.pop(key, None)
-
-
-def limiter() -> LoginLimiter:
-    from flask import current_app
-
-    found: LoginLimiter = current_app.extensions["calhub_limiter"]
-    return found
 
 
 # -- headers ---------------------------------------------------------------------------

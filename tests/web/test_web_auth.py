@@ -1,17 +1,23 @@
 """Signing in to the web: one account store for CalDAV and the web, the session cookie,
-CSRF on every state change, the sign-in rate limit, and the security headers."""
+CSRF on every state change, the sign-in limit (per login and address, and per address, in
+hub.sqlite), sessions that end on the server (sign-out, partner passwd, idle timeout), and
+the security headers."""
 
 from __future__ import annotations
 
 import os
 import stat
+import time
 from typing import Any
 
 import pytest
 from helpers import PASSWORDS, basic_auth
 from web_support import csrf_in, session_csrf, sign_in, text
 
+from calhub.hub import Hub
+from calhub.limiter import ADDRESS_BUDGET, PAIR_BUDGET
 from calhub.records import Filters
+from calhub.sessions import generations_for
 from calhub.web import create_app
 from calhub.web.security import SECRET_NAME
 
@@ -85,46 +91,152 @@ def _fail(client: Any, login: str, address: str = "127.0.0.1") -> Any:
     )
 
 
-def test_failed_sign_ins_are_limited_per_login(web_hub: Any) -> None:
-    app = create_app({"TESTING": True, "LOGIN_FAILURE_LIMIT": 3}, hub=web_hub)
-    client = app.test_client()
-    for number in range(3):
-        # Different addresses: only the per-login budget is spent.
-        assert _fail(client, "bfu", f"10.0.0.{number}").status_code == 200
-    refused = _fail(client, "bfu", "10.0.0.9")
-    assert refused.status_code == 429
-    assert int(refused.headers["Retry-After"]) > 0
-    assert "Слишком много неудачных попыток" in text(refused)
-    # Even the right password waits now: guessing must not learn from the answer.
-    token = csrf_in(text(client.get("/login")))
-    right = client.post(
-        "/login", data={"csrf_token": token, "login": "bfu", "password": PASSWORDS["bfu"]}
+def _right(client: Any, login: str, address: str) -> Any:
+    token = csrf_in(text(client.get("/login", environ_base={"REMOTE_ADDR": address})))
+    return client.post(
+        "/login",
+        data={"csrf_token": token, "login": login, "password": PASSWORDS[login]},
+        environ_base={"REMOTE_ADDR": address},
     )
-    assert right.status_code == 429
-    # Another login from a fresh address is not affected.
-    sign_in(client, "kgtu")
 
 
-def test_failed_sign_ins_are_limited_per_address_whatever_the_login(web_hub: Any) -> None:
-    app = create_app({"TESTING": True, "LOGIN_FAILURE_LIMIT": 3}, hub=web_hub)
-    client = app.test_client()
-    for login in ("a-login", "b-login", "c-login"):
-        assert _fail(client, login, "10.1.1.1").status_code == 200
+def test_failed_sign_ins_are_limited_per_login_and_address(web_client: Any) -> None:
+    for _ in range(PAIR_BUDGET.free):
+        assert _fail(web_client, "coordinator", "10.0.0.1").status_code == 200
+    refused = _fail(web_client, "coordinator", "10.0.0.1")
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= PAIR_BUDGET.base
+    assert "Слишком много неудачных попыток" in text(refused)
+    # Even the right password waits there now: guessing must not learn from the answer.
+    assert _right(web_client, "coordinator", "10.0.0.1").status_code == 429
+    # But nobody else's failures keep the coordinator out from another address.
+    assert _right(web_client, "coordinator", "10.0.0.2").status_code == 303
+
+
+def test_failed_sign_ins_are_limited_per_address_whatever_the_login(web_client: Any) -> None:
+    for number in range(ADDRESS_BUDGET.free):
+        assert _fail(web_client, f"guess-{number}", "10.1.1.1").status_code == 200
     # An unknown login and a real one are refused alike: the limit tells nothing.
-    assert _fail(client, "d-login", "10.1.1.1").status_code == 429
-    assert _fail(client, "kgtu", "10.1.1.1").status_code == 429
-    assert _fail(client, "kgtu", "10.1.1.2").status_code == 200
+    assert _fail(web_client, "another-guess", "10.1.1.1").status_code == 429
+    assert _right(web_client, "kgtu", "10.1.1.1").status_code == 429
+    assert _right(web_client, "kgtu", "10.1.1.2").status_code == 303
 
 
-def test_the_api_counts_failed_basic_logins_too(web_hub: Any) -> None:
-    app = create_app({"TESTING": True, "LOGIN_FAILURE_LIMIT": 2}, hub=web_hub)
-    client = app.test_client()
+def test_a_right_password_forgives_its_own_failures(web_client: Any) -> None:
+    for _ in range(PAIR_BUDGET.free - 1):
+        assert _fail(web_client, "bfu", "10.2.2.2").status_code == 200
+    assert _right(web_client, "bfu", "10.2.2.2").status_code == 303
+    web_client.delete_cookie("calhub_session")
+    for _ in range(PAIR_BUDGET.free):
+        assert _fail(web_client, "bfu", "10.2.2.2").status_code == 200
+
+
+def test_the_api_counts_failed_basic_logins_in_the_same_limit(web_client: Any) -> None:
     wrong = {"Authorization": basic_auth("bfu", "wrong-password")}
-    assert client.get("/api/conflicts", headers=wrong).status_code == 401
-    assert client.get("/api/conflicts", headers=wrong).status_code == 401
-    limited = client.get("/api/conflicts", headers=wrong)
+    address = {"REMOTE_ADDR": "10.3.3.3"}
+    for _ in range(PAIR_BUDGET.free - 1):
+        assert web_client.get("/api/conflicts", headers=wrong, environ_base=address).status_code
+    # The web form's failure counts against the API's budget, and the other way round.
+    assert _fail(web_client, "bfu", "10.3.3.3").status_code == 200
+    limited = web_client.get("/api/conflicts", headers=wrong, environ_base=address)
     assert limited.status_code == 429
-    assert limited.headers["Retry-After"]
+    assert 0 < int(limited.headers["Retry-After"]) <= PAIR_BUDGET.base
+    error = limited.get_json()["error"]
+    assert "Слишком много неудачных попыток" in error and "Too many failed sign-ins" in error
+    assert _fail(web_client, "bfu", "10.3.3.3").status_code == 429
+    right = {"Authorization": basic_auth("bfu", PASSWORDS["bfu"])}
+    assert web_client.get("/api/conflicts", headers=right).status_code == 200
+
+
+def test_failure_counts_are_hub_data_shared_by_every_app(web_hub: Any) -> None:
+    first = create_app({"TESTING": True}, hub=web_hub).test_client()
+    for _ in range(PAIR_BUDGET.free):
+        assert _fail(first, "bfu", "10.4.4.4").status_code == 200
+    # Another process on the same data directory (here: another app and hub object).
+    again = Hub(web_hub.root)
+    try:
+        second = create_app({"TESTING": True}, hub=again).test_client()
+        assert _fail(second, "bfu", "10.4.4.4").status_code == 429
+    finally:
+        again.close()
+
+
+# -- sessions ------------------------------------------------------------------------------
+
+
+def _cookie(client: Any) -> str:
+    cookie = client.get_cookie("calhub_session")
+    assert cookie is not None
+    value: str = cookie.value
+    return value
+
+
+def test_signing_out_ends_the_session_on_the_server(web_app: Any) -> None:
+    browser = web_app.test_client()
+    sign_in(browser, "coordinator")
+    copied = web_app.test_client()
+    copied.set_cookie("calhub_session", _cookie(browser))
+    assert copied.get("/plan").status_code == 200
+    out = browser.post("/logout", data={"csrf_token": session_csrf(browser)})
+    assert out.status_code == 303
+    # The cookie as it was before signing out opens nothing any more.
+    assert copied.get("/plan").status_code == 302
+    assert copied.get("/api/conflicts").status_code == 401
+    sign_in(browser, "coordinator")
+    assert browser.get("/plan").status_code == 200
+
+
+def test_partner_passwd_ends_every_web_session_of_the_login(
+    web_app: Any, web_hub: Any, runner: Any
+) -> None:
+    kept = web_app.test_client()
+    sign_in(kept, "kgtu")
+    ended = web_app.test_client()
+    sign_in(ended, "bfu")
+    before = generations_for(web_hub).current("bfu")
+    code, _, err = runner(
+        "partner",
+        "passwd",
+        "bfu",
+        "--password-stdin",
+        "--data",
+        str(web_hub.root),
+        input="another-password-1\n",
+    )
+    assert code == 0, err
+    assert generations_for(web_hub).current("bfu") != before
+    assert ended.get("/plan").status_code == 302
+    assert kept.get("/plan").status_code == 200
+
+
+def _idle_hub(web_hub: Any, minutes: int) -> None:
+    from calhub import configfile
+
+    document = configfile.read_document(web_hub.root)
+    hub_table: Any = document["hub"]
+    hub_table["session_idle_minutes"] = minutes
+    configfile.save_document(web_hub.root, document)
+    assert web_hub.settings.session_idle_minutes == minutes
+
+
+def test_a_session_ends_after_the_idle_timeout(web_client: Any, web_hub: Any) -> None:
+    _idle_hub(web_hub, 5)
+    sign_in(web_client, "bfu")
+    with web_client.session_transaction() as session:
+        session["seen"] = int(time.time()) - 4 * 60
+    # A request within the timeout keeps the session and counts as activity.
+    assert web_client.get("/plan").status_code == 200
+    with web_client.session_transaction() as session:
+        assert int(time.time()) - session["seen"] < 60
+        session["seen"] = int(time.time()) - 5 * 60 - 5
+    assert web_client.get("/plan").status_code == 302
+
+
+def test_the_session_cookie_carries_no_password(web_client: Any) -> None:
+    sign_in(web_client, "bfu")
+    with web_client.session_transaction() as session:
+        stored = repr(dict(session))
+    assert PASSWORDS["bfu"] not in stored
 
 
 def test_session_cookie_flags(web_client: Any) -> None:

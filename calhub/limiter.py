@@ -1,0 +1,309 @@
+"""One limit on guessing passwords, for CalDAV, the JSON API and the web sign-in.
+
+Failures are counted per (login, client address) and per client address, in ``hub.sqlite``
+so every server process on the data directory shares them and a restart forgets nothing.
+Past a free budget each key is refused for a growing time (``backoff``), answered at once
+with 429 and no password check: guessing gets slower, the hub does not. A login is never
+counted on its own, so nobody can lock an account out from another address.
+
+An attempt is counted as a failure *before* its password is checked and the count is taken
+back when the password was right: parallel attempts cannot all slip under the limit, and a
+right password clears its own failures (of the pair, and the pair's share of the address).
+
+IPv6 clients are counted per /64 network, the block one household or office gets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from calhub.sqlitedb import ThreadLocalDatabase
+
+if TYPE_CHECKING:
+    from calhub.accounts import Account
+    from calhub.hub import Hub
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """``free`` failures, then a wait of ``base`` seconds doubling per failure up to ``cap``."""
+
+    free: int
+    base: float
+    cap: float
+
+    def backoff(self, failures: int) -> float:
+        """Seconds a key with ``failures`` failures is refused for (0: not refused)."""
+        if failures < self.free:
+            return 0.0
+        return float(min(self.cap, self.base * 2 ** min(failures - self.free, 32)))
+
+
+# A person mistyping gets five tries; a school behind one address gets thirty failures of
+# logins that never then succeed (the coordinator's typos are forgiven once they sign in).
+PAIR_BUDGET = Budget(free=5, base=30.0, cap=900.0)
+ADDRESS_BUDGET = Budget(free=30, base=30.0, cap=900.0)
+# A key without a failure for this long is forgotten; rows are bounded in number too.
+FORGET_AFTER = 24 * 3600.0
+MAX_ROWS = 50_000
+CLEANUP_EVERY = 60.0
+MAX_KEY_CHARS = 64
+ADDRESS_SCOPE = "*"  # the login column of a per-address row (no login contains it)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS login_failures (
+    login TEXT NOT NULL,
+    address TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    last_at REAL NOT NULL,
+    blocked_until REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (login, address)
+);
+CREATE INDEX IF NOT EXISTS login_failures_last ON login_failures (last_at);
+"""
+
+
+def address_key(address: str | None) -> str:
+    """The key an address is counted under: IPv4 as is, IPv6 by its /64 network."""
+    text = (address or "-").strip()
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return text[:MAX_KEY_CHARS] or "-"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return str(mapped or ip)
+
+
+def login_key(login: str) -> str:
+    # Folded so "BFU" and "bfu" share a budget; unknown logins are counted alike, so a
+    # refusal says nothing about whether an account exists.
+    return login.strip().casefold()[:MAX_KEY_CHARS].replace(ADDRESS_SCOPE, "?")
+
+
+def wsgi_client_address(environ: dict[str, Any]) -> str:
+    """The client's address, honouring X-Forwarded-For only from a proxy on this machine
+    (as the web app's ``LocalProxyFix``): any client could claim any address otherwise."""
+    remote = str(environ.get("REMOTE_ADDR") or "")
+    forwarded = str(environ.get("HTTP_X_FORWARDED_FOR") or "")
+    if forwarded and _is_loopback(remote):
+        # The proxy appends the address it saw last (werkzeug's ProxyFix with x_for=1).
+        return forwarded.split(",")[-1].strip() or remote
+    return remote
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def _until(now: float, backoff: float) -> float:
+    return now + backoff if backoff > 0 else 0.0
+
+
+class LoginLimiter(ThreadLocalDatabase):
+    """The ``login_failures`` table of ``hub.sqlite``."""
+
+    SCHEMA = SCHEMA
+    # Counters, not records: losing the last second of them to a power cut is harmless,
+    # and a failed login must not wait for a disk flush.
+    SYNCHRONOUS = "NORMAL"
+
+    def __init__(
+        self,
+        path: Any,
+        pair: Budget = PAIR_BUDGET,
+        address: Budget = ADDRESS_BUDGET,
+        forget_after: float = FORGET_AFTER,
+        max_rows: int = MAX_ROWS,
+    ) -> None:
+        super().__init__(path)
+        self.pair = pair
+        self.address = address
+        self.forget_after = forget_after
+        self.max_rows = max_rows
+        self._cleaned = 0.0
+        self._clean_lock = threading.Lock()
+
+    def _keys(self, login: str, address: str | None) -> list[tuple[str, str, Budget]]:
+        where = address_key(address)
+        return [(login_key(login), where, self.pair), (ADDRESS_SCOPE, where, self.address)]
+
+    def check(self, login: str, address: str | None, now: float | None = None) -> tuple[int, bool]:
+        """(seconds to wait or 0, whether any failure is on record for these keys); reads
+        only, so a right password remembered by the account store costs no write."""
+        now = time.time() if now is None else now
+        rows = [
+            self.db.execute(
+                "SELECT blocked_until FROM login_failures WHERE login = ? AND address = ?",
+                (who, where),
+            ).fetchone()
+            for who, where, _ in self._keys(login, address)
+        ]
+        wait = max((row[0] - now for row in rows if row is not None), default=0.0)
+        return (max(1, math.ceil(wait)) if wait > 0 else 0), rows[0] is not None
+
+    def begin(self, login: str, address: str | None, now: float | None = None) -> int:
+        """0 if an attempt may check its password (it is counted as failed until
+        ``succeeded``), else the seconds until the next attempt is allowed."""
+        self._cleanup(time.time() if now is None else now)
+        keys = self._keys(login, address)
+        with self.transaction() as db:
+            # The time once the write lock is held: a parallel attempt's block starts after.
+            now = time.time() if now is None else now
+            rows = [
+                db.execute(
+                    "SELECT failures, last_at, blocked_until FROM login_failures "
+                    "WHERE login = ? AND address = ?",
+                    (who, where),
+                ).fetchone()
+                for who, where, _ in keys
+            ]
+            wait = max((row[2] - now for row in rows if row is not None), default=0.0)
+            if wait > 0:
+                return max(1, math.ceil(wait))
+            for (who, where, budget), row in zip(keys, rows, strict=True):
+                fresh = row is None or now - row[1] > self.forget_after
+                failures = 1 if fresh else row[0] + 1
+                db.execute(
+                    "INSERT OR REPLACE INTO login_failures VALUES (?, ?, ?, ?, ?)",
+                    (who, where, failures, now, _until(now, budget.backoff(failures))),
+                )
+        return 0
+
+    def succeeded(self, login: str, address: str | None) -> None:
+        """The password was right: its failures (and their share of the address) go."""
+        (who, where, _), (_, _, budget) = self._keys(login, address)
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT failures FROM login_failures WHERE login = ? AND address = ?",
+                (who, where),
+            ).fetchone()
+            if row is None:
+                return
+            db.execute("DELETE FROM login_failures WHERE login = ? AND address = ?", (who, where))
+            found = db.execute(
+                "SELECT failures FROM login_failures WHERE login = ? AND address = ?",
+                (ADDRESS_SCOPE, where),
+            ).fetchone()
+            if found is None:
+                return
+            left = max(0, found[0] - row[0])
+            if left == 0:
+                db.execute(
+                    "DELETE FROM login_failures WHERE login = ? AND address = ?",
+                    (ADDRESS_SCOPE, where),
+                )
+            elif budget.backoff(left) == 0:
+                db.execute(
+                    "UPDATE login_failures SET failures = ?, blocked_until = 0 "
+                    "WHERE login = ? AND address = ?",
+                    (left, ADDRESS_SCOPE, where),
+                )
+            else:
+                db.execute(
+                    "UPDATE login_failures SET failures = ? WHERE login = ? AND address = ?",
+                    (left, ADDRESS_SCOPE, where),
+                )
+
+    def rows(self) -> int:
+        found = self.db.execute("SELECT count(*) FROM login_failures").fetchone()
+        return int(found[0])
+
+    def _cleanup(self, now: float) -> None:
+        """Forget old keys, and the oldest beyond ``max_rows``; at most once a minute."""
+        with self._clean_lock:
+            if now - self._cleaned < CLEANUP_EVERY:
+                return
+            self._cleaned = now
+        with self.transaction() as db:
+            db.execute(
+                "DELETE FROM login_failures WHERE last_at < ? AND blocked_until < ?",
+                (now - self.forget_after, now),
+            )
+            db.execute(
+                "DELETE FROM login_failures WHERE rowid IN (SELECT rowid FROM login_failures "
+                "ORDER BY last_at DESC LIMIT -1 OFFSET ?)",
+                (self.max_rows,),
+            )
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What a sign-in attempt came to: the account, or None; ``retry_after`` > 0 when it
+    was refused unchecked for too many failures."""
+
+    account: Account | None
+    retry_after: int = 0
+
+
+def sign_in(hub: Hub, login: str, password: str, address: str | None) -> SignIn:
+    """Check a login and password from ``address`` within the limit (every way in uses it).
+
+    A password the account store verified recently needs no count: only a check that
+    runs bcrypt is counted first, so parallel guesses cannot pass the limit together.
+    """
+    if not login:
+        return SignIn(None)
+    accounts = hub.accounts
+    decided, account = accounts.decided(login, password)
+    if decided:
+        return SignIn(account)
+    limiter = limiter_for(hub)
+    wait, failed_before = limiter.check(login, address)
+    if not wait:
+        account = accounts.cached(login, password)
+        if account is None:
+            wait = limiter.begin(login, address)
+            failed_before = True
+    if wait:
+        logger.warning(
+            "Sign-in of %r from %s refused unchecked for %d s (too many failures)",
+            login,
+            address,
+            wait,
+        )
+        return SignIn(None, wait)
+    if account is None:
+        account = accounts.verify(login, password)
+    if account is not None and failed_before:
+        limiter.succeeded(login, address)
+    elif account is None:
+        logger.warning("Failed sign-in of %r from %s", login, address)
+    return SignIn(account)
+
+
+def too_many_text(wait: int) -> str:
+    """The bilingual explanation of a 429, for CalDAV and the API."""
+    minutes = max(1, math.ceil(wait / 60))
+    return (
+        "Слишком много неудачных попыток входа с этого адреса. "
+        f"Проверьте логин и пароль и повторите через {minutes} мин.\n"
+        "Too many failed sign-ins from this address. "
+        f"Check the login and password and try again in {minutes} min.\n"
+    )
+
+
+_limiters: weakref.WeakKeyDictionary[Hub, LoginLimiter] = weakref.WeakKeyDictionary()
+_limiters_lock = threading.Lock()
+
+
+def limiter_for(hub: Hub) -> LoginLimiter:
+    """The one limiter of ``hub`` in this process (CalDAV, web and API share it)."""
+    with _limiters_lock:
+        found = _limiters.get(hub)
+        if found is None:
+            found = _limiters.setdefault(hub, LoginLimiter(hub.paths.hub_db))
+    return found
