@@ -12,7 +12,13 @@ import pytest
 from calhub import configfile
 from calhub.engine import RULE_NAMES
 from calhub.engine.rules import registry
-from calhub.settings import CALENDAR_SCHEMA, HUB_SCHEMA, RULE_SCHEMA, parse_settings
+from calhub.settings import (
+    CALENDAR_SCHEMA,
+    HUB_SCHEMA,
+    RECORDS_SCHEMA,
+    RULE_SCHEMA,
+    parse_settings,
+)
 
 DOC = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text(encoding="utf-8")
 
@@ -26,7 +32,7 @@ def rule_section(rule: str) -> str:
     return match.group(0)
 
 
-@pytest.mark.parametrize("key", [*HUB_SCHEMA, *CALENDAR_SCHEMA, *RULE_SCHEMA])
+@pytest.mark.parametrize("key", [*HUB_SCHEMA, *CALENDAR_SCHEMA, *RULE_SCHEMA, *RECORDS_SCHEMA])
 def test_every_key_is_documented(key: str) -> None:
     assert f"| `{key}` |" in DOC
 
