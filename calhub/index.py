@@ -23,12 +23,14 @@ import itertools
 import json
 import logging
 import math
+import os
 import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from calhub.engine import Audience, Occurrence
 from calhub.engine.index import NO_NARROWING, Narrowing
@@ -190,13 +192,69 @@ class RowCache:
                     del self._rows[key]
 
 
-class IndexCorrupt(Exception):
-    """The index file cannot be used; the caller rebuilds it."""
+class IndexCorrupt(sqlite3.DatabaseError):
+    """The index file cannot be used; the caller rebuilds it (a sqlite3 error, for callers
+    that report an unusable database without knowing this one)."""
+
+
+# SQLite's primary result codes for a damaged file (extended codes keep them in the low byte).
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+# What a row whose bytes were overwritten gives when it is turned into objects.
+_DAMAGED_ROW_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, OSError)
+
+
+class DamagedRow(sqlite3.DatabaseError):
+    """A row the index cannot have written: its bytes were changed on disk."""
+
+
+def is_damage(error: BaseException) -> bool:
+    """Whether ``error`` says the file is damaged (not busy, locked or misused)."""
+    if isinstance(error, DamagedRow):
+        return True
+    if not isinstance(error, sqlite3.DatabaseError):
+        return False
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return True
+    # Text columns overwritten with bytes that are not UTF-8 (the sqlite3 module's check).
+    return "could not decode to utf-8" in str(error).lower()
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _reading(
+    method: Callable[Concatenate[OccurrenceIndex, _P], _R],
+) -> Callable[Concatenate[OccurrenceIndex, _P], _R]:
+    """A read that survives a damaged file: see ``OccurrenceIndex.repair``."""
+
+    @functools.wraps(method)
+    def guarded(self: OccurrenceIndex, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as error:
+            if not is_damage(error):
+                raise
+            self._damaged(error)
+        # Rebuilt from storage by ``repair``: the same question again, of the new file.
+        return method(self, *args, **kwargs)
+
+    return guarded
 
 
 class OccurrenceIndex(ThreadLocalDatabase):
     """``index.sqlite``: a cache, so it may lose its last commit on power loss (it is
-    verified against storage at start-up) and an unusable file is simply started again."""
+    verified against storage at start-up) and an unusable file is simply started again.
+
+    A damaged file (random bytes on disk: SQLite says "malformed" or "not a database", or a
+    row cannot be read back) is deleted with one warning wherever it shows, and a new one
+    started. A read outside a transaction then asks ``repair`` to fill the new file from
+    storage and is answered from it; otherwise, or when ``repair`` declines, the caller
+    gets ``IndexCorrupt`` (a write inside a transaction is rolled back first) and rebuilds.
+    Every connection notices a file replaced by another thread or process and reopens.
+    """
 
     SCHEMA = SCHEMA
     SYNCHRONOUS = "NORMAL"
@@ -208,9 +266,32 @@ class OccurrenceIndex(ThreadLocalDatabase):
         super().__init__(path)
         self.rows = RowCache()
         self.fold_title = fold_title
+        # Set by the tracker: rebuilds a new, empty file from storage; False if it cannot
+        # here (this thread holds the storage lock, and its caller rebuilds).
+        self.repair: Callable[[], bool] | None = None
+
+    def _file_id(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return stat.st_dev, stat.st_ino
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if (
+            connection is not None
+            and not connection.in_transaction
+            and getattr(self._local, "file_id", None) != self._file_id()
+        ):
+            # Another thread or process replaced a damaged file: this one is gone.
+            self.close()
+        return super().db
 
     def _connect(self) -> sqlite3.Connection:
         connection = super()._connect()
+        self._local.file_id = self._file_id()
         version = connection.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         if version is None:
             connection.execute("BEGIN IMMEDIATE")
@@ -231,17 +312,99 @@ class OccurrenceIndex(ThreadLocalDatabase):
         try:
             return self._connect()
         except (sqlite3.DatabaseError, IndexCorrupt) as exc:
-            # Callers re-index from storage whatever is missing.
             logger.warning("Index %s is unusable (%s); starting a new one", self.path, exc)
             self.destroy()
-            return self._connect()
+            connection = self._connect()
+            reason = str(exc)
+        # The new file is empty: filled from storage before anything reads it.
+        self._local.connection = connection
+        if self.repair is not None and not self.repair():
+            raise IndexCorrupt(reason)
+        return connection
 
     def destroy(self) -> None:
-        """Delete the index files; only for a file no connection can use any more."""
+        """Delete the index files; only for a file no connection can use any more.
+
+        A file that another thread or process has put in place of the one this thread's
+        connection found damaged is left alone.
+        """
+        opened = getattr(self._local, "file_id", None)
+        has_connection = getattr(self._local, "connection", None) is not None
         self.close()
+        if has_connection and opened != self._file_id():
+            return
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 Path(f"{self.path}{suffix}").unlink()
+
+    def _damaged(self, error: BaseException) -> None:
+        """Start a new file after ``error`` showed damage; return if ``repair`` filled it,
+        else raise IndexCorrupt."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None and connection.in_transaction:
+            # ``transaction`` rolls back, then starts the new file.
+            raise IndexCorrupt(str(error)) from error
+        replaced = connection is not None and self._local.file_id != self._file_id()
+        if not replaced:
+            logger.warning(
+                "Index %s is damaged (%s); it is deleted and rebuilt from storage",
+                self.path,
+                error,
+            )
+        self.destroy()
+        if replaced or (self.repair is not None and self.repair()):
+            return
+        raise IndexCorrupt(str(error)) from error
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; damage found in it rolls it back and raises IndexCorrupt."""
+        db = self.db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                self._rollback(db)
+                raise
+            db.execute("COMMIT")
+        except (sqlite3.DatabaseError, IndexCorrupt) as error:
+            if not (isinstance(error, IndexCorrupt) or is_damage(error)):
+                raise
+            self._rollback(db)
+            logger.warning(
+                "Index %s is damaged (%s); it is deleted and rebuilt from storage",
+                self.path,
+                error,
+            )
+            self.destroy()
+            raise IndexCorrupt(str(error)) from error
+
+    @staticmethod
+    def _rollback(db: sqlite3.Connection) -> None:
+        if db.in_transaction:
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.DatabaseError as error:
+                # The file is deleted right after: what it keeps no longer matters.
+                logger.debug("Rollback on a damaged index failed: %s", error)
+
+    def check(self) -> str | None:
+        """SQLite's own integrity check of the file: None if sound (or not there yet), else
+        what is wrong. A connection of its own: finding damage changes nothing."""
+        if not self.path.exists():
+            return None
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            rows = connection.execute("PRAGMA integrity_check(5)").fetchall()
+        except sqlite3.DatabaseError as error:
+            if not is_damage(error):
+                raise
+            return str(error)
+        finally:
+            connection.close()
+        found = "; ".join(str(row[0]).replace("*** in database main ***", "") for row in rows)
+        return None if found == "ok" else " ".join(found.split())[:300]
 
     def clear(self) -> None:
         """Empty the index in place: other threads and processes keep valid connections."""
@@ -261,18 +424,21 @@ class OccurrenceIndex(ThreadLocalDatabase):
     def clear_records_pending(self, db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM meta WHERE key='records_pending'")
 
+    @_reading
     def records_pending(self) -> bool:
         row = self.db.execute("SELECT 1 FROM meta WHERE key='records_pending'").fetchone()
         return row is not None
 
     # -- calendars -------------------------------------------------------------------
 
+    @_reading
     def fingerprint(self, calendar: str) -> str | None:
         row = self.db.execute(
             "SELECT fingerprint FROM calendars WHERE calendar=?", (calendar,)
         ).fetchone()
         return None if row is None else str(row[0])
 
+    @_reading
     def known_calendars(self) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT calendar FROM calendars")]
 
@@ -291,6 +457,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
 
     # -- items -----------------------------------------------------------------------
 
+    @_reading
     def item(self, calendar: str, href: str) -> IndexedItem | None:
         row = self.db.execute(
             "SELECT href, uid, etag, component, tr_start, tr_end, error, exact_from, exact_until "
@@ -300,6 +467,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
         ).fetchone()
         return None if row is None else _item(row)
 
+    @_reading
     def items(self, calendar: str) -> dict[str, IndexedItem]:
         rows = self.db.execute(
             "SELECT href, uid, etag, component, tr_start, tr_end, error, exact_from, exact_until "
@@ -309,12 +477,14 @@ class OccurrenceIndex(ThreadLocalDatabase):
         )
         return {row[0]: _item(row) for row in rows}
 
+    @_reading
     def has_uid(self, calendar: str, uid: str) -> bool:
         row = self.db.execute(
             "SELECT 1 FROM items WHERE calendar=? AND uid=? LIMIT 1", (calendar, uid)
         ).fetchone()
         return row is not None
 
+    @_reading
     def hrefs_in_range(self, calendar: str, start: int, end: int) -> list[tuple[str, bool]]:
         """Candidates for a time-range query of [start, end), each with whether it surely
         matches (a superset of the matching hrefs in all).
@@ -408,6 +578,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
 
     # -- occurrences -----------------------------------------------------------------
 
+    @_reading
     def overlapping(
         self,
         start: dt.datetime,
@@ -448,6 +619,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
         ids = [row[0] for row in self.db.execute(query, arguments)]
         return [o for o in self._by_ids(ids) if (o.calendar, o.uid) not in skip]
 
+    @_reading
     def count_by_grade(
         self,
         start: dt.datetime,
@@ -534,6 +706,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
         # A row deleted between the two queries is simply gone.
         return [found[row_id] for row_id in ids if row_id in found]
 
+    @_reading
     def occurrences_of(self, calendar: str, uid: str) -> list[Occurrence]:
         rows = self.db.execute(
             f"SELECT {OCCURRENCE_COLUMNS} FROM occurrences WHERE calendar=? AND uid=?",
@@ -541,10 +714,18 @@ class OccurrenceIndex(ThreadLocalDatabase):
         )
         return [_occurrence(row) for row in rows]
 
-    def all_occurrences(self) -> Iterator[Occurrence]:
+    @_reading
+    def all_occurrences(self) -> list[Occurrence]:
+        # Read whole, so that damage shows here and not halfway through a caller's loop.
         rows = self.db.execute(f"SELECT {OCCURRENCE_COLUMNS} FROM occurrences ORDER BY start")
-        return map(_occurrence, rows)
+        return [_occurrence(row) for row in rows]
 
+    @_reading
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @_reading
     def count(self) -> tuple[int, int]:
         items = self.db.execute("SELECT count(*) FROM items").fetchone()[0]
         occurrences = self.db.execute("SELECT count(*) FROM occurrences").fetchone()[0]
@@ -575,21 +756,29 @@ class IndexLookup:
 
 
 def _item(row: Sequence) -> IndexedItem:
-    return IndexedItem(row[0], row[1], row[2], row[3], (row[4], row[5]), row[6], (row[7], row[8]))
+    try:
+        return IndexedItem(
+            row[0], row[1], row[2], row[3], (row[4], row[5]), row[6], (row[7], row[8])
+        )
+    except _DAMAGED_ROW_ERRORS as error:
+        raise DamagedRow(f"an item row cannot be read: {error!r}") from error
 
 
 def _occurrence(row: Sequence) -> Occurrence:
-    return Occurrence(
-        calendar=row[0],
-        uid=row[1],
-        recurrence_id=row[2],
-        summary=row[6],
-        start=_moment(row[3]),
-        end=_moment(row[4]),
-        all_day=bool(row[5]),
-        location=row[7],
-        venue=row[8],
-        audience=audience_from_json(row[9]),
-        audience_source=row[10],
-        is_blackout=bool(row[11]),
-    )
+    try:
+        return Occurrence(
+            calendar=row[0],
+            uid=row[1],
+            recurrence_id=row[2],
+            summary=row[6],
+            start=_moment(row[3]),
+            end=_moment(row[4]),
+            all_day=bool(row[5]),
+            location=row[7],
+            venue=row[8],
+            audience=audience_from_json(row[9]),
+            audience_source=row[10],
+            is_blackout=bool(row[11]),
+        )
+    except _DAMAGED_ROW_ERRORS as error:
+        raise DamagedRow(f"an occurrence row cannot be read: {error!r}") from error

@@ -12,18 +12,20 @@ raises ``WriteRefused`` before anything is stored; ``calhub.refusal`` turns it i
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
 import re
 import threading
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from calhub.access import Access
 from calhub.bulk_expand import ExpandJob, expand_all, expand_object
+from calhub.calendars import open_storage
 from calhub.engine import (
     AudienceParser,
     Clash,
@@ -179,16 +181,48 @@ class CombinedLookup:
         return counts
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _under_lock(
+    method: Callable[Concatenate[Tracker, _P], _R],
+) -> Callable[Concatenate[Tracker, _P], _R]:
+    """A tracker call made while the caller holds Radicale's storage lock: a damaged index
+    found on the way is rebuilt from storage, once, and the call made again (each of these
+    calls may be repeated: a check, or bookkeeping that ends in the same state)."""
+
+    @functools.wraps(method)
+    def run(self: Tracker, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        depth = getattr(self._locked, "depth", 0)
+        self._locked.depth = depth + 1
+        try:
+            try:
+                return method(self, *args, **kwargs)
+            except IndexCorrupt:
+                if depth:
+                    raise  # the outermost call rebuilds
+                self._rebuild_damaged()
+            return method(self, *args, **kwargs)
+        finally:
+            self._locked.depth = depth
+
+    return run
+
+
 class Tracker:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         # Titles are folded with the groups of the calendar fingerprint the rows are
         # written under, so a change of groups re-indexes them like their audiences.
         self.index = OccurrenceIndex(hub.paths.index_db, fold_title=self._fold_title)
+        self.index.repair = self._repair_index
         self.records = ClashRecords(hub.paths.hub_db)
         self._parts: EngineParts | None = None
         self._parts_lock = threading.Lock()
         self._pending = threading.local()
+        # How deep this thread is in calls made under the storage lock (see _under_lock).
+        self._locked = threading.local()
 
     def close(self) -> None:
         self.index.close()
@@ -288,12 +322,35 @@ class Tracker:
     # -- freshness ---------------------------------------------------------------------
 
     def _fresh(self, calendar: CalendarSettings) -> bool:
-        try:
-            return self.index.fingerprint(calendar.id) == self.calendar_fingerprint(calendar)
-        except IndexCorrupt:
-            logger.warning("Index %s is unusable; it will be rebuilt", self.index.path)
-            self.index.destroy()
+        # A damaged index (IndexCorrupt) is rebuilt whole by the caller (_under_lock):
+        # re-indexing this one calendar would leave the others out of its clash checks.
+        return self.index.fingerprint(calendar.id) == self.calendar_fingerprint(calendar)
+
+    def _rebuild_damaged(self) -> None:
+        """Fill a new index from storage, for a caller that holds the storage lock."""
+        problems = self._verify(open_storage(self.hub), repair=True)
+        items, occurrences = self.index.count()
+        logger.info(
+            "Index rebuilt from storage: %d objects, %d occurrences (%d calendars re-read)",
+            items,
+            occurrences,
+            len(problems),
+        )
+
+    def _repair_index(self) -> bool:
+        """``OccurrenceIndex.repair``: rebuild a new index now, unless this thread holds the
+        storage lock already (then its _under_lock call rebuilds: locking again would wait
+        for itself)."""
+        if getattr(self._locked, "depth", 0):
             return False
+        storage = open_storage(self.hub)
+        with storage.acquire_lock("w", "calhub"):
+            self._locked.depth = 1
+            try:
+                self._rebuild_damaged()
+            finally:
+                self._locked.depth = 0
+        return True
 
     def _ensure_calendar(self, calendar: CalendarSettings, collection: BaseCollection) -> bool:
         """Reindex one calendar if the index does not hold it; True if it was reindexed."""
@@ -302,6 +359,7 @@ class Tracker:
         self.reindex_calendar(calendar, collection)
         return True
 
+    @_under_lock
     def reindex_calendar(self, calendar: CalendarSettings, collection: BaseCollection) -> int:
         """Read every object of a calendar from storage into the index."""
         rows = [self.index_row(calendar, item) for item in collection.get_all()]
@@ -381,6 +439,7 @@ class Tracker:
 
     # -- write hooks (inside Radicale's storage write lock) ---------------------------
 
+    @_under_lock
     def before_item_write(
         self, collection: BaseCollection, href: str, item: Item, moved_from: Event | None = None
     ) -> None:
@@ -409,6 +468,7 @@ class Tracker:
         if refused:
             raise WriteRefused.clashes(refused, self.parts.settings)
 
+    @_under_lock
     def after_item_write(self, collection: BaseCollection, href: str, item: Item) -> None:
         calendar = self.hub_calendar(collection.path)
         if calendar is None:
@@ -432,6 +492,7 @@ class Tracker:
             events.add((calendar.id, old_uid))
         self._refresh(events)
 
+    @_under_lock
     def after_item_delete(self, collection_path: str, href: str) -> None:
         calendar = self.hub_calendar(collection_path)
         if calendar is None or not self._fresh(calendar):
@@ -442,12 +503,14 @@ class Tracker:
         if uid:
             self._refresh({(calendar.id, uid)})
 
+    @_under_lock
     def after_collection_delete(self, collection_path: str) -> None:
         calendar = self.hub.settings.calendar_by_path(collection_path)
         if calendar is None:
             return
         self.forget_calendar(calendar.id)
 
+    @_under_lock
     def forget_calendar(self, calendar_id: str) -> None:
         events = {(calendar_id, item.uid) for item in self.index.items(calendar_id).values()}
         with self.index.transaction() as db:
@@ -455,6 +518,7 @@ class Tracker:
             self.index.drop_calendar(db, calendar_id)
         self._refresh(events)
 
+    @_under_lock
     def before_collection_replace(self, path: str, items: Sequence[Item]) -> None:
         calendar = self.hub_calendar(path)
         if calendar is None:
@@ -470,6 +534,7 @@ class Tracker:
         clashes = self.parts.engine.check(new, CombinedLookup(others, IntervalIndex(new)))
         self._refuse_new_hard(clashes, old_events | new_events)
 
+    @_under_lock
     def after_collection_replace(self, collection: BaseCollection) -> None:
         calendar = self.hub_calendar(collection.path)
         if calendar is None:
@@ -518,12 +583,14 @@ class Tracker:
 
     # -- read helpers for Radicale -----------------------------------------------------
 
+    @_under_lock
     def has_uid(self, collection: BaseCollection, uid: str) -> bool | None:
         calendar = self.hub_calendar(collection.path)
         if calendar is None or not self._fresh(calendar):
             return None
         return self.index.has_uid(calendar.id, uid)
 
+    @_under_lock
     def hrefs_in_range(
         self, collection: BaseCollection, start: int, end: int
     ) -> list[tuple[str, bool]] | None:
@@ -538,8 +605,30 @@ class Tracker:
         """Compare the index with storage; with ``repair`` rebuild what differs.
 
         Returns a list of human-readable differences (empty when all agree). The caller
-        holds Radicale's storage lock.
+        holds Radicale's storage lock. A damaged file (SQLite's integrity check, or an
+        error reading it) is one difference; with ``repair`` it is deleted and the index
+        built again from storage, without it nothing else is compared.
         """
+        self._locked.depth = depth = getattr(self._locked, "depth", 0) + 1
+        try:
+            try:
+                damage = self.index.check()
+                if damage is None:
+                    return self._verify(storage, repair)
+            except IndexCorrupt as error:
+                # Damage the integrity check did not see, or a file already started again.
+                damage = str(error)
+            if not repair:
+                return [f"the index file is damaged ({damage})"]
+            self.index.destroy()
+            # Every calendar is re-read into the new file; that is one difference, not one
+            # per calendar (the caller logs or prints each).
+            self._verify(storage, repair)
+            return [f"the index file was damaged ({damage}); rebuilt from storage"]
+        finally:
+            self._locked.depth = depth - 1
+
+    def _verify(self, storage: Any, repair: bool) -> list[str]:
         problems: list[str] = []
         settings = self.hub.settings
         wanted = {c.id for c in settings.calendars if not c.archived}
@@ -581,9 +670,9 @@ class Tracker:
         return f"{missing} objects not indexed, {extra} indexed but gone, {changed} changed"
 
     def _rules_changed(self) -> bool:
-        row = self.index.db.execute("SELECT value FROM meta WHERE key='rules'").fetchone()
-        return row is None or row[0] != self.parts.rules_fingerprint
+        return self.index.meta("rules") != self.parts.rules_fingerprint
 
+    @_under_lock
     def rescan_all(self) -> tuple[int, int]:
         """Find every clash from the index and bring all records in step."""
         clashes = self.parts.engine.scan(self.index.all_occurrences())
@@ -616,12 +705,17 @@ class Tracker:
 
         self.records.purge(self.parts.settings.records_retention_days, alive)
 
-
+    @_under_lock
     def rebuild(self, storage: Any) -> tuple[int, int]:
         """Empty the index and build it again from storage. Caller holds the lock.
 
         Every object is expanded in one batch (on all cores when there are many).
         """
+        damage = self.index.check()
+        if damage is not None:
+            # Emptying a damaged file in place could leave the damage in its free pages.
+            logger.warning("Index %s is damaged (%s); starting a new file", self.index.path, damage)
+            self.index.destroy()
         self.index.clear()
         stored: list[tuple[CalendarSettings, list[Item]]] = []
         for calendar in self.hub.settings.calendars:
