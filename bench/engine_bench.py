@@ -332,7 +332,7 @@ def run_cli(
         results["rebuild_warm"].append(seconds)
         progress(f"  warm rebuild: {seconds:.1f} s")
     for _ in range(runs):
-        seconds, _code, out = _calhub(["conflicts", *data])
+        seconds, _code, out = _calhub(["conflicts", "--all", *data])
         results["conflicts"].append(seconds)
         results["conflicts_summary"] = out.strip().splitlines()[-1] if out.strip() else ""
     progress(f"  calhub conflicts: {results['conflicts_summary']}")
