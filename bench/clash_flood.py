@@ -99,7 +99,7 @@ def _count(root: Path) -> dict[str, int]:
     with sqlite3.connect(root / "hub.sqlite") as db:
         rows = db.execute("SELECT rule, count(*) FROM clashes GROUP BY rule").fetchall()
     db.close()
-    return {rule: count for rule, count in rows}
+    return dict(rows)
 
 
 def main() -> int:
