@@ -11,6 +11,7 @@ tables are checked against those declarations.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 import zoneinfo
@@ -178,6 +179,63 @@ RECORDS_SCHEMA: dict[str, Option] = {
     ),
 }
 
+
+def _addresses(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError('must be a list of IP addresses such as ["127.0.0.1", "::1"]')
+    try:
+        return tuple(str(ipaddress.ip_address(item.strip())) for item in value)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; use IP addresses such as 127.0.0.1") from exc
+
+
+# [server]: how the HTTP server (calhub/server.py) treats connections; read when
+# ``calhub serve`` starts (a running server keeps the values it started with).
+SERVER_SCHEMA: dict[str, Option] = {
+    "threads": Option(
+        8,
+        "Worker threads that run requests; a request reaches one only when it has arrived whole.",
+        _int_range(1, 64),
+    ),
+    "connection_limit": Option(
+        500,
+        "Most open connections at once; further clients wait until one closes.",
+        _int_range(10, 10_000),
+    ),
+    "connections_per_address": Option(
+        50,
+        "Most open connections from one client address; more are answered 503 at once.",
+        _int_range(1, 10_000),
+    ),
+    "proxy_addresses": Option(
+        ("127.0.0.1", "::1"),
+        "Addresses of the TLS proxy in front of the hub, exempt from connections_per_address.",
+        _addresses,
+        'a list of IP addresses, e.g. ["127.0.0.1", "::1"]; [] caps every address',
+    ),
+    "request_timeout": Option(
+        60,
+        "Seconds a client has to send a whole request (headers and body) from its first byte.",
+        _int_range(1, 3600),
+    ),
+    "idle_timeout": Option(
+        60, "Seconds an idle keep-alive connection stays open.", _int_range(1, 3600)
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """The ``[server]`` table; every key has its default."""
+
+    threads: int = SERVER_SCHEMA["threads"].default
+    connection_limit: int = SERVER_SCHEMA["connection_limit"].default
+    connections_per_address: int = SERVER_SCHEMA["connections_per_address"].default
+    proxy_addresses: tuple[str, ...] = SERVER_SCHEMA["proxy_addresses"].default
+    request_timeout: int = SERVER_SCHEMA["request_timeout"].default
+    idle_timeout: int = SERVER_SCHEMA["idle_timeout"].default
+
+
 CALENDAR_SCHEMA: dict[str, Option] = {
     "id": Option(None, "Calendar id; a partner's id is also its login.", check_id),
     "name": Option(None, "Display name shown in calendar apps.", _text()),
@@ -274,6 +332,7 @@ class Settings:
     records_retention_days: int = 180
     venue_aliases: Mapping[str, str] = field(default_factory=dict)
     rules: Mapping[str, RuleConfig] = field(default_factory=dict)
+    server: ServerSettings = field(default_factory=ServerSettings)
 
     def calendar(self, calendar_id: str) -> CalendarSettings | None:
         return next((c for c in self.calendars if c.id == calendar_id), None)
@@ -363,7 +422,7 @@ def _check_audiences(
 
 
 def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
-    known = {"hub", "calendars", "audience", "venues", "rules", "records"}
+    known = {"hub", "calendars", "audience", "venues", "rules", "records", "server"}
     unknown = sorted(set(document) - known)
     if unknown:
         raise ConfigError(str(path), unknown[0], "is not a known section", ", ".join(sorted(known)))
@@ -400,6 +459,9 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
         ),
         rules=_read_rules(path, document.get("rules", {})),
         records_retention_days=records["retention_days"],
+        server=ServerSettings(
+            **_read_table(path, "server", document.get("server", {}), SERVER_SCHEMA)
+        ),
         **hub,
     )
 

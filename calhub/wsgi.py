@@ -1,8 +1,8 @@
 """The hub's one WSGI stack: body limit, access log, then /dav to Radicale and / to Flask.
 
-access log → body limit → /.well-known/caldav → 301 /dav/
-                        → /dav/...            → clash-refusal mapping → Radicale
-                        → everything else     → Flask (dashboard, API, /healthz)
+access log → security headers → body limit → /.well-known/caldav → 301 /dav/
+                                         → /dav/...            → clash-refusal mapping → Radicale
+                                         → everything else     → Flask (dashboard, API, /healthz)
 """
 
 from __future__ import annotations
@@ -213,6 +213,28 @@ class AccessLog:
         )
 
 
+class SecurityHeaders:
+    """``X-Content-Type-Options: nosniff`` and ``X-Frame-Options: DENY`` on every answer.
+
+    The web app sets them on its pages; this covers /dav/ and the hub's own answers (413,
+    400, redirects), so a browser never sniffs a calendar object as HTML or frames it.
+    A header the answer already has is left as it is.
+    """
+
+    HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"))
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        def with_headers(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _ in headers}
+            extra = [(name, value) for name, value in self.HEADERS if name.lower() not in present]
+            return start_response(status, [*headers, *extra], exc_info)
+
+        return self.app(environ, with_headers)
+
+
 def build_stack(hub: Hub) -> WSGIApp:
     from calhub.access import Access
     from calhub.davanswers import DavAnswers
@@ -237,4 +259,4 @@ def build_stack(hub: Hub) -> WSGIApp:
     # Credentials first, once per request, within the sign-in limit (calhub.davlogin).
     dav = DavLogin(mapper, hub)
     dispatcher = Dispatcher(dav, web)
-    return AccessLog(BodyLimit(dispatcher, lambda: hub.settings.max_body_bytes))
+    return AccessLog(SecurityHeaders(BodyLimit(dispatcher, lambda: hub.settings.max_body_bytes)))

@@ -114,30 +114,31 @@ def test_sigterm_while_a_client_holds_a_connection(fresh_hub):
 
 # A SIGTERM that lands while the serving thread holds a lock. A handler that raises from
 # inside whatever the main thread is doing can hit the instant between acquiring a lock and
-# entering the ``with`` block (here: the mutex of cheroot's worker queue, in
-# Condition.__enter__); the lock is then never released and server.stop() waits for it
-# forever. That happened by chance (about once in ten stops under load) until the handler
-# stopped raising; this script makes the instant certain.
+# entering the ``with`` block; the lock is then never released and the shutdown waits for it.
+# That happened by chance under cheroot (about once in ten stops under load) until the
+# handler stopped raising. Here the lock is the one waitress's event loop takes for every
+# chunk a connection receives (HTTPChannel.requests_lock); this script makes the instant
+# certain.
 SIGTERM_RACE = """
 import os, signal, sys, threading, urllib.request
-from cheroot.workers import threadpool
+from waitress.channel import HTTPChannel
 from calhub import cli
 from calhub.cli import serve
 
-original_put = threadpool.ThreadPool.put
+original_received = HTTPChannel.received
 state = {"fired": False}
 
-def put(self, obj):
+def received(self, data):
     if not state["fired"]:
         state["fired"] = True
-        lock = self._queue.mutex
-        lock.acquire()                        # what Condition.__enter__ does, and then
+        lock = self.requests_lock
+        lock.acquire()                        # what the with statement does, and then
         os.kill(os.getpid(), signal.SIGTERM)  # the SIGTERM arrives
         sum(range(1000))                      # (the handler runs at a bytecode boundary)
         lock.release()                        # not reached if the handler raised
-    return original_put(self, obj)
+    return original_received(self, data)
 
-threadpool.ThreadPool.put = put
+HTTPChannel.received = received
 original_announce = serve.announce
 
 def announce(url):
@@ -296,3 +297,69 @@ def test_demo_starts_prints_accounts_serves_and_stops(fresh_hub, tmp_path):
     )
     assert response.status == 207
     assert hub.stop(signal.SIGTERM) == 0
+
+
+# -- [server] settings -------------------------------------------------------------------------
+
+
+def server_table(**values: object) -> dict:
+    return {"hub": {"school": "x"}, "server": values}
+
+
+def test_server_settings_default_when_the_table_is_left_out():
+    from calhub.settings import SERVER_SCHEMA, parse_settings
+
+    settings = parse_settings(Path("calhub.toml"), {"hub": {"school": "x"}})
+    for key, option in SERVER_SCHEMA.items():
+        assert getattr(settings.server, key) == option.default
+    assert settings.server.proxy_addresses == ("127.0.0.1", "::1")
+
+
+def test_server_settings_are_read():
+    from calhub.settings import parse_settings
+
+    settings = parse_settings(
+        Path("calhub.toml"),
+        server_table(threads=4, proxy_addresses=["10.0.0.5", "0:0::1"], request_timeout=5),
+    )
+    assert settings.server.threads == 4
+    assert settings.server.proxy_addresses == ("10.0.0.5", "::1")
+    assert settings.server.request_timeout == 5
+
+
+@pytest.mark.parametrize(
+    "values, key",
+    [
+        ({"threads": 0}, "server.threads"),
+        ({"threads": "8"}, "server.threads"),
+        ({"connections_per_address": 0}, "server.connections_per_address"),
+        ({"proxy_addresses": "127.0.0.1"}, "server.proxy_addresses"),
+        ({"proxy_addresses": ["nginx"]}, "server.proxy_addresses"),
+        ({"request_timeout": 0}, "server.request_timeout"),
+        ({"slowloris": True}, "server.slowloris"),
+    ],
+)
+def test_a_bad_server_setting_names_its_key(values, key):
+    from calhub.errors import ConfigError
+    from calhub.settings import parse_settings
+
+    with pytest.raises(ConfigError) as error:
+        parse_settings(Path("calhub.toml"), server_table(**values))
+    assert key in str(error.value)
+
+
+def test_serve_refuses_a_bad_server_setting(fresh_hub, tmp_path):
+    root = fresh_hub.create()
+    config = root / "calhub.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + "\n[server]\nthreads = 1000\n", encoding="utf-8"
+    )
+    result = run_calhub("serve", "--data", str(root), "--port", "0", cwd=tmp_path)
+    assert_cli_error(result, str(config), "server.threads", "1 to 64")
+
+
+@pytest.mark.parametrize("threads", ["0", "65", "many"])
+def test_serve_refuses_a_bad_thread_count(tmp_path, runner, threads):
+    code, _, err = runner("serve", "--data", str(tmp_path), "--threads", threads)
+    assert code == 2
+    assert "--threads" in err

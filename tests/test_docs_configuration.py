@@ -17,6 +17,7 @@ from calhub.settings import (
     HUB_SCHEMA,
     RECORDS_SCHEMA,
     RULE_SCHEMA,
+    SERVER_SCHEMA,
     parse_settings,
 )
 
@@ -32,7 +33,9 @@ def rule_section(rule: str) -> str:
     return match.group(0)
 
 
-@pytest.mark.parametrize("key", [*HUB_SCHEMA, *CALENDAR_SCHEMA, *RULE_SCHEMA, *RECORDS_SCHEMA])
+@pytest.mark.parametrize(
+    "key", [*HUB_SCHEMA, *SERVER_SCHEMA, *CALENDAR_SCHEMA, *RULE_SCHEMA, *RECORDS_SCHEMA]
+)
 def test_every_key_is_documented(key: str) -> None:
     assert f"| `{key}` |" in DOC
 

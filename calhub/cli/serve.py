@@ -30,6 +30,16 @@ def _port(value: str) -> int:
     return port
 
 
+def _threads(value: str) -> int:
+    try:
+        threads = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of threads") from None
+    if not 1 <= threads <= 64:
+        raise argparse.ArgumentTypeError("threads: a whole number from 1 to 64")
+    return threads
+
+
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
@@ -38,7 +48,10 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
         "--port", type=_port, default=5232, help="port; 0 picks a free one (default: %(default)s)"
     )
     parser.add_argument(
-        "--threads", type=int, default=server.DEFAULT_THREADS, help="worker threads"
+        "--threads",
+        type=_threads,
+        default=None,
+        help="worker threads (default: [server] threads in calhub.toml, 8)",
     )
 
 
