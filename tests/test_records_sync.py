@@ -4,16 +4,21 @@ before record fingerprints is migrated in place with its approvals."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import pytest
 from helpers import hour_long_occurrence
 
 from calhub.engine import ClashEngine, EngineConfig, Occurrence
+from calhub.errors import ConfigError
 from calhub.record_groups import record_id
-from calhub.records import ClashRecords, occurrence_json
+from calhub.records import ClashRecords, Filters, occurrence_json
+from calhub.settings import parse_settings
 
 MONDAY = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 
@@ -112,3 +117,243 @@ def test_records_from_before_fingerprints_are_migrated_with_their_approvals(
     writes = records.db.total_changes
     assert records.sync([clash], records.all_active_ids(), "c") == (0, 0)
     assert records.db.total_changes == writes
+
+
+# -- one record per rule and pair of events (issue 11, finding 6) ---------------------------
+
+
+def weekly(calendar: str, uid: str, weeks: int, hour: float = 0) -> list[Occurrence]:
+    """A weekly series: one occurrence per week, each with its recurrence id."""
+    return [
+        dataclasses.replace(
+            lesson(calendar, uid, 24 * 7 * n + hour),
+            recurrence_id=(MONDAY + dt.timedelta(weeks=n, hours=hour)).strftime("%Y%m%dT%H%M%SZ"),
+        )
+        for n in range(weeks)
+    ]
+
+
+def series_clashes(weeks: int, other_weeks: int | None = None) -> list:
+    occurrences = weekly("bfu", "series", weeks) + weekly("kgtu", "other", other_weeks or weeks)
+    return ClashEngine(EngineConfig(rules={})).scan(occurrences, only={"audience"})
+
+
+def test_the_dates_of_two_events_are_one_record(tmp_path: Path) -> None:
+    records = ClashRecords(tmp_path / "hub.sqlite")
+    found = series_clashes(4)
+    assert len(found) == 4 and len({c.id for c in found}) == 4
+    assert records.sync(found, set(), "c") == (1, 0)
+    [record] = records.query(Filters())
+    assert record["count"] == 4 and len(record["occurrences"]) == 2
+    assert record["first_start"] == "2026-03-02T09:00:00Z"
+    assert record["last_end"] == "2026-03-23T10:00:00Z"
+    assert [i["start"] for i in records.instances(record["id"])] == [
+        f"2026-03-{day:02d}T09:00:00Z" for day in (2, 9, 16, 23)
+    ]
+    # A write's check asks about the engine's clashes: each is on record, none approved.
+    assert records.on_record(found) == {c.id for c in found}
+    assert records.approved_clashes(found) == set()
+    # A date fewer: the same record, three dates; none: resolved.
+    assert records.sync(series_clashes(4, 3), {record["id"]}, "c") == (0, 0)
+    assert records.get(record["id"])["count"] == 3
+    assert records.sync([], {record["id"]}, "c") == (0, 1)
+
+
+def test_approving_a_record_approves_every_date_and_a_new_date_reopens_it(
+    tmp_path: Path,
+) -> None:
+    records = ClashRecords(tmp_path / "hub.sqlite")
+    records.sync(series_clashes(3), set(), "c")
+    [rid] = records.all_active_ids()
+    records.approve(rid, "coordinator", "Группы разные")
+    assert records.approved_as_is(series_clashes(3)) == {c.id for c in series_clashes(3)}
+    longer = series_clashes(4)
+    # The fourth date was never approved: a reject calendar refuses it, the others pass.
+    assert records.approved_as_is(longer) == {c.id for c in longer[:3]}
+    records.sync(longer, {rid}, "c")
+    record = records.get(rid)
+    assert (record["status"], record["count"]) == ("open", 4)
+    latest = records.history(rid)[0]
+    assert latest["action"] == "changed" and "добавилось" in latest["message"]["ru"]
+    records.sync(series_clashes(3), {rid}, "c")
+    assert records.get(rid)["status"] == "approved"
+    assert records.history(rid)[0]["action"] == "reapproved"
+
+
+def test_many_changes_are_counted_not_all_spelled_out(tmp_path: Path) -> None:
+    records = ClashRecords(tmp_path / "hub.sqlite")
+    records.sync(series_clashes(12), set(), "c")
+    [rid] = records.all_active_ids()
+    records.approve(rid, "coordinator", "ок")
+    # Both series an hour later: every one of the 24 occurrences moved.
+    moved = ClashEngine(EngineConfig(rules={})).scan(
+        weekly("bfu", "series", 12, 1) + weekly("kgtu", "other", 12, 1), only={"audience"}
+    )
+    records.sync(moved, {rid}, "c")
+    latest = records.history(rid)[0]
+    assert latest["action"] == "changed"
+    assert "Изменений всего: 24." in latest["message"]["ru"]
+    assert "24 changes in all." in latest["message"]["en"]
+    assert latest["message"]["ru"].count("добавилось") == 5
+
+
+def old_file(path: Path, rows: list[tuple[Any, ...]], approved: list[str]) -> None:
+    """A hub.sqlite of the release before records of events: one row per pair clash."""
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE clashes (id TEXT PRIMARY KEY, rule TEXT NOT NULL, severity TEXT NOT NULL,
+            resolved INTEGER NOT NULL DEFAULT 0, first_start TEXT NOT NULL,
+            detected_at TEXT NOT NULL, resolved_at TEXT, occurrences TEXT NOT NULL,
+            message_ru TEXT NOT NULL, message_en TEXT NOT NULL,
+            fingerprint TEXT NOT NULL DEFAULT '');
+        CREATE TABLE clash_members (clash_id TEXT NOT NULL, calendar TEXT NOT NULL,
+            uid TEXT NOT NULL, PRIMARY KEY (clash_id, calendar, uid));
+        CREATE TABLE approvals (clash_id TEXT PRIMARY KEY, approved_by TEXT NOT NULL,
+            approved_at TEXT NOT NULL, comment TEXT NOT NULL,
+            occurrences TEXT NOT NULL DEFAULT '');
+        CREATE TABLE history (id INTEGER PRIMARY KEY, clash_id TEXT NOT NULL, at TEXT NOT NULL,
+            actor TEXT NOT NULL, action TEXT NOT NULL, comment TEXT NOT NULL DEFAULT '',
+            message_ru TEXT NOT NULL DEFAULT '', message_en TEXT NOT NULL DEFAULT '');
+        """
+    )
+    old.executemany("INSERT INTO clashes VALUES (?, ?, ?, 0, ?, ?, NULL, ?, ?, ?, 'old')", rows)
+    for row in rows:
+        for o in json.loads(row[5]):
+            old.execute(
+                "INSERT OR IGNORE INTO clash_members VALUES (?, ?, ?)",
+                (row[0], o["calendar"], o["uid"]),
+            )
+        old.execute(
+            "INSERT INTO history (clash_id, at, actor, action) VALUES (?, ?, 'calhub', 'detected')",
+            (row[0], row[4]),
+        )
+    for clash_id in approved:
+        text = next(row[5] for row in rows if row[0] == clash_id)
+        old.execute(
+            "INSERT INTO approvals VALUES (?, 'coordinator', '2026-03-01T10:00:00Z', 'ок', ?)",
+            (clash_id, text),
+        )
+    old.commit()
+    old.close()
+
+
+def old_rows(clashes: list) -> list[tuple[Any, ...]]:
+    return [
+        (
+            clash.id,
+            clash.rule,
+            clash.severity,
+            clash.earliest.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "2026-03-01T00:00:00Z",
+            json.dumps([occurrence_json(o) for o in clash.occurrences], ensure_ascii=False),
+            clash.message_ru,
+            clash.message_en,
+        )
+        for clash in clashes
+    ]
+
+
+def test_an_old_file_is_regrouped_and_an_approval_of_some_dates_is_set_aside(
+    tmp_path: Path,
+) -> None:
+    found = series_clashes(3)
+    old_file(tmp_path / "hub.sqlite", old_rows(found), approved=[found[0].id])
+    records = ClashRecords(tmp_path / "hub.sqlite")
+    [rid] = records.all_active_ids()
+    assert rid == record_id(found[0]) and rid not in {c.id for c in found}
+    record = records.get(rid)
+    # Two of its three dates were never approved: open, the approval kept aside.
+    assert (record["status"], record["count"]) == ("open", 3)
+    assert [h["action"] for h in records.history(rid)] == ["detected"] * 3
+    assert records.approved_as_is(found) == {found[0].id}
+    # Should the clash shrink back to the date approved, the approval applies again.
+    records.sync(found[:1], {rid}, "c")
+    assert records.get(rid)["status"] == "approved"
+
+
+def test_an_old_file_with_every_date_approved_stays_approved(tmp_path: Path) -> None:
+    found = series_clashes(3)
+    single = clashes(1)
+    rows = old_rows(found) + old_rows(single)
+    old_file(tmp_path / "hub.sqlite", rows, approved=[c.id for c in found])
+    records = ClashRecords(tmp_path / "hub.sqlite")
+    assert records.all_active_ids() == {record_id(found[0]), record_id(single[0])}
+    assert records.get(record_id(found[0]))["status"] == "approved"
+    assert records.get(record_id(single[0]))["status"] == "open"
+    # Found again as they are: nothing new, nothing resolved, the approval kept.
+    assert records.sync(found + single, records.all_active_ids(), "c") == (0, 0)
+    assert records.get(record_id(found[0]))["status"] == "approved"
+    # Opening the file again migrates nothing more.
+    records.close()
+    again = ClashRecords(tmp_path / "hub.sqlite")
+    assert again.db.execute("SELECT count(*) FROM clashes").fetchone() == (2,)
+
+
+# -- pages answered by SQL ----------------------------------------------------------------
+
+
+def test_pages_are_filtered_ordered_and_counted_in_sql(tmp_path: Path) -> None:
+    records = ClashRecords(tmp_path / "hub.sqlite")
+    records.sync(clashes(5), set(), "c")
+    everything = records.page(Filters(), now=MONDAY - dt.timedelta(days=1))
+    assert everything.total == 5
+    page = records.page(Filters(), 2, 2, now=MONDAY - dt.timedelta(days=1))
+    assert page.total == 5 and [r["id"] for r in page.records] == [
+        r["id"] for r in everything.records[2:4]
+    ]
+    # Coming ones first by their next date; past ones after, the latest first.
+    after_two = MONDAY + dt.timedelta(days=3)
+    order = [r["first_start"][:10] for r in records.page(Filters(), now=after_two).records]
+    assert order == ["2026-03-06", "2026-03-08", "2026-03-10", "2026-03-04", "2026-03-02"]
+    # A window: the records with a date in it.
+    window = Filters(start=MONDAY + dt.timedelta(days=1), end=MONDAY + dt.timedelta(days=5))
+    assert [r["first_start"] for r in records.query(window)] == [
+        "2026-03-04T09:00:00Z",
+        "2026-03-06T09:00:00Z",
+    ]
+    assert records.count(window) == 2
+    assert records.page(Filters(), calendar="kgtu").total == 5
+    assert records.page(Filters(), calendar="school").total == 0
+    assert records.page(Filters(), ids=[]).records == []
+
+
+def test_purge_forgets_old_resolved_records_of_deleted_events_only(tmp_path: Path) -> None:
+    records = ClashRecords(tmp_path / "hub.sqlite")
+    found = clashes(3)
+    records.sync(found, set(), "c")
+    ids = sorted(records.all_active_ids())
+    records.approve(record_id(found[0]), "coordinator", "ок")
+    records.sync([], set(ids), "c")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+    # Everything deleted but not old enough yet: nothing purged.
+    assert records.purge(31, lambda events: set(), now=later - dt.timedelta(days=1)) == 0
+    # One event of the first pair still exists: that record stays, approval and all.
+    first_events = {(o.calendar, o.uid) for o in found[0].occurrences}
+    alive = {sorted(first_events)[0]}
+    asked: list[set[tuple[str, str]]] = []
+
+    def still_there(events: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        asked.append(events)
+        return events & alive
+
+    assert records.purge(30, still_there, now=later) == 2
+    assert asked and first_events <= asked[0]
+    rows = records.db.execute("SELECT id FROM clashes").fetchall()
+    assert rows == [(record_id(found[0]),)]
+    assert records.get(record_id(found[0]))["approval"]["by"] == "coordinator"
+    for table in ("clash_instances", "clash_members", "history"):
+        kept = records.db.execute(f"SELECT DISTINCT clash_id FROM {table}").fetchall()
+        assert kept == [(record_id(found[0]),)], table
+
+
+def test_retention_days_is_checked_by_the_config_schema() -> None:
+    base = {"hub": {"school": "Гимназия"}}
+    assert parse_settings(Path("calhub.toml"), base).records_retention_days == 180
+    days = parse_settings(Path("calhub.toml"), {**base, "records": {"retention_days": 7}})
+    assert days.records_retention_days == 7
+    for wrong in (0, "30", 10**6):
+        with pytest.raises(ConfigError, match="retention_days"):
+            parse_settings(Path("calhub.toml"), {**base, "records": {"retention_days": wrong}})
+    with pytest.raises(ConfigError, match="retention"):
+        parse_settings(Path("calhub.toml"), {**base, "records": {"retention": 7}})

@@ -3,6 +3,7 @@ CSRF), history, the count in the navigation, and what a partner may see."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -234,3 +235,88 @@ def test_approving_a_clash_that_changed_since_the_page_was_shown_is_refused(
         },
     )
     assert web_hub.tracker.records.get(target["id"])["status"] == "approved"
+
+
+# -- paged lists and the dates of a clash (issue 11, finding 6) ----------------------------
+
+
+def weekly_text(uid: str, summary: str, start: dt.datetime, weeks: int) -> str:
+    text = make_event(uid, summary, start, start + dt.timedelta(hours=1))
+    return text.replace("END:VEVENT", f"RRULE:FREQ=WEEKLY;COUNT={weeks}\r\nEND:VEVENT")
+
+
+def add(hub: Any, calendar: str, texts: list[str]) -> None:
+    from calhub.importer import import_objects
+
+    found = hub.settings.calendar(calendar)
+    assert found is not None
+    import_objects(hub, found, texts)
+
+
+def test_the_clash_list_is_paged_and_filtered_by_dates(web_client: Any, web_hub: Any) -> None:
+    # 30 more hard clashes, one a day from the Tuesday after the sample week.
+    first = WEEK + dt.timedelta(days=8)
+    days = [first + dt.timedelta(days=n) for n in range(30)]
+    add(
+        web_hub,
+        "bfu",
+        [make_event(f"p-bfu-{n}", "Семинар [7]", *slot(d)) for n, d in enumerate(days)],
+    )
+    add(
+        web_hub,
+        "kgtu",
+        [make_event(f"p-kgtu-{n}", "Кружок [7Б]", *slot(d)) for n, d in enumerate(days)],
+    )
+    sign_in(web_client, "coordinator")
+    page = text(web_client.get("/conflicts?per_page=25"))
+    # 3 of the sample week, 30 audience ones, and overload weeks of grade 7 (2 a day).
+    total = web_hub.tracker.records.count(Filters(status="open"))
+    assert 33 < total <= 50
+    shown = re.search(r'id="clash-total">(\d+) [^<]*· показаны 1–25<', page)
+    assert shown and int(shown.group(1)) == total
+    assert page.count('class="approve-form"') == 25
+    assert "Страница 1 из 2" in page and 'rel="next"' in page and "page=2" in page
+    second = text(web_client.get("/conflicts?per_page=25&page=2"))
+    assert second.count('class="approve-form"') == total - 25 and "Страница 2 из 2" in second
+    # A page past the last shows the last one.
+    assert "Страница 2 из 2" in text(web_client.get("/conflicts?per_page=25&page=99"))
+    # Coming ones first: the sample week before the 30 days.
+    assert page.index("Лекция по физике [10-11]") < page.index("Семинар [7]")
+    # Dates: the clashes with a date in the window only.
+    dates = f"from={days[3].isoformat()}&to={days[5].isoformat()}"
+    window = text(web_client.get(f"/conflicts?severity=hard&{dates}"))
+    assert "Лекция по физике" not in window
+    assert window.count('class="approve-form"') == 3
+    nonsense = text(web_client.get("/conflicts?from=вчера"))
+    assert "даты пишутся как ГГГГ-ММ-ДД" in nonsense and "Страница 1 из 1" not in nonsense
+
+
+def slot(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time(9))
+    return start, start + dt.timedelta(hours=1)
+
+
+def test_a_series_clash_is_one_card_with_its_dates(web_client: Any, web_hub: Any) -> None:
+    start = dt.datetime.combine(WEEK + dt.timedelta(days=7), dt.time(17))
+    add(web_hub, "bfu", [weekly_text("s-bfu", "Робототехника [8]", start, 120)])
+    add(web_hub, "kgtu", [weekly_text("s-kgtu", "Шахматы [8А]", start, 120)])
+    [record] = [
+        r for r in web_hub.tracker.records.query(Filters()) if r["occurrences"][0]["uid"] == "s-bfu"
+    ]
+    assert record["count"] > 100
+    sign_in(web_client, "coordinator")
+    page = text(web_client.get("/conflicts"))
+    assert page.count("Шахматы [8А]</a>") == 1, "one card, one date shown"
+    assert f"всего {record['count']} " in page and "следующая:" in page
+    detail = text(web_client.get(f"/conflicts/{record['id']}"))
+    assert detail.count("<li>") >= 100 and "Страница 1 из 2" in detail
+    rest = text(web_client.get(f"/conflicts/{record['id']}?page=2"))
+    assert rest.count("<li>") == record["count"] - 100
+    # One approval for every date.
+    token = session_csrf(web_client)
+    approved = web_client.post(
+        f"/conflicts/{record['id']}/approve",
+        data={"csrf_token": token, "comment": "Разные кабинеты", "version": record["version"]},
+    )
+    assert approved.status_code == 303
+    assert web_hub.tracker.records.get(record["id"])["status"] == "approved"
