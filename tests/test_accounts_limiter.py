@@ -160,3 +160,31 @@ def test_the_limiter_tables_live_in_hub_sqlite(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     assert "login_failures" in tables
+
+
+# -- Radicale's authentication plugin ----------------------------------------------------
+
+
+def test_the_radicale_plugin_does_not_ratchet_its_failure_delay(
+    tmp_path: Path, hub_template: Path
+) -> None:
+    from radicale.auth import AuthContext
+
+    from calhub.dav import radicale_configuration
+    from calhub.hub import Hub
+    from radicale_plugins.auth import Auth
+
+    shutil.copytree(hub_template, tmp_path / "hub")
+    hub = Hub(tmp_path / "hub")
+    plugin = Auth(radicale_configuration(hub), hub=hub)
+    hub.accounts.failed_delay = 0.6  # one slow failure, as under load
+    context = AuthContext()
+    context.remote_addr = "10.0.0.1"
+    assert plugin.login("bfu", "wrong-password", context)[0] == ""
+    hub.accounts.failed_delay = 0.0
+    context.remote_addr = "10.0.0.2"
+    started = time.monotonic()
+    assert plugin.login("bfu", "wrong-password", context)[0] == ""
+    assert time.monotonic() - started < 0.3, "the next failure waited for the slow one"
+    assert plugin.login("bfu", PASSWORDS["bfu"], context)[0] == "bfu"
+    hub.close()

@@ -6,6 +6,7 @@ X-Forwarded-For, which the hub honours from a proxy on its own machine, as behin
   time" delay no longer ratchets up to the slowest failure) and /healthz answers during it;
   past the free attempts the burst is refused at once (429), unchecked;
 - a wrong password in a PUT is checked and delayed once, not twice (pre-check and Radicale);
+- credentials that cannot be read (not base64, no colon, not UTF-8) get 401, not 500;
 - 40 wrong CalDAV passwords from one address get a handful of 401s, then 429 with
   Retry-After and a reason in Russian and English; the JSON API and the web sign-in share
   the count; the right password from another address is never refused;
@@ -16,6 +17,7 @@ X-Forwarded-For, which the hub honours from a proxy on its own machine, as behin
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 import time
@@ -228,3 +230,17 @@ def test_signing_out_ends_the_session_on_the_server(fresh_hub: Any) -> None:
     again = request(hub.url, "GET", "/plan", headers=signed_in)
     assert again.status == 302 and "/login" in again.header("location")
     assert request(hub.url, "GET", "/api/conflicts", headers=signed_in).status == 401
+
+
+def test_credentials_that_cannot_be_read_get_401_not_500(
+    fresh_hub: Any,
+) -> None:
+    hub = fresh_hub({"failed_login_delay": 0.0})
+    latin1 = "Basic " + base64.b64encode("bfu:пароль".encode("cp1251")).decode()
+    for header in ("Basic !!!", "Basic " + base64.b64encode(b"no-colon").decode(), latin1):
+        answer = request(
+            hub.url, "PROPFIND", "/dav/", headers={"Authorization": header, **PROPFIND}
+        )
+        assert answer.status == 401, (header, answer.status, answer.text[:200])
+        assert answer.header("www-authenticate").startswith("Basic")
+    assert request(hub.url, "PROPFIND", "/dav/", *creds("bfu"), headers=PROPFIND).status == 207
