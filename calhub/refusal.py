@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from calhub.davprops import refuse_many_properties
+
 if TYPE_CHECKING:
     from calhub.engine import Clash, InvalidCalendarData
     from calhub.settings import Settings
@@ -213,11 +215,13 @@ class RefusalMapper:
         precheck: Callable[[str, bytes, str, str], None],
         on_refused: Callable[[Attempt, WriteRefused], None] | None = None,
         on_written: Callable[[Attempt], None] | None = None,
+        max_properties: Callable[[], int] | None = None,
     ) -> None:
         self.app = app
         self.precheck = precheck
         self.on_refused = on_refused
         self.on_written = on_written
+        self.max_properties = max_properties
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "")
@@ -226,6 +230,11 @@ class RefusalMapper:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length) if length > 0 else b""
             environ["wsgi.input"] = io.BytesIO(body)
+        if self.max_properties is not None:
+            # Radicale's work grows with the properties named (calhub.davprops).
+            many = refuse_many_properties(method, body, self.max_properties(), start_response)
+            if many is not None:
+                return many
         if method == "PUT" and body:
             login, password = basic_credentials(environ)
             try:

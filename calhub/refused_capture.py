@@ -90,9 +90,15 @@ def event_fields(body: bytes, zone: zoneinfo.ZoneInfo) -> dict[str, Any]:
     """Summary, start, end and location of the body's main event, as far as they read."""
     import icalendar
 
+    from calhub.engine import InvalidCalendarData
+    from calhub.engine.rawscan import scan_body
+
     fields: dict[str, Any] = {"uid": uid_of(body)}
     try:
-        calendar = icalendar.Calendar.from_ical(body.decode("utf-8"))
+        text = body.decode("utf-8")
+        # A body refused for what parsing it would cost is not parsed here either.
+        scan_body(text)
+        calendar = icalendar.Calendar.from_ical(text)
         events = list(calendar.walk("VEVENT"))
         if not events:
             return fields
@@ -113,7 +119,7 @@ def event_fields(body: bytes, zone: zoneinfo.ZoneInfo) -> dict[str, Any]:
             end = start + dt.timedelta(days=1)
         if end is not None:
             fields["end"] = _moment(end, zone)[0]
-    except _PARSE_ERRORS as exc:
+    except (*_PARSE_ERRORS, InvalidCalendarData) as exc:
         # Refused as unreadable, most likely: the record keeps the body and the reason.
         logger.debug("Refused body not read as an event: %r", exc)
     return fields

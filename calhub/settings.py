@@ -22,6 +22,7 @@ from typing import Any
 
 from calhub.engine.config import SEVERITIES
 from calhub.engine.parser import AudienceParser
+from calhub.engine.rawscan import MAX_COMPONENTS, MAX_DATES, MAX_OVERRIDES
 from calhub.engine.rules import BaseRule, registry
 from calhub.engine.rules.spec import Setting
 from calhub.errors import ConfigError
@@ -168,6 +169,29 @@ HUB_SCHEMA: dict[str, Option] = {
         120,
         "Minutes without a request after which a web sign-in ends.",
         _int_range(5, 20_160),
+    ),
+    # Counts that drive the parsers' work on a request (see calhub.engine.rawscan): more
+    # gets 403 naming the key.
+    "max_components_per_object": Option(
+        MAX_COMPONENTS,
+        "Most components (events, alarms, time zones, any others, nested ones too) in one "
+        "PUT body.",
+        _int_range(10, 1_000_000),
+    ),
+    "max_overrides_per_event": Option(
+        MAX_OVERRIDES,
+        "Most changed instances (RECURRENCE-ID) one event series may have.",
+        _int_range(1, 100_000),
+    ),
+    "max_dates_per_event": Option(
+        MAX_DATES,
+        "Most RDATE values, and most EXDATE values, one event may list.",
+        _int_range(1, 1_000_000),
+    ),
+    "max_properties_per_request": Option(
+        200,
+        "Most properties a PROPFIND or REPORT body may name.",
+        _int_range(10, 100_000),
     ),
 }
 
@@ -332,6 +356,10 @@ class Settings:
     records_retention_days: int = 180
     venue_aliases: Mapping[str, str] = field(default_factory=dict)
     rules: Mapping[str, RuleConfig] = field(default_factory=dict)
+    max_components_per_object: int = MAX_COMPONENTS
+    max_overrides_per_event: int = MAX_OVERRIDES
+    max_dates_per_event: int = MAX_DATES
+    max_properties_per_request: int = 200
     server: ServerSettings = field(default_factory=ServerSettings)
 
     def calendar(self, calendar_id: str) -> CalendarSettings | None:

@@ -40,6 +40,7 @@ from calhub.engine import (
 )
 from calhub.engine.index import NO_NARROWING, CountingLookup, Narrowing
 from calhub.engine.precheck import check_body
+from calhub.engine.rawscan import BodyLimits
 from calhub.engine.titles import TitleFolder
 from calhub.index import IndexCorrupt, IndexedItem, IndexLookup, OccurrenceIndex
 from calhub.records import ClashRecords
@@ -284,7 +285,12 @@ class Tracker:
         if calendar is None and not ICALENDAR_START.search(body):
             return
         try:
-            check_body(body, path.endswith("/"), events_only=calendar is not None)
+            check_body(
+                body,
+                path.endswith("/"),
+                events_only=calendar is not None,
+                limits=self.body_limits(),
+            )
             if calendar is not None:
                 self.expand(calendar, body.decode("utf-8"))
         except InvalidCalendarData as exc:
@@ -293,6 +299,15 @@ class Tracker:
             # The parsers' own complaint about data they cannot take apart.
             logger.info("Unreadable PUT body for %s: %r", path, exc)
             raise WriteRefused.invalid(unreadable(exc)) from exc
+
+    def body_limits(self) -> BodyLimits:
+        """The counts a PUT body may reach, from calhub.toml [hub]."""
+        settings = self.hub.settings
+        return BodyLimits(
+            components=settings.max_components_per_object,
+            overrides=settings.max_overrides_per_event,
+            dates=settings.max_dates_per_event,
+        )
 
     def _may_write(self, folder: str, login: str, password: str) -> bool:
         """Whether this login may write into ``folder``: nobody else gets a body parsed."""

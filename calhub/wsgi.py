@@ -254,7 +254,11 @@ def build_stack(hub: Hub) -> WSGIApp:
     # is not lost (calhub.refused); a later write of the same event resolves the record.
     recorder = RefusalRecorder(hub)
     mapper = RefusalMapper(
-        PropertyGuard(answers, hub), hub.tracker.precheck_body, recorder.refused, recorder.written
+        PropertyGuard(answers, hub),
+        hub.tracker.precheck_body,
+        recorder.refused,
+        recorder.written,
+        max_properties=lambda: hub.settings.max_properties_per_request,
     )
     # Credentials first, once per request, within the sign-in limit (calhub.davlogin).
     dav = DavLogin(mapper, hub)

@@ -25,7 +25,7 @@ from calhub.engine.errors import (
     UnsupportedComponent,
 )
 from calhub.engine.occurs import PROBE_YEARS, first_dates
-from calhub.engine.rawscan import scan_body
+from calhub.engine.rawscan import BodyLimits, scan_body
 from calhub.engine.validate import parse_calendar
 
 __all__ = ["check_body"]
@@ -164,13 +164,19 @@ def _check_dates(rule: Any, uid: str, in_timezone: bool, dtstart: date | None) -
         )
 
 
-def check_body(body: bytes, whole_calendar: bool, events_only: bool = True) -> Calendar:
+def check_body(
+    body: bytes,
+    whole_calendar: bool,
+    events_only: bool = True,
+    limits: BodyLimits | None = None,
+) -> Calendar:
     """The parsed calendar, if the body is safe to hand to Radicale; else InvalidCalendarData.
 
     The rules and sizes are bounded for every calendar. With ``events_only`` (a hub
     calendar) the body must hold events only, and a single object (``whole_calendar``
     False) exactly one event series; other calendars take tasks and journals too, and
-    Radicale checks their UIDs itself.
+    Radicale checks their UIDs itself. ``limits`` bound what the parsers would build
+    (the defaults of ``BodyLimits`` if not given).
     """
     try:
         text = body.decode("utf-8")
@@ -179,7 +185,7 @@ def check_body(body: bytes, whole_calendar: bool, events_only: bool = True) -> C
             f"The body is not UTF-8 text (byte {exc.start}).",
             message_ru=f"Тело запроса не в кодировке UTF-8 (байт {exc.start}).",
         ) from exc
-    scan_body(text)
+    scan_body(text, limits)
     # Radicale's parser reads every VTIMEZONE as sent, so all of them are checked here.
     calendar = parse_calendar(text, keep_timezones=True)
     uids: set[str] = set()

@@ -16,13 +16,39 @@ from dataclasses import dataclass, field
 from calhub.engine.errors import InvalidCalendarData
 from calhub.engine.timezones import is_known_zone_name
 
-__all__ = ["MAX_ALARMS", "MAX_COMPONENTS", "MAX_TIMEZONES", "ONCE_ONLY", "scan_body"]
+__all__ = ["MAX_ALARMS", "MAX_COMPONENTS", "MAX_TIMEZONES", "ONCE_ONLY", "BodyLimits", "scan_body"]
 
 # Calendar apps send one VTIMEZONE per zone an event uses (one, rarely two) and a few
 # alarms; a long series with every instance changed is the largest real object.
 MAX_TIMEZONES = 20
 MAX_ALARMS = 20
 MAX_COMPONENTS = 10_000
+# A daily series over a school year with every day changed has about 200 changed
+# instances; each costs the parsers about a millisecond, several times over.
+MAX_OVERRIDES = 500
+# RDATE or EXDATE values of one event: beyond the occurrence cap they add nothing.
+MAX_DATES = 1000
+# What an event's alarms and dates are counted against, wherever they are nested.
+_OWNERS = frozenset({"VEVENT", "VTODO", "VJOURNAL"})
+_DATE_PROPERTIES = ("RDATE", "EXDATE")
+
+
+@dataclass(frozen=True, slots=True)
+class BodyLimits:
+    """The counts that drive the parsers' work, bounded per body (the hub reads them from
+    calhub.toml [hub], named in ``SETTING``); counted at any depth of nesting."""
+
+    components: int = MAX_COMPONENTS  # every BEGIN, in the whole body
+    overrides: int = MAX_OVERRIDES  # components with RECURRENCE-ID, per UID
+    dates: int = MAX_DATES  # RDATE values, and EXDATE values, per UID
+
+
+# The calhub.toml key of each limit, for the refusal to name.
+SETTING = {
+    "components": "max_components_per_object",
+    "overrides": "max_overrides_per_event",
+    "dates": "max_dates_per_event",
+}
 
 # RFC 5545 section 3.6: properties that MUST NOT occur more than once in a component.
 _TIMEZONE_RULE = frozenset({"DTSTART", "TZOFFSETTO", "TZOFFSETFROM"})
@@ -93,14 +119,73 @@ class _Frame:
     name: str
     properties: Counter[str] = field(default_factory=Counter)
     alarms: int = 0
+    uid: str = ""
+    recurrence: bool = False
+    dates: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
 class _Scan:
+    limits: BodyLimits = field(default_factory=BodyLimits)
     components: int = 0
     timezones: int = 0
     defined: list[str] = field(default_factory=list)
     referenced: set[str] = field(default_factory=set)
+    overrides: Counter[str] = field(default_factory=Counter)
+    dates: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
+def _owner(stack: list[_Frame]) -> _Frame:
+    """The innermost event, task or journal around the top of the stack, else the object."""
+    return next((frame for frame in reversed(stack) if frame.name in _OWNERS), stack[0])
+
+
+def _setting(limit: str) -> str:
+    return f"calhub.toml [hub] {SETTING[limit]}"
+
+
+def _too_many_dates(name: str, limit: int, uid: str) -> InvalidCalendarData:
+    who_en = f"The event {uid}" if uid else "The calendar object"
+    who_ru = f"В событии {uid}" if uid else "В объекте календаря"
+    return _refuse(
+        f"{who_en} lists more than {limit:,} {name} dates; the hub takes at most {limit:,} "
+        f"({_setting('dates')}).",
+        f"{who_ru} больше {_ru_number(limit)} дат {name}; хаб принимает не больше "
+        f"{_ru_number(limit)} ({_setting('dates')}).",
+        name,
+    )
+
+
+def _count_dates(scan: _Scan, stack: list[_Frame], name: str, values: str) -> None:
+    owner = _owner(stack)
+    owner.dates[name] += values.count(",") + 1
+    if owner.dates[name] > scan.limits.dates:
+        raise _too_many_dates(name, scan.limits.dates, owner.uid)
+
+
+def _end(scan: _Scan, stack: list[_Frame]) -> None:
+    """Close the innermost component: its dates and its being an override count for its
+    UID, across every component of that UID in the body."""
+    frame = stack.pop()
+    if frame.name not in _OWNERS:
+        return
+    limits = scan.limits
+    for name, count in frame.dates.items():
+        scan.dates[(frame.uid, name)] += count
+        if scan.dates[(frame.uid, name)] > limits.dates:
+            raise _too_many_dates(name, limits.dates, frame.uid)
+    if frame.recurrence:
+        scan.overrides[frame.uid] += 1
+        if scan.overrides[frame.uid] > limits.overrides:
+            raise _refuse(
+                f"The event {frame.uid} has more than {limits.overrides:,} changed instances "
+                f"(RECURRENCE-ID); the hub takes at most {limits.overrides:,} per event "
+                f"({_setting('overrides')}).",
+                f"У события {frame.uid} больше {_ru_number(limits.overrides)} изменённых "
+                f"повторений (RECURRENCE-ID); хаб принимает не больше "
+                f"{_ru_number(limits.overrides)} на событие ({_setting('overrides')}).",
+                "RECURRENCE-ID",
+            )
 
 
 def _refuse(en: str, ru: str, prop: str = "") -> InvalidCalendarData:
@@ -109,12 +194,15 @@ def _refuse(en: str, ru: str, prop: str = "") -> InvalidCalendarData:
 
 def _begin(scan: _Scan, stack: list[_Frame], name: str) -> None:
     scan.components += 1
-    if scan.components > MAX_COMPONENTS:
+    limit = scan.limits.components
+    if scan.components > limit:
         raise _refuse(
-            f"The calendar object holds more than {MAX_COMPONENTS:,} components; the hub "
-            "takes at most that many per object.",
-            f"В объекте календаря больше {_ru_number(MAX_COMPONENTS)} компонентов; хаб "
-            "принимает не больше этого.",
+            f"The calendar object holds more than {limit:,} components (events, alarms, "
+            f"time zones and any others, nested ones included); the hub takes at most "
+            f"{limit:,} per object ({_setting('components')}).",
+            f"В объекте календаря больше {_ru_number(limit)} компонентов (мероприятия, "
+            f"напоминания, часовые пояса и любые другие, вложенные тоже); хаб принимает не "
+            f"больше {_ru_number(limit)} ({_setting('components')}).",
         )
     if name == "VTIMEZONE":
         scan.timezones += 1
@@ -127,13 +215,16 @@ def _begin(scan: _Scan, stack: list[_Frame], name: str) -> None:
                 "VTIMEZONE",
             )
     elif name == "VALARM" and stack:
-        stack[-1].alarms += 1
-        if stack[-1].alarms > MAX_ALARMS:
+        # Counted for the event around it however deep (inside an X- component or another
+        # alarm too): a parent of its own for every 20 would otherwise let any number in.
+        owner = _owner(stack)
+        owner.alarms += 1
+        if owner.alarms > MAX_ALARMS:
             raise _refuse(
-                f"A {stack[-1].name} holds more than {MAX_ALARMS} reminders (VALARM); the hub "
-                f"takes at most {MAX_ALARMS}.",
-                f"В {stack[-1].name} больше {MAX_ALARMS} напоминаний (VALARM); хаб принимает "
-                f"не больше {MAX_ALARMS}.",
+                f"A {owner.name} holds more than {MAX_ALARMS} reminders (VALARM), nested ones "
+                f"included; the hub takes at most {MAX_ALARMS}.",
+                f"В {owner.name} больше {MAX_ALARMS} напоминаний (VALARM), считая вложенные; "
+                f"хаб принимает не больше {MAX_ALARMS}.",
                 "VALARM",
             )
     stack.append(_Frame(name))
@@ -149,6 +240,13 @@ def _property(scan: _Scan, stack: list[_Frame], name: str, head: str, line: str)
             "один раз (RFC 5545).",
             name,
         )
+    if frame.name in _OWNERS:
+        if name == "UID":
+            frame.uid = line[len(head) + 1 :].strip()
+        elif name == "RECURRENCE-ID":
+            frame.recurrence = True
+    if name in _DATE_PROPERTIES:
+        _count_dates(scan, stack, name, line[len(head) + 1 :])
     in_timezone = any(f.name == "VTIMEZONE" for f in stack)
     if name == "TZID" and frame.name == "VTIMEZONE":
         scan.defined.append(_clean_tzid(line[len(head) + 1 :]))
@@ -158,10 +256,11 @@ def _property(scan: _Scan, stack: list[_Frame], name: str, head: str, line: str)
             scan.referenced.add(_clean_tzid(line[len(head) + 1 :]))
 
 
-def scan_body(text: str) -> None:
-    """Refuse a body with too many components, a repeated once-only property, or a
+def scan_body(text: str, limits: BodyLimits | None = None) -> None:
+    """Refuse a body with more than ``limits`` allow (components, changed instances, RDATE
+    or EXDATE values), too many time zones or alarms, a repeated once-only property, or a
     VTIMEZONE of a made-up TZID that nothing uses (InvalidCalendarData)."""
-    scan = _Scan()
+    scan = _Scan(limits or BodyLimits())
     stack: list[_Frame] = []
     for line in _NEWLINE.split(_FOLD.sub("", text)):
         if not line:
@@ -172,7 +271,7 @@ def scan_body(text: str) -> None:
             _begin(scan, stack, line[len(head) + 1 :].strip().upper())
         elif name == "END":
             if stack:
-                stack.pop()
+                _end(scan, stack)
         elif stack:
             _property(scan, stack, name, head, line)
     for tzid in scan.defined:

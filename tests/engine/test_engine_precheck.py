@@ -17,7 +17,15 @@ from icalendar.timezone import tzp
 from calhub.engine import InvalidCalendarData
 from calhub.engine.occurs import PROBE_YEARS, first_dates
 from calhub.engine.precheck import check_body
-from calhub.engine.rawscan import MAX_ALARMS, MAX_COMPONENTS, MAX_TIMEZONES
+from calhub.engine.rawscan import (
+    MAX_ALARMS,
+    MAX_COMPONENTS,
+    MAX_DATES,
+    MAX_OVERRIDES,
+    MAX_TIMEZONES,
+    SETTING,
+    BodyLimits,
+)
 from calhub.engine.validate import checked_events, parse_calendar
 
 HANG = 5.0  # seconds: far more than any probe needs; only a walk to the year 9999 takes it
@@ -81,6 +89,129 @@ def test_components_are_bounded_per_object() -> None:
     filler = "BEGIN:X-FILLER\nEND:X-FILLER\n" * MAX_COMPONENTS
     error = refused(body(extra=filler), whole_calendar=True)
     assert f"{MAX_COMPONENTS:,}" in str(error)
+
+
+# -- counts that drive work, at any depth (issue 11, finding 7) ---------------------------------
+
+ALARM = "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT15M\nDESCRIPTION:x\nEND:VALARM\n"
+SMALL = BodyLimits(components=40, overrides=3, dates=5)
+
+
+def override(n: int, wrap: str = "", inside: str = "") -> str:
+    event = (
+        f"BEGIN:VEVENT\nUID:pre@partner\nDTSTAMP:20250201T090000Z\n"
+        f"RECURRENCE-ID;TZID=Europe/Kaliningrad:202701{5 + 7 * n:02d}T100000\n"
+        f"DTSTART;TZID=Europe/Kaliningrad:202701{5 + 7 * n:02d}T120000\n"
+        f"DTEND;TZID=Europe/Kaliningrad:202701{5 + 7 * n:02d}T130000\n"
+        f"{inside}SUMMARY:Перенос [10]\nEND:VEVENT\n"
+    )
+    return f"BEGIN:{wrap}\n{event}END:{wrap}\n" if wrap else event
+
+
+def weekly(after: str = "", inside: str = "") -> bytes:
+    text = body(inside="RRULE:FREQ=WEEKLY;COUNT=10\n" + inside).decode()
+    return text.replace("END:VCALENDAR\n", f"{after}END:VCALENDAR\n").encode()
+
+
+def refused_with(data: bytes, limits: BodyLimits, whole_calendar: bool = False) -> str:
+    with pytest.raises(InvalidCalendarData) as info:
+        check_body(data, whole_calendar, limits=limits)
+    assert info.value.message_ru and info.value.message_ru != str(info.value)
+    return f"{info.value} / {info.value.message_ru}"
+
+
+def test_default_limits_are_the_documented_ones() -> None:
+    assert BodyLimits() == BodyLimits(MAX_COMPONENTS, MAX_OVERRIDES, MAX_DATES)
+    assert set(SETTING) == {"components", "overrides", "dates"}
+
+
+@pytest.mark.parametrize("wrap", ["", "X-GROUP"], ids=["plain", "x-wrapped"])
+def test_changed_instances_are_bounded_per_event(wrap: str) -> None:
+    check_body(weekly(after="".join(override(n, wrap) for n in range(3))), False, limits=SMALL)
+    message = refused_with(weekly(after="".join(override(n, wrap) for n in range(4))), SMALL)
+    assert "more than 3 changed instances" in message
+    assert "[hub] max_overrides_per_event" in message and "изменённых повторений" in message
+
+
+def test_changed_instances_are_counted_per_uid_in_a_whole_calendar() -> None:
+    """A calendar PUT holds many events: each UID has its own count."""
+    other = "".join(override(n) for n in range(3)).replace("pre@partner", "other@partner")
+    master = body(inside="RRULE:FREQ=WEEKLY;COUNT=10\n").decode().replace("pre@", "other@")
+    master_event = master[master.index("BEGIN:VEVENT") : master.index("END:VCALENDAR")]
+    text = weekly(after="".join(override(n) for n in range(3)) + master_event + other)
+    check_body(text, True, limits=SMALL)
+
+
+@pytest.mark.parametrize(
+    ("name", "lines"),
+    [
+        (
+            "RDATE",
+            "RDATE;TZID=Europe/Kaliningrad:20270201T100000,20270202T100000,"
+            "20270203T100000\nRDATE;TZID=Europe/Kaliningrad:20270204T100000,20270205T100000,"
+            "20270206T100000\n",
+        ),
+        (
+            "EXDATE",
+            "".join(
+                f"EXDATE;TZID=Europe/Kaliningrad:202701{d:02d}T100000\n"
+                for d in (12, 19, 26, 5, 2, 9)
+            ),
+        ),
+    ],
+)
+def test_rdate_and_exdate_values_are_bounded_per_event(name: str, lines: str) -> None:
+    first_five = (
+        "".join(lines.splitlines(keepends=True)[:1])
+        if name == "RDATE"
+        else "".join(lines.splitlines(keepends=True)[:5])
+    )
+    check_body(weekly(inside=first_five), False, limits=SMALL)
+    message = refused_with(weekly(inside=lines), SMALL)
+    assert f"more than 5 {name} dates" in message and "[hub] max_dates_per_event" in message
+
+
+def test_dates_are_counted_across_the_changed_instances_and_wrappers() -> None:
+    dates = "RDATE;TZID=Europe/Kaliningrad:20270301T100000,20270302T100000\n"
+    wrapped = f"BEGIN:X-WRAP\n{dates}END:X-WRAP\n"
+    # 2 in the master and 2 in each of two changed instances, one inside an X- wrapper.
+    message = refused_with(
+        weekly(inside=dates, after=override(0, inside=dates) + override(1, inside=wrapped)),
+        SMALL,
+    )
+    assert "max_dates_per_event" in message
+
+
+def test_components_limit_is_a_parameter() -> None:
+    check_body(weekly(inside="BEGIN:X-F\nEND:X-F\n" * 38), False, limits=SMALL)
+    message = refused_with(weekly(inside="BEGIN:X-F\nEND:X-F\n" * 39), SMALL)
+    assert "more than 40 components" in message and "max_components_per_object" in message
+
+
+@pytest.mark.parametrize(
+    "alarms",
+    [
+        "".join(f"BEGIN:X-WRAP\n{ALARM}END:X-WRAP\n" for _ in range(MAX_ALARMS + 1)),
+        "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT15M\nDESCRIPTION:x\n" * (MAX_ALARMS + 1)
+        + "END:VALARM\n" * (MAX_ALARMS + 1),
+        "".join(f"BEGIN:X-A\nBEGIN:X-B\n{ALARM}END:X-B\nEND:X-A\n" for _ in range(MAX_ALARMS + 1)),
+    ],
+    ids=["x-wrapped", "nested-in-alarms", "two-wrappers-deep"],
+)
+def test_alarms_are_counted_for_their_event_at_any_depth(alarms: str) -> None:
+    error = refused(body(inside=alarms))
+    assert f"at most {MAX_ALARMS}" in str(error) and error.prop == "VALARM"
+
+
+def test_alarms_outside_any_event_are_counted_for_the_object() -> None:
+    wrapped = "".join(f"BEGIN:X-WRAP\n{ALARM}END:X-WRAP\n" for _ in range(MAX_ALARMS + 1))
+    assert "VALARM" in refused(body(extra=wrapped)).prop
+
+
+def test_alarms_of_changed_instances_count_for_each_instance() -> None:
+    """Apps copy an event's alarms into every changed instance."""
+    two = ALARM * 2
+    check_body(weekly(inside=two, after="".join(override(n, inside=two) for n in range(3))), False)
 
 
 # -- time zones nobody uses ---------------------------------------------------------------------
