@@ -215,17 +215,25 @@ def index_new_events(
     return time.perf_counter() - started
 
 
-def start_hub(root: Path, log_dir: Path) -> Server:
+def start_hub(root: Path, log_dir: Path, cheroot: bool = False) -> Server:
+    """``calhub serve`` on ``root``; with ``cheroot``, the same stack on the server calhub
+    used before (bench/cheroot_serve.py)."""
     log = log_dir / f"hub-{time.monotonic_ns()}.log"
-    argv = [sys.executable, "-m", "calhub", "serve", "--data", str(root)]
-    argv += ["--host", "127.0.0.1", "--port", "0"]
+    env = _env()
+    if cheroot:
+        argv = [sys.executable, "-m", "bench.cheroot_serve", "--data", str(root), "--port", "0"]
+        checkout = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [checkout, env.get("PYTHONPATH")]))
+    else:
+        argv = [sys.executable, "-m", "calhub", "serve", "--data", str(root)]
+        argv += ["--host", "127.0.0.1", "--port", "0"]
     with log.open("wb") as err:
         process = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=err,
-            env=_env(),
+            env=env,
             cwd=log_dir,
         )
     found: list[str] = []

@@ -1,12 +1,16 @@
 """Fewer malloc arenas for the threaded server, so memory from large responses is reused.
 
 glibc gives threads that allocate at the same time arenas of their own (up to eight per
-core) and seldom hands their memory back. cheroot serves the requests of one keep-alive
-connection on whichever worker thread is free, so after a few large responses (a GET or
-sync-collection of a 10,000-event calendar builds some 25 MB each) every worker's arena
-has grown to that size. Measured on the benchmark's hub: 337 MB after ten such responses
-with glibc's default, 159 MB with two arenas. Python keeps small objects in its own
-process-wide allocator; it is the large buffers that land in the per-thread arenas.
+core) and seldom hands their memory back. The server runs each request on whichever of its
+worker threads is free (waitress, like cheroot before it), so after a few large responses
+(a GET or calendar-query of a 10,000-event calendar builds some 14-25 MB each) every
+worker's arena has grown to that size. Python keeps small objects in its own process-wide
+allocator; it is the large buffers that land in the per-thread arenas.
+
+Measured with cheroot's 16 threads: 337 MB after ten such responses with glibc's default,
+159 MB with two arenas. Measured again with waitress's 8 threads (``python -m
+bench.arena_bench --events 10000``: 4 clients, 24 whole-calendar answers): peak 279 MB and
+220 MB after with two arenas, 370 and 319 MB with sixteen, so the limit is kept.
 """
 
 from __future__ import annotations
