@@ -10,9 +10,11 @@ told is exactly what the hub then allows.
   the views ``/<login>/hub-<id>/`` in its own home (``radicale_plugins.sharing``);
 - the coordinator writes every hub calendar at its real path (``/school/calendar/``) and
   its events through the views, and may create calendars of its own (not hub calendars);
-- nobody deletes a hub calendar over CalDAV (``calhub partner remove`` archives it); a
-  partner may relabel its own calendar in its apps (``calhub.proppatch``) but not replace it
-  whole (which would drop every event), and nobody changes properties through a view.
+- nobody deletes a hub calendar over CalDAV (``calhub partner remove`` archives it) or
+  replaces one whole with a single PUT (which would drop every event not in the body); a
+  partner may relabel its own calendar in its apps (``calhub.proppatch``), and nobody
+  changes properties through a view;
+- nobody creates a collection at a view's name (``hub-<id>``) in a home.
 
 Radicale permission letters: R/W read/write principal collections, r/w read/write calendars
 and their events, D allows deleting a collection, o forbids replacing a whole calendar with
@@ -83,12 +85,19 @@ class Access:
             return ""
         calendar = self._hub.settings.calendar_by_path(path)
         if calendar is not None and not calendar.archived:
-            if account.is_coordinator:
-                return "rw"
-            # o: no replacing the whole calendar at once, which would drop every event.
+            # o: nobody replaces a whole hub calendar with one PUT, the coordinator
+            # included: it silently deletes every event not in the body, a partner's or
+            # the school's. Events are written one by one (or ``calhub`` imports them).
             # Its labels (name, colour) may be changed, as apps do; calhub.proppatch keeps
             # the properties the hub relies on.
+            if account.is_coordinator:
+                return "rwo"
             return "rwo" if self.owns(login, calendar) else "r"
+        if parts[1].startswith(VIEW_PREFIX) and self.view_target(login, path) is None:
+            # ``hub-<id>`` names the views (radicale_plugins.sharing): a collection made
+            # there would hide, or be hidden by, the view of a calendar added later.
+            stored = self._hub.paths.collections.joinpath(*parts)
+            return "rwD" if stored.exists() and account.is_coordinator else "r"
         if account.is_coordinator:
             # Hub calendars are only removed (archived) through the CLI; an archived one
             # is gone from storage, so the coordinator is told 404, not 403.

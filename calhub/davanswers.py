@@ -52,6 +52,17 @@ READ_ONLY_TEXT = (
     "(you may change the events of your own calendar only).\n"
 )
 
+WHOLE_CALENDAR_TEXT = (
+    "Календарь хаба не заменяется целиком одним PUT: это удалило бы все мероприятия, которых "
+    "нет в запросе. Отправляйте каждое мероприятие отдельным PUT.\n"
+    "A hub calendar is never replaced whole with one PUT: that would delete every event not "
+    "in the body. Send each event with a PUT of its own.\n"
+)
+VIEW_NAME_TEXT = (
+    "Имена hub-… заняты представлениями календарей хаба; выберите другое имя.\n"
+    "Names starting with hub- are kept for the views of hub calendars; choose another name.\n"
+)
+
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
@@ -164,7 +175,15 @@ class DavAnswers:
         ET.SubElement(resource, _clark("D:href")).text = href
         privilege = ET.SubElement(resource, _clark("D:privilege"))
         ET.SubElement(privilege, _clark(f"D:{NEEDED_PRIVILEGE[method]}"))
-        payload = error_xml(DAV_NS, "need-privileges", READ_ONLY_TEXT, details=[resource])
+        path = environ.get("PATH_INFO", "/")
+        text = READ_ONLY_TEXT
+        if method == "PUT" and path.endswith("/"):
+            text = WHOLE_CALENDAR_TEXT
+        elif method in ("MKCALENDAR", "MKCOL") and path.rstrip("/").rsplit("/", 1)[-1].startswith(
+            "hub-"
+        ):
+            text = VIEW_NAME_TEXT
+        payload = error_xml(DAV_NS, "need-privileges", text, details=[resource])
         start_response(
             "403 Forbidden",
             [

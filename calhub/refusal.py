@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from calhub.davprops import refuse_many_properties
+from calhub.davxml import XML_METHODS, BadXml, check_xml_body
 
 if TYPE_CHECKING:
     from calhub.engine import Clash, InvalidCalendarData
@@ -175,6 +176,21 @@ def diagnose_unreadable(body: bytes) -> str:
 
 StartResponse = Callable[..., Any]
 
+BODY_METHODS = frozenset({"PUT", "POST", *XML_METHODS})
+SKIP_PIECE = 64 * 1024
+
+
+def skip_body(stream: Any, length: int) -> None:
+    """Read and drop what is left of a body Radicale did not read, a piece at a time:
+    the WSGI server would otherwise read all of it into memory at once to keep the
+    connection alive."""
+    left = length
+    while left > 0:
+        piece = stream.read(min(SKIP_PIECE, left))
+        if not piece:
+            return
+        left -= len(piece)
+
 
 def basic_credentials(environ: dict[str, Any]) -> tuple[str, str]:
     """(login, password) from an HTTP Basic header, or empty strings."""
@@ -226,10 +242,20 @@ class RefusalMapper:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "")
         body = b""
-        if method in ("PUT", "POST", "PROPPATCH", "MKCALENDAR", "MKCOL", "REPORT", "PROPFIND"):
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length) if length > 0 else b""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        # Authenticate first, then read: a request without credentials goes to Radicale
+        # unread (it answers 401 without reading) and its body is skipped afterwards in
+        # small pieces (calhub.davlogin has answered wrong credentials before this).
+        anonymous = not basic_credentials(environ)[0]
+        if method in BODY_METHODS and length > 0 and not anonymous:
+            body = environ["wsgi.input"].read(length)
             environ["wsgi.input"] = io.BytesIO(body)
+        if method in XML_METHODS and body:
+            try:
+                check_xml_body(body)
+            except BadXml as bad:
+                logger.info("Refused XML body of %s: %s", method, bad)
+                return self._bad_request(start_response, bad.text)
         if self.max_properties is not None:
             # Radicale's work grows with the properties named (calhub.davprops).
             many = refuse_many_properties(method, body, self.max_properties(), start_response)
@@ -253,6 +279,8 @@ class RefusalMapper:
             chunks = list(self.app(environ, capture))
         finally:
             _local.state = None
+        if anonymous and length > 0:
+            skip_body(environ["wsgi.input"], length)
         status: str = captured["status"]
         headers: list[tuple[str, str]] = captured["headers"]
         if state.refusal is not None and status.startswith(("400", "403", "409")):
@@ -291,6 +319,15 @@ class RefusalMapper:
         except Exception:
             # The answer is given already; a failed bookkeeping step must not change it.
             logger.exception("A refusal callback failed; the answer stands")
+
+    @staticmethod
+    def _bad_request(start_response: StartResponse, text: str) -> list[bytes]:
+        payload = text.encode()
+        start_response(
+            "400 Bad Request",
+            [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
 
     @staticmethod
     def _refuse(start_response: StartResponse, refusal: WriteRefused) -> list[bytes]:

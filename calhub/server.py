@@ -117,11 +117,21 @@ class ChunkedSlack:
 
 
 class HubRequestParser(HTTPRequestParser):
+    error: Any  # waitress's: why the request is refused, or None
+
     def __init__(self, adj: HubAdjustments) -> None:
         super().__init__(ChunkedSlack(adj, self))
 
     def received(self, data: bytes) -> int:
         consumed: int = super().received(data)
+        receiver: Any = self.body_rcv
+        if self.error is None and self.chunked and receiver is not None:
+            # A chunk that announces more than the limit (2^72 bytes) is refused now, not
+            # after waiting for bytes that will never come.
+            announced = self.body_bytes_received + getattr(receiver, "chunk_remainder", 0)
+            if announced >= self.adj.max_request_body_size:
+                self.error = RequestEntityTooLarge("a chunk exceeds the body limit")
+                self.completed = True
         if self.error is not None:
             # waitress would still send "100 Continue" to a refused request and then wait
             # for a body it never reads; the refusal is the answer.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,25 @@ def plain_response(
         ],
     )
     return [body]
+
+
+# The longest file name the storage can hold (NAME_MAX of Linux file systems).
+MAX_NAME_BYTES = 255
+LONG_NAME_TEXT = (
+    f"Имя в адресе длиннее {MAX_NAME_BYTES} байт; выберите имя покороче.\n"
+    f"A name in the address is longer than {MAX_NAME_BYTES} bytes; choose a shorter name.\n"
+)
+
+
+def has_long_name(path: str) -> bool:
+    """Whether a segment of a (decoded) path is longer than a file name may be."""
+    return any(len(part.encode()) > MAX_NAME_BYTES for part in path.split("/"))
+
+
+def destination_path(environ: Environ) -> str:
+    """The path of a MOVE or COPY Destination header, decoded as Radicale decodes it."""
+    target = urllib.parse.urlsplit(environ.get("HTTP_DESTINATION", "")).path
+    return urllib.parse.unquote(target, errors="replace")
 
 
 class BodyLimit:
@@ -156,6 +176,9 @@ class Dispatcher:
                     "400 Bad Request",
                     "Адрес не в кодировке UTF-8. / The address is not UTF-8 text.\n",
                 )
+            if has_long_name(dav_path) or has_long_name(destination_path(environ)):
+                # Storage would fail to make the file (OSError: a 500 from Radicale).
+                return plain_response(start_response, "400 Bad Request", LONG_NAME_TEXT)
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + DAV_PREFIX
             environ["PATH_INFO"] = dav_path
             return self.dav(environ, start_response)
@@ -239,12 +262,15 @@ def build_stack(hub: Hub) -> WSGIApp:
     from calhub.access import Access
     from calhub.davanswers import DavAnswers
     from calhub.davlogin import DavLogin
-    from calhub.maintenance import verify_index
+    from calhub.maintenance import check_hub_database, verify_index
     from calhub.proppatch import PropertyGuard
     from calhub.refusal import RefusalMapper
     from calhub.refused_capture import RefusalRecorder
     from calhub.web import create_app
 
+    # Approvals live in hub.sqlite: refuse to start on a damaged one, before anything else
+    # opens it, and fold its write-ahead log in (docs/reliability.md).
+    check_hub_database(hub)
     problems = verify_index(hub, repair=True)
     for problem in problems:
         logger.warning("Index was out of step with storage and was repaired: %s", problem)

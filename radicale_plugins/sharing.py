@@ -40,9 +40,11 @@ if TYPE_CHECKING:
 # "blackout" (school), see CalendarSettings.slug, and Radicale refuses MKCALENDAR/MKCOL on
 # a share's path.
 SHARE_PREFIX = "hub-"
-# "p": no property changes (PROPPATCH) through a share.
+# "p": no property changes (PROPPATCH) through a share. "o": no replacing the calendar
+# whole through one either (Radicale intersects the share's letters with the user's, so
+# the "o" of calhub.access would be lost without it here).
 PARTNER_PERMISSIONS = "rp"
-COORDINATOR_PERMISSIONS = "rwp"
+COORDINATOR_PERMISSIONS = "rwpo"
 
 _REFUSED: dict[str, Any] = {"status": "permission-denied"}
 ROLE_ORDER = {"school": 0, "blackout": 1, "partner": 2}

@@ -12,6 +12,7 @@ the raw text (:mod:`calhub.engine.rawscan`) bounds what the parsers would build.
 from __future__ import annotations
 
 import calendar as calendar_module
+import logging
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -29,6 +30,8 @@ from calhub.engine.rawscan import BodyLimits, scan_body
 from calhub.engine.validate import parse_calendar
 
 __all__ = ["check_body"]
+
+logger = logging.getLogger(__name__)
 
 # Nobody plans school events every second or minute; dateutil would walk them step by step.
 REFUSED_FREQUENCIES = ("SECONDLY", "MINUTELY")
@@ -178,6 +181,24 @@ def check_body(
     Radicale checks their UIDs itself. ``limits`` bound what the parsers would build
     (the defaults of ``BodyLimits`` if not given).
     """
+    try:
+        return _check_body(body, whole_calendar, events_only, limits)
+    except OSError as exc:
+        # The parsers look a TZID up as a file under the server's zoneinfo directory
+        # ("America" is a directory there); the OSError's text names that path, which an
+        # answer must never show, so it is replaced by what the sender can act on.
+        logger.info("A time zone of a PUT body is no zone file: %s", exc.strerror)
+        raise UnreadableCalendarData(
+            "A time zone (TZID) in the object is not one the hub knows: use an IANA zone "
+            "name such as Europe/Kaliningrad, or send the zone's VTIMEZONE with it.",
+            message_ru="Часовой пояс (TZID) в объекте хабу неизвестен: укажите пояс по "
+            "базе IANA, например Europe/Kaliningrad, или передайте его VTIMEZONE.",
+        ) from exc
+
+
+def _check_body(
+    body: bytes, whole_calendar: bool, events_only: bool, limits: BodyLimits | None
+) -> Calendar:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -16,7 +16,18 @@ from dataclasses import dataclass, field
 from calhub.engine.errors import InvalidCalendarData
 from calhub.engine.timezones import is_known_zone_name
 
-__all__ = ["MAX_ALARMS", "MAX_COMPONENTS", "MAX_TIMEZONES", "ONCE_ONLY", "BodyLimits", "scan_body"]
+__all__ = [
+    "MAX_ALARMS",
+    "MAX_COMPONENTS",
+    "MAX_DATES",
+    "MAX_OVERRIDES",
+    "MAX_TIMEZONES",
+    "MAX_TZID_LENGTH",
+    "ONCE_ONLY",
+    "SETTING",
+    "BodyLimits",
+    "scan_body",
+]
 
 # Calendar apps send one VTIMEZONE per zone an event uses (one, rarely two) and a few
 # alarms; a long series with every instance changed is the largest real object.
@@ -49,6 +60,9 @@ SETTING = {
     "overrides": "max_overrides_per_event",
     "dates": "max_dates_per_event",
 }
+# The longest real TZIDs are Windows names and vendor prefixes ("/mozilla.org/.../Europe/
+# Berlin"), under 100 characters; a longer one is only echoed back in answers and caches.
+MAX_TZID_LENGTH = 200
 
 # RFC 5545 section 3.6: properties that MUST NOT occur more than once in a component.
 _TIMEZONE_RULE = frozenset({"DTSTART", "TZOFFSETTO", "TZOFFSETFROM"})
@@ -274,6 +288,16 @@ def scan_body(text: str, limits: BodyLimits | None = None) -> None:
                 _end(scan, stack)
         elif stack:
             _property(scan, stack, name, head, line)
+    for tzid in (*scan.defined, *scan.referenced):
+        if len(tzid) > MAX_TZID_LENGTH:
+            raise _refuse(
+                f"A time zone name (TZID) is {len(tzid):,} characters long; the hub takes at "
+                f"most {MAX_TZID_LENGTH}. Use an IANA zone name such as Europe/Kaliningrad.",
+                f"Название часового пояса (TZID) длиной {_ru_number(len(tzid))} символов; хаб "
+                f"принимает не больше {MAX_TZID_LENGTH}. Укажите пояс по базе IANA, например "
+                "Europe/Kaliningrad.",
+                "TZID",
+            )
     for tzid in scan.defined:
         # Apps may attach the VTIMEZONE of their own (named) zone to an all-day event; a
         # made-up TZID that nothing uses would only be kept in the parsers' caches.

@@ -159,6 +159,22 @@ def _event_json(event: events.PlanEvent) -> dict[str, Any]:
     }
 
 
+# The plan's dates: years a school plan can mean. Outside them the hub's zone and the
+# ranges added to a date leave what ``datetime`` can hold (year 1 or 9999 was a 500).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+
+
+def _wall_clock(text: str) -> dt.datetime | None:
+    """``text`` as the hub's wall clock in UTC, or None if it is no date of the plan."""
+    try:
+        moment = events.parse_wall_clock(current_hub(), text)
+    except OverflowError:
+        return None
+    if moment is None or not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        return None
+    return moment
+
+
 @bp.get("/events")
 @login_required
 def plan_events() -> ResponseReturnValue:
@@ -170,12 +186,18 @@ def plan_events() -> ResponseReturnValue:
     args = request.args
     start: dt.datetime | None = events.day_start(hub, events.local_today(hub).replace(day=1))
     if args.get("start"):
-        start = events.parse_wall_clock(hub, args["start"])
+        start = _wall_clock(args["start"])
     end = None if start is None else start + dt.timedelta(days=31)
     if args.get("end"):
-        end = events.parse_wall_clock(hub, args["end"])
+        end = _wall_clock(args["end"])
     if start is None or end is None:
-        return api_error(400, "start and end must be dates or date-times.", "YYYY-MM-DD")
+        return api_error(
+            400,
+            "Начало и конец — даты или дата и время с "
+            f"{EARLIEST_YEAR} по {LATEST_YEAR} год. / start and end must be dates or "
+            f"date-times in the years {EARLIEST_YEAR} to {LATEST_YEAR}.",
+            "YYYY-MM-DD",
+        )
     if end <= start:
         return api_error(400, "end must be after start.")
     plan_filter = events.PlanFilter.from_args(hub, request.args)
