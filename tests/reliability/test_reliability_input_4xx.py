@@ -124,7 +124,7 @@ def test_xml_nested_too_deep_is_refused(hub: Any) -> None:
             assert answer.status == 400, (method, depth, answer.status, answer.text[:300])
             assert "64" in answer.text, answer.text[:300]
             cases += 1
-        # Real clients nest a few levels: a body 12 levels deeper still gets its answer.
+        # Real clients nest a few levels: a body 8 levels deep still gets its answer.
         inner = "<D:x>" * 6 + "</D:x>" * 6
         answer = dav(hub, method, path, template.format(inner=inner), headers)
         assert answer.status < 500 and "64" not in answer.text, (method, answer.text[:300])
