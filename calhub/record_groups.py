@@ -7,8 +7,13 @@ each of them made one write flood the records (issue 11): here the pair clashes 
 rule between the same two events become one record, whose *instances* are the engine
 clashes it stands for. Its id depends on the rule and the two events only (calendar and
 UID of each), so it stays the same while the series grow, shrink or move, and approvals
-stay attached to it. A group rule (overload) already records one clash per grade and
-week; its record keeps the engine's id and lists each event of the week as an instance.
+stay attached to it.
+
+A group rule (overload) finds one clash per grade and week. Its records follow the same
+idea: one record per rule and *set* of events, whose instances are the grade-weeks those
+events overload together (a daily series for grades 5-11 overloads 7 grades in every week
+of the horizon: one record, not hundreds). A grade-week whose events change moves to the
+record of its new set of events.
 """
 
 from __future__ import annotations
@@ -39,9 +44,16 @@ def event_record_id(rule: str, first: tuple[str, str], second: tuple[str, str]) 
     return clash_id(rule, "events", "\x1e".join(first), "\x1e".join(second))
 
 
+def event_set_record_id(rule: str, events: Iterable[tuple[str, str]]) -> str:
+    """The record id of a group rule's clashes among exactly these (calendar, uid) events."""
+    return clash_id(rule, "event set", *("\x1e".join(e) for e in sorted(set(events))))
+
+
 def record_id(clash: Clash) -> str:
     """The id of the record an engine clash belongs to."""
-    if is_group_rule(clash.rule) or len(clash.occurrences) != 2:
+    if is_group_rule(clash.rule):
+        return event_set_record_id(clash.rule, (o.event_key for o in clash.occurrences))
+    if len(clash.occurrences) != 2:
         return clash.id
     first, second = clash.occurrences
     return event_record_id(clash.rule, first.event_key, second.event_key)
@@ -88,12 +100,6 @@ class RecordGroup:
         return [found[key] for key in sorted(found)]
 
     def instances(self) -> list[Instance]:
-        if is_group_rule(self.rule):
-            return [
-                Instance("\x1e".join(o.key), iso(o.start), iso(o.end), (o,))
-                for clash in self.clashes
-                for o in clash.occurrences
-            ]
         return [
             Instance(
                 clash.id,
@@ -113,16 +119,31 @@ class RecordGroup:
 
     def messages(self, wording: Wording) -> tuple[str, str]:
         """The first clash's messages; with more dates, how many and from when to when."""
-        ru, en = self.first.message_ru, self.first.message_en
-        if is_group_rule(self.rule) or len(self.clashes) == 1:
-            return ru, en
-        count = len(self.clashes)
-        first = min(c.earliest for c in self.clashes).astimezone(wording.zone)
-        last = max(c.earliest for c in self.clashes).astimezone(wording.zone)
-        return (
-            f"{ru} Всего совпадений: {count}, с {first:%d.%m.%Y} по {last:%d.%m.%Y}.",
-            f"{en} {count} occurrences in all, from {first:%Y-%m-%d} to {last:%Y-%m-%d}.",
+        return messages(
+            self.rule,
+            self.first.message_ru,
+            self.first.message_en,
+            [c.earliest for c in self.clashes],
+            wording,
         )
+
+
+def messages(
+    rule: str, ru: str, en: str, starts: Sequence[dt.datetime], wording: Wording
+) -> tuple[str, str]:
+    """A pair record's messages: its first clash's, then how many and from when to when. A
+    group rule's record says it by its first clash (its count is shown with it)."""
+    if len(starts) <= 1 or is_group_rule(rule):
+        return ru, en
+    count = len(starts)
+    first = min(starts).astimezone(wording.zone)
+    last = max(starts).astimezone(wording.zone)
+    span_ru = f"с {first:%d.%m.%Y} по {last:%d.%m.%Y}"
+    span_en = f"from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    return (
+        f"{ru} Всего совпадений: {count}, {span_ru}.",
+        f"{en} {count} occurrences in all, {span_en}.",
+    )
 
 
 def group_clashes(clashes: Iterable[Clash]) -> dict[str, RecordGroup]:

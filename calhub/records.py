@@ -26,13 +26,14 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from calhub import __version__
 from calhub.clash_versions import Change, changes, key, lapsed_text, reapproved_text, version
 from calhub.engine import Clash, EngineConfig, Occurrence
 from calhub.engine.messages import Wording
+from calhub.engine.rules import registry
 from calhub.errors import UserError
 from calhub.record_groups import RecordGroup, group_clashes, is_group_rule, record_id
 from calhub.records_migrate import group_existing
@@ -41,6 +42,7 @@ from calhub.sqlitedb import ThreadLocalDatabase
 logger = logging.getLogger(__name__)
 
 STATUSES = ("open", "approved", "resolved")
+GROUP_RULES = tuple(name for name, rule in registry().items() if rule.is_group_rule)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS clashes (
@@ -65,6 +67,7 @@ CREATE TABLE IF NOT EXISTS clash_instances (
     start_at TEXT NOT NULL,
     end_at TEXT NOT NULL,
     occurrences TEXT NOT NULL,
+    fingerprint TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (clash_id, instance)
 );
 CREATE INDEX IF NOT EXISTS clash_instances_end ON clash_instances (clash_id, end_at);
@@ -117,6 +120,7 @@ ADDED_COLUMNS = (
     ("clashes", "instances", "INTEGER NOT NULL DEFAULT 0"),
     ("clashes", "last_end", "TEXT NOT NULL DEFAULT ''"),
     ("clashes", "version", "TEXT NOT NULL DEFAULT ''"),
+    ("clash_instances", "fingerprint", "TEXT NOT NULL DEFAULT ''"),
     ("approvals", "occurrences", "TEXT NOT NULL DEFAULT ''"),
     ("history", "message_ru", "TEXT NOT NULL DEFAULT ''"),
     ("history", "message_en", "TEXT NOT NULL DEFAULT ''"),
@@ -378,15 +382,17 @@ class ClashRecords(ThreadLocalDatabase):
         )
         return {row[0] for row in rows}
 
-    def active_occurrence_spans(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """For each clash id, the earliest start and latest end of its occurrences."""
+    def instance_spans(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Start and end of each instance of the unresolved records ``ids``, by instance
+        (an engine clash id)."""
         spans = {}
         for clash_id in set(ids):
-            row = self.db.execute(
-                "SELECT first_start, last_end FROM clashes WHERE id=?", (clash_id,)
-            ).fetchone()
-            if row is not None and row[1]:
-                spans[clash_id] = (row[0], row[1])
+            rows = self.db.execute(
+                "SELECT i.instance, i.start_at, i.end_at FROM clash_instances i "
+                "JOIN clashes c ON c.id = i.clash_id WHERE i.clash_id=? AND c.resolved=0",
+                (clash_id,),
+            )
+            spans.update({row[0]: (row[1], row[2]) for row in rows})
         return spans
 
     def _connect(self) -> sqlite3.Connection:
@@ -415,7 +421,10 @@ class ClashRecords(ThreadLocalDatabase):
             "UPDATE approvals SET occurrences = coalesce((SELECT c.occurrences "
             "FROM clashes c WHERE c.id = approvals.clash_id), '') WHERE occurrences = ''"
         )
-        if ("clashes", "instances") in {(t, c) for t, c, _ in missing}:
+        added = {(t, c) for t, c, _ in missing}
+        # Records of occurrences (before instances), or overload records of one grade-week
+        # (before instance fingerprints): regrouped into records of events.
+        if added & {("clashes", "instances"), ("clash_instances", "fingerprint")}:
             group_existing(connection)
 
     def sync(
@@ -432,18 +441,25 @@ class ClashRecords(ThreadLocalDatabase):
         ``config`` gives the time zone and calendar names of the messages (UTC and
         calendar ids without it). Returns (new, resolved) counts of records.
         """
-        groups = group_clashes(clashes)
+        pairs: list[Clash] = []
+        weeks: list[Clash] = []
+        for clash in clashes:
+            (weeks if is_group_rule(clash.rule) else pairs).append(clash)
+        stale = set(stale)
+        stale_groups = self.of_rules(stale, GROUP_RULES)
+        groups = group_clashes(pairs)
         stored = self._stored_states(groups)
         changed = []
         pieces: dict[tuple[str, str, str], bytes] = {}
+        plan = self._group_plan(weeks, stale_groups, wording, pieces)
         for group in groups.values():
             fingerprint = group.fingerprint(
                 [clash_fingerprint(clash, wording, pieces) for clash in group.clashes]
             )
             if stored.get(group.id) != (0, group.severity, fingerprint):
                 changed.append((group, fingerprint))
-        vanished = set(stale) - set(groups)
-        if not changed and not vanished:
+        vanished = stale - stale_groups - set(groups)
+        if not changed and not vanished and plan is None:
             # Most writes leave every clash as it was: no transaction, no fsync.
             return 0, 0
         stamp = now_iso()
@@ -453,16 +469,124 @@ class ClashRecords(ThreadLocalDatabase):
             for group, fingerprint in changed:
                 new += self._upsert(db, group, fingerprint, stamp, words)
             for clash_id in vanished:
-                cursor = db.execute(
-                    "UPDATE clashes SET resolved=1, resolved_at=? WHERE id=? AND resolved=0",
-                    (stamp, clash_id),
+                resolved += _resolve(db, clash_id, stamp)
+            if plan is not None:
+                more, fewer = self._apply_group_plan(db, plan, stamp, words)
+                new, resolved = new + more, resolved + fewer
+        return new, resolved
+
+    def _group_plan(
+        self,
+        weeks: list[Clash],
+        stale_groups: set[str],
+        wording: str,
+        pieces: dict[tuple[str, str, str], bytes],
+    ) -> _GroupPlan | None:
+        """What a sync changes in the records of group rules, instance by instance.
+
+        The instances looked at are the clashes found and every instance of the stale
+        group records (the caller found again those that still exist, see
+        ``Tracker._refresh``); each moves to the record of its events, and the other
+        instances of those records stay as they are. None when nothing changes.
+        """
+        found = {clash.id: clash for clash in weeks}
+        plan = _GroupPlan(found)
+        for cid, clash in found.items():
+            plan.fingerprints[cid] = clash_fingerprint(clash, wording, pieces)
+            plan.records[cid] = record_id(clash)
+        base = (
+            "SELECT i.instance, i.clash_id, i.fingerprint FROM clash_instances i "
+            "JOIN clashes c ON c.id = i.clash_id WHERE c.resolved=0 AND "
+        )
+        for column, wanted in (("i.clash_id", sorted(stale_groups)), ("i.instance", list(found))):
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for instance, rid, fingerprint in self.db.execute(
+                    f"{base}{column} IN ({marks})", chunk
+                ):
+                    plan.stored[instance] = (rid, fingerprint)
+        plan.changed = [
+            cid
+            for cid in found
+            if plan.stored.get(cid) != (plan.records[cid], plan.fingerprints[cid])
+        ]
+        plan.vanished = [instance for instance in plan.stored if instance not in found]
+        for cid in plan.changed:
+            plan.affected.add(plan.records[cid])
+            if cid in plan.stored:
+                plan.affected.add(plan.stored[cid][0])
+        plan.affected.update(plan.stored[instance][0] for instance in plan.vanished)
+        return plan if plan.affected else None
+
+    def _apply_group_plan(
+        self, db: sqlite3.Connection, plan: _GroupPlan, stamp: str, words: Wording
+    ) -> tuple[int, int]:
+        leaving: dict[str, set[str]] = {}
+        for instance in [*plan.changed, *plan.vanished]:
+            if instance in plan.stored:
+                leaving.setdefault(plan.stored[instance][0], set()).add(instance)
+        arriving: dict[str, list[Clash]] = {}
+        for cid in plan.changed:
+            arriving.setdefault(plan.records[cid], []).append(plan.found[cid])
+        new = resolved = 0
+        for rid in sorted(plan.affected):
+            state = db.execute("SELECT resolved FROM clashes WHERE id=?", (rid,)).fetchone()
+            kept = {
+                row[0]
+                for row in db.execute(
+                    "SELECT instance FROM clash_instances WHERE clash_id=?", (rid,)
                 )
-                if cursor.rowcount:
-                    resolved += 1
-                    db.execute(
-                        "INSERT INTO history (clash_id, at, actor, action) VALUES (?, ?, ?, ?)",
-                        (clash_id, stamp, "calhub", "resolved"),
-                    )
+            }
+            if state is None or state[0]:
+                # A resolved record keeps the instances it was last seen with; back, it
+                # starts again from those found now.
+                db.execute("DELETE FROM clash_instances WHERE clash_id=?", (rid,))
+                kept = set()
+            gone = leaving.get(rid, set())
+            if not kept - gone and rid not in arriving:
+                # Nothing left: resolved, shown as it was last.
+                resolved += _resolve(db, rid, stamp)
+                continue
+            for instance in gone:
+                db.execute(
+                    "DELETE FROM clash_instances WHERE clash_id=? AND instance=?", (rid, instance)
+                )
+            for clash in arriving.get(rid, []):
+                shown = [occurrence_json(o) for o in clash.occurrences]
+                db.execute(
+                    "INSERT OR REPLACE INTO clash_instances VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        rid,
+                        clash.id,
+                        min(o["start"] for o in shown),
+                        max(o["end"] for o in shown),
+                        _occurrences_text(shown),
+                        plan.fingerprints[clash.id],
+                    ),
+                )
+            rows = db.execute(
+                "SELECT start_at, end_at, occurrences FROM clash_instances WHERE clash_id=? "
+                "ORDER BY start_at, instance",
+                (rid,),
+            ).fetchall()
+            flat: dict[tuple[str, str, str], dict[str, Any]] = {}
+            for row in rows:
+                for occurrence in json.loads(row[2]):
+                    flat[key(occurrence)] = occurrence
+            current = [flat[k] for k in sorted(flat)]
+            mine = arriving.get(rid, [])
+            earliest = min(mine, key=lambda c: (c.earliest, c.id)) if mine else None
+            new += self._write_row(
+                db,
+                rid,
+                earliest,
+                current,
+                (len(rows), rows[0][0], max(row[1] for row in rows)),
+                "",
+                stamp,
+                words,
+            )
         return new, resolved
 
     def _stored_states(self, ids: Mapping[str, Any]) -> dict[str, tuple[int, str, str]]:
@@ -489,37 +613,79 @@ class ClashRecords(ThreadLocalDatabase):
         shown: dict[tuple[str, str, str], dict[str, Any]] = {}
         for occurrence in group.occurrences():
             shown[occurrence.key] = occurrence_json(occurrence)
-        current = list(shown.values())
-        occurrences = _occurrences_text(current)
         instances = group.instances()
-        first_start = min(i.start for i in instances)
-        last_end = max(i.end for i in instances)
-        message_ru, message_en = group.messages(words)
+        span = (len(instances), min(i.start for i in instances), max(i.end for i in instances))
+        new = self._write_row(
+            db, group.id, group, list(shown.values()), span, fingerprint, stamp, words
+        )
+        db.execute("DELETE FROM clash_instances WHERE clash_id=?", (group.id,))
+        db.executemany(
+            "INSERT INTO clash_instances VALUES (?, ?, ?, ?, ?, '')",
+            [
+                (
+                    group.id,
+                    i.key,
+                    i.start,
+                    i.end,
+                    _occurrences_text([shown[o.key] for o in i.occurrences]),
+                )
+                for i in instances
+            ],
+        )
+        return new
+
+    def _write_row(
+        self,
+        db: sqlite3.Connection,
+        rid: str,
+        source: RecordGroup | Clash | None,
+        current: list[dict[str, Any]],
+        span: tuple[int, str, str],
+        fingerprint: str,
+        stamp: str,
+        words: Wording,
+    ) -> int:
+        """Insert or update one record's row and members; 1 when it is new.
+
+        ``source`` writes the messages (a group of pair clashes, or a group rule's first
+        clash); None keeps those on record."""
+        count, first_start, last_end = span
         row = db.execute(
-            "SELECT resolved, occurrences FROM clashes WHERE id=?", (group.id,)
+            "SELECT resolved, occurrences, message_ru, message_en, rule, severity "
+            "FROM clashes WHERE id=?",
+            (rid,),
         ).fetchone()
+        if isinstance(source, RecordGroup):
+            rule, severity = source.rule, source.severity
+            message_ru, message_en = source.messages(words)
+        elif source is not None:
+            rule, severity = source.rule, source.severity
+            message_ru, message_en = source.message_ru, source.message_en
+        else:
+            assert row is not None, rid
+            message_ru, message_en, rule, severity = row[2:]
         values = (
-            group.severity,
+            severity,
             first_start,
-            occurrences,
+            _occurrences_text(current),
             message_ru,
             message_en,
             fingerprint,
-            len(instances),
+            count,
             last_end,
             version(current),
-            group.id,
+            rid,
         )
         if row is None:
             db.execute(
                 "INSERT INTO clashes (severity, first_start, occurrences, message_ru, "
                 "message_en, fingerprint, instances, last_end, version, id, rule, resolved, "
                 "detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                (*values, group.rule, stamp),
+                (*values, rule, stamp),
             )
             db.execute(
                 "INSERT INTO history (clash_id, at, actor, action) VALUES (?, ?, ?, ?)",
-                (group.id, stamp, "calhub", "detected"),
+                (rid, stamp, "calhub", "detected"),
             )
         else:
             db.execute(
@@ -531,27 +697,13 @@ class ClashRecords(ThreadLocalDatabase):
             if row[0]:
                 db.execute(
                     "INSERT INTO history (clash_id, at, actor, action) VALUES (?, ?, ?, ?)",
-                    (group.id, stamp, "calhub", "reappeared"),
+                    (rid, stamp, "calhub", "reappeared"),
                 )
-            self._recheck_approval(db, group.id, _version(row[1]), current, stamp, words)
-        db.execute("DELETE FROM clash_members WHERE clash_id=?", (group.id,))
+            self._recheck_approval(db, rid, _version(row[1]), current, stamp, words)
+        db.execute("DELETE FROM clash_members WHERE clash_id=?", (rid,))
         db.executemany(
             "INSERT OR IGNORE INTO clash_members VALUES (?, ?, ?)",
-            {(group.id, o["calendar"], o["uid"]) for o in current},
-        )
-        db.execute("DELETE FROM clash_instances WHERE clash_id=?", (group.id,))
-        db.executemany(
-            "INSERT INTO clash_instances VALUES (?, ?, ?, ?, ?)",
-            [
-                (
-                    group.id,
-                    i.key,
-                    i.start,
-                    i.end,
-                    _occurrences_text([shown[o.key] for o in i.occurrences]),
-                )
-                for i in instances
-            ],
+            {(rid, o["calendar"], o["uid"]) for o in current},
         )
         return 1 if row is None else 0
 
@@ -873,7 +1025,7 @@ class ClashRecords(ThreadLocalDatabase):
     def _shown(self, row: tuple, filters: Filters, moment: str) -> dict[str, Any]:
         """A record with the instance it is shown by."""
         record = _record(row[:15], row[16])
-        if record["group_rule"] or record["count"] <= 1:
+        if record["count"] <= 1:
             record["occurrences"] = json.loads(row[15])
             return record
         window, args = "", [record["id"]]
@@ -891,6 +1043,33 @@ class ClashRecords(ThreadLocalDatabase):
             found = self.db.execute(f"{base} ORDER BY start_at DESC LIMIT 1", args).fetchone()
         record["occurrences"] = json.loads(found[0]) if found else json.loads(row[15])
         return record
+
+
+def _resolve(db: sqlite3.Connection, clash_id: str, stamp: str) -> int:
+    cursor = db.execute(
+        "UPDATE clashes SET resolved=1, resolved_at=? WHERE id=? AND resolved=0",
+        (stamp, clash_id),
+    )
+    if not cursor.rowcount:
+        return 0
+    db.execute(
+        "INSERT INTO history (clash_id, at, actor, action) VALUES (?, ?, ?, ?)",
+        (clash_id, stamp, "calhub", "resolved"),
+    )
+    return 1
+
+
+@dataclass(slots=True)
+class _GroupPlan:
+    """A sync's changes to group-rule records: see :meth:`ClashRecords._group_plan`."""
+
+    found: dict[str, Clash]
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    records: dict[str, str] = field(default_factory=dict)  # instance -> its record now
+    stored: dict[str, tuple[str, str]] = field(default_factory=dict)  # -> (record, print)
+    changed: list[str] = field(default_factory=list)
+    vanished: list[str] = field(default_factory=list)
+    affected: set[str] = field(default_factory=set)
 
 
 def _where(filters: Filters, ids: list[str] | None, calendar: str | None) -> tuple[str, list[Any]]:

@@ -12,8 +12,9 @@ instances, and what people did is kept:
   some dates were never approved, so the record is open and the approval is set aside: it
   applies again should the clash shrink back to the dates approved.
 
-Group clashes (overload) and records that are not a pair of two events keep their ids.
-Runs inside the caller's transaction.
+Overload records of one grade-week merge the same way into the record of their set of
+events, each grade-week an instance. A record of no two events keeps its id, and records
+already of events stay as they are. Runs inside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from calhub.clash_versions import changes, key, version
-from calhub.record_groups import event_record_id, is_group_rule, stored_pair_events
+from calhub.record_groups import (
+    event_record_id,
+    event_set_record_id,
+    is_group_rule,
+    stored_pair_events,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +67,8 @@ def _span(occurrences: list[dict[str, Any]]) -> tuple[str, str]:
 
 
 def group_existing(db: sqlite3.Connection) -> int:
-    """Merge per-occurrence pair records into per-event records; returns records merged."""
+    """Merge records of occurrences (pairs) and of one grade-week (overload) into records
+    of events; returns how many records were merged. Records already of events stay."""
     columns = (
         "id, rule, severity, resolved, first_start, detected_at, resolved_at, occurrences, "
         "message_ru, message_en"
@@ -70,11 +77,15 @@ def group_existing(db: sqlite3.Connection) -> int:
     for row in db.execute(f"SELECT {columns} FROM clashes").fetchall():  # noqa: S608
         occurrences = _occurrences(row[7])
         events = stored_pair_events(occurrences)
-        if is_group_rule(row[1]) or len(occurrences) != 2 or len(events) != 2:
-            _keep(db, row[0], row[1], occurrences)
+        if is_group_rule(row[1]) and events:
+            gid = event_set_record_id(row[1], events)
+        elif len(events) == 2:
+            gid = event_record_id(row[1], events[0], events[1])
+        else:
+            _keep(db, row[0], occurrences)
             continue
-        gid = event_record_id(row[1], events[0], events[1])
-        merged.setdefault(gid, _Merged(row[1], row[2])).rows.append(row)
+        if gid != row[0]:
+            merged.setdefault(gid, _Merged(row[1], row[2])).rows.append(row)
     for gid, group in merged.items():
         _merge(db, gid, group)
     if merged:
@@ -86,15 +97,13 @@ def group_existing(db: sqlite3.Connection) -> int:
     return sum(len(g.rows) for g in merged.values())
 
 
-def _keep(db: sqlite3.Connection, clash_id: str, rule: str, occurrences: list[dict]) -> None:
-    """A record that keeps its id: its instances written, its span and version noted."""
+def _keep(db: sqlite3.Connection, clash_id: str, occurrences: list[dict]) -> None:
+    """A record of no two events that keeps its id, as its one instance."""
     start, end = _span(occurrences)
-    if is_group_rule(rule):
-        instances = [("\x1e".join(key(o)), o["start"], o["end"], _text([o])) for o in occurrences]
-    else:
-        instances = [(clash_id, start, end, _text(occurrences))] if occurrences else []
+    instances = [(clash_id, start, end, _text(occurrences))] if occurrences else []
     db.executemany(
-        "INSERT OR REPLACE INTO clash_instances VALUES (?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO clash_instances (clash_id, instance, start_at, end_at, "
+        "occurrences) VALUES (?, ?, ?, ?, ?)",
         [(clash_id, *instance) for instance in instances],
     )
     db.execute(
@@ -114,10 +123,21 @@ def _merge(db: sqlite3.Connection, gid: str, group: _Merged) -> None:
     count = len(shown)
     first = shown[0]
     message_ru, message_en = first[8], first[9]
-    if count > 1:
+    if count > 1 and not is_group_rule(group.rule):
         # Rewritten with dates by the next sync (an empty fingerprint differs from any).
         message_ru += f" Всего совпадений: {count}."
         message_en += f" {count} occurrences in all."
+    marks = ",".join("?" * len(old_ids))
+    # Placeholders and constant table names only in the SQL built here.
+    sql = f"SELECT approved_by, approved_at, comment, occurrences FROM approvals WHERE clash_id IN ({marks}) ORDER BY approved_at"  # noqa: S608,E501
+    approvals = db.execute(sql, old_ids).fetchall()
+    for table, column in (
+        ("approvals", "clash_id"),
+        ("clash_members", "clash_id"),
+        ("clash_instances", "clash_id"),
+        ("clashes", "id"),
+    ):
+        db.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", old_ids)  # noqa: S608
     db.execute(
         "INSERT INTO clashes (id, rule, severity, resolved, first_start, detected_at, "
         "resolved_at, occurrences, message_ru, message_en, fingerprint, instances, last_end, "
@@ -139,13 +159,10 @@ def _merge(db: sqlite3.Connection, gid: str, group: _Merged) -> None:
         ),
     )
     db.executemany(
-        "INSERT OR REPLACE INTO clash_instances VALUES (?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO clash_instances (clash_id, instance, start_at, end_at, "
+        "occurrences) VALUES (?, ?, ?, ?, ?)",
         [(gid, r[0], *_span(_occurrences(r[7])), r[7]) for r in shown],
     )
-    marks = ",".join("?" * len(old_ids))
-    # Placeholders and constant table names only in the SQL built here.
-    sql = f"SELECT approved_by, approved_at, comment, occurrences FROM approvals WHERE clash_id IN ({marks}) ORDER BY approved_at"  # noqa: S608,E501
-    approvals = db.execute(sql, old_ids).fetchall()
     if approvals:
         by, at, comment = approvals[-1][:3]
         approved = _text(_union([_occurrences(a[3]) for a in approvals]))
@@ -156,12 +173,6 @@ def _merge(db: sqlite3.Connection, gid: str, group: _Merged) -> None:
     for table in ("history", "past_approvals"):
         sql = f"UPDATE {table} SET clash_id=? WHERE clash_id IN ({marks})"  # noqa: S608
         db.execute(sql, [gid, *old_ids])
-    for table, column in (
-        ("approvals", "clash_id"),
-        ("clash_members", "clash_id"),
-        ("clashes", "id"),
-    ):
-        db.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", old_ids)  # noqa: S608
     db.executemany(
         "INSERT OR IGNORE INTO clash_members VALUES (?, ?, ?)",
         {(gid, o["calendar"], o["uid"]) for o in current},

@@ -570,10 +570,12 @@ class Tracker:
         clashes = {c.id: c for c in engine.check(candidates, IndexLookup(self.index))}
         stale = self.records.active_ids_for(events)
         # A pair clash of these events that check() did not find again is gone. A group
-        # clash (overload) may outlive one member leaving it: look again at its window.
+        # clash (overload, one grade-week) may outlive one member leaving it: look again at
+        # the weeks of their group records that check() did not find.
         group_rules = {rule.name for rule in engine.rules if rule.is_group_rule}
-        missing = self.records.of_rules(stale - set(clashes), group_rules)
-        spans = self.records.active_occurrence_spans(missing).values()
+        weeks = self.records.instance_spans(self.records.of_rules(stale, group_rules))
+        missing = {week for week in weeks if week not in clashes}
+        spans = [weeks[week] for week in missing]
         if spans:
             start = min(dt.datetime.fromisoformat(first) for first, _ in spans)
             end = max(dt.datetime.fromisoformat(last) for _, last in spans)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from helpers import hour_long_occurrence
 
-from calhub.engine import ClashEngine, EngineConfig, Occurrence
+from calhub.engine import Audience, ClashEngine, EngineConfig, Occurrence
 from calhub.errors import ConfigError
 from calhub.record_groups import record_id
 from calhub.records import ClashRecords, Filters, occurrence_json
@@ -357,3 +357,77 @@ def test_retention_days_is_checked_by_the_config_schema() -> None:
             parse_settings(Path("calhub.toml"), {**base, "records": {"retention_days": wrong}})
     with pytest.raises(ConfigError, match="retention"):
         parse_settings(Path("calhub.toml"), {**base, "records": {"retention": 7}})
+
+
+# -- overload: one record per set of events, its grade-weeks the instances ----------------
+
+
+def daily(calendar: str, uid: str, days: int, summary: str = "Репетиция [10-11]") -> list:
+    return [
+        dataclasses.replace(
+            hour_long_occurrence(calendar, uid, MONDAY + dt.timedelta(days=n), summary),
+            recurrence_id=(MONDAY + dt.timedelta(days=n)).strftime("%Y%m%dT%H%M%SZ"),
+            audience=Audience(frozenset({10, 11})),
+        )
+        for n in range(days)
+    ]
+
+
+def overloads(occurrences: list) -> list:
+    return ClashEngine(EngineConfig(tz="UTC", rules={})).scan(occurrences, only={"overload"})
+
+
+def test_a_daily_series_overloads_as_one_record(tmp_path: Path) -> None:
+    records = ClashRecords(tmp_path / "hub.sqlite")
+    found = overloads(daily("school", "hall", 21))
+    assert len(found) == 6, "grades 10 and 11, three weeks: six grade-weeks"
+    assert records.sync(found, set(), "c") == (1, 0)
+    [record] = records.query(Filters())
+    assert (record["rule"], record["count"]) == ("overload", 6)
+    # Shown by one grade-week (its 7 days), not by every day of the series.
+    assert len(record["occurrences"]) == 7
+    assert records.on_record(found) == {c.id for c in found}
+
+
+def test_a_grade_week_whose_events_change_moves_to_their_record(tmp_path: Path) -> None:
+    records = ClashRecords(tmp_path / "hub.sqlite")
+    series = daily("school", "hall", 21)
+    records.sync(overloads(series), set(), "c")
+    [alone] = records.all_active_ids()
+    records.approve(alone, "coordinator", "Репетиции перед концертом")
+    # An excursion for grade 10 in the second week: that grade-week is another set of events.
+    trip = hour_long_occurrence("bfu", "trip", MONDAY + dt.timedelta(days=8, hours=5), "[10]")
+    [week] = [c for c in overloads([*series, trip]) if "bfu" in {o.calendar for o in c.occurrences}]
+    # What a write of the excursion syncs: the clash it finds, nothing stale yet.
+    assert records.sync([week], set(), "c") == (1, 0)
+    joined = record_id(week)
+    assert records.get(joined)["count"] == 1 and records.get(joined)["status"] == "open"
+    # The series' record lost a grade-week and kept its approval (fewer, not other, dates).
+    kept = records.get(alone)
+    assert (kept["count"], kept["status"]) == (5, "approved")
+    # The excursion deleted: the tracker finds that grade-week again, with the series only.
+    [back] = [c for c in overloads(series) if c.id == week.id]
+    assert records.sync([back], {joined}, "c") == (0, 1)
+    assert records.get(joined)["status"] == "resolved"
+    again = records.get(alone)
+    assert (again["count"], again["status"]) == (6, "approved")
+    # A full rescan agrees and writes nothing.
+    writes = records.db.total_changes
+    assert records.sync(overloads(series), records.all_active_ids(), "c") == (0, 0)
+    assert records.db.total_changes == writes
+
+
+def test_old_overload_records_of_one_grade_week_are_regrouped(tmp_path: Path) -> None:
+    found = overloads(daily("school", "hall", 14))
+    assert len(found) == 4
+    old_file(tmp_path / "hub.sqlite", old_rows(found), approved=[c.id for c in found])
+    records = ClashRecords(tmp_path / "hub.sqlite")
+    [rid] = records.all_active_ids()
+    assert rid == record_id(found[0])
+    record = records.get(rid)
+    assert (record["count"], record["status"]) == (4, "approved")
+    assert sorted(i["start"] for i in record["instances"]) == sorted(
+        min(o.start for o in c.occurrences).strftime("%Y-%m-%dT%H:%M:%SZ") for c in found
+    )
+    assert records.sync(found, records.all_active_ids(), "c") == (0, 0)
+    assert records.get(rid)["status"] == "approved"

@@ -53,8 +53,9 @@ def _line(record: dict[str, Any], tz: zoneinfo.ZoneInfo) -> str:
     more = len(record["occurrences"]) - 3
     if more > 0:
         events += f" (+{more})"
-    if not record["group_rule"] and record["count"] > 1:
-        events += f" [{record['count']} dates]"
+    if record["count"] > 1:
+        unit = "grade-weeks" if record["group_rule"] else "dates"
+        events += f" [{record['count']} {unit}]"
     return (
         f"{record['id']}  {record['severity']:<4} {record['rule']:<9} {record['status']:<8} "
         f"{when}  {events}"

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from calhub.record_groups import is_group_rule
 from calhub.records import Filters, Page
 
 if TYPE_CHECKING:
@@ -110,8 +109,7 @@ def records_of_event(
             ]
             if not mine:
                 continue
-            if not is_group_rule(record["rule"]):
-                record["occurrences"] = mine[0]["occurrences"]
+            record["occurrences"] = mine[0]["occurrences"]
         found.append(record)
     return found
 

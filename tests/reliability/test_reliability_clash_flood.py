@@ -91,12 +91,19 @@ def test_one_daily_series_makes_one_record_per_rule_and_pair_of_events(fresh_hub
         i["start"] for i in detail["instances"]
     )
     everything = api_json(hub, "/api/conflicts?limit=1000")
+    overload = [r for r in everything if r["rule"] == "overload"]
+    # Today's main: one record per grade and week (45 here); now one per set of events,
+    # each listing its grade-weeks, each shown by one of them.
+    assert 0 < len(overload) <= 8, len(overload)
+    assert sum(r["count"] for r in overload) > 4 * len(overload)
+    assert all(len(r["occurrences"]) <= 10 for r in overload)
     record(
         "clash flood",
         series_days=SERIES_DAYS,
         pair_records=len(records),
         all_records=len(everything),
-        overload_records=sum(1 for r in everything if r["rule"] == "overload"),
+        overload_records=len(overload),
+        overload_grade_weeks=sum(r["count"] for r in overload),
     )
 
 
