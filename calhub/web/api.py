@@ -70,14 +70,19 @@ def conflicts() -> ResponseReturnValue:
 def conflict(clash_id: str) -> ResponseReturnValue:
     account = current_account()
     assert account is not None
-    record = current_hub().tracker.records.get(clash_id)
+    records = current_hub().tracker.records
+    record = records.get(clash_id, instances=False)
     visible = record is not None and (
         account.is_coordinator or any(o["calendar"] == account.login for o in record["occurrences"])
     )
     if not visible:
         return api_error(404, f"There is no clash {clash_id!r}.")
     assert record is not None
-    record["history"] = current_hub().tracker.records.history(clash_id)
+    # Its dates are a list too: paged like the records (``count`` says how many in all).
+    limit = paging.whole(request.args.get("limit"), "limit", MAX_LIMIT, 1, MAX_LIMIT)
+    offset = paging.whole(request.args.get("offset"), "offset", 0, 0, 10**9)
+    record["instances"] = records.instances(clash_id, limit, offset)
+    record["history"] = records.history(clash_id)
     return jsonify(record)
 
 
