@@ -363,3 +363,29 @@ def test_serve_refuses_a_bad_thread_count(tmp_path, runner, threads):
     code, _, err = runner("serve", "--data", str(tmp_path), "--threads", threads)
     assert code == 2
     assert "--threads" in err
+
+
+def test_server_settings_reach_the_server():
+    """[server] values (and --threads over them) are what the listening server runs with."""
+    from waitress import wasyncore
+
+    from calhub.server import make_server
+    from calhub.settings import ServerSettings
+
+    def app(environ, start_response):  # never called: the server is not run
+        raise AssertionError
+
+    limits = ServerSettings(threads=3, connection_limit=42, idle_timeout=7, request_timeout=9)
+    for threads, expected in ((None, 3), (5, 5)):
+        server = make_server(app, "127.0.0.1", 0, limits, lambda: 4096, threads)
+        try:
+            assert server.effective_port != 0
+            assert len(server.task_dispatcher.threads) == expected
+            assert server.adj.connection_limit == 42
+            assert server.adj.channel_timeout == 7
+            assert server.limits.request_timeout == 9
+            # waitress refuses a body of its limit or more; the hub's limit itself passes.
+            assert server.adj.max_request_body_size == 4097
+        finally:
+            server.task_dispatcher.shutdown(timeout=2)
+            wasyncore.close_all(server._map)
