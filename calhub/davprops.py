@@ -1,10 +1,12 @@
-"""A bound on the properties one PROPFIND or REPORT names, checked before Radicale reads it.
+"""A bound on the properties one WebDAV request names, checked before Radicale reads it.
 
-Radicale answers every property named in a request for every resource it lists, and looks
-each one up among all the properties it knows, so the work grows with their product: a
-PROPFIND naming 20,000 properties kept a worker thread busy for 11 s. Calendar apps name
-a few dozen at most. The body is read once with expat, as a stream of events, and counting
-stops at the limit; a body that is not well-formed XML is left to Radicale's own 400.
+Radicale answers every property named in a PROPFIND or REPORT for every resource it lists,
+and looks each one up among all the properties it knows, so the work grows with their
+product: a PROPFIND naming 20,000 properties kept a worker thread busy for 11 s. A PROPPATCH,
+MKCALENDAR or MKCOL setting 20,000 properties took a second and stored all of them, for every
+later PROPFIND to read. Calendar apps name a few dozen at most. The body is read once with
+expat, as a stream of events, and counting stops at the limit; a body that is not
+well-formed XML is left to Radicale's own 400.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-METHODS = frozenset({"PROPFIND", "REPORT"})
+METHODS = frozenset({"PROPFIND", "REPORT", "PROPPATCH", "MKCALENDAR", "MKCOL"})
 # Elements whose children each name a property: DAV:prop and DAV:include (RFC 4918), and
 # CALDAV:prop inside calendar-data, which names iCalendar properties to return.
 _NAMING = frozenset({"prop", "include"})
@@ -64,8 +66,8 @@ def names_too_many(body: bytes, limit: int) -> bool:
 def refuse_many_properties(
     method: str, body: bytes, limit: int, start_response: Callable[..., Any]
 ) -> list[bytes] | None:
-    """A 403 answer if a PROPFIND or REPORT ``body`` names more than ``limit`` properties,
-    else None (the request goes on)."""
+    """A 403 answer if the XML ``body`` of a PROPFIND, REPORT, PROPPATCH, MKCALENDAR or
+    MKCOL names more than ``limit`` properties, else None (the request goes on)."""
     if method not in METHODS or not body or not names_too_many(body, limit):
         return None
     from calhub.refusal import CALHUB_NS, error_xml

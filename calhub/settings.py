@@ -190,7 +190,7 @@ HUB_SCHEMA: dict[str, Option] = {
     ),
     "max_properties_per_request": Option(
         200,
-        "Most properties a PROPFIND or REPORT body may name.",
+        "Most properties one PROPFIND, REPORT, PROPPATCH, MKCALENDAR or MKCOL body may name.",
         _int_range(10, 100_000),
     ),
 }
