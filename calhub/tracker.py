@@ -636,12 +636,15 @@ class Tracker:
                 # Damage the integrity check did not see, or a file already started again.
                 damage = str(error)
             if not repair:
-                return [f"the index file is damaged ({damage})"]
+                return [f"файл индекса повреждён / the index file is damaged ({damage})"]
             self.index.destroy()
             # Every calendar is re-read into the new file; that is one difference, not one
             # per calendar (the caller logs or prints each).
             self._verify(storage, repair)
-            return [f"the index file was damaged ({damage}); rebuilt from storage"]
+            return [
+                "файл индекса был повреждён и построен заново из хранилища / the index file "
+                f"was damaged ({damage}); rebuilt from storage"
+            ]
         finally:
             self._locked.depth = depth - 1
 
