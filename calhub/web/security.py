@@ -29,6 +29,9 @@ SECRET_NAME = "web-secret.key"  # noqa: S105 - a file name, not a secret
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# The largest form body read for its token: a sign-in, or a comment of at most 2,000
+# characters (calhub.web.conflicts.MAX_COMMENT, up to 4 bytes each, percent-encoded).
+MAX_FORM_BYTES = 64 * 1024
 
 
 # -- the secret key ----------------------------------------------------------------------
@@ -132,9 +135,16 @@ def csrf_problem(req: Request) -> str | None:
         # once saw for the site to forged ones too, so a form always needs the token.
         return None
     expected = session.get(CSRF_FIELD)
-    sent = req.headers.get(CSRF_HEADER) or (req.form.get(CSRF_FIELD) if req.form else None)
     if not isinstance(expected, str) or not expected:
+        # Decided before anything of the body is read: nobody signed in or about to.
         return "no-session"
+    sent = req.headers.get(CSRF_HEADER)
+    if not sent:
+        if (req.content_length or 0) > MAX_FORM_BYTES:
+            # Werkzeug reads a urlencoded form into memory whole, before the view knows
+            # who is asking; the hub's forms are a few hundred bytes.
+            return "too-large"
+        sent = req.form.get(CSRF_FIELD) if req.form else None
     if not sent:
         return "missing"
     if not hmac.compare_digest(sent, expected):

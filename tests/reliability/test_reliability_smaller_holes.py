@@ -101,6 +101,56 @@ def test_unauthenticated_uploads_are_not_read_into_memory(fresh_hub: Any) -> Non
     assert healthy(hub)
 
 
+def post_form(
+    hub: Any, path: str, cookie: str, statuses: list[int], started: threading.Barrier
+) -> None:
+    head = [
+        f"POST {path} HTTP/1.1".encode(),
+        f"Host: 127.0.0.1:{hub.port}".encode(),
+        b"Content-Type: application/x-www-form-urlencoded",
+        f"Content-Length: {UPLOAD_BYTES}".encode(),
+        b"Connection: close",
+    ]
+    if cookie:
+        head.append(f"Cookie: {cookie}".encode())
+    piece = b"comment=" + b"x" * (256 * 1024 - 8)
+    with socket.create_connection(("127.0.0.1", hub.port), timeout=60) as sock:
+        sock.sendall(b"\r\n".join(head) + b"\r\n\r\n")
+        started.wait(30)
+        sent = 0
+        try:
+            while sent < UPLOAD_BYTES:
+                sock.sendall(piece[: UPLOAD_BYTES - sent])
+                sent += len(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        received = b""
+        while data := sock.recv(65536):
+            received += data
+    statuses.append(int(received.split(b" ", 2)[1]))
+
+
+def test_big_forms_are_not_read_before_anyone_signs_in(fresh_hub: Any) -> None:
+    import requests
+
+    hub = fresh_hub()
+    # The cookie of the sign-in page: a session with a CSRF token, nobody signed in.
+    page = requests.get(hub.url + "login", timeout=15)
+    cookie = "; ".join(f"{name}={value}" for name, value in page.cookies.items())
+    assert cookie, page.headers
+    for path, with_cookie in (("/conflicts/x/approve", ""), ("/login", cookie)):
+        before = peak_rss_kib(hub.process.pid)
+        statuses: list[int] = []
+        started = threading.Barrier(UPLOADS, timeout=30)
+        posts = [functools.partial(post_form, hub, path, with_cookie, statuses, started)]
+        run_threads(posts * UPLOADS)
+        grown = peak_rss_kib(hub.process.pid) - before
+        assert statuses == [400] * UPLOADS, (path, statuses)
+        assert grown < 40 * 1024, f"{path}: peak RSS grew by {grown} KiB"
+        record("unauthenticated bodies", **{f"peak_growth_kib_form_{path.strip('/')[:5]}": grown})
+    assert healthy(hub)
+
+
 def test_an_authenticated_body_is_still_read_and_checked(hub: Any) -> None:
     text = event("read-after-auth", "Лекция [6]", at(day(6), 9))
     assert put(hub, "bfu", "/dav/bfu/calendar/read-after-auth.ics", text).status == 201
