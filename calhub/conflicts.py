@@ -24,9 +24,13 @@ def parse_moment(value: str, tz: str, name: str, end_of_day: bool = False) -> dt
             moment = dt.datetime.combine(day, dt.time())
         else:
             moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
+        if not 1900 <= moment.year <= 2200:
+            # Past these the hub's zone and a day added leave what datetime holds (a 500).
+            raise ValueError(value)
+    except (ValueError, OverflowError) as exc:
         raise UserError(
-            f"{name} {value!r} is not a date.", hint="Use YYYY-MM-DD or YYYY-MM-DDTHH:MM."
+            f"{name} {value!r} is not a date from 1900 to 2200.",
+            hint="Use YYYY-MM-DD or YYYY-MM-DDTHH:MM.",
         ) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(tz))

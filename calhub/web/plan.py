@@ -87,6 +87,8 @@ def index() -> ResponseReturnValue:
         )
     except ValueError:
         day = today
+    if not 1900 <= day.year <= 2200:
+        day = today  # the weeks around year 1 or 9999 leave what datetime holds (a 500)
     plan_filter = events.PlanFilter.from_args(hub, request.args)
     first, last = view_range(view, day)
     found = events.plan_events(

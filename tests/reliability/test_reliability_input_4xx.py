@@ -195,6 +195,32 @@ def test_api_events_over_years_1_to_9999_is_a_400(hub: Any) -> None:
     count("api_events_range", len(queries))
 
 
+def test_other_date_filters_over_years_1_to_9999_are_no_500(hub: Any) -> None:
+    api = [
+        "from=0001-01-01&to=9999-12-31",
+        "from=9999-12-31",
+        "to=0001-01-01",
+        "from=9999-12-31T23:59:59",
+    ]
+    for query in api:
+        answer = hub.request("GET", f"/api/conflicts?{query}", *COORDINATOR)
+        assert answer.status == 400, (query, answer.status, answer.text[:300])
+        assert "1900" in answer.text and "2200" in answer.text, answer.text[:300]
+    # The pages fall back to today's plan and the unfiltered list.
+    pages = [
+        "/plan?date=0001-01-01",
+        "/plan?date=9999-12-31",
+        "/plan?view=week&date=9999-12-31",
+        "/plan?view=list&date=0001-01-01",
+        "/conflicts?from=0001-01-01&to=9999-12-31",
+        "/conflicts?to=0001-01-01",
+    ]
+    for path in pages:
+        answer = hub.request("GET", path, *COORDINATOR)
+        assert answer.status == 200, (path, answer.status)
+    count("date_filters", len(api) + len(pages))
+
+
 # -- names, chunk sizes, time zones ------------------------------------------------------------
 
 
