@@ -230,15 +230,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=200, help="events in the calendar")
     parser.add_argument("--slow", type=int, default=40, help="trickling connections")
     parser.add_argument("--probes", type=int, default=10)
+    parser.add_argument(
+        "--cheroot-first", action="store_true", help="measure cheroot first (load drifts)"
+    )
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="calhub-server-bench-"))
     try:
-        results = [
-            measure("waitress", False, args, work),
-            measure("cheroot", True, args, work),
-        ]
+        order = ("cheroot", "waitress") if args.cheroot_first else ("waitress", "cheroot")
+        by_name = {name: measure(name, name == "cheroot", args, work) for name in order}
+        results = [by_name["waitress"], by_name["cheroot"]]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     text = markdown(results, args)
