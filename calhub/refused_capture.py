@@ -88,17 +88,18 @@ def _moment(value: Any, zone: zoneinfo.ZoneInfo) -> tuple[str, bool]:
 
 def event_fields(body: bytes, zone: zoneinfo.ZoneInfo) -> dict[str, Any]:
     """Summary, start, end and location of the body's main event, as far as they read."""
-    import icalendar
-
     from calhub.engine import InvalidCalendarData
     from calhub.engine.rawscan import scan_body
+    from calhub.engine.validate import parse_calendar
 
     fields: dict[str, Any] = {"uid": uid_of(body)}
     try:
         text = body.decode("utf-8")
         # A body refused for what parsing it would cost is not parsed here either.
         scan_body(text)
-        calendar = icalendar.Calendar.from_ical(text)
+        # calhub's parser, not icalendar's from_ical: that one keeps every VTIMEZONE it
+        # reads in a process-wide cache, and refused bodies are any client's.
+        calendar = parse_calendar(text)
         events = list(calendar.walk("VEVENT"))
         if not events:
             return fields
