@@ -10,6 +10,7 @@ no recursion), and refuses those bodies with 400 and a reason in Russian and Eng
 - a document type declaration or an entity declaration (nothing a CalDAV client sends;
   entity expansion is the "billion laughs" attack);
 - elements nested deeper than ``MAX_DEPTH`` (a calendar-query filter is 7 levels deep);
+- a ``DAV:href`` (a calendar-multiget names objects by it) with a name over 255 bytes;
 - a recurrence ``expand`` outside the years ``EARLIEST_YEAR`` to ``LATEST_YEAR`` (a filter's
   ``time-range`` may be as wide as a client likes: Radicale compares it without arithmetic).
 
@@ -20,8 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import urllib.parse
 import xml.parsers.expat
 from typing import Any
+
+from calhub.davrequest import MAX_NAME_BYTES, has_long_name
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +35,7 @@ MAX_DEPTH = 64
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 CALDAV_NS = "urn:ietf:params:xml:ns:caldav"
 RANGE_ELEMENTS = frozenset({f"{CALDAV_NS} expand"})
+HREF = "DAV: href"
 
 
 class BadXml(ValueError):
@@ -60,9 +65,12 @@ def _year(value: str) -> int | None:
 class _Walk:
     def __init__(self) -> None:
         self.depth = 0
+        self.href: list[str] | None = None  # the text of the DAV:href being read
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
         self.depth += 1
+        if name == HREF:
+            self.href = []
         if self.depth > MAX_DEPTH:
             raise BadXml(
                 f"XML вложен глубже {MAX_DEPTH} уровней.",
@@ -79,8 +87,22 @@ class _Walk:
                         f"{LATEST_YEAR} ({key}={attributes[key]}); ask for a narrower range.",
                     )
 
-    def end(self, _name: str) -> None:
+    def text(self, data: str) -> None:
+        if self.href is not None:
+            self.href.append(data)
+
+    def end(self, name: str) -> None:
         self.depth -= 1
+        if name == HREF and self.href is not None:
+            # A multiget names objects by href; storage cannot even look up a name
+            # longer than a file name may be (OSError: a 500 from Radicale).
+            path = urllib.parse.unquote(urllib.parse.urlsplit("".join(self.href)).path)
+            self.href = None
+            if has_long_name(path):
+                raise BadXml(
+                    f"имя в D:href длиннее {MAX_NAME_BYTES} байт.",
+                    f"a name in a D:href is longer than {MAX_NAME_BYTES} bytes.",
+                )
 
 
 def check_xml_body(body: bytes) -> None:
@@ -93,6 +115,7 @@ def check_xml_body(body: bytes) -> None:
     parser.EntityDeclHandler = _doctype
     parser.StartElementHandler = walk.start
     parser.EndElementHandler = walk.end
+    parser.CharacterDataHandler = walk.text
     try:
         parser.Parse(body, True)
     except xml.parsers.expat.ExpatError as exc:

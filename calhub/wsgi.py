@@ -10,11 +10,11 @@ from __future__ import annotations
 import io
 import logging
 import time
-import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from calhub.dav import DAV_PREFIX, build_radicale_app
+from calhub.davrequest import request_problem
 from calhub.refusal import CALDAV_NS, basic_credentials, error_xml
 
 if TYPE_CHECKING:
@@ -41,25 +41,6 @@ def plain_response(
         ],
     )
     return [body]
-
-
-# The longest file name the storage can hold (NAME_MAX of Linux file systems).
-MAX_NAME_BYTES = 255
-LONG_NAME_TEXT = (
-    f"Имя в адресе длиннее {MAX_NAME_BYTES} байт; выберите имя покороче.\n"
-    f"A name in the address is longer than {MAX_NAME_BYTES} bytes; choose a shorter name.\n"
-)
-
-
-def has_long_name(path: str) -> bool:
-    """Whether a segment of a (decoded) path is longer than a file name may be."""
-    return any(len(part.encode()) > MAX_NAME_BYTES for part in path.split("/"))
-
-
-def destination_path(environ: Environ) -> str:
-    """The path of a MOVE or COPY Destination header, decoded as Radicale decodes it."""
-    target = urllib.parse.urlsplit(environ.get("HTTP_DESTINATION", "")).path
-    return urllib.parse.unquote(target, errors="replace")
 
 
 class BodyLimit:
@@ -176,9 +157,9 @@ class Dispatcher:
                     "400 Bad Request",
                     "Адрес не в кодировке UTF-8. / The address is not UTF-8 text.\n",
                 )
-            if has_long_name(dav_path) or has_long_name(destination_path(environ)):
-                # Storage would fail to make the file (OSError: a 500 from Radicale).
-                return plain_response(start_response, "400 Bad Request", LONG_NAME_TEXT)
+            problem = request_problem(environ, dav_path)
+            if problem is not None:
+                return plain_response(start_response, *problem)
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + DAV_PREFIX
             environ["PATH_INFO"] = dav_path
             return self.dav(environ, start_response)

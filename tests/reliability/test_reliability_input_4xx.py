@@ -260,6 +260,61 @@ def test_a_name_over_255_bytes_in_an_address_is_a_400(hub: Any) -> None:
     count("long_names", cases)
 
 
+def test_an_unreadable_charset_a_long_href_and_a_non_utf8_destination_are_4xx(
+    hub: Any,
+) -> None:
+    start = at(day(6), 14)
+    propfind = '<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>'
+    cases = 0
+    for charset in ("nonexistent", "utf-16", "utf-32", "x" * 300):
+        for method, path, body, extra, login in (
+            ("PUT", "/dav/bfu/calendar/cs.ics", event("cs", "x", start), {}, "bfu"),
+            ("PROPFIND", "/dav/bfu/calendar/", propfind, {"Depth": "0"}, "coordinator"),
+        ):
+            content_type = "text/calendar" if method == "PUT" else "application/xml"
+            headers = {"Content-Type": f"{content_type}; charset={charset}", **extra}
+            answer = hub.request(method, path, login, PASSWORDS[login], body=body, headers=headers)
+            assert answer.status == 415, (method, charset[:20], answer.status, answer.text[:300])
+            assert "UTF-8" in answer.text, answer.text[:300]
+            cases += 1
+    # Charsets that read ASCII as ASCII still work.
+    for n, charset in enumerate(("utf-8", "UTF8", "us-ascii")):
+        uid = f"cs-ok-{n}"
+        headers = {"Content-Type": f"text/calendar; charset={charset}"}
+        text = event(uid, "Лекция [5]" if "8" in charset else "Lecture [5]", at(day(6), 8 + n))
+        stored = put(hub, "bfu", f"/dav/bfu/calendar/{uid}.ics", text, headers=headers)
+        assert stored.status == 201, (charset, stored.status, stored.text[:300])
+    multiget = (
+        f'<C:calendar-multiget xmlns:D="DAV:" xmlns:C="{CALDAV}"><D:prop><D:getetag/></D:prop>'
+        "<D:href>/dav/bfu/calendar/{name}.ics</D:href></C:calendar-multiget>"
+    )
+    for name in ("a" * 256, "%D1%8F" * 128, "b" * 5000):
+        answer = dav(
+            hub, "REPORT", "/dav/bfu/calendar/", multiget.format(name=name), {"Depth": "1", **XML}
+        )
+        assert answer.status == 400, (len(name), answer.status, answer.text[:300])
+        assert "255" in answer.text, answer.text[:300]
+        cases += 1
+    fine = dav(
+        hub, "REPORT", "/dav/bfu/calendar/", multiget.format(name="cs-ok-0"), {"Depth": "1", **XML}
+    )
+    assert fine.status == 207 and "cs-ok-0" in fine.text, fine.text[:300]
+    for target in ("%ff%fe.ics", "%C3%28.ics", "%80"):
+        moved = hub.request(
+            "MOVE",
+            "/dav/bfu/calendar/cs-ok-0.ics",
+            "bfu",
+            PASSWORDS["bfu"],
+            headers={"Destination": hub.url + f"dav/bfu/calendar/{target}"},
+        )
+        assert moved.status == 400, (target, moved.status, moved.text[:300])
+        assert "UTF-8" in moved.text, moved.text[:300]
+        cases += 1
+    assert get(hub, "/dav/bfu/calendar/cs-ok-0.ics").status == 200
+    assert healthy(hub)
+    count("charset_href_destination", cases)
+
+
 def raw_chunked(hub: Any, size_line: bytes, login: tuple[str, str] | None) -> bytes:
     head = [
         b"PUT /dav/bfu/calendar/chunky.ics HTTP/1.1",
