@@ -159,7 +159,8 @@ def clash_error_xml(clashes: Sequence[Clash], settings: Settings, text: str) -> 
 
 def diagnose_unreadable(body: bytes) -> str:
     """Why calendar data could not be read, in words, for a 400 that Radicale left bare."""
-    import icalendar
+    from calhub.engine import InvalidCalendarData
+    from calhub.engine.validate import parse_calendar
 
     try:
         text = body.decode("utf-8")
@@ -168,8 +169,9 @@ def diagnose_unreadable(body: bytes) -> str:
     if "BEGIN:VCALENDAR" not in text.upper():
         return "the body is not iCalendar data (no BEGIN:VCALENDAR)"
     try:
-        icalendar.Calendar.from_ical(text)
-    except (ValueError, KeyError, IndexError) as exc:
+        # calhub's parser: icalendar's from_ical caches every VTIMEZONE for the process.
+        parse_calendar(text)
+    except InvalidCalendarData as exc:
         return f"the iCalendar data is malformed: {exc}"
     return "the server could not accept this calendar data (check UID, DTSTART and the component)"
 

@@ -12,12 +12,12 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import icalendar
 from flask import current_app
 from radicale import storage as radicale_storage
 
 from calhub.calendars import open_storage
 from calhub.engine.timezones import format_recurrence_id
+from calhub.engine.validate import parse_calendar
 
 if TYPE_CHECKING:
     import zoneinfo
@@ -70,7 +70,8 @@ def _read_text(hub: Hub, calendar: CalendarSettings, href: str) -> str | None:
 
 def _component(text: str, recurrence_id: str, tz: zoneinfo.ZoneInfo) -> Any:
     """The VEVENT of this instance: its override if it has one, else the master."""
-    events = icalendar.Calendar.from_ical(text).walk("VEVENT")
+    # calhub's parser: icalendar's from_ical caches every VTIMEZONE for the process.
+    events = parse_calendar(text).walk("VEVENT")
     master = None
     for event in events:
         original = event.get("RECURRENCE-ID")
