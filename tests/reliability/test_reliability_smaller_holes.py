@@ -195,10 +195,12 @@ def test_nobody_replaces_a_hub_calendar_whole(hub: Any) -> None:
             assert "PUT" in answer.text, answer.text[:300]
             assert collection_hrefs(hub, f"/dav/{calendar}/") == before, (login, calendar)
             cases += 1
-    for view in ("hub-bfu", "hub-school", "hub-kgtu"):
+    for view in ("hub-bfu", "hub-school", "hub-kgtu", "hub-nosuch"):
         answer = put(hub, "coordinator", f"/dav/coordinator/{view}/", body)
         assert 400 <= answer.status < 500, (view, answer.status)
         cases += 1
+    # A PUT of a whole calendar makes no collection at a view's name either.
+    assert get(hub, "/dav/coordinator/hub-nosuch/").status == 404
     assert get(hub, "/dav/bfu/calendar/kept-bfu.ics").status == 200
     assert get(hub, "/dav/school/calendar/kept-school.ics").status == 200
     # A coordinator's own calendar, outside the hub, may still be written whole.
