@@ -545,6 +545,13 @@ class ClashRecords(ThreadLocalDatabase):
                 kept = set()
             gone = leaving.get(rid, set())
             if not kept - gone and rid not in arriving:
+                moved = gone and all(plan.records.get(i, rid) != rid for i in gone)
+                if moved and _untouched(db, rid):
+                    # Every grade-week went on in the record of another set of events, and
+                    # nobody ever acted on this one: it is superseded, not history (else
+                    # each edit in a busy week would leave one more record behind).
+                    _forget(db, rid)
+                    continue
                 # Nothing left: resolved, shown as it was last.
                 resolved += _resolve(db, rid, stamp)
                 continue
@@ -1057,6 +1064,23 @@ def _resolve(db: sqlite3.Connection, clash_id: str, stamp: str) -> int:
         (clash_id, stamp, "calhub", "resolved"),
     )
     return 1
+
+
+def _untouched(db: sqlite3.Connection, clash_id: str) -> bool:
+    """Whether no one but calhub ever acted on a record (no approval, no decision)."""
+    row = db.execute(
+        "SELECT EXISTS (SELECT 1 FROM approvals WHERE clash_id=:id) "
+        "OR EXISTS (SELECT 1 FROM past_approvals WHERE clash_id=:id) "
+        "OR EXISTS (SELECT 1 FROM history WHERE clash_id=:id AND actor != 'calhub')",
+        {"id": clash_id},
+    ).fetchone()
+    return not row[0]
+
+
+def _forget(db: sqlite3.Connection, clash_id: str) -> None:
+    for table in ("clash_instances", "clash_members", "history"):
+        db.execute(f"DELETE FROM {table} WHERE clash_id=?", (clash_id,))
+    db.execute("DELETE FROM clashes WHERE id=?", (clash_id,))
 
 
 @dataclass(slots=True)

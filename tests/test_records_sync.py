@@ -406,15 +406,35 @@ def test_a_grade_week_whose_events_change_moves_to_their_record(tmp_path: Path) 
     kept = records.get(alone)
     assert (kept["count"], kept["status"]) == (5, "approved")
     # The excursion deleted: the tracker finds that grade-week again, with the series only.
+    # The record of the series and the excursion, which nobody acted on, is superseded:
+    # gone, not left behind as history (a busy week would pile them up).
     [back] = [c for c in overloads(series) if c.id == week.id]
-    assert records.sync([back], {joined}, "c") == (0, 1)
-    assert records.get(joined)["status"] == "resolved"
+    assert records.sync([back], {joined}, "c") == (0, 0)
+    assert records.get(joined) is None
+    assert records.db.execute(
+        "SELECT count(*) FROM history WHERE clash_id=?", (joined,)
+    ).fetchone() == (0,)
     again = records.get(alone)
     assert (again["count"], again["status"]) == (6, "approved")
     # A full rescan agrees and writes nothing.
     writes = records.db.total_changes
     assert records.sync(overloads(series), records.all_active_ids(), "c") == (0, 0)
     assert records.db.total_changes == writes
+
+
+def test_a_superseded_group_record_someone_acted_on_stays_resolved(tmp_path: Path) -> None:
+    records = ClashRecords(tmp_path / "hub.sqlite")
+    series = daily("school", "hall", 7)
+    trip = hour_long_occurrence("bfu", "trip", MONDAY + dt.timedelta(hours=5), "[10]")
+    [week] = [c for c in overloads([*series, trip]) if "bfu" in {o.calendar for o in c.occurrences}]
+    records.sync(overloads([*series, trip]), set(), "c")
+    joined = record_id(week)
+    records.approve(joined, "coordinator", "Экскурсия согласована")
+    [back] = [c for c in overloads(series) if c.id == week.id]
+    records.sync([back], {joined}, "c")
+    kept = records.get(joined)
+    assert kept is not None and kept["status"] == "resolved"
+    assert kept["approval"]["comment"] == "Экскурсия согласована"
 
 
 def test_old_overload_records_of_one_grade_week_are_regrouped(tmp_path: Path) -> None:
