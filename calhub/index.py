@@ -478,6 +478,14 @@ class OccurrenceIndex(ThreadLocalDatabase):
         return {row[0]: _item(row) for row in rows}
 
     @_reading
+    def href_of(self, calendar: str, uid: str) -> str | None:
+        """The href of the object holding ``uid`` in ``calendar``, if indexed."""
+        row = self.db.execute(
+            "SELECT href FROM items WHERE calendar=? AND uid=? LIMIT 1", (calendar, uid)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    @_reading
     def has_uid(self, calendar: str, uid: str) -> bool:
         row = self.db.execute(
             "SELECT 1 FROM items WHERE calendar=? AND uid=? LIMIT 1", (calendar, uid)

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ITEM_HREF = "SELECT href FROM items WHERE calendar = ? AND uid = ? LIMIT 1"
 MAX_DESCRIPTION = 10_000
 
 _storage_lock = threading.Lock()
@@ -51,8 +50,7 @@ def _storage(hub: Hub) -> radicale_storage.BaseStorage:
 
 
 def _href(hub: Hub, calendar: str, uid: str) -> str | None:
-    row = hub.tracker.index.db.execute(ITEM_HREF, (calendar, uid)).fetchone()
-    return None if row is None else str(row[0])
+    return hub.tracker.index.href_of(calendar, uid)
 
 
 def _read_text(hub: Hub, calendar: CalendarSettings, href: str) -> str | None:

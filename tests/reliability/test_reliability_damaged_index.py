@@ -167,6 +167,37 @@ def test_serve_starts_on_a_damaged_file_and_a_put_is_checked(
     record("damaged index: serve", **{case: "started, PUT 201, clash found"})
 
 
+def overwrite_roots(index: Path, tables: tuple[str, ...], seed: str) -> None:
+    """Random bytes over the root pages of ``tables`` of a served index."""
+    with sqlite3.connect(index) as db:
+        # Everything into the main file; the reset WAL makes the server's connections
+        # drop the pages they hold, as any later write by another process would.
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        roots = dict(db.execute("SELECT name, rootpage FROM sqlite_master WHERE rootpage > 0"))
+    rnd = random.Random(seed)
+    with index.open("r+b") as handle:
+        for table in tables:
+            handle.seek((roots[table] - 1) * PAGE)
+            handle.write(rnd.randbytes(PAGE))
+
+
+def test_damage_met_by_a_web_read_is_rebuilt_there(
+    pristine: tuple[Path, str], tmp_path: Path, module_hubs: Any
+) -> None:
+    """A web page or API read holds no storage lock: it takes one and rebuilds."""
+    root = tmp_path / "web"
+    shutil.copytree(pristine[0], root)
+    hub = module_hubs.serve(root)
+    events = api_json(hub, "/api/events")
+    overwrite_roots(root / "index.sqlite", ("occurrences", "occurrence_spans_node"), "web")
+    assert api_json(hub, "/api/events") == events
+    assert api_json(hub, "/healthz")["index"]["items"] == 62
+    stderr = hub.stderr()
+    assert_no_crash(stderr)
+    assert len(damage_lines(stderr)) == 1, damage_lines(stderr)
+    assert calhub_cli(root, "index", "verify").returncode == 0
+
+
 def test_damage_found_while_serving_is_rebuilt_once(
     pristine: tuple[Path, str], tmp_path: Path, module_hubs: Any
 ) -> None:
@@ -176,17 +207,7 @@ def test_damage_found_while_serving_is_rebuilt_once(
     shutil.copytree(pristine[0], root)
     hub = module_hubs.serve(root)
     assert api_json(hub, "/api/conflicts")
-    index = root / "index.sqlite"
-    with sqlite3.connect(index) as db:
-        # Everything into the main file; the reset WAL makes the server's connections
-        # drop the pages they hold, as any later write by another process would.
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        roots = dict(db.execute("SELECT name, rootpage FROM sqlite_master WHERE rootpage > 0"))
-    rnd = random.Random("running")
-    with index.open("r+b") as handle:
-        for table in ("calendars", "items", "occurrences"):
-            handle.seek((roots[table] - 1) * PAGE)
-            handle.write(rnd.randbytes(PAGE))
+    overwrite_roots(root / "index.sqlite", ("calendars", "items", "occurrences"), "running")
     response = put(hub, "bfu", "/dav/bfu/calendar/live.ics", lesson("live", "Опыт [10А]", 30, 10))
     assert response.status == 201, response.text
     pairs = {frozenset(o["uid"] for o in r["occurrences"]) for r in api_json(hub, "/api/conflicts")}
