@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from calhub.errors import UserError
 from calhub.records import STATUSES, Filters
@@ -59,17 +59,3 @@ def build_filters(
         end=parse_moment(end, tz, "to", end_of_day=True) if end else None,
         severity=severity or None,
     )
-
-
-def list_conflicts(
-    hub: Hub, filters: Filters, visible_to_calendar: str | None = None
-) -> list[dict[str, Any]]:
-    """Clash records matching ``filters``; a partner only sees those of its calendar."""
-    records = hub.tracker.records.query(filters)
-    if visible_to_calendar is not None:
-        records = [
-            r
-            for r in records
-            if any(o["calendar"] == visible_to_calendar for o in r["occurrences"])
-        ]
-    return records
