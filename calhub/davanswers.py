@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from calhub.access import Access
-from calhub.refusal import DAV_NS, basic_credentials, error_xml
+from calhub.refusal import DAV_NS, basic_credentials, error_xml, xml_answer
 
 logger = logging.getLogger(__name__)
 
@@ -184,11 +184,4 @@ class DavAnswers:
         ):
             text = VIEW_NAME_TEXT
         payload = error_xml(DAV_NS, "need-privileges", text, details=[resource])
-        start_response(
-            "403 Forbidden",
-            [
-                ("Content-Type", "application/xml; charset=utf-8"),
-                ("Content-Length", str(len(payload))),
-            ],
-        )
-        return [payload]
+        return xml_answer(start_response, "403 Forbidden", payload)

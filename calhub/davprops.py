@@ -70,7 +70,7 @@ def refuse_many_properties(
     MKCOL names more than ``limit`` properties, else None (the request goes on)."""
     if method not in METHODS or not body or not names_too_many(body, limit):
         return None
-    from calhub.refusal import CALHUB_NS, error_xml
+    from calhub.refusal import CALHUB_NS, error_xml, xml_answer
 
     text = (
         f"Запрос не принят: в {method} названо больше {limit} свойств; хаб отвечает не больше "
@@ -80,11 +80,4 @@ def refuse_many_properties(
     )
     logger.info("Refused %s naming more than %d properties", method, limit)
     payload = error_xml(CALHUB_NS, "max-properties", text)
-    start_response(
-        "403 Forbidden",
-        [
-            ("Content-Type", "application/xml; charset=utf-8"),
-            ("Content-Length", str(len(payload))),
-        ],
-    )
-    return [payload]
+    return xml_answer(start_response, "403 Forbidden", payload)

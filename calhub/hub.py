@@ -25,6 +25,9 @@ from calhub.filewatch import ReloadingFile
 from calhub.settings import CONFIG_NAME, Settings, load_settings
 
 if TYPE_CHECKING:
+    from calhub.limiter import LoginLimiter
+    from calhub.refused import RefusedWrites
+    from calhub.sessions import SessionGenerations
     from calhub.tracker import Tracker
 
 logger = logging.getLogger(__name__)
@@ -107,6 +110,27 @@ class Hub:
             cache_seconds=settings.login_cache_seconds,
             failed_delay=settings.failed_login_delay,
         )
+
+    @cached_property
+    def login_limiter(self) -> LoginLimiter:
+        """The sign-in limit shared by CalDAV, the web and the API (hub.sqlite)."""
+        from calhub.limiter import LoginLimiter
+
+        return LoginLimiter(self.paths.hub_db)
+
+    @cached_property
+    def sessions(self) -> SessionGenerations:
+        """Which web sessions of each login are still valid (hub.sqlite)."""
+        from calhub.sessions import SessionGenerations
+
+        return SessionGenerations(self.paths.hub_db)
+
+    @cached_property
+    def refused_writes(self) -> RefusedWrites:
+        """Writes the hub refused, kept for the dashboard (hub.sqlite)."""
+        from calhub.refused import RefusedWrites
+
+        return RefusedWrites(self.paths.hub_db)
 
     @cached_property
     def tracker(self) -> Tracker:

@@ -20,7 +20,6 @@ import logging
 import math
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -261,7 +260,7 @@ def sign_in(hub: Hub, login: str, password: str, address: str | None) -> SignIn:
     decided, account = accounts.decided(login, password)
     if decided:
         return SignIn(account)
-    limiter = limiter_for(hub)
+    limiter = hub.login_limiter
     wait, failed_before = limiter.check(login, address)
     if not wait:
         account = accounts.cached(login, password)
@@ -294,16 +293,3 @@ def too_many_text(wait: int) -> str:
         "Too many failed sign-ins from this address. "
         f"Check the login and password and try again in {minutes} min.\n"
     )
-
-
-_limiters: weakref.WeakKeyDictionary[Hub, LoginLimiter] = weakref.WeakKeyDictionary()
-_limiters_lock = threading.Lock()
-
-
-def limiter_for(hub: Hub) -> LoginLimiter:
-    """The one limiter of ``hub`` in this process (CalDAV, web and API share it)."""
-    with _limiters_lock:
-        found = _limiters.get(hub)
-        if found is None:
-            found = _limiters.setdefault(hub, LoginLimiter(hub.paths.hub_db))
-    return found

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from calhub.refusal import DAV_NS, basic_credentials, error_xml
+from calhub.refusal import DAV_NS, basic_credentials, error_xml, xml_answer
 
 if TYPE_CHECKING:
     from calhub.hub import Hub
@@ -80,11 +80,4 @@ class PropertyGuard:
             return self.app(environ, start_response)
         text = PROTECTED_TEXT.format(names=", ".join(protected))
         payload = error_xml(DAV_NS, "cannot-modify-protected-property", text)
-        start_response(
-            "403 Forbidden",
-            [
-                ("Content-Type", "application/xml; charset=utf-8"),
-                ("Content-Length", str(len(payload))),
-            ],
-        )
-        return [payload]
+        return xml_answer(start_response, "403 Forbidden", payload)

@@ -128,6 +128,18 @@ def error_xml(
     return body
 
 
+def xml_answer(start_response: Callable[..., Any], status: str, payload: bytes) -> list[bytes]:
+    """Answer with a ``DAV:error`` body (from :func:`error_xml`)."""
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/xml; charset=utf-8"),
+            ("Content-Length", str(len(payload))),
+        ],
+    )
+    return [payload]
+
+
 def clash_error_xml(clashes: Sequence[Clash], settings: Settings, text: str) -> bytes:
     ET.register_namespace("H", CALHUB_NS)
     tz = zoneinfo.ZoneInfo(settings.timezone)

@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import logging
 import sqlite3
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from calhub.sqlitedb import ThreadLocalDatabase
 
 if TYPE_CHECKING:
-    from calhub.hub import Hub
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -423,14 +422,3 @@ class RefusedWrites(ThreadLocalDatabase):
         """Every login with a row, for the coordinator's filter."""
         rows = self.db.execute("SELECT DISTINCT login FROM refused_writes ORDER BY login")
         return [row[0] for row in rows]
-
-
-_stores: weakref.WeakKeyDictionary[Hub, RefusedWrites] = weakref.WeakKeyDictionary()
-
-
-def store_for(hub: Hub) -> RefusedWrites:
-    """The one store of ``hub`` in this process (the WSGI hook and the web pages share it)."""
-    store = _stores.get(hub)
-    if store is None:
-        store = _stores.setdefault(hub, RefusedWrites(hub.paths.hub_db))
-    return store

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from calhub.access import Access
 from calhub.records import occurrence_json
-from calhub.refused import Refusal, RefusedWrites, store_for
+from calhub.refused import Refusal, RefusedWrites
 
 if TYPE_CHECKING:
     from calhub.hub import Hub
@@ -144,7 +144,7 @@ class RefusalRecorder:
 
     def __init__(self, hub: Hub, store: RefusedWrites | None = None) -> None:
         self.hub = hub
-        self.store = store or store_for(hub)
+        self.store = store or hub.refused_writes
 
     def _target(self, attempt: Attempt) -> tuple[CalendarSettings, str] | None:
         """The hub calendar and href of a one-object PUT by someone who may write there."""

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
-import weakref
 from typing import TYPE_CHECKING
 
 from calhub.sqlitedb import ThreadLocalDatabase
 
 if TYPE_CHECKING:
-    from calhub.hub import Hub
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -63,16 +61,3 @@ class SessionGenerations(ThreadLocalDatabase):
                 (login, secrets.token_urlsafe(16)),
             )
         logger.info("Every web session of %r has ended", login)
-
-
-_stores: weakref.WeakKeyDictionary[Hub, SessionGenerations] = weakref.WeakKeyDictionary()
-_stores_lock = threading.Lock()
-
-
-def generations_for(hub: Hub) -> SessionGenerations:
-    """The one store of ``hub`` in this process."""
-    with _stores_lock:
-        found = _stores.get(hub)
-        if found is None:
-            found = _stores.setdefault(hub, SessionGenerations(hub.paths.hub_db))
-    return found

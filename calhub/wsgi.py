@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from calhub.dav import DAV_PREFIX, build_radicale_app
 from calhub.davrequest import request_problem
-from calhub.refusal import CALDAV_NS, basic_credentials, error_xml
+from calhub.refusal import CALDAV_NS, basic_credentials, error_xml, xml_answer
 
 if TYPE_CHECKING:
     from calhub.hub import Hub
@@ -94,14 +94,7 @@ class BodyLimit:
             # An object over the calendar's max-resource-size (RFC 4791 §5.3.2.1): the
             # status stays 413, as plain Radicale's, since the body was never read.
             payload = error_xml(CALDAV_NS, "max-resource-size", text)
-            start_response(
-                status,
-                [
-                    ("Content-Type", "application/xml; charset=utf-8"),
-                    ("Content-Length", str(len(payload))),
-                ],
-            )
-            return [payload]
+            return xml_answer(start_response, status, payload)
         return plain_response(start_response, status, text)
 
 

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from calhub import calendars, configfile
 from calhub.cli.common import open_hub, read_password
 from calhub.errors import UserError
-from calhub.sessions import generations_for
 from calhub.settings import CALENDAR_SCHEMA, POLICIES, CalendarSettings, check_color, check_id
 
 logger = logging.getLogger(__name__)
@@ -155,7 +154,7 @@ def run_passwd(args: argparse.Namespace) -> int:
     else:
         hub.accounts.set_password(calendar.id, password)
     # Whoever had the old password may have signed in with it: end those web sessions too.
-    generations_for(hub).bump(calendar.id)
+    hub.sessions.bump(calendar.id)
     print(f"New password set for {calendar.id!r}; apps using the old one will be asked again.")
     print("Every web sign-in of this login has ended.")
     if generated:

@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 from calhub import paging
 from calhub.conflicts import build_filters
 from calhub.errors import UserError
-from calhub.refused import STATES, store_for
+from calhub.refused import STATES
 from calhub.web import current_hub, events
 from calhub.web.auth import api_error, coordinator_required, current_account, login_required
 
@@ -226,7 +226,7 @@ def refused() -> ResponseReturnValue:
     login = account.login
     if account.is_coordinator:
         login = request.args.get("login") or ""
-    rows = store_for(current_hub()).query(login or None, state)
+    rows = current_hub().refused_writes.query(login or None, state)
     return jsonify(
         [
             {

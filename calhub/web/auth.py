@@ -36,7 +36,6 @@ from flask_babel import gettext as _
 
 from calhub.accounts import Account
 from calhub.limiter import sign_in, too_many_text
-from calhub.sessions import generations_for
 from calhub.web import current_hub
 from calhub.web.i18n import safe_next
 from calhub.web.security import CSRF_FIELD
@@ -80,7 +79,7 @@ def _session_account() -> Account | None:
     if (
         account is None
         or not hmac.compare_digest(str(session.get("pw", "")), _fingerprint(account))
-        or not hmac.compare_digest(str(session.get("gen", "")), generations_for(hub).current(login))
+        or not hmac.compare_digest(str(session.get("gen", "")), hub.sessions.current(login))
         or not isinstance(seen, int)
         or not 0 <= now - seen <= idle
     ):
@@ -115,7 +114,7 @@ def start_session(account: Account) -> None:
     session.clear()
     session["login"] = account.login
     session["pw"] = _fingerprint(account)
-    session["gen"] = generations_for(current_hub()).current(account.login)
+    session["gen"] = current_hub().sessions.current(account.login)
     session["seen"] = int(time.time())
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
     session.permanent = True
@@ -254,6 +253,6 @@ def logout() -> ResponseReturnValue:
     """Ends the session on the server: the account's every session, not just this cookie
     (a copy of it must not open the pages any more)."""
     if g.get("auth_method") != "basic" and _session_account() is not None:
-        generations_for(current_hub()).bump(str(session["login"]))
+        current_hub().sessions.bump(str(session["login"]))
     session.clear()
     return redirect(url_for("home.index"), code=303)

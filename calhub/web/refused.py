@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import pgettext
 
 from calhub.records import Filters
-from calhub.refused import STATES, RefusedWrite, RefusedWrites, store_for
+from calhub.refused import STATES, RefusedWrite, RefusedWrites
 from calhub.web import clashes, current_hub, events
 from calhub.web.auth import current_account, page_login_required
 from calhub.web.i18n import safe_next
@@ -33,7 +33,7 @@ bp = Blueprint("refused", __name__)
 
 
 def store() -> RefusedWrites:
-    return store_for(current_hub())
+    return current_hub().refused_writes
 
 
 def visible_login(account: Account, wanted: str | None = None) -> str | None:

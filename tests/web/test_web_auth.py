@@ -17,7 +17,6 @@ from web_support import csrf_in, session_csrf, sign_in, text
 from calhub.hub import Hub
 from calhub.limiter import ADDRESS_BUDGET, PAIR_BUDGET
 from calhub.records import Filters
-from calhub.sessions import generations_for
 from calhub.web import create_app
 from calhub.web.security import SECRET_NAME
 
@@ -193,7 +192,7 @@ def test_partner_passwd_ends_every_web_session_of_the_login(
     sign_in(kept, "kgtu")
     ended = web_app.test_client()
     sign_in(ended, "bfu")
-    before = generations_for(web_hub).current("bfu")
+    before = web_hub.sessions.current("bfu")
     code, _, err = runner(
         "partner",
         "passwd",
@@ -204,7 +203,7 @@ def test_partner_passwd_ends_every_web_session_of_the_login(
         input="another-password-1\n",
     )
     assert code == 0, err
-    assert generations_for(web_hub).current("bfu") != before
+    assert web_hub.sessions.current("bfu") != before
     assert ended.get("/plan").status_code == 302
     assert kept.get("/plan").status_code == 200
 
