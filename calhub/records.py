@@ -44,7 +44,7 @@ from calhub.errors import UserError
 from calhub.record_groups import RecordGroup, group_clashes, is_group_rule, record_id
 from calhub.records_migrate import group_existing
 from calhub.records_pages import Filters, Page, PagedRecords
-from calhub.sqlitedb import ThreadLocalDatabase
+from calhub.sqlitedb import IN_LIST, ThreadLocalDatabase, in_list
 
 # Filters and Page live in calhub.records_pages; importing them from here goes on working.
 __all__ = ["STATUSES", "ClashChanged", "ClashRecords", "Filters", "Page", "occurrence_json"]
@@ -276,9 +276,8 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         wanted = list(set(ids))
         if not wanted:
             return set()
-        marks = ",".join("?" * len(wanted))
         rows = self.db.execute(
-            f"SELECT clash_id FROM approvals WHERE clash_id IN ({marks})", wanted
+            f"SELECT clash_id FROM approvals WHERE clash_id IN {IN_LIST}", (in_list(wanted),)
         )
         return {row[0] for row in rows}
 
@@ -288,13 +287,12 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         wanted = list(clashes)
         if not wanted:
             return set()
-        ids = list({c.id for c in wanted})
-        marks = ",".join("?" * len(ids))
+        ids = in_list({c.id for c in wanted})
         rows = self.db.execute(
             f"SELECT i.instance FROM clash_instances i JOIN clashes c ON c.id = i.clash_id "
-            f"WHERE i.instance IN ({marks}) AND c.resolved=0 "
-            f"UNION SELECT id FROM clashes WHERE id IN ({marks}) AND resolved=0",
-            [*ids, *ids],
+            f"WHERE i.instance IN {IN_LIST} AND c.resolved=0 "
+            f"UNION SELECT id FROM clashes WHERE id IN {IN_LIST} AND resolved=0",
+            (ids, ids),
         )
         return {row[0] for row in rows}
 
@@ -320,12 +318,12 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
             by_record.setdefault(record_id(clash), []).append(clash)
         if not by_record:
             return set()
-        marks = ",".join("?" * len(by_record))
+        records = in_list(by_record)
         rows = self.db.execute(
-            f"SELECT clash_id, occurrences, 1 FROM approvals WHERE clash_id IN ({marks}) "
+            f"SELECT clash_id, occurrences, 1 FROM approvals WHERE clash_id IN {IN_LIST} "
             f"UNION ALL SELECT clash_id, occurrences, 0 FROM past_approvals "
-            f"WHERE clash_id IN ({marks})",
-            [*by_record, *by_record],
+            f"WHERE clash_id IN {IN_LIST}",
+            (records, records),
         )
         found: set[str] = set()
         current: dict[str, list[dict[str, Any]]] = {}
@@ -353,9 +351,8 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         if not wanted or not names:
             return set()
         rows = self.db.execute(
-            f"SELECT id FROM clashes WHERE id IN ({','.join('?' * len(wanted))}) "
-            f"AND rule IN ({','.join('?' * len(names))})",
-            [*wanted, *names],
+            f"SELECT id FROM clashes WHERE id IN {IN_LIST} AND rule IN {IN_LIST}",
+            (in_list(wanted), in_list(names)),
         )
         return {row[0] for row in rows}
 

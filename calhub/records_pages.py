@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from calhub.record_groups import is_group_rule
+from calhub.sqlitedb import IN_LIST, in_list
 
 __all__ = ["Filters", "Page", "PagedRecords"]
 
@@ -209,8 +210,8 @@ def _where(filters: Filters, ids: list[str] | None, calendar: str | None) -> tup
     sql = " WHERE 1=1"
     args: list[Any] = []
     if ids is not None:
-        sql += f" AND c.id IN ({','.join('?' * len(ids))})"
-        args.extend(ids)
+        sql += f" AND c.id IN {IN_LIST}"
+        args.append(in_list(ids))
     if filters.status == "resolved":
         sql += " AND c.resolved=1"
     elif filters.status == "approved":

@@ -1,16 +1,25 @@
 """One SQLite connection per thread, WAL mode, and explicit write transactions.
 
-cheroot serves each request on a worker thread, and a sqlite3 connection belongs to the
+The server runs each request on a worker thread, and a sqlite3 connection belongs to the
 thread that made it. WAL lets readers in any process go on while one writer commits.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+# ``column IN {IN_LIST}`` with ``in_list(values)`` as its one parameter: any number of values,
+# where a ``?`` each stops at SQLite's 32,766 (a full rescan of a dense hub has more ids).
+IN_LIST = "(SELECT value FROM json_each(?))"
+
+
+def in_list(values: Iterable[str]) -> str:
+    return json.dumps(list(values))
 
 
 class ThreadLocalDatabase:

@@ -451,3 +451,13 @@ def test_old_overload_records_of_one_grade_week_are_regrouped(tmp_path: Path) ->
     )
     assert records.sync(found, records.all_active_ids(), "c") == (0, 0)
     assert records.get(rid)["status"] == "approved"
+
+
+def test_lookups_take_more_ids_than_sqlite_has_placeholders(tmp_path: Path) -> None:
+    """A full rescan of a dense hub asks about every active id at once: 40,000 here, past
+    SQLite's 32,766 placeholders per statement (the bench's rebuild failed on it)."""
+    records = ClashRecords(tmp_path / "hub.sqlite")
+    ids = [f"missing-{n}" for n in range(40_000)]
+    assert records.of_rules(ids, ["overload", "audience"]) == set()
+    assert records.approved(ids) == set()
+    assert records.page(Filters(), ids=ids).total == 0
