@@ -68,3 +68,16 @@ def set_policy(hub: Any, calendar_id: str, policy: str) -> None:
     document = configfile.read_document(hub.data_dir)
     configfile.set_calendar_key(document, calendar_id, "policy", policy)
     configfile.save_document(hub.data_dir, document)
+
+
+def approve(hub: Any, clash_id: str, comment: str = "Группы в разных корпусах") -> None:
+    """Approve a clash as the coordinator does, through the API."""
+    response = hub.request(
+        "POST",
+        f"/api/conflicts/{clash_id}/approve",
+        "coordinator",
+        PASSWORDS["coordinator"],
+        body=json.dumps({"comment": comment}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status == 200, response.text

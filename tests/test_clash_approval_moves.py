@@ -11,7 +11,7 @@ import sqlite3
 from typing import Any
 
 import pytest
-from clash_support import at, conflicts, involving, own_week, put_event, set_policy
+from clash_support import approve, at, conflicts, involving, own_week, put_event, set_policy
 from helpers import PASSWORDS
 
 
@@ -32,18 +32,6 @@ def detail(hub: Any, clash_id: str) -> dict[str, Any]:
     assert response.status == 200, response.text
     record: dict[str, Any] = json.loads(response.text)
     return record
-
-
-def approve(hub: Any, clash_id: str, comment: str = "Группы в разных корпусах") -> None:
-    response = hub.request(
-        "POST",
-        f"/api/conflicts/{clash_id}/approve",
-        "coordinator",
-        PASSWORDS["coordinator"],
-        body=json.dumps({"comment": comment}),
-        headers={"Content-Type": "application/json"},
-    )
-    assert response.status == 200, response.text
 
 
 def two_clashing_events(hub: Any, prefix: str) -> tuple[Any, str]:

@@ -4,25 +4,12 @@ its clashes and keeps its calendar in the archive."""
 
 from __future__ import annotations
 
-import json
 import tarfile
 from pathlib import Path
 from typing import Any
 
-from clash_support import at, conflicts, involving, own_week, put_event
+from clash_support import approve, at, conflicts, involving, own_week, put_event
 from helpers import PASSWORDS
-
-
-def approve(hub: Any, clash_id: str, comment: str) -> None:
-    response = hub.request(
-        "POST",
-        f"/api/conflicts/{clash_id}/approve",
-        "coordinator",
-        PASSWORDS["coordinator"],
-        body=json.dumps({"comment": comment}),
-        headers={"Content-Type": "application/json"},
-    )
-    assert response.status == 200, response.text
 
 
 def test_backup_and_restore_keep_events_accounts_and_approvals(
