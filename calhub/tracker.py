@@ -279,7 +279,8 @@ class Tracker:
         """
         folder = path if path.endswith("/") else path.rsplit("/", 1)[0] + "/"
         if not self._may_write(folder, login, password):
-            # Radicale answers it (401 after the failed-login delay, or 403) unread.
+            # A login the hub cannot verify was answered 401 by calhub.davlogin already;
+            # a write the login may not make gets Radicale's 403 (need-privileges), unread.
             return
         calendar = self.hub_calendar(folder) or Access(self.hub).view_target(login, folder)
         if calendar is None and not ICALENDAR_START.search(body):
