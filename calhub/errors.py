@@ -42,3 +42,11 @@ class HubNotFound(UserError):
 
 class AccountError(UserError):
     """An account operation cannot be done (unknown id, duplicate, reserved name)."""
+
+
+class NoSuchClash(UserError):
+    """There is no clash record with this id (or none the asker may see)."""
+
+    def __init__(self, clash_id: str) -> None:
+        super().__init__(f"There is no clash {clash_id!r}.", hint="See 'calhub conflicts'.")
+        self.clash_id = clash_id

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from calhub.backup import backup
-from calhub.cli.common import open_hub
+from calhub.cli.common import runtime_of
+from calhub.dav.backup import backup
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -24,8 +24,7 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run(args: argparse.Namespace) -> int:
-    hub = open_hub(args)
-    archive = backup(hub, Path(args.to).absolute())
+    archive = backup(runtime_of(args), Path(args.to).absolute())
     print(f"Backup written: {archive}")
     print(
         f"Restore: mkdir NEWDIR && tar -xzf {archive.name} -C NEWDIR && calhub serve --data NEWDIR"

@@ -6,9 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from calhub.accounts import check_password_strength, generate_password
+from calhub.dav.maintenance import open_runtime
 from calhub.errors import UserError
 from calhub.hub import Hub, resolve_data_dir
+from calhub.hub.accounts import check_password_strength, generate_password
+from calhub.runtime import Runtime
 
 
 def data_dir(args: argparse.Namespace) -> Path:
@@ -17,6 +19,11 @@ def data_dir(args: argparse.Namespace) -> Path:
 
 def open_hub(args: argparse.Namespace) -> Hub:
     return Hub(data_dir(args))
+
+
+def runtime_of(args: argparse.Namespace) -> Runtime:
+    """The hub named by ``--data`` at work: its stores and engine, for one command."""
+    return open_runtime(open_hub(args))
 
 
 def read_password(from_stdin: bool) -> tuple[str, bool]:

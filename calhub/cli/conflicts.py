@@ -9,10 +9,10 @@ import sys
 import zoneinfo
 from typing import Any
 
-from calhub import paging
-from calhub.cli.common import open_hub
-from calhub.conflicts import build_filters
-from calhub.records import STATUSES, Filters
+from calhub.cli.common import runtime_of
+from calhub.runtime import paging
+from calhub.runtime.queries import build_filters
+from calhub.store.records import STATUSES, Filters
 
 EXIT_OPEN_HARD = 1
 DEFAULT_LIMIT = 50
@@ -63,11 +63,12 @@ def _line(record: dict[str, Any], tz: zoneinfo.ZoneInfo) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    hub = open_hub(args)
+    runtime = runtime_of(args)
+    hub = runtime.hub
     filters = build_filters(hub, args.status, args.calendar, args.start, args.end, args.severity)
     limit = None if args.all else paging.whole(args.limit, "--limit", DEFAULT_LIMIT, 1, 10**9)
     offset = paging.whole(args.offset, "--offset", 0, 0, 10**9)
-    store = hub.tracker.records
+    store = runtime.records
     page = store.page(filters, limit, offset)
     records = page.records
     if args.json:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from calhub.cli.common import open_hub
-from calhub.maintenance import rebuild_index, verify_index
+from calhub.cli.common import runtime_of
+from calhub.dav.maintenance import rebuild_index, verify_index
 
 
 def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -26,10 +26,10 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    hub = open_hub(args)
-    problems = verify_index(hub, repair=args.repair)
+    runtime = runtime_of(args)
+    problems = verify_index(runtime, repair=args.repair)
     if not problems:
-        items, occurrences = hub.tracker.index.count()
+        items, occurrences = runtime.index.count()
         print(f"Index agrees with storage: {items} objects, {occurrences} occurrences.")
         return 0
     for problem in problems:
@@ -42,7 +42,6 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_rebuild(args: argparse.Namespace) -> int:
-    hub = open_hub(args)
-    items, occurrences, seconds = rebuild_index(hub)
+    items, occurrences, seconds = rebuild_index(runtime_of(args))
     print(f"Rebuilt the index: {items} objects, {occurrences} occurrences in {seconds:.1f} s.")
     return 0

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 
-from calhub import calendars, configfile
-from calhub.accounts import AccountStore
 from calhub.cli.common import data_dir, read_password
+from calhub.dav import calendars
+from calhub.dav.maintenance import open_runtime
 from calhub.errors import UserError
-from calhub.hub import Hub, HubPaths
-from calhub.settings import CalendarSettings, check_timezone
+from calhub.hub import Hub, HubPaths, configfile
+from calhub.hub.accounts import AccountStore
+from calhub.hub.settings import CalendarSettings, check_timezone
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +73,11 @@ def create_hub(
     configfile.save_document(paths.root, document)
     AccountStore(paths.accounts).add(COORDINATOR, "coordinator", "Координатор", password)
     hub = Hub(paths.root)
+    runtime = open_runtime(hub)
     for calendar in hub.settings.calendars:
-        calendars.provision(hub, calendar)
+        calendars.provision(runtime, calendar)
     # Leave the databases closed and checkpointed: the hub is complete on disk.
-    hub.close()
+    runtime.close()
     return hub
 
 

@@ -6,10 +6,12 @@ import argparse
 import logging
 from collections.abc import Mapping
 
-from calhub import calendars, configfile
 from calhub.cli.common import open_hub, read_password
+from calhub.dav import calendars
+from calhub.dav.maintenance import open_runtime
 from calhub.errors import UserError
-from calhub.settings import CALENDAR_SCHEMA, POLICIES, CalendarSettings, check_color, check_id
+from calhub.hub import configfile
+from calhub.hub.settings import CALENDAR_SCHEMA, POLICIES, CalendarSettings, check_color, check_id
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +104,7 @@ def run_add(args: argparse.Namespace) -> int:
     document = configfile.read_document(hub.root)
     configfile.add_calendar(document, calendar)
     configfile.save_document(hub.root, document)
-    calendars.provision(hub, calendar)
+    calendars.provision(open_runtime(hub), calendar)
     hub.accounts.add(calendar.id, "partner", calendar.name, password)
     print(f"Added partner {calendar.id!r} ({calendar.name}); calendar /dav{calendar.path}")
     print(f"Login: {calendar.id}")
@@ -154,7 +156,7 @@ def run_passwd(args: argparse.Namespace) -> int:
     else:
         hub.accounts.set_password(calendar.id, password)
     # Whoever had the old password may have signed in with it: end those web sessions too.
-    hub.sessions.bump(calendar.id)
+    open_runtime(hub).sessions.bump(calendar.id)
     print(f"New password set for {calendar.id!r}; apps using the old one will be asked again.")
     print("Every web sign-in of this login has ended.")
     if generated:
@@ -174,7 +176,7 @@ def run_remove(args: argparse.Namespace) -> int:
     document = configfile.read_document(hub.root)
     configfile.set_calendar_key(document, calendar.id, "archived", True)
     configfile.save_document(hub.root, document)
-    target = calendars.archive(hub, calendar)
+    target = calendars.archive(open_runtime(hub), calendar)
     print(f"Removed partner {calendar.id!r}: its login no longer works.")
     if target is not None:
         print(f"Its calendar was archived, not deleted: {target}")

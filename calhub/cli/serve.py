@@ -10,9 +10,9 @@ import pkgutil
 from collections.abc import Callable
 from pathlib import Path
 
-from calhub import server
 from calhub.cli.common import open_hub
 from calhub.hub import Hub, HubPaths
+from calhub.server import http as server
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +92,8 @@ def import_everything() -> None:
     made, a running hub never reads its package files again.
     """
     import calhub
-    import radicale_plugins
 
-    for package in (calhub, radicale_plugins):
+    for package in (calhub,):
         for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             if not module.name.endswith(".__main__"):
                 importlib.import_module(module.name)
@@ -125,11 +124,14 @@ def demo_password(login: str) -> str:
 
 
 def create_demo(root: Path, today: dt.date) -> Hub:
-    from calhub import calendars, configfile
     from calhub.cli.init import COORDINATOR, create_hub
+    from calhub.dav import calendars
+    from calhub.dav.importer import import_objects
+    from calhub.dav.maintenance import open_runtime
     from calhub.demo import partners
     from calhub.demo.term import demo_events
-    from calhub.importer import import_objects
+    from calhub.errors import CalhubError
+    from calhub.hub import configfile
 
     paths = HubPaths(root)
     hub = create_hub(
@@ -146,12 +148,14 @@ def create_demo(root: Path, today: dt.date) -> Hub:
     for partner in partners.PARTNERS:
         hub.accounts.add(partner.id, "partner", partner.name, demo_password(partner.id))
     start = today - dt.timedelta(days=today.weekday() + 14)
+    runtime = open_runtime(hub)
     for calendar_id, texts in demo_events(start, hub.settings.timezone).items():
         calendar = hub.settings.calendar(calendar_id)
         if calendar is None:
-            raise KeyError(calendar_id)
-        calendars.provision(hub, calendar)
-        import_objects(hub, calendar, texts)
+            raise CalhubError(f"The demo term names a calendar the demo hub lacks: {calendar_id}")
+        calendars.provision(runtime, calendar)
+        import_objects(runtime, calendar, texts)
+    runtime.close()
     return hub
 
 

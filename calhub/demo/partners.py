@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from calhub.settings import CalendarSettings
+from calhub.hub.settings import CalendarSettings
 
 SCHOOL_NAME = "МАОУ гимназия №32 г. Калининграда"
 

@@ -1,10 +1,13 @@
 """The hub's web application: sign-in, the merged plan, clashes, partner pages, API, health.
 
-``create_app(test_config=None, hub=None)`` follows Flask's application-factory pattern: one
-blueprint per area (auth, plan, conflicts, refused events, partners, api, health, plus the
-landing page and the language switch), per-request resources on ``g``. The hub comes from ``hub`` or
-from the ``CALHUB_DATA`` config key. Security rules that hold for every page (headers,
-CSRF, the session cookie) are wired here once, from ``calhub.web.security``.
+``create_app(test_config=None, hub=None, runtime=None)`` follows Flask's application-factory
+pattern: one blueprint per area (auth, plan, conflicts, refused events, partners, api,
+health, plus the landing page and the language switch), per-request resources on ``g``. The
+hub comes from ``runtime`` (the server shares one with Radicale), ``hub`` or the
+``CALHUB_DATA`` config key; pages read its stores through ``current_runtime()`` and decide
+who sees what through its policy (``calhub.hub.policy``). Security rules that hold for
+every page (headers, CSRF, the session cookie) are wired here once, from
+``calhub.web.security``.
 
 Templates, static files and message catalogs are read into memory here, when the app is
 made (``templating``, ``assets``, ``i18n``), never per request: ``pip install .`` over a
@@ -18,21 +21,25 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, g, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from calhub.hub import Hub, resolve_data_dir
+from calhub.runtime import Runtime
+from calhub.web.context import current_hub, current_runtime
+
+__all__ = ["create_app", "current_hub", "current_runtime"]
 
 logger = logging.getLogger(__name__)
 
 
-def current_hub() -> Hub:
-    hub: Hub = current_app.extensions["calhub"]
-    return hub
-
-
-def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = None) -> Flask:
+def create_app(
+    test_config: Mapping[str, Any] | None = None,
+    hub: Hub | None = None,
+    runtime: Runtime | None = None,
+) -> Flask:
+    from calhub.dav.maintenance import open_runtime
     from calhub.web import security
 
     # No folders: templating and assets serve both from memory.
@@ -48,9 +55,12 @@ def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = N
     )
     if test_config is not None:
         app.config.from_mapping(test_config)
-    if hub is None:
+    if runtime is not None:
+        hub = runtime.hub
+    elif hub is None:
         hub = Hub(resolve_data_dir(app.config["CALHUB_DATA"]))
     app.extensions["calhub"] = hub
+    app.extensions["calhub_runtime"] = runtime or open_runtime(hub)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = security.load_or_create_secret(hub.root)
     app.session_interface = security.HubSessionInterface()

@@ -15,12 +15,13 @@ from typing import Any
 from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
-from calhub import paging
-from calhub.conflicts import build_filters
-from calhub.errors import UserError
-from calhub.refused import STATES
-from calhub.web import current_hub, events
+from calhub.errors import NoSuchClash, UserError
+from calhub.runtime import paging
+from calhub.runtime.queries import build_filters
+from calhub.store.refused import STATES
+from calhub.web import events
 from calhub.web.auth import api_error, coordinator_required, current_account, login_required
+from calhub.web.context import current_hub, current_runtime
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +55,9 @@ def conflicts() -> ResponseReturnValue:
     # Paged in SQL: one write once made thousands of records (issue 11).
     limit = paging.whole(args.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = paging.whole(args.get("offset"), "offset", 0, 0, 10**9)
-    visible = None if account.is_coordinator else account.login
-    page = hub.tracker.records.page(filters, limit, offset, calendar=visible)
+    runtime = current_runtime()
+    scope = runtime.policy.clash_scope(account)
+    page = runtime.records.page(filters, limit, offset, calendar=scope)
     response = jsonify(page.records)
     response.headers["X-Total-Count"] = str(page.total)
     if offset + len(page.records) < page.total:
@@ -70,10 +72,11 @@ def conflicts() -> ResponseReturnValue:
 def conflict(clash_id: str) -> ResponseReturnValue:
     account = current_account()
     assert account is not None
-    records = current_hub().tracker.records
+    runtime = current_runtime()
+    records = runtime.records
     record = records.get(clash_id, instances=False)
-    visible = record is not None and (
-        account.is_coordinator or any(o["calendar"] == account.login for o in record["occurrences"])
+    visible = record is not None and runtime.policy.can_see_clash(
+        account, (o["calendar"] for o in record["occurrences"])
     )
     if not visible:
         return api_error(404, f"There is no clash {clash_id!r}.")
@@ -115,11 +118,11 @@ def _decide(clash_id: str, action: str) -> ResponseReturnValue:
     account = current_account()
     assert account is not None
     comment = _comment()
-    records = current_hub().tracker.records
+    records = current_runtime().records
     decide = records.approve if action == "approve" else records.reopen
     try:
         record = decide(clash_id, account.login, comment)
-    except KeyError:
+    except NoSuchClash:
         return api_error(404, f"There is no clash {clash_id!r}.")
     return jsonify(record)
 
@@ -215,7 +218,7 @@ def plan_events() -> ResponseReturnValue:
 @bp.get("/refused")
 @login_required
 def refused() -> ResponseReturnValue:
-    """Refused writes (``calhub.refused``), newest first: a partner's own, or (coordinator)
+    """Refused writes (``calhub.store.refused``), newest first: a partner's own, or (coordinator)
     everyone's or ``?login=``'s; ``?state=open`` (default), ``closed`` or ``all``. Each has
     ``ics_url``, the event as sent (while it is kept)."""
     account = current_account()
@@ -223,10 +226,9 @@ def refused() -> ResponseReturnValue:
     state = request.args.get("state", "open")
     if state not in STATES:
         return api_error(400, f"Unknown state {state!r}.", f"One of: {', '.join(STATES)}.")
-    login = account.login
-    if account.is_coordinator:
-        login = request.args.get("login") or ""
-    rows = current_hub().refused_writes.query(login or None, state)
+    runtime = current_runtime()
+    login = runtime.policy.refused_scope(account, request.args.get("login") or None)
+    rows = runtime.refused.query(login, state)
     return jsonify(
         [
             {

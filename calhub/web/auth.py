@@ -1,8 +1,8 @@
 """Who is asking: the session cookie (web sign-in) or HTTP Basic (API, as CalDAV does).
 
-Both check the same hub accounts within the hub's one sign-in limit (``calhub.limiter``,
+Both check the same hub accounts within the hub's one sign-in limit (``calhub.store.logins``,
 shared with CalDAV). A session remembers the login, a fingerprint of its password hash and
-the account's session generation (``calhub.sessions``) and is checked on every request:
+the account's session generation (``calhub.store.sessions``) and is checked on every request:
 signing out, ``calhub partner passwd``, a new password or a removed account end it on the
 server at once, in every browser, and so does ``[hub] session_idle_minutes`` without a
 request.
@@ -34,9 +34,9 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from calhub.accounts import Account
-from calhub.limiter import sign_in, too_many_text
-from calhub.web import current_hub
+from calhub.hub.accounts import Account
+from calhub.runtime.signin import sign_in, too_many_text
+from calhub.web.context import current_hub, current_runtime
 from calhub.web.i18n import safe_next
 from calhub.web.security import CSRF_FIELD
 
@@ -57,7 +57,7 @@ def _fingerprint(account: Account) -> str:
 
 
 def _basic_account(username: str, password: str) -> Account | None:
-    outcome = sign_in(current_hub(), username, password, request.remote_addr)
+    outcome = sign_in(current_runtime(), username, password, request.remote_addr)
     if outcome.retry_after:
         g.auth_retry_after = outcome.retry_after
     return outcome.account
@@ -79,7 +79,9 @@ def _session_account() -> Account | None:
     if (
         account is None
         or not hmac.compare_digest(str(session.get("pw", "")), _fingerprint(account))
-        or not hmac.compare_digest(str(session.get("gen", "")), hub.sessions.current(login))
+        or not hmac.compare_digest(
+            str(session.get("gen", "")), current_runtime().sessions.current(login)
+        )
         or not isinstance(seen, int)
         or not 0 <= now - seen <= idle
     ):
@@ -114,7 +116,7 @@ def start_session(account: Account) -> None:
     session.clear()
     session["login"] = account.login
     session["pw"] = _fingerprint(account)
-    session["gen"] = current_hub().sessions.current(account.login)
+    session["gen"] = current_runtime().sessions.current(account.login)
     session["seen"] = int(time.time())
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
     session.permanent = True
@@ -165,7 +167,7 @@ def coordinator_required(view: F) -> F:
         account = current_account()
         if account is None:
             return _api_refusal()
-        if not account.is_coordinator:
+        if not current_runtime().policy.may_coordinate(account):
             return api_error(403, "Only a coordinator can do this.")
         return view(*args, **kwargs)
 
@@ -200,7 +202,7 @@ def page_coordinator_required(view: F) -> F:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         account = current_account()
         assert account is not None
-        if not account.is_coordinator:
+        if not current_runtime().policy.may_coordinate(account):
             return error_page(403, _("Only the coordinator can do this."))
         return view(*args, **kwargs)
 
@@ -223,7 +225,7 @@ def login() -> ResponseReturnValue:
         return render_template("login.html", next_url=next_url or "", login="", error="")
     login_name = request.form.get("login", "").strip()
     password = request.form.get("password", "")
-    outcome = sign_in(current_hub(), login_name, password, request.remote_addr)
+    outcome = sign_in(current_runtime(), login_name, password, request.remote_addr)
     wait = outcome.retry_after
     if wait:
         g.auth_retry_after = wait
@@ -253,6 +255,6 @@ def logout() -> ResponseReturnValue:
     """Ends the session on the server: the account's every session, not just this cookie
     (a copy of it must not open the pages any more)."""
     if g.get("auth_method") != "basic" and _session_account() is not None:
-        current_hub().sessions.bump(str(session["login"]))
+        current_runtime().sessions.bump(str(session["login"]))
     session.clear()
     return redirect(url_for("home.index"), code=303)

@@ -1,7 +1,7 @@
-"""Clash records as the web shows them: who may see which, counts, grouping, marks.
+"""Clash records as the web shows them: counts, pages, grouping, marks.
 
-A coordinator sees every clash; a partner only those with an event of its own calendar
-(the same rule as ``/api/conflicts``).
+Who may see which is ``calhub.hub.policy``'s decision (a coordinator every clash, a partner
+those with an event of its own calendar); the store filters by it in SQL.
 """
 
 from __future__ import annotations
@@ -13,57 +13,35 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from calhub.records import Filters, Page
+from calhub.store.records import Filters, Page
+from calhub.web.context import current_runtime
 
 if TYPE_CHECKING:
-    from calhub.accounts import Account
-    from calhub.hub import Hub
+    from calhub.hub.accounts import Account
+    from calhub.runtime import Runtime
 
 OccurrenceKey = tuple[str, str, str]  # (calendar, uid, recurrence_id or "")
 
-COUNT_OPEN = (
-    "SELECT count(*) FROM clashes c LEFT JOIN approvals a ON a.clash_id = c.id "
-    "WHERE c.resolved = 0 AND a.clash_id IS NULL"
-)
-COUNT_OPEN_OF_CALENDAR = (
-    "SELECT count(*) FROM clashes c LEFT JOIN approvals a ON a.clash_id = c.id "
-    "WHERE c.resolved = 0 AND a.clash_id IS NULL "
-    "AND c.id IN (SELECT clash_id FROM clash_members WHERE calendar = ?)"
-)
-
-
-def visible_calendar(account: Account) -> str | None:
-    """The calendar whose clashes ``account`` may see, or None for all of them."""
-    return None if account.is_coordinator else account.login
-
 
 def can_see(account: Account, record: Mapping[str, Any]) -> bool:
-    calendar = visible_calendar(account)
-    return calendar is None or any(o["calendar"] == calendar for o in record["occurrences"])
+    """Whether ``account`` may see ``record`` (calhub.hub.policy decides)."""
+    calendars = (o["calendar"] for o in record["occurrences"])
+    return current_runtime().policy.can_see_clash(account, calendars)
 
 
-def open_count(hub: Hub, account: Account) -> int:
+def open_count(runtime: Runtime, account: Account) -> int:
     """Open (not approved, not resolved) clashes ``account`` may see: the nav badge."""
-    calendar = visible_calendar(account)
-    db = hub.tracker.records.db
-    if calendar is None:
-        row = db.execute(COUNT_OPEN).fetchone()
-    else:
-        row = db.execute(COUNT_OPEN_OF_CALENDAR, (calendar,)).fetchone()
-    return int(row[0])
+    scope = runtime.policy.clash_scope(account)
+    return runtime.records.count(Filters(status="open"), calendar=scope)
 
 
-def visible_records(hub: Hub, account: Account, filters: Filters) -> list[dict[str, Any]]:
-    """Every record ``account`` may see matching ``filters``, by first start."""
-    calendar = visible_calendar(account)
-    return hub.tracker.records.page(filters, calendar=calendar, order="start").records
-
-
-def visible_page(hub: Hub, account: Account, filters: Filters, limit: int, offset: int) -> Page:
+def visible_page(
+    runtime: Runtime, account: Account, filters: Filters, limit: int | None, offset: int = 0
+) -> Page:
     """One page of the records ``account`` may see, open and coming ones first (SQL does
     the filtering, ordering and paging: a hub may hold thousands of records)."""
-    calendar = visible_calendar(account)
-    return hub.tracker.records.page(filters, limit, offset, calendar=calendar)
+    scope = runtime.policy.clash_scope(account)
+    return runtime.records.page(filters, limit, offset, calendar=scope)
 
 
 def occurrence_key(occurrence: Mapping[str, Any]) -> OccurrenceKey:
@@ -71,13 +49,14 @@ def occurrence_key(occurrence: Mapping[str, Any]) -> OccurrenceKey:
 
 
 def marks(
-    hub: Hub, account: Account, start: dt.datetime, end: dt.datetime
+    runtime: Runtime, account: Account, start: dt.datetime, end: dt.datetime
 ) -> dict[OccurrenceKey, str]:
     """How to mark each occurrence in [start, end): ``hard``/``soft`` for an open clash
     (hard wins), ``approved`` when all its clashes are approved."""
     found: dict[OccurrenceKey, str] = {}
     rank = {"approved": 0, "soft": 1, "hard": 2}
-    instances = hub.tracker.records.instances_between(start, end, visible_calendar(account))
+    scope = runtime.policy.clash_scope(account)
+    instances = runtime.records.instances_between(start, end, scope)
     for severity, approved, occurrences in instances:
         mark = "approved" if approved else severity
         for occurrence in occurrences:
@@ -88,10 +67,10 @@ def marks(
 
 
 def records_of_event(
-    hub: Hub, account: Account, calendar: str, uid: str, recurrence_id: str = ""
+    runtime: Runtime, account: Account, calendar: str, uid: str, recurrence_id: str = ""
 ) -> list[dict[str, Any]]:
     """Unresolved clashes of one event (of one occurrence, when ``recurrence_id`` is given)."""
-    records = hub.tracker.records
+    records = runtime.records
     ids = records.active_ids_for([(calendar, uid)])
     if not ids:
         return []

@@ -14,11 +14,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from calhub.conflicts import build_filters
 from calhub.errors import UserError
-from calhub.records import STATUSES, ClashChanged, Filters
-from calhub.web import clashes, current_hub, events
+from calhub.runtime.queries import build_filters
+from calhub.store.records import STATUSES, ClashChanged, Filters
+from calhub.web import clashes, events
 from calhub.web.auth import current_account, page_coordinator_required, page_login_required
+from calhub.web.context import current_hub, current_runtime
 from calhub.web.i18n import safe_next
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def _number(name: str, default: int, allowed: range | tuple[int, ...]) -> int:
 def _visible_record_or_404(clash_id: str) -> dict[str, Any]:
     account = current_account()
     assert account is not None
-    record = current_hub().tracker.records.get(clash_id, instances=False)
+    record = current_runtime().records.get(clash_id, instances=False)
     if record is None or not clashes.can_see(account, record):
         # The same answer for "not there" and "not yours": ids of others' clashes stay hidden.
         abort(404)
@@ -81,11 +82,11 @@ def index() -> ResponseReturnValue:
         filters = build_filters(hub, status="open")
     size = _number("per_page", DEFAULT_PAGE_SIZE, PAGE_SIZES)
     number = _number("page", 1, range(1, 1_000_000))
-    page = clashes.visible_page(hub, account, filters, size, (number - 1) * size)
+    page = clashes.visible_page(current_runtime(), account, filters, size, (number - 1) * size)
     pages = max(1, -(-page.total // size))
     if number > pages:
         number = pages
-        page = clashes.visible_page(hub, account, filters, size, (number - 1) * size)
+        page = clashes.visible_page(current_runtime(), account, filters, size, (number - 1) * size)
     chosen = {
         "status": status,
         "severity": severity or None,
@@ -123,7 +124,7 @@ def detail(clash_id: str) -> ResponseReturnValue:
     record = _visible_record_or_404(clash_id)
     pages = max(1, -(-record["count"] // INSTANCES_PER_PAGE))
     number = min(_number("page", 1, range(1, 1_000_000)), pages)
-    instances = hub.tracker.records.instances(
+    instances = current_runtime().records.instances(
         clash_id, INSTANCES_PER_PAGE, (number - 1) * INSTANCES_PER_PAGE
     )
     return render_template(
@@ -133,7 +134,7 @@ def detail(clash_id: str) -> ResponseReturnValue:
         first_instance=(number - 1) * INSTANCES_PER_PAGE + 1,
         page_number=number,
         pages=pages,
-        history=hub.tracker.records.history(clash_id),
+        history=current_runtime().records.history(clash_id),
         calendars=events.visible_calendars(hub),
     )
 
@@ -144,16 +145,14 @@ def history() -> ResponseReturnValue:
     hub = current_hub()
     account = current_account()
     assert account is not None
-    entries = hub.tracker.records.history(limit=300)
+    runtime = current_runtime()
+    # A partner sees the history of its own clashes only, never others' decisions.
+    scope = runtime.policy.clash_scope(account)
+    entries = runtime.records.history(limit=300, calendar=scope)
     ids = sorted({e["clash_id"] for e in entries})
-    # Only the records these entries are about, read by id (a partner's: of its calendar).
-    shown = hub.tracker.records.page(
-        Filters(), ids=ids, calendar=clashes.visible_calendar(account), order="start"
-    )
+    # Only the records these entries are about, read by id.
+    shown = runtime.records.page(Filters(), ids=ids, calendar=scope, order="start")
     records = {r["id"]: r for r in shown.records}
-    if not account.is_coordinator:
-        # A partner sees the history of its own clashes only, never others' decisions.
-        entries = [e for e in entries if e["clash_id"] in records]
     return render_template(
         "history.html",
         entries=entries,
@@ -181,10 +180,10 @@ def approve(clash_id: str) -> ResponseReturnValue:
     if not comment:
         flash(_("Say why the clash is acceptable: an approval needs a comment."), "error")
         return _back(clash_id)
-    # The version the page showed: an event may have moved since (see calhub.records).
+    # The version the page showed: an event may have moved since (see calhub.store.records).
     version = request.form.get("version") or None
     try:
-        current_hub().tracker.records.approve(clash_id, account.login, comment, version)
+        current_runtime().records.approve(clash_id, account.login, comment, version)
     except ClashChanged:
         logger.info("Clash %s changed before %s approved it", clash_id, account.login)
         flash(
@@ -206,7 +205,7 @@ def reopen(clash_id: str) -> ResponseReturnValue:
     account = current_account()
     assert account is not None
     _visible_record_or_404(clash_id)
-    current_hub().tracker.records.reopen(clash_id, account.login, _comment())
+    current_runtime().records.reopen(clash_id, account.login, _comment())
     logger.info("Clash %s reopened by %s", clash_id, account.login)
     flash(_("Clash reopened."), "ok")
     return _back(clash_id)

@@ -17,11 +17,12 @@ from flask_babel import gettext as _
 
 from calhub.engine import Audience, Occurrence, normalise_venue
 from calhub.web import clashes
+from calhub.web.context import current_runtime
 
 if TYPE_CHECKING:
-    from calhub.accounts import Account
     from calhub.hub import Hub
-    from calhub.settings import CalendarSettings
+    from calhub.hub.accounts import Account
+    from calhub.hub.settings import CalendarSettings
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class PlanFilter:
         group = str(args.get("group", "") or "").strip()[:200]
         audience = None
         if group:
-            audience = hub.tracker.parts.parser.parse(group)
+            audience = current_runtime().parts.parser.parse(group)
             if audience is None:
                 problems.append(
                     _("“%(text)s” is not a class or group (write e.g. 10А or 10-11).", text=group)
@@ -192,7 +193,8 @@ class PlanEvent:
 
 
 def visible_calendars(hub: Hub) -> dict[str, CalendarSettings]:
-    return {c.id: c for c in hub.settings.calendars if not c.archived}
+    """The calendars of the merged plan (``calhub.hub.policy``: every login reads them)."""
+    return current_runtime().policy.readable_calendars()
 
 
 def plan_events(
@@ -209,11 +211,11 @@ def plan_events(
     tz = zone(hub)
     found = [
         occurrence
-        for occurrence in hub.tracker.index.overlapping(start, end)
+        for occurrence in current_runtime().index.overlapping(start, end)
         if occurrence.calendar in calendars
         and plan_filter.matches(occurrence, calendars[occurrence.calendar].name)
     ]
-    found_marks = clashes.marks(hub, account, start, end) if found else {}
+    found_marks = clashes.marks(current_runtime(), account, start, end) if found else {}
     events = [PlanEvent(o, calendars[o.calendar], found_marks.get(o.key, ""), tz) for o in found]
     events.sort(key=lambda e: (e.occurrence.start, not e.occurrence.all_day, e.calendar.id))
     return events
@@ -232,7 +234,7 @@ def by_day(events: list[PlanEvent], first: dt.date, last: dt.date) -> list[tuple
 
 
 def find_occurrence(hub: Hub, calendar: str, uid: str, recurrence_id: str) -> Occurrence | None:
-    occurrences = hub.tracker.index.occurrences_of(calendar, uid)
+    occurrences = current_runtime().index.occurrences_of(calendar, uid)
     if recurrence_id:
         return next((o for o in occurrences if o.recurrence_id == recurrence_id), None)
     if not occurrences:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 from typing import Any
 
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from calhub import __version__
-from calhub.web import assets, current_hub
+from calhub.store.health import DatabaseError
+from calhub.web import assets
+from calhub.web.context import current_hub, current_runtime
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +27,10 @@ def healthz() -> ResponseReturnValue:
     checks = {"storage": "ok" if storage_ok else "unavailable"}
     counts: dict[str, Any] = {}
     try:
-        items, occurrences = hub.tracker.index.count()
+        items, occurrences = current_runtime().index.count()
         counts = {"items": items, "occurrences": occurrences}
         checks["index"] = "ok"
-    except (sqlite3.Error, OSError) as exc:
+    except (DatabaseError, OSError) as exc:
         # Reported, not raised: monitoring wants a 503 with a reason, not a 500.
         logger.warning("Index check failed: %s", exc)
         checks["index"] = "unavailable"

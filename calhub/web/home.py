@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
-from calhub.web import current_hub
+from calhub.web.context import current_hub
 
 logger = logging.getLogger(__name__)
 

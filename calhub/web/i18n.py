@@ -25,7 +25,7 @@ from flask import Blueprint, Flask, abort, redirect, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import Babel, Domain, get_locale
 
-from calhub.web import current_hub
+from calhub.web.context import current_hub
 from calhub.web.security import request_is_https
 
 logger = logging.getLogger(__name__)

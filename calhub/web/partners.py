@@ -17,17 +17,17 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from calhub.records import Filters
-from calhub.web import clashes, current_hub, events
+from calhub.hub.policy import view_path
+from calhub.store.records import Filters
+from calhub.web import clashes, events
 from calhub.web.auth import current_account, page_login_required
+from calhub.web.context import current_hub, current_runtime
 from calhub.web.mobileconfig import CalDAVServer, build_profile
 from calhub.web.security import request_is_https
-from radicale_plugins.sharing import share_path
 
 if TYPE_CHECKING:
-    from calhub.accounts import Account
-    from calhub.hub import Hub
-    from calhub.settings import CalendarSettings
+    from calhub.hub.accounts import Account
+    from calhub.hub.settings import CalendarSettings
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class Connection:
         return f"{self.base_url}/dav{calendar.path}"
 
     def shared_url(self, calendar: CalendarSettings) -> str:
-        return f"{self.base_url}/dav{share_path(self.login, calendar.id)}"
+        return f"{self.base_url}/dav{view_path(self.login, calendar.id)}"
 
 
 def connection_for(login: str) -> Connection:
@@ -79,18 +79,11 @@ def connection_for(login: str) -> Connection:
     )
 
 
-def own_calendars(hub: Hub, account: Account) -> list[CalendarSettings]:
-    if account.is_coordinator:
-        return [c for c in hub.settings.calendars if c.owner == "school" and not c.archived]
-    calendar = hub.settings.calendar(account.login)
-    return [calendar] if calendar is not None and not calendar.archived else []
-
-
 def _account_or_404(login: str) -> Account:
     viewer = current_account()
     assert viewer is not None
     account = current_hub().accounts.get(login)
-    if account is None or (not viewer.is_coordinator and viewer.login != login):
+    if account is None or not current_runtime().policy.can_see_partner(viewer, login):
         # Not "forbidden": whether another login exists is not a partner's business.
         abort(404)
     return account
@@ -100,18 +93,16 @@ def _account_or_404(login: str) -> Account:
 @page_login_required
 def index() -> ResponseReturnValue:
     hub = current_hub()
+    runtime = current_runtime()
     viewer = current_account()
     assert viewer is not None
-    if not viewer.is_coordinator:
+    if not runtime.policy.may_coordinate(viewer):
         return redirect(url_for("partners.page", login=viewer.login))
     now = dt.datetime.now(dt.UTC)
     upcoming: dict[str, int] = {}
-    for occurrence in hub.tracker.index.overlapping(now, now + dt.timedelta(days=UPCOMING_DAYS)):
+    for occurrence in runtime.index.overlapping(now, now + dt.timedelta(days=UPCOMING_DAYS)):
         upcoming[occurrence.calendar] = upcoming.get(occurrence.calendar, 0) + 1
-    open_by_calendar: dict[str, int] = {}
-    for record in hub.tracker.records.query(Filters(status="open")):
-        for calendar in {o["calendar"] for o in record["occurrences"]}:
-            open_by_calendar[calendar] = open_by_calendar.get(calendar, 0) + 1
+    open_by_calendar = runtime.records.open_by_calendar()
     partners = [c for c in hub.settings.partners if not c.archived]
     return render_template(
         "partners.html",
@@ -127,29 +118,31 @@ def index() -> ResponseReturnValue:
 @page_login_required
 def page(login: str) -> ResponseReturnValue:
     hub = current_hub()
+    runtime = current_runtime()
     account = _account_or_404(login)
-    mine = own_calendars(hub, account)
+    mine = runtime.policy.own_calendars(account)
     mine_ids = {c.id for c in mine}
     others = [c for c in hub.settings.calendars if not c.archived and c.id not in mine_ids]
     now = dt.datetime.now(dt.UTC)
     tz = events.zone(hub)
     upcoming_occurrences = [
         o
-        for o in hub.tracker.index.overlapping(now, now + dt.timedelta(days=UPCOMING_DAYS))
+        for o in runtime.index.overlapping(now, now + dt.timedelta(days=UPCOMING_DAYS))
         if o.calendar in mine_ids
     ]
     upcoming_occurrences.sort(key=lambda o: o.start)
-    marks = clashes.marks(hub, account, now, now + dt.timedelta(days=UPCOMING_DAYS))
-    calendars = events.visible_calendars(hub)
+    marks = clashes.marks(runtime, account, now, now + dt.timedelta(days=UPCOMING_DAYS))
+    calendars = runtime.policy.readable_calendars()
     upcoming = [
         events.PlanEvent(o, calendars[o.calendar], marks.get(o.key, ""), tz)
         for o in upcoming_occurrences[:UPCOMING_LIMIT]
     ]
-    records = [
-        r
-        for r in clashes.visible_records(hub, account, Filters())
-        if r["status"] != "resolved" and any(o["calendar"] in mine_ids for o in r["occurrences"])
-    ]
+    # Unresolved clashes with an event of the page's own calendars, that its login may see.
+    wanted = Filters(status="unresolved", calendars=tuple(sorted(mine_ids)))
+    scope = runtime.policy.clash_scope(account)
+    records = (
+        runtime.records.page(wanted, calendar=scope, order="start").records if mine_ids else []
+    )
     return render_template(
         "partner.html",
         subject=account,

@@ -19,8 +19,9 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
 from calhub.engine import Occurrence
-from calhub.web import assets, clashes, current_hub, events
+from calhub.web import assets, clashes, events
 from calhub.web.auth import current_account, page_login_required
+from calhub.web.context import current_hub, current_runtime
 from calhub.web.storage import read_event_text
 
 logger = logging.getLogger(__name__)
@@ -154,11 +155,11 @@ def event() -> ResponseReturnValue:
     occurrence = _occurrence_or_404()
     calendar = events.visible_calendars(hub)[occurrence.calendar]
     tz = events.zone(hub)
-    marks = clashes.marks(hub, account, occurrence.start, occurrence.end)
+    marks = clashes.marks(current_runtime(), account, occurrence.start, occurrence.end)
     shown = events.PlanEvent(occurrence, calendar, marks.get(occurrence.key, ""), tz)
     text = read_event_text(hub, calendar, occurrence.uid, occurrence.recurrence_id, tz)
     records = clashes.records_of_event(
-        hub, account, occurrence.calendar, occurrence.uid, occurrence.recurrence_id
+        current_runtime(), account, occurrence.calendar, occurrence.uid, occurrence.recurrence_id
     )
     template = "event_fragment.html" if request.args.get("fragment") else "event.html"
     return render_template(

@@ -1,4 +1,4 @@
-"""The page of refused events: writes a hub calendar refused (``calhub.refused``), so the
+"""The page of refused events: writes a hub calendar refused (``calhub.store.refused``), so the
 partner and the coordinator see what did not get in, when and why, and can fetch the event
 as it was sent to fix it and import it again.
 
@@ -18,14 +18,15 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import pgettext
 
-from calhub.records import Filters
-from calhub.refused import STATES, RefusedWrite, RefusedWrites
-from calhub.web import clashes, current_hub, events
+from calhub.store.records import Filters
+from calhub.store.refused import STATES, RefusedWrite, RefusedWrites
+from calhub.web import clashes, events
 from calhub.web.auth import current_account, page_login_required
+from calhub.web.context import current_hub, current_runtime
 from calhub.web.i18n import safe_next
 
 if TYPE_CHECKING:
-    from calhub.accounts import Account
+    from calhub.hub.accounts import Account
 
 logger = logging.getLogger(__name__)
 
@@ -33,18 +34,16 @@ bp = Blueprint("refused", __name__)
 
 
 def store() -> RefusedWrites:
-    return current_hub().refused_writes
+    return current_runtime().refused
 
 
 def visible_login(account: Account, wanted: str | None = None) -> str | None:
     """Whose rows ``account`` sees: its own, or (a coordinator) ``wanted`` or everyone's."""
-    if account.is_coordinator:
-        return wanted or None
-    return account.login
+    return current_runtime().policy.refused_scope(account, wanted)
 
 
 def can_see(account: Account, row: RefusedWrite) -> bool:
-    return account.is_coordinator or row.login == account.login
+    return current_runtime().policy.can_see_refused(account, row.login)
 
 
 def visible_row_or_404(row_id: int) -> RefusedWrite:
@@ -109,13 +108,15 @@ def index() -> ResponseReturnValue:
     state = request.args.get("state", "open")
     if state not in STATES:
         state = "open"
-    login = request.args.get("login", "") if account.is_coordinator else ""
+    login = (
+        request.args.get("login", "") if current_runtime().policy.may_coordinate(account) else ""
+    )
     rows = store().query(visible_login(account, login), state)
     wanted = {clash["id"] for row in rows for clash in row.clashes}
     # A refused clash is on record only if it was before (an approved clash changed).
     clash_pages = {
         r["id"]
-        for r in (hub.tracker.records.query(Filters(), ids=sorted(wanted)) if wanted else [])
+        for r in (current_runtime().records.query(Filters(), ids=sorted(wanted)) if wanted else [])
         if clashes.can_see(account, r)
     }
     partners = sorted({*store().logins(), *(c.id for c in hub.settings.partners)})

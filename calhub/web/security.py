@@ -80,7 +80,7 @@ class LocalProxyFix:
     """Honours X-Forwarded-For/-Proto only from a proxy on this machine (deploy/nginx).
 
     A client talking to the hub directly could otherwise pick its own address and so
-    escape the per-address sign-in limit, or claim HTTPS (``calhub.limiter`` reads the
+    escape the per-address sign-in limit, or claim HTTPS (``calhub.store.logins`` reads the
     address of a CalDAV request the same way).
     """
 

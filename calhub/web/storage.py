@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 from radicale import storage as radicale_storage
 
-from calhub.calendars import open_storage
+from calhub.dav.storage import open_storage
 from calhub.engine.timezones import format_recurrence_id
 from calhub.engine.validate import parse_calendar
+from calhub.web.context import current_runtime
 
 if TYPE_CHECKING:
     import zoneinfo
 
     from calhub.hub import Hub
-    from calhub.settings import CalendarSettings
+    from calhub.hub.settings import CalendarSettings
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +45,13 @@ def _storage(hub: Hub) -> radicale_storage.BaseStorage:
     with _storage_lock:
         found: radicale_storage.BaseStorage | None = current_app.extensions.get("calhub_storage")
         if found is None:
-            found = open_storage(hub)
+            found = open_storage(current_runtime())
             current_app.extensions["calhub_storage"] = found
         return found
 
 
 def _href(hub: Hub, calendar: str, uid: str) -> str | None:
-    return hub.tracker.index.href_of(calendar, uid)
+    return current_runtime().index.href_of(calendar, uid)
 
 
 def _read_text(hub: Hub, calendar: CalendarSettings, href: str) -> str | None:

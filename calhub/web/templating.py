@@ -19,8 +19,9 @@ from flask_babel import format_date, format_datetime, format_time, pgettext
 from flask_babel import gettext as _
 from jinja2 import DictLoader
 
-from calhub.web import assets, clashes, current_hub, i18n
+from calhub.web import assets, clashes, i18n
 from calhub.web.auth import current_account
+from calhub.web.context import current_hub, current_runtime
 from calhub.web.security import CSRF_FIELD, csp_nonce, csrf_token
 
 logger = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ def _context() -> dict[str, Any]:
     account = current_account()
     open_clashes = 0
     if account is not None:
-        open_clashes = clashes.open_count(current_hub(), account)
+        open_clashes = clashes.open_count(current_runtime(), account)
     return {
         "account": account,
         "open_clashes": open_clashes,

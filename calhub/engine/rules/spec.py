@@ -2,7 +2,7 @@
 
 Each rule class lists its :class:`Setting` objects in ``BaseRule.options``. The engine reads
 a rule's parameters through them (:func:`read_params`), and the hub's config schema
-(``calhub/settings.py``) checks ``calhub.toml`` with the very same objects, so a value the
+(``calhub/hub/settings.py``) checks ``calhub.toml`` with the very same objects, so a value the
 schema accepts is one the rule can use, and the defaults, bounds and help texts the
 documentation shows are the ones the rule runs with.
 

@@ -1,0 +1,64 @@
+"""A consistent backup of a hub's data: everything but the caches, in one .tar.gz.
+
+Taken while the server runs: Radicale's storage is read under its storage lock (writers
+wait a moment), and hub.sqlite is copied with SQLite's online backup API, so the archive
+never holds a half-written event or a torn database page. The occurrence index is a cache
+and is left out; it is rebuilt on the first start after a restore.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from calhub.dav.storage import open_storage
+from calhub.store.health import copy_database
+
+if TYPE_CHECKING:
+    from calhub.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+# Radicale's own caches (item cache, sync-token history) are rebuilt on demand too.
+SKIPPED_PARTS = (".Radicale.cache", ".Radicale.lock", ".Radicale.tmp-")
+
+
+def _wanted(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    if any(part in info.name for part in SKIPPED_PARTS):
+        return None
+    return info
+
+
+def _is_cache_or_live_database(name: str) -> bool:
+    return name.startswith(("index.sqlite", "hub.sqlite")) or name.endswith(".tmp")
+
+
+def backup(runtime: Runtime, target_dir: Path) -> Path:
+    """Write ``calhub-backup-<UTC time>.tar.gz`` into ``target_dir``; returns its path."""
+    hub = runtime.hub
+    target_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    archive = target_dir / f"calhub-backup-{stamp}.tar.gz"
+    partial = archive.with_name(archive.name + ".partial")
+    storage = open_storage(runtime)
+    with tempfile.TemporaryDirectory() as scratch:
+        records_copy = Path(scratch) / "hub.sqlite"
+        with tarfile.open(partial, "w:gz") as tar, storage.acquire_lock("r", "calhub"):
+            if hub.paths.hub_db.exists():
+                copy_database(hub.paths.hub_db, records_copy)
+                tar.add(records_copy, arcname="hub.sqlite")
+            for entry in sorted(hub.root.iterdir()):
+                if (
+                    _is_cache_or_live_database(entry.name)
+                    or entry.resolve() == target_dir.resolve()
+                ):
+                    continue
+                tar.add(entry, arcname=entry.name, filter=_wanted)
+    partial.rename(archive)
+    archive.chmod(0o600)
+    logger.info("Backup written to %s", archive)
+    return archive

@@ -1,0 +1,216 @@
+"""What runs inside Radicale's storage lock on every write: the clash check, the index and
+the clash records, kept in step with Radicale's storage.
+
+Radicale's storage plugin (:mod:`calhub.dav.plugins.storage`) calls these hooks while it
+holds the storage write lock, so the check of a write, the write itself and the
+bookkeeping after it are one step for every other writer, in this process or another.
+The engine decides what clashes, the runtime's clash book what to keep
+(:mod:`calhub.runtime.bookkeeping`), the indexer which rows the index holds
+(:mod:`calhub.dav.indexing`).
+
+A write to a calendar with policy ``reject`` that would add a new, unapproved hard clash
+raises ``WriteRefused`` before anything is stored; ``calhub.dav.mapper`` turns it into a 409.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from collections.abc import Callable, Collection, Sequence
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+
+from calhub.dav.indexing import Indexer
+from calhub.dav.maintenance import recovering
+from calhub.dav.refusal import WriteRefused
+from calhub.engine import Clash, IntervalIndex, Occurrence
+from calhub.engine.index import NO_NARROWING, CountingLookup, Narrowing
+from calhub.store.index import IndexLookup
+
+if TYPE_CHECKING:
+    from radicale.item import Item
+    from radicale.storage import BaseCollection
+
+    from calhub.hub.settings import CalendarSettings
+    from calhub.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+Event = tuple[str, str]  # (calendar id, uid)
+Pending = tuple[str, str, list[Occurrence]]  # (calendar id, href, occurrences)
+
+# The occurrences a write was checked with, from before_item_write to after_item_write of
+# the same request: expanding an object twice per PUT would double its cost.
+_pending: ContextVar[Pending | None] = ContextVar("calhub_pending_write", default=None)
+
+
+class CombinedLookup:
+    """Overlap queries and counts over several lookups (the index minus a calendar, plus
+    new items)."""
+
+    def __init__(self, *lookups: CountingLookup) -> None:
+        self.lookups = lookups
+
+    def overlapping(
+        self, start: dt.datetime, end: dt.datetime, where: Narrowing = NO_NARROWING
+    ) -> list[Occurrence]:
+        found: list[Occurrence] = []
+        for lookup in self.lookups:
+            found.extend(lookup.overlapping(start, end, where))
+        return found
+
+    def count_by_grade(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        grades: frozenset[int],
+        all_day: bool,
+        exclude: Collection[Event],
+    ) -> dict[int, int]:
+        counts = dict.fromkeys(grades, 0)
+        for lookup in self.lookups:
+            for grade, count in lookup.count_by_grade(start, end, grades, all_day, exclude).items():
+                counts[grade] += count
+        return counts
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _under_lock(
+    method: Callable[Concatenate[WriteHooks, _P], _R],
+) -> Callable[Concatenate[WriteHooks, _P], _R]:
+    """A hook called while the caller holds Radicale's storage lock: a damaged index found
+    on the way is rebuilt from storage, once, and the hook run again."""
+
+    @functools.wraps(method)
+    def run(self: WriteHooks, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return recovering(self.runtime, lambda: method(self, *args, **kwargs))
+
+    return run
+
+
+class WriteHooks:
+    """The storage plugin's calls, for one runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.indexer = Indexer(runtime)
+
+    def _refuse_new_hard(self, clashes: Sequence[Clash], replaced: set[Event]) -> None:
+        refused = self.runtime.clashes.unapproved_hard(clashes, replaced)
+        if refused:
+            raise WriteRefused.clashes(refused, self.runtime.parts.settings)
+
+    @_under_lock
+    def before_item_write(
+        self, collection: BaseCollection, href: str, item: Item, moved_from: Event | None = None
+    ) -> None:
+        calendar = self.indexer.hub_calendar(collection.path)
+        if calendar is None:
+            return
+        occurrences = self.indexer.expand_item(calendar, item)
+        _pending.set((calendar.id, href, occurrences))
+        if calendar.policy != "reject":
+            return
+        self.indexer.ensure_calendar(calendar, collection)
+        event = (calendar.id, item.uid)
+        replaced = {event} | ({moved_from} if moved_from else set())
+        lookup = IndexLookup(self.runtime.index, replaced)
+        clashes = self.runtime.parts.engine.check(occurrences, lookup)
+        self._refuse_new_hard(clashes, replaced)
+
+    @_under_lock
+    def after_item_write(self, collection: BaseCollection, href: str, item: Item) -> None:
+        calendar = self.indexer.hub_calendar(collection.path)
+        if calendar is None:
+            return
+        if self.indexer.ensure_calendar(calendar, collection):
+            self.runtime.clashes.refresh({(calendar.id, item.uid)})
+            return
+        pending = _pending.get()
+        _pending.set(None)
+        if pending is not None and pending[:2] == (calendar.id, href):
+            occurrences = pending[2]
+        else:
+            occurrences = self.indexer.expand_item(calendar, item)
+        row, occurrences = self.indexer.index_row(calendar, item, occurrences)
+        index = self.runtime.index
+        with index.transaction() as db:
+            index.mark_records_pending(db)
+            old_uid = index.delete_item(db, calendar.id, href)
+            index.put_item(db, calendar.id, row, occurrences)
+        events = {(calendar.id, item.uid)}
+        if old_uid and old_uid != item.uid:
+            events.add((calendar.id, old_uid))
+        self.runtime.clashes.refresh(events)
+
+    @_under_lock
+    def after_item_delete(self, collection_path: str, href: str) -> None:
+        calendar = self.indexer.hub_calendar(collection_path)
+        if calendar is None or not self.indexer.fresh(calendar):
+            return
+        index = self.runtime.index
+        with index.transaction() as db:
+            index.mark_records_pending(db)
+            uid = index.delete_item(db, calendar.id, href)
+        if uid:
+            self.runtime.clashes.refresh({(calendar.id, uid)})
+
+    @_under_lock
+    def after_collection_delete(self, collection_path: str) -> None:
+        calendar = self.runtime.settings.calendar_by_path(collection_path)
+        if calendar is None:
+            return
+        self.runtime.clashes.refresh(self.indexer.forget_calendar(calendar.id))
+
+    @_under_lock
+    def before_collection_replace(self, path: str, items: Sequence[Item]) -> None:
+        calendar = self.indexer.hub_calendar(path)
+        if calendar is None:
+            return
+        new: list[Occurrence] = []
+        for item in items:
+            new.extend(self.indexer.expand_item(calendar, item))
+        if calendar.policy != "reject":
+            return
+        old_events = self.indexer.events_of(calendar.id)
+        new_events = {(calendar.id, i.uid) for i in items}
+        others = IndexLookup(self.runtime.index, old_events | new_events)
+        lookup = CombinedLookup(others, IntervalIndex(new))
+        clashes = self.runtime.parts.engine.check(new, lookup)
+        self._refuse_new_hard(clashes, old_events | new_events)
+
+    @_under_lock
+    def after_collection_replace(self, collection: BaseCollection) -> None:
+        calendar = self.indexer.hub_calendar(collection.path)
+        if calendar is None:
+            return
+        before = self.indexer.events_of(calendar.id)
+        self.indexer.reindex_calendar(calendar, collection)
+        self.runtime.clashes.refresh(before | self.indexer.events_of(calendar.id))
+
+    @_under_lock
+    def reindex_calendar(self, calendar: CalendarSettings, collection: BaseCollection) -> int:
+        """Read a hub calendar whole into the index (a new or updated calendar)."""
+        return self.indexer.reindex_calendar(calendar, collection)
+
+    # -- read helpers for Radicale -----------------------------------------------------
+
+    @_under_lock
+    def has_uid(self, collection: BaseCollection, uid: str) -> bool | None:
+        calendar = self.indexer.hub_calendar(collection.path)
+        if calendar is None or not self.indexer.fresh(calendar):
+            return None
+        return self.runtime.index.has_uid(calendar.id, uid)
+
+    @_under_lock
+    def hrefs_in_range(
+        self, collection: BaseCollection, start: int, end: int
+    ) -> list[tuple[str, bool]] | None:
+        calendar = self.indexer.hub_calendar(collection.path)
+        if calendar is None or not self.indexer.fresh(calendar):
+            return None
+        return self.runtime.index.hrefs_in_range(calendar.id, start, end)

@@ -1,0 +1,509 @@
+"""The hub's one typed configuration schema: ``calhub.toml`` in the data directory.
+
+Every key has a default, a help text and a validator. ``load_settings`` reads the file once
+into an immutable ``Settings``; any error names the file, the section and key, and what is
+allowed. The CLI edits the file with tomlkit so that a coordinator's comments survive.
+
+The rules' own keys are not repeated here: each rule declares its name, default severity
+and typed settings in ``calhub/engine/rules`` (``registry()``), and ``[rules.NAME]``
+tables are checked against those declarations.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from calhub.engine.config import SEVERITIES
+from calhub.engine.parser import AudienceParser
+from calhub.engine.rawscan import MAX_COMPONENTS, MAX_DATES, MAX_OVERRIDES
+from calhub.engine.rules import BaseRule, registry
+from calhub.engine.rules.spec import Setting
+from calhub.errors import ConfigError
+
+CONFIG_NAME = "calhub.toml"
+
+ROLES = ("school", "blackout", "partner")
+POLICIES = ("record", "reject")
+
+# Account/calendar ids become URL path segments and file names.
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
+COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$")
+AUDIENCE_ALLOWED = (
+    "grades and classes such as '10-11', '9', '10А, 11Б' or a group; docs/audience.md"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One key of the schema: its default, a help text and how to check a value."""
+
+    default: Any
+    help: str
+    check: Callable[[Any], Any]
+    allowed: str = ""
+
+
+def _int_range(low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return value
+
+    return check
+
+
+def _float_range(low: float, high: float) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise ValueError(f"must be a number from {low:g} to {high:g}")
+        return float(value)
+
+    return check
+
+
+def _text(max_len: int = 200) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not value.strip() or len(value) > max_len:
+            raise ValueError(f"must be a non-empty text of at most {max_len} characters")
+        return value.strip()
+
+    return check
+
+
+def check_timezone(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a time zone name such as Europe/Kaliningrad")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+def check_id(value: Any) -> str:
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid id: use 2-32 lower-case Latin letters, digits, '-' or '_', "
+            "starting with a letter"
+        )
+    return value
+
+
+def check_color(value: Any) -> str:
+    if not isinstance(value, str) or not COLOR_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a colour: use #RRGGBB")
+    return value.upper()
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
+        return str(value)
+
+    return check
+
+
+def _optional_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a text")
+    return value.strip()
+
+
+def _text_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError('must be a table of "name" = "text" pairs')
+    return dict(value)
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, not {value!r}")
+    return value
+
+
+HUB_SCHEMA: dict[str, Option] = {
+    "school": Option("Школа", "Name of the school, shown in the dashboard and feeds.", _text()),
+    "timezone": Option(
+        "Europe/Kaliningrad",
+        "IANA time zone of the hub: floating times and all-day events are read in it.",
+        check_timezone,
+        "an IANA name such as Europe/Kaliningrad",
+    ),
+    "max_body_bytes": Option(
+        10 * 1024 * 1024,
+        "Largest request body the hub accepts; larger requests get 413.",
+        _int_range(1024, 1024**3),
+    ),
+    "horizon_past_days": Option(
+        366, "How far back recurring events are expanded for clash checks.", _int_range(1, 3660)
+    ),
+    "horizon_future_days": Option(
+        731, "How far ahead recurring events are expanded.", _int_range(1, 3660)
+    ),
+    "max_occurrences_per_event": Option(
+        1000, "Cap on occurrences per event, against runaway rules.", _int_range(1, 100_000)
+    ),
+    "login_cache_seconds": Option(
+        900,
+        "How long a verified password is remembered in memory (0 disables the cache).",
+        _int_range(0, 86_400),
+    ),
+    "failed_login_delay": Option(
+        1.0, "Minimum seconds a failed login takes.", _float_range(0.0, 60.0)
+    ),
+    "session_idle_minutes": Option(
+        120,
+        "Minutes without a request after which a web sign-in ends.",
+        _int_range(5, 20_160),
+    ),
+    # Counts that drive the parsers' work on a request (see calhub.engine.rawscan): more
+    # gets 403 naming the key.
+    "max_components_per_object": Option(
+        MAX_COMPONENTS,
+        "Most components (events, alarms, time zones, any others, nested ones too) in one "
+        "PUT body.",
+        _int_range(10, 1_000_000),
+    ),
+    "max_overrides_per_event": Option(
+        MAX_OVERRIDES,
+        "Most changed instances (RECURRENCE-ID) one event series may have.",
+        _int_range(1, 100_000),
+    ),
+    "max_dates_per_event": Option(
+        MAX_DATES,
+        "Most RDATE values, and most EXDATE values, one event may list.",
+        _int_range(1, 1_000_000),
+    ),
+    "max_properties_per_request": Option(
+        200,
+        "Most properties one PROPFIND, REPORT, PROPPATCH, MKCALENDAR or MKCOL body may name.",
+        _int_range(10, 100_000),
+    ),
+}
+
+RECORDS_SCHEMA: dict[str, Option] = {
+    "retention_days": Option(
+        180,
+        "Days a resolved clash record whose events are all deleted is kept before it is purged.",
+        _int_range(1, 36_600),
+    ),
+}
+
+
+def _addresses(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError('must be a list of IP addresses such as ["127.0.0.1", "::1"]')
+    try:
+        return tuple(str(ipaddress.ip_address(item.strip())) for item in value)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; use IP addresses such as 127.0.0.1") from exc
+
+
+# [server]: how the HTTP server (calhub/server/http.py) treats connections; read when
+# ``calhub serve`` starts (a running server keeps the values it started with).
+SERVER_SCHEMA: dict[str, Option] = {
+    "threads": Option(
+        8,
+        "Worker threads that run requests; a request reaches one only when it has arrived whole.",
+        _int_range(1, 64),
+    ),
+    "connection_limit": Option(
+        500,
+        "Most open connections at once; further clients wait until one closes.",
+        _int_range(10, 10_000),
+    ),
+    "connections_per_address": Option(
+        50,
+        "Most open connections from one client address; more are answered 503 at once.",
+        _int_range(1, 10_000),
+    ),
+    "proxy_addresses": Option(
+        ("127.0.0.1", "::1"),
+        "Addresses of the TLS proxy in front of the hub, exempt from connections_per_address.",
+        _addresses,
+        'a list of IP addresses, e.g. ["127.0.0.1", "::1"]; [] caps every address',
+    ),
+    "request_timeout": Option(
+        60,
+        "Seconds a client has to send a whole request (headers and body) from its first byte.",
+        _int_range(1, 3600),
+    ),
+    "idle_timeout": Option(
+        60, "Seconds an idle keep-alive connection stays open.", _int_range(1, 3600)
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """The ``[server]`` table; every key has its default."""
+
+    threads: int = SERVER_SCHEMA["threads"].default
+    connection_limit: int = SERVER_SCHEMA["connection_limit"].default
+    connections_per_address: int = SERVER_SCHEMA["connections_per_address"].default
+    proxy_addresses: tuple[str, ...] = SERVER_SCHEMA["proxy_addresses"].default
+    request_timeout: int = SERVER_SCHEMA["request_timeout"].default
+    idle_timeout: int = SERVER_SCHEMA["idle_timeout"].default
+
+
+CALENDAR_SCHEMA: dict[str, Option] = {
+    "id": Option(None, "Calendar id; a partner's id is also its login.", check_id),
+    "name": Option(None, "Display name shown in calendar apps.", _text()),
+    "color": Option("#3A87AD", "Calendar colour (#RRGGBB).", check_color, "#RRGGBB"),
+    "role": Option("partner", "What the calendar is for.", _choice(ROLES), ", ".join(ROLES)),
+    "audience": Option(
+        "", "Default audience of its events, e.g. '10-11' (empty: whole school).", _optional_text
+    ),
+    "policy": Option(
+        "record",
+        "record: accept clashing writes and record the clash; reject: refuse new hard clashes.",
+        _choice(POLICIES),
+        ", ".join(POLICIES),
+    ),
+    "archived": Option(
+        False, "Set by 'partner remove': kept, read-only, no clash checks.", _flag, "true, false"
+    ),
+}
+
+
+# Keys every [rules.NAME] table has; each rule's own keys are declared by the rule itself
+# (BaseRule.options in calhub/engine/rules), so the engine and this schema cannot disagree.
+RULE_SCHEMA: dict[str, Option] = {
+    "enabled": Option(True, "Whether the rule runs.", _flag, "true, false"),
+    "severity": Option(
+        None,
+        "hard or soft; left out, the rule's own default.",
+        _choice(SEVERITIES),
+        ", ".join(SEVERITIES),
+    ),
+}
+
+
+def _setting_option(setting: Setting) -> Option:
+    return Option(setting.default, setting.help, setting.check, setting.allowed)
+
+
+def rule_schema(rule: type[BaseRule]) -> dict[str, Option]:
+    """Every key a ``[rules.NAME]`` table may hold for this rule."""
+    return RULE_SCHEMA | {setting.name: _setting_option(setting) for setting in rule.options}
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarSettings:
+    id: str
+    name: str
+    color: str = "#3A87AD"
+    role: str = "partner"
+    audience: str = ""
+    policy: str = "record"
+    archived: bool = False
+
+    @property
+    def owner(self) -> str:
+        """The principal the calendar lives under (school calendars live under 'school')."""
+        return "school" if self.role in ("school", "blackout") else self.id
+
+    @property
+    def slug(self) -> str:
+        return {"school": "calendar", "blackout": "blackout"}.get(self.role, "calendar")
+
+    @property
+    def path(self) -> str:
+        """Radicale path, without the /dav prefix: ``/bfu/calendar/``."""
+        return f"/{self.owner}/{self.slug}/"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleConfig:
+    """One ``[rules.NAME]`` table, checked; ``params`` holds the rule's keys that were set
+    (the rule fills in its defaults, so a default changed in code needs no config edit)."""
+
+    enabled: bool = True
+    severity: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything in calhub.toml, validated. Build with ``load_settings``."""
+
+    path: Path
+    school: str
+    timezone: str
+    max_body_bytes: int
+    horizon_past_days: int
+    horizon_future_days: int
+    max_occurrences_per_event: int
+    login_cache_seconds: int
+    failed_login_delay: float
+    session_idle_minutes: int
+    calendars: tuple[CalendarSettings, ...]
+    groups: Mapping[str, str] = field(default_factory=dict)
+    records_retention_days: int = 180
+    venue_aliases: Mapping[str, str] = field(default_factory=dict)
+    rules: Mapping[str, RuleConfig] = field(default_factory=dict)
+    max_components_per_object: int = MAX_COMPONENTS
+    max_overrides_per_event: int = MAX_OVERRIDES
+    max_dates_per_event: int = MAX_DATES
+    max_properties_per_request: int = 200
+    server: ServerSettings = field(default_factory=ServerSettings)
+
+    def calendar(self, calendar_id: str) -> CalendarSettings | None:
+        return next((c for c in self.calendars if c.id == calendar_id), None)
+
+    def calendar_by_path(self, path: str) -> CalendarSettings | None:
+        """The calendar at a Radicale path such as ``/bfu/calendar/`` (slashes optional)."""
+        wanted = "/" + path.strip("/") + "/"
+        return next((c for c in self.calendars if c.path == wanted), None)
+
+    @property
+    def partners(self) -> tuple[CalendarSettings, ...]:
+        return tuple(c for c in self.calendars if c.role == "partner")
+
+
+def _check(path: Path, where: str, option: Option, value: Any) -> Any:
+    try:
+        return option.check(value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(str(path), where, str(exc), option.allowed) from exc
+
+
+def _read_table(path: Path, section: str, raw: Any, schema: Mapping[str, Option]) -> dict:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(str(path), section, "must be a table")
+    unknown = sorted(set(raw) - set(schema))
+    if unknown:
+        raise ConfigError(
+            str(path), f"{section}.{unknown[0]}", "is not a known key", ", ".join(sorted(schema))
+        )
+    values = {}
+    for key, option in schema.items():
+        if key in raw:
+            values[key] = _check(path, f"{section}.{key}", option, raw[key])
+        elif option.default is None and key in ("id", "name"):
+            raise ConfigError(str(path), f"{section}.{key}", "is required")
+        else:
+            values[key] = option.default
+    return values
+
+
+def _read_rules(path: Path, raw: Any) -> dict[str, RuleConfig]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(str(path), "rules", "must be a table of rule tables")
+    known = registry()
+    rules = {}
+    for name, table in raw.items():
+        rule = known.get(name)
+        if rule is None:
+            raise ConfigError(str(path), f"rules.{name}", "is not a known rule", ", ".join(known))
+        if not isinstance(table, Mapping):
+            raise ConfigError(str(path), f"rules.{name}", "must be a table")
+        schema = rule_schema(rule)
+        unknown = sorted(set(table) - set(schema))
+        if unknown:
+            raise ConfigError(
+                str(path), f"rules.{name}.{unknown[0]}", "is not a known key", ", ".join(schema)
+            )
+        values = {
+            key: _check(path, f"rules.{name}.{key}", schema[key], table[key]) for key in table
+        }
+        rules[name] = RuleConfig(
+            enabled=values.pop("enabled", True),
+            severity=values.pop("severity", None),
+            params=values,
+        )
+    return rules
+
+
+def _check_audiences(
+    path: Path, groups: Mapping[str, str], calendars: Sequence[CalendarSettings]
+) -> None:
+    """Groups and calendar audiences the engine can read: a group that does not parse would
+    stop the engine from being built, and a default audience that does not parse would
+    silently count as the whole school."""
+    try:
+        parser = AudienceParser(dict(groups))
+    except ValueError as exc:
+        raise ConfigError(str(path), "audience.groups", str(exc), AUDIENCE_ALLOWED) from exc
+    for number, calendar in enumerate(calendars, start=1):
+        if calendar.audience and parser.parse(calendar.audience) is None:
+            raise ConfigError(
+                str(path),
+                f"calendars[{number}].audience",
+                f"{calendar.audience!r} is not an audience",
+                AUDIENCE_ALLOWED,
+            )
+
+
+def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
+    known = {"hub", "calendars", "audience", "venues", "rules", "records", "server"}
+    unknown = sorted(set(document) - known)
+    if unknown:
+        raise ConfigError(str(path), unknown[0], "is not a known section", ", ".join(sorted(known)))
+    hub = _read_table(path, "hub", document.get("hub", {}), HUB_SCHEMA)
+    records = _read_table(path, "records", document.get("records", {}), RECORDS_SCHEMA)
+    raw_calendars = document.get("calendars", [])
+    if not isinstance(raw_calendars, list):
+        raise ConfigError(str(path), "calendars", "must be an array of tables ([[calendars]])")
+    calendars = []
+    seen: set[str] = set()
+    for number, raw in enumerate(raw_calendars, start=1):
+        values = _read_table(path, f"calendars[{number}]", raw, CALENDAR_SCHEMA)
+        if values["id"] in seen:
+            raise ConfigError(
+                str(path), f"calendars[{number}].id", f"{values['id']!r} is used twice"
+            )
+        seen.add(values["id"])
+        calendars.append(CalendarSettings(**values))
+    for role in ("school", "blackout"):
+        if sum(1 for c in calendars if c.role == role) > 1:
+            raise ConfigError(str(path), "calendars", f"more than one calendar has role {role!r}")
+    audience = document.get("audience", {})
+    venues = document.get("venues", {})
+    if not isinstance(audience, Mapping) or not isinstance(venues, Mapping):
+        raise ConfigError(str(path), "audience/venues", "must be tables")
+    groups = _check(path, "audience.groups", Option({}, "", _text_map), audience.get("groups", {}))
+    _check_audiences(path, groups, calendars)
+    return Settings(
+        path=path,
+        calendars=tuple(calendars),
+        groups=groups,
+        venue_aliases=_check(
+            path, "venues.aliases", Option({}, "", _text_map), venues.get("aliases", {})
+        ),
+        rules=_read_rules(path, document.get("rules", {})),
+        records_retention_days=records["retention_days"],
+        server=ServerSettings(
+            **_read_table(path, "server", document.get("server", {}), SERVER_SCHEMA)
+        ),
+        **hub,
+    )
+
+
+def load_settings(data_dir: Path) -> Settings:
+    path = data_dir / CONFIG_NAME
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "-", f"is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        # An editor saving in Windows-1251 is a bad edit like any other, not a crash.
+        raise ConfigError(
+            str(path), "-", f"is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from exc
+    return parse_settings(path, document)

@@ -1,0 +1,271 @@
+"""The hub's one WSGI stack: body limit, access log, then /dav to Radicale and / to Flask.
+
+access log → security headers → body limit → /.well-known/caldav → 301 /dav/
+                                         → /dav/...            → clash-refusal mapping → Radicale
+                                         → everything else     → Flask (dashboard, API, /healthz)
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from calhub.dav.app import DAV_PREFIX, build_radicale_app
+from calhub.dav.refusal import CALDAV_NS, error_xml, xml_answer
+from calhub.dav.request import basic_credentials, request_problem
+
+if TYPE_CHECKING:
+    from calhub.hub import Hub
+
+logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("calhub.access")
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+
+def plain_response(
+    start_response: StartResponse, status: str, text: str, headers: Iterable[tuple[str, str]] = ()
+) -> list[bytes]:
+    body = text.encode()
+    start_response(
+        status,
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            *headers,
+        ],
+    )
+    return [body]
+
+
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes with 413, whatever server runs the hub.
+
+    Embedded Radicale does not enforce its own max_content_length, and a chunked body has
+    no Content-Length to check up front, so a chunked body is read here up to the limit and
+    handed on with a length (Radicale reads bodies by Content-Length only).
+    """
+
+    def __init__(self, app: WSGIApp, limit: Callable[[], int]) -> None:
+        self.app = app
+        self.limit = limit
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        limit = self.limit()
+        length_header = environ.get("CONTENT_LENGTH") or ""
+        if length_header:
+            try:
+                length = int(length_header)
+            except ValueError:
+                return plain_response(
+                    start_response, "400 Bad Request", "Invalid Content-Length.\n"
+                )
+            if length < 0:
+                return plain_response(
+                    start_response, "400 Bad Request", "Invalid Content-Length.\n"
+                )
+            if length > limit:
+                return self._too_large(environ, start_response, limit)
+        elif "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            body = environ["wsgi.input"].read(limit + 1)
+            if len(body) > limit:
+                return self._too_large(environ, start_response, limit)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def _too_large(environ: Environ, start_response: StartResponse, limit: int) -> list[bytes]:
+        environ["calhub.store.refused"] = "body limit"
+        text = (
+            f"Запрос слишком большой: хаб принимает не больше {limit} байт. "
+            "Разделите загрузку на части.\n"
+            f"The request body is too large: the hub accepts at most {limit} bytes. "
+            "Split the upload into smaller parts.\n"
+        )
+        status = "413 Request Entity Too Large"
+        path = environ.get("PATH_INFO", "")
+        if environ.get("REQUEST_METHOD") == "PUT" and path.startswith(DAV_PREFIX + "/"):
+            # An object over the calendar's max-resource-size (RFC 4791 §5.3.2.1): the
+            # status stays 413, as plain Radicale's, since the body was never read.
+            payload = error_xml(CALDAV_NS, "max-resource-size", text)
+            return xml_answer(start_response, status, payload)
+        return plain_response(start_response, status, text)
+
+
+def wsgi_text(value: str) -> str | None:
+    """A PEP 3333 native string (bytes read as Latin-1) as the UTF-8 text it carries.
+
+    Radicale's own server decodes request paths as UTF-8; a WSGI server hands them on as
+    Latin-1, so ``ä`` arrives as ``Ã¤``. None if the bytes are not UTF-8. A string that
+    cannot be Latin-1 was decoded already (by a server that does not follow PEP 3333).
+    """
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+class Dispatcher:
+    """Routes /dav to Radicale (with /dav as its SCRIPT_NAME) and the rest to Flask."""
+
+    def __init__(self, dav: WSGIApp, web: WSGIApp) -> None:
+        self.dav = dav
+        self.web = web
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or "/"
+        if path in ("/.well-known/caldav", "/.well-known/caldav/", "/.well-known/carddav"):
+            location = environ.get("SCRIPT_NAME", "") + DAV_PREFIX + "/"
+            return plain_response(
+                start_response,
+                "301 Moved Permanently",
+                f"See {location}\n",
+                [("Location", location)],
+            )
+        if path == "/" and environ.get("REQUEST_METHOD") in ("PROPFIND", "REPORT", "OPTIONS"):
+            # Some apps ask the bare host for their principal before trying .well-known,
+            # and look for the DAV header in an OPTIONS of the root.
+            path = DAV_PREFIX + "/"
+        if path in (DAV_PREFIX, DAV_PREFIX + "/") and environ.get("REQUEST_METHOD") == "GET":
+            # A person who opens the CalDAV address in a browser wants the web pages.
+            location = environ.get("SCRIPT_NAME", "") + "/"
+            return plain_response(
+                start_response, "302 Found", f"See {location}\n", [("Location", location)]
+            )
+        if path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/"):
+            dav_path = wsgi_text(path[len(DAV_PREFIX) :] or "/")
+            if dav_path is None:
+                return plain_response(
+                    start_response,
+                    "400 Bad Request",
+                    "Адрес не в кодировке UTF-8. / The address is not UTF-8 text.\n",
+                )
+            problem = request_problem(environ, dav_path)
+            if problem is not None:
+                return plain_response(start_response, *problem)
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + DAV_PREFIX
+            environ["PATH_INFO"] = dav_path
+            return self.dav(environ, start_response)
+        return self.web(environ, start_response)
+
+
+def basic_login(environ: Environ) -> str:
+    """The login named in an HTTP Basic header, for logging only (never the password)."""
+    return basic_credentials(environ)[0] or "-"
+
+
+class AccessLog:
+    """One line per request: client, login, method, path, status, bytes, milliseconds."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        status_holder: list[str] = ["-"]
+
+        def logging_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            status_holder[0] = status.split(" ", 1)[0]
+            return start_response(status, headers, exc_info)
+
+        chunks: list[bytes] = []
+        try:
+            body = self.app(environ, logging_start_response)
+            try:
+                chunks = list(body)
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+        except BaseException:
+            status_holder[0] = "500"
+            raise
+        finally:
+            self._log(environ, status_holder[0], chunks, started)
+        return chunks
+
+    @staticmethod
+    def _log(environ: Environ, status: str, chunks: list[bytes], started: float) -> None:
+        size = sum(len(chunk) for chunk in chunks)
+        access_logger.info(
+            '%s %s "%s %s%s" %s %d %.1fms',
+            environ.get("REMOTE_ADDR", "-"),
+            basic_login(environ),
+            environ.get("REQUEST_METHOD", "-"),
+            environ.get("SCRIPT_NAME", ""),
+            wsgi_text(environ.get("PATH_INFO", "")) or environ.get("PATH_INFO", ""),
+            status,
+            size,
+            (time.perf_counter() - started) * 1000,
+        )
+
+
+class SecurityHeaders:
+    """``X-Content-Type-Options: nosniff`` and ``X-Frame-Options: DENY`` on every answer.
+
+    The web app sets them on its pages; this covers /dav/ and the hub's own answers (413,
+    400, redirects), so a browser never sniffs a calendar object as HTML or frames it.
+    A header the answer already has is left as it is.
+    """
+
+    HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"))
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        def with_headers(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _ in headers}
+            extra = [(name, value) for name, value in self.HEADERS if name.lower() not in present]
+            return start_response(status, [*headers, *extra], exc_info)
+
+        return self.app(environ, with_headers)
+
+
+def build_stack(hub: Hub) -> WSGIApp:
+    from calhub.dav.answers import DavAnswers
+    from calhub.dav.capture import RefusalRecorder
+    from calhub.dav.login import DavLogin
+    from calhub.dav.maintenance import open_runtime, verify_index
+    from calhub.dav.mapper import RefusalMapper
+    from calhub.dav.precheck import PutCheck
+    from calhub.dav.proppatch import PropertyGuard
+    from calhub.store.health import check_hub_database
+    from calhub.web import create_app
+
+    # Approvals live in hub.sqlite: refuse to start on a damaged one, before anything else
+    # opens it, and fold its write-ahead log in (docs/reliability.md).
+    check_hub_database(hub.paths.hub_db)
+    # One runtime for the process: Radicale's plugins and the web share its stores.
+    runtime = open_runtime(hub)
+    problems = verify_index(runtime, repair=True)
+    for problem in problems:
+        logger.warning("Index was out of step with storage and was repaired: %s", problem)
+    web = create_app(hub=hub, runtime=runtime)
+    answers = DavAnswers(
+        build_radicale_app(runtime), runtime.policy, lambda: hub.settings.max_body_bytes
+    )
+    # Refused writes are kept for the dashboard, so an event a calendar app cannot send
+    # is not lost (calhub.store.refused); a later write of the same event resolves the record.
+    recorder = RefusalRecorder(runtime)
+    mapper = RefusalMapper(
+        PropertyGuard(answers, hub),
+        PutCheck(runtime),
+        recorder.refused,
+        recorder.written,
+        max_properties=lambda: hub.settings.max_properties_per_request,
+    )
+    # Credentials first, once per request, within the sign-in limit (calhub.dav.login).
+    dav = DavLogin(mapper, runtime)
+    dispatcher = Dispatcher(dav, web)
+    return AccessLog(SecurityHeaders(BodyLimit(dispatcher, lambda: hub.settings.max_body_bytes)))

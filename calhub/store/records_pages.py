@@ -1,0 +1,297 @@
+"""Reading clash records for people: filtered, ordered and paged by SQLite.
+
+Every list (the web page, ``/api/conflicts``, ``calhub conflicts``) asks for one page of
+records: the filters (status, severity, calendar, dates: a record is in a window when one
+of its instances is), a partner's own records, the order (open, approved, resolved; hard
+first; the next to happen first, past ones last) and the page are SQL, so no request reads
+every record ever written (issue 12). Each record is shown by one instance (the next to
+happen) with how many it has; :meth:`PagedRecords.instances` lists them, paged too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from calhub.store.record_groups import is_group_rule
+from calhub.store.sqlitedb import IN_LIST, in_list
+
+__all__ = ["Filters", "Page", "PagedRecords"]
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Which records a list shows. ``status``: open, approved, resolved, or ``unresolved``
+    (open or approved); ``calendar``: with an event of it; ``calendars``: with an event
+    of any of them; ``start``/``end``: with an instance in that window."""
+
+    status: str | None = None
+    calendar: str | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    severity: str | None = None
+    calendars: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of clash records and how many match in all."""
+
+    records: list[dict[str, Any]]
+    total: int
+    offset: int = 0
+    limit: int | None = None
+
+
+_RECORD_COLUMNS = (
+    "c.id, c.rule, c.severity, c.resolved, c.detected_at, c.resolved_at, "
+    "c.message_ru, c.message_en, a.approved_by, a.approved_at, a.comment, "
+    "c.version, c.instances, c.first_start, c.last_end"
+)
+# Open first, then approved, then resolved; hard before soft; coming ones before past ones,
+# the next first; past ones latest first.
+_PEOPLE_ORDER = (
+    " ORDER BY CASE WHEN c.resolved=1 THEN 2 WHEN a.clash_id IS NULL THEN 0 ELSE 1 END, "
+    "CASE c.severity WHEN 'hard' THEN 0 ELSE 1 END, next_start IS NULL, next_start, "
+    "c.last_end DESC, c.id"
+)
+_START_ORDER = " ORDER BY c.first_start, c.id"
+
+
+class PagedRecords:
+    """The reading half of :class:`calhub.store.records.ClashRecords` (``db`` is its connection)."""
+
+    if TYPE_CHECKING:
+        # Given by ThreadLocalDatabase, which comes first among ClashRecords' bases.
+        @property
+        def db(self) -> sqlite3.Connection: ...
+
+    def get(self, clash_id: str, instances: bool = True) -> dict[str, Any] | None:
+        """One record; with ``instances``, every place it happens (``instances``)."""
+        rows = self.page(Filters(), ids=[clash_id]).records
+        if not rows:
+            return None
+        record = rows[0]
+        if instances:
+            record["instances"] = self.instances(clash_id)
+        return record
+
+    def instances(
+        self, clash_id: str, limit: int | None = None, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Where a record's clash happens, earliest first: start, end, the occurrences."""
+        rows = self.db.execute(
+            "SELECT start_at, end_at, occurrences FROM clash_instances WHERE clash_id=? "
+            "ORDER BY start_at, instance LIMIT ? OFFSET ?",
+            (clash_id, -1 if limit is None else limit, offset),
+        )
+        return [{"start": r[0], "end": r[1], "occurrences": json.loads(r[2])} for r in rows]
+
+    def instances_between(
+        self, start: dt.datetime, end: dt.datetime, calendar: str | None = None
+    ) -> list[tuple[str, bool, list[dict[str, Any]]]]:
+        """(severity, approved, occurrences) of each instance of an unresolved record in
+        [start, end), of records with an event of ``calendar`` if given."""
+        sql = (
+            "SELECT c.severity, a.clash_id IS NOT NULL, i.occurrences FROM clash_instances i "
+            "JOIN clashes c ON c.id = i.clash_id LEFT JOIN approvals a ON a.clash_id = c.id "
+            "WHERE c.resolved=0 AND i.start_at < ? AND i.end_at > ?"
+        )
+        args: list[Any] = [_iso(end), _iso(start)]
+        if calendar is not None:
+            sql += " AND c.id IN (SELECT clash_id FROM clash_members WHERE calendar=?)"
+            args.append(calendar)
+        return [(r[0], bool(r[1]), json.loads(r[2])) for r in self.db.execute(sql, args)]
+
+    def history(
+        self, clash_id: str | None = None, limit: int = 200, calendar: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The latest entries first (of one record; of records with an event of
+        ``calendar``)."""
+        sql = (
+            "SELECT clash_id, at, actor, action, comment, message_ru, message_en FROM history"
+            " WHERE 1=1"
+        )
+        args: list[Any] = []
+        if clash_id is not None:
+            sql += " AND clash_id=?"
+            args.append(clash_id)
+        if calendar is not None:
+            sql += " AND clash_id IN (SELECT clash_id FROM clash_members WHERE calendar=?)"
+            args.append(calendar)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        return [
+            {
+                "clash_id": r[0],
+                "at": r[1],
+                "actor": r[2],
+                "action": r[3],
+                "comment": r[4],
+                # What calhub itself says about the entry (a changed approved clash).
+                "message": {"ru": r[5], "en": r[6]},
+            }
+            for r in self.db.execute(sql, args)
+        ]
+
+    def query(self, filters: Filters, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Every record matching ``filters`` (of ``ids``, if given), by first start."""
+        return self.page(filters, ids=ids, order="start").records
+
+    def open_by_calendar(self) -> dict[str, int]:
+        """How many open records have an event of each calendar (a record of two events of
+        one calendar counts once for it)."""
+        rows = self.db.execute(
+            "SELECT m.calendar, count(DISTINCT m.clash_id) FROM clash_members m "
+            "JOIN clashes c ON c.id = m.clash_id LEFT JOIN approvals a ON a.clash_id = c.id "
+            "WHERE c.resolved = 0 AND a.clash_id IS NULL GROUP BY m.calendar"
+        )
+        return {str(calendar): int(count) for calendar, count in rows}
+
+    def count(self, filters: Filters, calendar: str | None = None) -> int:
+        """How many records match ``filters`` (with an event of ``calendar``, if given)."""
+        where, args = _where(filters, None, calendar)
+        # Here and below, the SQL built holds placeholders and constant text only.
+        sql = f"SELECT count(*) FROM clashes c LEFT JOIN approvals a ON a.clash_id = c.id{where}"
+        return int(self.db.execute(sql, args).fetchone()[0])
+
+    def page(
+        self,
+        filters: Filters,
+        limit: int | None = None,
+        offset: int = 0,
+        *,
+        ids: Iterable[str] | None = None,
+        calendar: str | None = None,
+        order: str = "people",
+        now: dt.datetime | None = None,
+    ) -> Page:
+        """Records matching ``filters``, filtered, ordered and paged by SQLite.
+
+        ``calendar``: only records with an event of it (what a partner may see).
+        ``order``: ``people`` (open, then approved, then resolved; hard first; the next
+        to happen first, past ones last) or ``start`` (by first start). Each record shows
+        one instance as its ``occurrences`` (the next to happen in the filters' window,
+        else the latest) with ``count`` instances in all; a group clash shows all its
+        events.
+        """
+        wanted = None if ids is None else list(ids)
+        if wanted is not None and not wanted:
+            return Page([], 0, offset, limit)
+        moment = _iso(now or dt.datetime.now(dt.UTC))
+        where, args = _where(filters, wanted, calendar)
+        next_start = (
+            "(SELECT min(i.start_at) FROM clash_instances i WHERE i.clash_id = c.id "
+            "AND i.end_at > ?) AS next_start"
+        )
+        sql = (
+            f"SELECT {_RECORD_COLUMNS}, c.occurrences, {next_start} FROM clashes c "
+            f"LEFT JOIN approvals a ON a.clash_id = c.id{where}"
+        )
+        sql += _PEOPLE_ORDER if order == "people" else _START_ORDER
+        sql += " LIMIT ? OFFSET ?"
+        rows = self.db.execute(
+            sql, [moment, *args, -1 if limit is None else limit, offset]
+        ).fetchall()
+        records = [self._shown(row, filters, moment) for row in rows]
+        if limit is None and offset == 0:
+            total = len(records)
+        else:
+            total = self.count(filters, calendar) if wanted is None else len(records)
+        return Page(records, total, offset, limit)
+
+    def _shown(self, row: tuple, filters: Filters, moment: str) -> dict[str, Any]:
+        """A record with the instance it is shown by."""
+        record = _record(row[:15], row[16])
+        if record["count"] <= 1:
+            record["occurrences"] = json.loads(row[15])
+            return record
+        window, args = "", [record["id"]]
+        if filters.end is not None:
+            window += " AND start_at < ?"
+            args.append(_iso(filters.end))
+        if filters.start is not None:
+            window += " AND end_at > ?"
+            args.append(_iso(filters.start))
+        base = f"SELECT occurrences FROM clash_instances WHERE clash_id=?{window}"
+        found = self.db.execute(
+            f"{base} AND end_at > ? ORDER BY start_at LIMIT 1", [*args, moment]
+        ).fetchone()
+        if found is None:
+            found = self.db.execute(f"{base} ORDER BY start_at DESC LIMIT 1", args).fetchone()
+        record["occurrences"] = json.loads(found[0]) if found else json.loads(row[15])
+        return record
+
+
+def _where(filters: Filters, ids: list[str] | None, calendar: str | None) -> tuple[str, list[Any]]:
+    sql = " WHERE 1=1"
+    args: list[Any] = []
+    if ids is not None:
+        sql += f" AND c.id IN {IN_LIST}"
+        args.append(in_list(ids))
+    if filters.status == "resolved":
+        sql += " AND c.resolved=1"
+    elif filters.status == "approved":
+        sql += " AND c.resolved=0 AND a.clash_id IS NOT NULL"
+    elif filters.status == "open":
+        sql += " AND c.resolved=0 AND a.clash_id IS NULL"
+    elif filters.status == "unresolved":
+        sql += " AND c.resolved=0"
+    if filters.severity:
+        sql += " AND c.severity=?"
+        args.append(filters.severity)
+    for chosen in (filters.calendar, calendar):
+        if chosen:
+            sql += " AND c.id IN (SELECT clash_id FROM clash_members WHERE calendar=?)"
+            args.append(chosen)
+    if filters.calendars:
+        sql += f" AND c.id IN (SELECT clash_id FROM clash_members WHERE calendar IN {IN_LIST})"
+        args.append(in_list(filters.calendars))
+    if filters.start is not None or filters.end is not None:
+        # In the window when one of its instances overlaps it.
+        sql += " AND EXISTS (SELECT 1 FROM clash_instances i WHERE i.clash_id = c.id"
+        if filters.end is not None:
+            sql += " AND i.start_at < ?"
+            args.append(_iso(filters.end))
+        if filters.start is not None:
+            sql += " AND i.end_at > ?"
+            args.append(_iso(filters.start))
+        sql += ")"
+    return sql, args
+
+
+def _record(row: tuple, next_start: str | None) -> dict[str, Any]:
+    (clash_id, rule, severity, resolved, detected, resolved_at, message_ru, message_en) = row[:8]
+    approved_by, approved_at, comment, stored_version, count, first_start, last_end = row[8:]
+    status = "resolved" if resolved else "approved" if approved_by else "open"
+    approval: Mapping[str, Any] | None = None
+    if approved_by:
+        approval = {"by": approved_by, "at": approved_at, "comment": comment}
+    return {
+        "id": clash_id,
+        "rule": rule,
+        "severity": severity,
+        "status": status,
+        "detected_at": detected,
+        "resolved_at": resolved_at,
+        "approval": approval,
+        "message": {"ru": message_ru, "en": message_en},
+        "occurrences": [],
+        # How many times the clash happens (a group clash: how many events it holds),
+        # the first start, the next start still to come (None: all past) and the last end.
+        "count": count,
+        "first_start": first_start,
+        "next_start": next_start,
+        "last_end": last_end,
+        "version": stored_version,
+        # A group clash (overload) counts events, not dates.
+        "group_rule": is_group_rule(rule),
+    }
