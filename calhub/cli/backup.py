@@ -9,7 +9,9 @@ from calhub.cli.common import runtime_of
 from calhub.dav.backup import backup
 
 
-def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser(
         "backup",
         parents=[common],

@@ -18,7 +18,9 @@ EXIT_OPEN_HARD = 1
 DEFAULT_LIMIT = 50
 
 
-def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser(
         "conflicts",
         parents=[common],

@@ -8,7 +8,9 @@ from calhub.cli.common import runtime_of
 from calhub.dav.maintenance import rebuild_index, verify_index
 
 
-def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser(
         "index",
         help="check or rebuild the occurrence index",

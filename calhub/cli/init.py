@@ -18,7 +18,9 @@ logger = logging.getLogger(__name__)
 COORDINATOR = "coordinator"
 
 
-def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser(
         "init",
         parents=[common],

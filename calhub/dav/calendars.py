@@ -33,7 +33,8 @@ def timezone_component(tzid: str) -> str:
     calendar.add("prodid", "-//calhub//calhub//RU")
     calendar.add("version", "2.0")
     calendar.add_component(icalendar.Timezone.from_tzid(tzid))
-    return calendar.to_ical().decode()
+    text: str = calendar.to_ical().decode()
+    return text
 
 
 def calendar_props(calendar: CalendarSettings, school: str, tzid: str) -> dict[str, str]:

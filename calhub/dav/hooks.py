@@ -19,7 +19,7 @@ import functools
 import logging
 from collections.abc import Callable, Collection, Sequence
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
 
 from calhub.dav.indexing import Indexer
 from calhub.dav.maintenance import recovering
@@ -89,7 +89,8 @@ def _under_lock(
     def run(self: WriteHooks, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         return recovering(self.runtime, lambda: method(self, *args, **kwargs))
 
-    return run
+    # functools.wraps hides the signature from mypy; it is the method's own.
+    return cast(Callable[Concatenate[WriteHooks, _P], _R], run)
 
 
 class WriteHooks:

@@ -382,7 +382,7 @@ def _check(path: Path, where: str, option: Option, value: Any) -> Any:
         raise ConfigError(str(path), where, str(exc), option.allowed) from exc
 
 
-def _read_table(path: Path, section: str, raw: Any, schema: Mapping[str, Option]) -> dict:
+def _read_table(path: Path, section: str, raw: Any, schema: Mapping[str, Option]) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         raise ConfigError(str(path), section, "must be a table")
     unknown = sorted(set(raw) - set(schema))

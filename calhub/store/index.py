@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from calhub.engine import Audience, Occurrence
 from calhub.engine.index import NO_NARROWING, Narrowing
@@ -242,7 +242,8 @@ def _reading(
         # Rebuilt from storage by ``repair``: the same question again, of the new file.
         return method(self, *args, **kwargs)
 
-    return guarded
+    # functools.wraps hides the signature from mypy; it is the method's own.
+    return cast(Callable[Concatenate[OccurrenceIndex, _P], _R], guarded)
 
 
 class OccurrenceIndex(ThreadLocalDatabase):
@@ -769,7 +770,7 @@ class IndexLookup:
         return self.index.count_by_grade(start, end, grades, all_day, self.exclude | set(exclude))
 
 
-def _item(row: Sequence) -> IndexedItem:
+def _item(row: Sequence[Any]) -> IndexedItem:
     try:
         return IndexedItem(
             row[0], row[1], row[2], row[3], (row[4], row[5]), row[6], (row[7], row[8])
@@ -778,7 +779,7 @@ def _item(row: Sequence) -> IndexedItem:
         raise DamagedRow(f"an item row cannot be read: {error!r}") from error
 
 
-def _occurrence(row: Sequence) -> Occurrence:
+def _occurrence(row: Sequence[Any]) -> Occurrence:
     try:
         return Occurrence(
             calendar=row[0],

@@ -97,7 +97,7 @@ def group_existing(db: sqlite3.Connection) -> int:
     return sum(len(g.rows) for g in merged.values())
 
 
-def _keep(db: sqlite3.Connection, clash_id: str, occurrences: list[dict]) -> None:
+def _keep(db: sqlite3.Connection, clash_id: str, occurrences: list[dict[str, Any]]) -> None:
     """A record of no two events that keeps its id, as its one instance."""
     start, end = _span(occurrences)
     instances = [(clash_id, start, end, _text(occurrences))] if occurrences else []

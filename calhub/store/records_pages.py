@@ -208,7 +208,7 @@ class PagedRecords:
             total = self.count(filters, calendar) if wanted is None else len(records)
         return Page(records, total, offset, limit)
 
-    def _shown(self, row: tuple, filters: Filters, moment: str) -> dict[str, Any]:
+    def _shown(self, row: tuple[Any, ...], filters: Filters, moment: str) -> dict[str, Any]:
         """A record with the instance it is shown by."""
         record = _record(row[:15], row[16])
         if record["count"] <= 1:
@@ -268,7 +268,7 @@ def _where(filters: Filters, ids: list[str] | None, calendar: str | None) -> tup
     return sql, args
 
 
-def _record(row: tuple, next_start: str | None) -> dict[str, Any]:
+def _record(row: tuple[Any, ...], next_start: str | None) -> dict[str, Any]:
     (clash_id, rule, severity, resolved, detected, resolved_at, message_ru, message_en) = row[:8]
     approved_by, approved_at, comment, stored_version, count, first_start, last_end = row[8:]
     status = "resolved" if resolved else "approved" if approved_by else "open"

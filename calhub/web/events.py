@@ -221,7 +221,9 @@ def plan_events(
     return events
 
 
-def by_day(events: list[PlanEvent], first: dt.date, last: dt.date) -> list[tuple[dt.date, list]]:
+def by_day(
+    events: list[PlanEvent], first: dt.date, last: dt.date
+) -> list[tuple[dt.date, list[PlanEvent]]]:
     """Events per day from ``first`` to ``last`` (days without events left out); an event
     over several days is listed on each of them."""
     days: dict[dt.date, list[PlanEvent]] = {}

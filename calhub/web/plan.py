@@ -53,13 +53,13 @@ def step(view: str, day: dt.date, forward: bool) -> dt.date:
 
 def range_title(view: str, first: dt.date, last: dt.date) -> str:
     if view == "week":
-        return format_interval(first, last, "yMMMd", locale=get_locale())
+        return str(format_interval(first, last, "yMMMd", locale=get_locale()))
     title = format_date(first, "LLLL yyyy")
-    return title[:1].upper() + title[1:]
+    return str(title[:1].upper() + title[1:])
 
 
 def audience_source(source: str) -> str:
-    names = {
+    names: dict[str, str] = {
         "x-calhub-audience": _("the X-CALHUB-AUDIENCE property"),
         "categories": _("the event's categories"),
         "summary": _("the [tag] in the title"),

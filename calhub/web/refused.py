@@ -66,7 +66,7 @@ def download_name(row: RefusedWrite) -> str:
 @bp.app_template_global()
 def refused_state_name(state: str) -> str:
     """The state of one refused event (a badge on its card)."""
-    names = {
+    names: dict[str, str] = {
         "open": pgettext("one refused event", "Not saved"),
         "resolved": pgettext("one refused event", "Got in"),
         "dismissed": pgettext("one refused event", "Set aside"),
@@ -77,7 +77,7 @@ def refused_state_name(state: str) -> str:
 @bp.app_template_global()
 def refused_state_tab(state: str) -> str:
     """A tab of the page: which refused events it shows."""
-    names = {
+    names: dict[str, str] = {
         "open": pgettext("refused list", "Not saved"),
         "closed": pgettext("refused list", "Got in or set aside"),
         "all": pgettext("refused list", "All"),

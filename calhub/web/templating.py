@@ -38,7 +38,7 @@ def read_templates(root: Path = TEMPLATES) -> dict[str, str]:
 
 
 def rule_name(rule: str) -> str:
-    names = {
+    names: dict[str, str] = {
         "audience": _("Same classes"),
         "blackout": _("Closed period"),
         "venue": _("Same venue"),
@@ -50,16 +50,18 @@ def rule_name(rule: str) -> str:
 
 
 def severity_name(severity: str) -> str:
-    return {"hard": _("Hard clash"), "soft": _("Warning")}.get(severity, severity)
+    names: dict[str, str] = {"hard": _("Hard clash"), "soft": _("Warning")}
+    return names.get(severity, severity)
 
 
 def severity_heading(severity: str) -> str:
-    return {"hard": _("Hard clashes"), "soft": _("Warnings")}.get(severity, severity)
+    names: dict[str, str] = {"hard": _("Hard clashes"), "soft": _("Warnings")}
+    return names.get(severity, severity)
 
 
 def status_name(status: str) -> str:
     """The status of one clash (a badge on its card)."""
-    names = {
+    names: dict[str, str] = {
         "open": pgettext("one clash", "Open"),
         "approved": pgettext("one clash", "Approved"),
         "resolved": pgettext("one clash", "Resolved"),
@@ -69,7 +71,7 @@ def status_name(status: str) -> str:
 
 def status_tab(status: str) -> str:
     """A tab of the clash list: which clashes it shows."""
-    names = {
+    names: dict[str, str] = {
         "open": pgettext("clash list", "Open"),
         "approved": pgettext("clash list", "Approved"),
         "resolved": pgettext("clash list", "Resolved"),
@@ -79,7 +81,7 @@ def status_tab(status: str) -> str:
 
 
 def action_name(action: str) -> str:
-    names = {
+    names: dict[str, str] = {
         "detected": _("detected"),
         "approved": _("approved"),
         "reopened": _("reopened"),
@@ -92,7 +94,7 @@ def action_name(action: str) -> str:
 
 
 def mark_name(mark: str) -> str:
-    names = {
+    names: dict[str, str] = {
         "hard": _("hard clash"),
         "soft": _("warning"),
         "approved": _("approved clash"),
@@ -103,7 +105,7 @@ def mark_name(mark: str) -> str:
 def who(login: str) -> str:
     """An actor of the history as people know it: the account's name, or calhub itself."""
     if login == "calhub":
-        return _("calhub (automatically)")
+        return str(_("calhub (automatically)"))
     account = current_hub().accounts.get(login)
     return f"{account.name} ({login})" if account is not None and account.name != login else login
 

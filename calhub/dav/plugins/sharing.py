@@ -84,7 +84,7 @@ class Sharing(sharing.BaseSharing):
     def database_init(self) -> bool:
         return True
 
-    def database_get_info(self) -> dict | None:
+    def database_get_info(self) -> dict[str, Any] | None:
         return {"type": "calhub", "source": "calhub.toml and accounts.json, on every request"}
 
     def database_verify(self) -> bool:
@@ -102,7 +102,7 @@ class Sharing(sharing.BaseSharing):
         HiddenByOwner: bool | None = None,
         HiddenByUser: bool | None = None,
         Conversion: str | None = None,
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         """The shares of the user named by ``OwnerOrUser``/``User``, filtered like Radicale.
 
         Every share belongs to one user (Owner = User), so a listing names a user. A listing
@@ -137,7 +137,7 @@ class Sharing(sharing.BaseSharing):
         PathOrToken: str,
         OnlyEnabled: bool = True,
         User: str | None = None,
-    ) -> dict | None:
+    ) -> dict[str, Any] | None:
         """The share at ``PathOrToken`` (``/bfu/hub-kgtu/``), as Radicale's resolver wants it."""
         if ShareType != "map":
             return None
@@ -167,13 +167,13 @@ class Sharing(sharing.BaseSharing):
 
     # The hub's settings are the only source of shares: nothing is created or changed here.
 
-    def database_create_sharing(self, *args: Any, **kwargs: Any) -> dict:
+    def database_create_sharing(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return dict(_REFUSED)
 
-    def database_update_sharing(self, *args: Any, **kwargs: Any) -> dict:
+    def database_update_sharing(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return dict(_REFUSED)
 
-    def database_delete_sharing(self, *args: Any, **kwargs: Any) -> dict:
+    def database_delete_sharing(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return dict(_REFUSED)
 
     def post(
@@ -182,8 +182,8 @@ class Sharing(sharing.BaseSharing):
         base_prefix: str,
         path: str,
         user: str,
-        user_groups: set,
-        request_info: dict,
+        user_groups: set[str],
+        request_info: dict[str, Any],
     ) -> types.WSGIResponse:
         """Radicale's sharing API (POST /.sharing/v1/…): refused, 401 anonymous, else 403."""
         return httputils.NOT_ALLOWED
