@@ -1,5 +1,6 @@
 """Fixtures of the web tests: a hub with a week of sample events (clashes included), the
-Flask app on a private copy of it, and signing in through the real sign-in form.
+Flask app on a private copy of it (``web_app``, serving from ``web_runtime``), and signing
+in through the real sign-in form.
 
 The sample hub is built once per session (``web_hub_template``, through the same storage
 plugin as a CalDAV PUT, so the index and clash records are real) and copied for every test
@@ -17,12 +18,14 @@ import pytest
 from web_support import sample_events
 
 from calhub.hub import Hub
+from calhub.runtime import Runtime
 
 
 @pytest.fixture(scope="session")
 def web_hub_template(tmp_path_factory: pytest.TempPathFactory, hub_template: Path) -> Path:
-    from calhub import configfile
-    from calhub.importer import import_objects
+    from calhub.dav.importer import import_objects
+    from calhub.dav.maintenance import open_runtime
+    from calhub.hub import configfile
 
     root = tmp_path_factory.mktemp("web-template") / "data"
     shutil.copytree(hub_template, root)
@@ -31,31 +34,42 @@ def web_hub_template(tmp_path_factory: pytest.TempPathFactory, hub_template: Pat
     # Failed sign-ins are delayed a second by default; the limiter tests fail many.
     hub_table["failed_login_delay"] = 0.0
     configfile.save_document(root, document)
-    hub = Hub(root)
-    for calendar_id, texts in sample_events().items():
-        calendar = hub.settings.calendar(calendar_id)
-        assert calendar is not None, calendar_id
-        import_objects(hub, calendar, texts)
-    hub.close()
+    runtime = open_runtime(Hub(root))
+    try:
+        for calendar_id, texts in sample_events().items():
+            calendar = runtime.settings.calendar(calendar_id)
+            assert calendar is not None, calendar_id
+            import_objects(runtime, calendar, texts)
+    finally:
+        runtime.close()
     return root
 
 
 @pytest.fixture
-def web_hub(tmp_path: Path, web_hub_template: Path) -> Iterator[Hub]:
+def web_hub(tmp_path: Path, web_hub_template: Path) -> Hub:
     root = tmp_path / "hub"
     shutil.copytree(web_hub_template, root)
-    hub = Hub(root)
-    try:
-        yield hub
-    finally:
-        hub.close()
+    return Hub(root)
 
 
 @pytest.fixture
-def web_app(web_hub: Hub) -> Any:
+def web_runtime(web_hub: Hub) -> Iterator[Runtime]:
+    """The runtime of ``web_hub``: the one ``web_app`` serves from, for the tests to read
+    and write the same stores (index, clash records, sessions, sign-in limits)."""
+    from calhub.dav.maintenance import open_runtime
+
+    runtime = open_runtime(web_hub)
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+@pytest.fixture
+def web_app(web_runtime: Runtime) -> Any:
     from calhub.web import create_app
 
-    return create_app({"TESTING": True}, hub=web_hub)
+    return create_app({"TESTING": True}, runtime=web_runtime)
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ import pytest
 from helpers import PASSWORDS, basic_auth
 from web_support import csrf_in, session_csrf, sign_in, text
 
+from calhub.dav.maintenance import open_runtime
 from calhub.hub import Hub
-from calhub.limiter import ADDRESS_BUDGET, PAIR_BUDGET
-from calhub.records import Filters
+from calhub.store.logins import ADDRESS_BUDGET, PAIR_BUDGET
+from calhub.store.records import Filters
 from calhub.web import create_app
 from calhub.web.security import SECRET_NAME
 
@@ -147,14 +148,14 @@ def test_the_api_counts_failed_basic_logins_in_the_same_limit(web_client: Any) -
     assert web_client.get("/api/conflicts", headers=right).status_code == 200
 
 
-def test_failure_counts_are_hub_data_shared_by_every_app(web_hub: Any) -> None:
-    first = create_app({"TESTING": True}, hub=web_hub).test_client()
+def test_failure_counts_are_hub_data_shared_by_every_app(web_runtime: Any) -> None:
+    first = create_app({"TESTING": True}, runtime=web_runtime).test_client()
     for _ in range(PAIR_BUDGET.free):
         assert _fail(first, "bfu", "10.4.4.4").status_code == 200
-    # Another process on the same data directory (here: another app and hub object).
-    again = Hub(web_hub.root)
+    # Another process on the same data directory (here: another app, hub and runtime).
+    again = open_runtime(Hub(web_runtime.hub.root))
     try:
-        second = create_app({"TESTING": True}, hub=again).test_client()
+        second = create_app({"TESTING": True}, runtime=again).test_client()
         assert _fail(second, "bfu", "10.4.4.4").status_code == 429
     finally:
         again.close()
@@ -186,13 +187,13 @@ def test_signing_out_ends_the_session_on_the_server(web_app: Any) -> None:
 
 
 def test_partner_passwd_ends_every_web_session_of_the_login(
-    web_app: Any, web_hub: Any, runner: Any
+    web_app: Any, web_hub: Any, web_runtime: Any, runner: Any
 ) -> None:
     kept = web_app.test_client()
     sign_in(kept, "kgtu")
     ended = web_app.test_client()
     sign_in(ended, "bfu")
-    before = web_hub.sessions.current("bfu")
+    before = web_runtime.sessions.current("bfu")
     code, _, err = runner(
         "partner",
         "passwd",
@@ -203,13 +204,13 @@ def test_partner_passwd_ends_every_web_session_of_the_login(
         input="another-password-1\n",
     )
     assert code == 0, err
-    assert web_hub.sessions.current("bfu") != before
+    assert web_runtime.sessions.current("bfu") != before
     assert ended.get("/plan").status_code == 302
     assert kept.get("/plan").status_code == 200
 
 
 def _idle_hub(web_hub: Any, minutes: int) -> None:
-    from calhub import configfile
+    from calhub.hub import configfile
 
     document = configfile.read_document(web_hub.root)
     hub_table: Any = document["hub"]
@@ -287,14 +288,14 @@ def test_a_changed_password_ends_the_web_session(web_client: Any, web_hub: Any) 
 # -- CSRF ----------------------------------------------------------------------------------
 
 
-def test_a_post_without_the_csrf_token_is_refused(web_client: Any, web_hub: Any) -> None:
+def test_a_post_without_the_csrf_token_is_refused(web_client: Any, web_runtime: Any) -> None:
     sign_in(web_client, "coordinator")
-    [clash] = [r for r in web_hub.tracker.records.query(Filters()) if r["rule"] == "audience"]
+    [clash] = [r for r in web_runtime.records.query(Filters()) if r["rule"] == "audience"]
     for data in ({"comment": "без токена"}, {"comment": "чужой", "csrf_token": "forged"}):
         response = web_client.post(f"/conflicts/{clash['id']}/approve", data=data)
         assert response.status_code == 400
         assert "Форма устарела" in text(response)
-    assert web_hub.tracker.records.get(clash["id"])["status"] == "open"
+    assert web_runtime.records.get(clash["id"])["status"] == "open"
     assert web_client.post("/logout").status_code == 400
     assert web_client.post("/lang", data={"lang": "en"}).status_code == 400
 
@@ -306,9 +307,9 @@ def test_sign_in_form_needs_the_token_too(web_client: Any) -> None:
 
 
 def test_session_api_posts_need_the_csrf_header_basic_posts_do_not(
-    web_client: Any, web_hub: Any
+    web_client: Any, web_runtime: Any
 ) -> None:
-    [clash] = [r for r in web_hub.tracker.records.query(Filters()) if r["rule"] == "audience"]
+    [clash] = [r for r in web_runtime.records.query(Filters()) if r["rule"] == "audience"]
     path = f"/api/conflicts/{clash['id']}/approve"
     sign_in(web_client, "coordinator")
     refused = web_client.post(path, json={"comment": "через сессию"})

@@ -10,11 +10,11 @@ from typing import Any
 from helpers import make_event
 from web_support import WEEK, at, session_csrf, sign_in, text
 
-from calhub.records import Filters
+from calhub.store.records import Filters
 
 
-def clash(hub: Any, rule: str) -> dict[str, Any]:
-    [record] = [r for r in hub.tracker.records.query(Filters()) if r["rule"] == rule]
+def clash(runtime: Any, rule: str) -> dict[str, Any]:
+    [record] = [r for r in runtime.records.query(Filters()) if r["rule"] == rule]
     return record
 
 
@@ -38,8 +38,8 @@ def test_coordinator_sees_every_clash_grouped_hard_first(web_client: Any) -> Non
     assert page.count('class="approve-form"') == 3
 
 
-def test_approve_with_a_comment_then_reopen(web_client: Any, web_hub: Any) -> None:
-    target = clash(web_hub, "audience")
+def test_approve_with_a_comment_then_reopen(web_client: Any, web_runtime: Any) -> None:
+    target = clash(web_runtime, "audience")
     sign_in(web_client, "coordinator")
     token = session_csrf(web_client)
     empty = web_client.post(
@@ -48,14 +48,14 @@ def test_approve_with_a_comment_then_reopen(web_client: Any, web_hub: Any) -> No
         follow_redirects=True,
     )
     assert "без комментария согласовать нельзя" in text(empty)
-    assert web_hub.tracker.records.get(target["id"])["status"] == "open"
+    assert web_runtime.records.get(target["id"])["status"] == "open"
 
     approved = web_client.post(
         f"/conflicts/{target['id']}/approve",
         data={"csrf_token": token, "comment": "Группы разведены", "next": "/conflicts"},
     )
     assert approved.status_code == 303 and approved.headers["Location"] == "/conflicts"
-    record = web_hub.tracker.records.get(target["id"])
+    record = web_runtime.records.get(target["id"])
     assert record["status"] == "approved"
     assert record["approval"] == {
         "by": "coordinator",
@@ -72,7 +72,7 @@ def test_approve_with_a_comment_then_reopen(web_client: Any, web_hub: Any) -> No
     web_client.post(
         f"/conflicts/{target['id']}/reopen", data={"csrf_token": token, "comment": "Нет, не так"}
     )
-    assert web_hub.tracker.records.get(target["id"])["status"] == "open"
+    assert web_runtime.records.get(target["id"])["status"] == "open"
     detail = text(web_client.get(f"/conflicts/{target['id']}"))
     actions = re.findall(r"<td>(обнаружена|согласовал\(а\)|открыл\(а\) снова)</td>", detail)
     assert actions == ["открыл(а) снова", "согласовал(а)", "обнаружена"]
@@ -93,8 +93,8 @@ def test_filters_of_the_clash_list(web_client: Any) -> None:
     assert "Здесь накладок нет." in text(web_client.get("/conflicts?status=resolved"))
 
 
-def test_a_partner_cannot_approve_or_reopen(web_client: Any, web_hub: Any) -> None:
-    target = clash(web_hub, "audience")  # involves bfu and kgtu
+def test_a_partner_cannot_approve_or_reopen(web_client: Any, web_runtime: Any) -> None:
+    target = clash(web_runtime, "audience")  # involves bfu and kgtu
     sign_in(web_client, "kgtu")
     page = text(web_client.get("/conflicts"))
     assert "approve-form" not in page and "Практикум [10А]" in page
@@ -105,7 +105,7 @@ def test_a_partner_cannot_approve_or_reopen(web_client: Any, web_hub: Any) -> No
         )
         assert response.status_code == 403, action
         assert "Это может только координатор." in text(response)
-    assert web_hub.tracker.records.get(target["id"])["status"] == "open"
+    assert web_runtime.records.get(target["id"])["status"] == "open"
     api = web_client.post(
         f"/api/conflicts/{target['id']}/approve",
         json={"comment": "я сам"},
@@ -115,10 +115,10 @@ def test_a_partner_cannot_approve_or_reopen(web_client: Any, web_hub: Any) -> No
 
 
 def test_a_partner_sees_only_its_own_clashes_and_their_history(
-    web_client: Any, web_hub: Any
+    web_client: Any, web_runtime: Any
 ) -> None:
-    school = clash(web_hub, "venue")
-    travel = clash(web_hub, "travel")
+    school = clash(web_runtime, "venue")
+    travel = clash(web_runtime, "travel")
     coordinator = web_client.application.test_client()
     sign_in(coordinator, "coordinator")
     coordinator.post(
@@ -152,15 +152,15 @@ def test_the_count_in_the_navigation_is_everywhere(web_client: Any) -> None:
     assert open_count(text(partner.get("/plan"))) == 2  # not the school's venue clash
 
 
-def store(hub: Any, calendar_id: str, text_of_object: str) -> None:
+def store(runtime: Any, calendar_id: str, text_of_object: str) -> None:
     """Write one object through Radicale's storage, so the hub's write hooks run as for a
     CalDAV PUT (the web tests' hub is in-process, without a server)."""
     from radicale import item as radicale_item
 
-    from calhub.calendars import open_storage
+    from calhub.dav.storage import open_storage
 
-    calendar = hub.settings.calendar(calendar_id)
-    storage = open_storage(hub)
+    calendar = runtime.settings.calendar(calendar_id)
+    storage = open_storage(runtime)
     with storage.acquire_lock("w", "test"):
         collection = next(iter(storage.discover(calendar.path)))
         [component] = radicale_item.read_components(text_of_object)
@@ -170,20 +170,20 @@ def store(hub: Any, calendar_id: str, text_of_object: str) -> None:
 
 
 def test_a_moved_event_reopens_its_clash_and_the_pages_say_what_changed(
-    web_client: Any, web_hub: Any
+    web_client: Any, web_runtime: Any
 ) -> None:
-    target = clash(web_hub, "audience")  # Лекция по физике × Практикум (15:30–17:00)
+    target = clash(web_runtime, "audience")  # Лекция по физике × Практикум (15:30–17:00)
     sign_in(web_client, "coordinator")
     web_client.post(
         f"/conflicts/{target['id']}/approve",
         data={"csrf_token": session_csrf(web_client), "comment": "Группы разведены"},
     )
-    assert web_hub.tracker.records.get(target["id"])["status"] == "approved"
+    assert web_runtime.records.get(target["id"])["status"] == "approved"
     moved = make_event(
         "w-kgtu-lab", "Практикум [10А]", at(0, 16), at(0, 17), location="КГТУ, корпус 3"
     )
-    store(web_hub, "kgtu", moved)
-    assert web_hub.tracker.records.get(target["id"])["status"] == "open"
+    store(web_runtime, "kgtu", moved)
+    assert web_runtime.records.get(target["id"])["status"] == "open"
     day = WEEK.strftime("%d.%m.%Y")
     change = f"Событие «Практикум [10А]» (КГТУ) перенесено: {day} 15:30–17:00 → {day} 16:00–17:00"
     detail = text(web_client.get(f"/conflicts/{target['id']}"))
@@ -202,9 +202,9 @@ def test_a_moved_event_reopens_its_clash_and_the_pages_say_what_changed(
 
 
 def test_approving_a_clash_that_changed_since_the_page_was_shown_is_refused(
-    web_client: Any, web_hub: Any
+    web_client: Any, web_runtime: Any
 ) -> None:
-    target = clash(web_hub, "audience")
+    target = clash(web_runtime, "audience")
     sign_in(web_client, "coordinator")
     page = text(web_client.get(f"/conflicts/{target['id']}"))
     shown = re.search(r'name="version" value="([0-9a-f]+)"', page)
@@ -212,7 +212,7 @@ def test_approving_a_clash_that_changed_since_the_page_was_shown_is_refused(
     moved = make_event(
         "w-kgtu-lab", "Практикум [10А]", at(0, 16), at(0, 17), location="КГТУ, корпус 3"
     )
-    store(web_hub, "kgtu", moved)
+    store(web_runtime, "kgtu", moved)
     refused = web_client.post(
         f"/conflicts/{target['id']}/approve",
         data={
@@ -223,7 +223,7 @@ def test_approving_a_clash_that_changed_since_the_page_was_shown_is_refused(
         follow_redirects=True,
     )
     assert "Накладка изменилась, пока была открыта на странице" in text(refused)
-    assert web_hub.tracker.records.get(target["id"])["status"] == "open"
+    assert web_runtime.records.get(target["id"])["status"] == "open"
     again = re.search(r'name="version" value="([0-9a-f]+)"', text(refused))
     assert again and again.group(1) != shown.group(1)
     web_client.post(
@@ -234,7 +234,7 @@ def test_approving_a_clash_that_changed_since_the_page_was_shown_is_refused(
             "version": again.group(1),
         },
     )
-    assert web_hub.tracker.records.get(target["id"])["status"] == "approved"
+    assert web_runtime.records.get(target["id"])["status"] == "approved"
 
 
 # -- paged lists and the dates of a clash (issue 11, finding 6) ----------------------------
@@ -245,32 +245,32 @@ def weekly_text(uid: str, summary: str, start: dt.datetime, weeks: int) -> str:
     return text.replace("END:VEVENT", f"RRULE:FREQ=WEEKLY;COUNT={weeks}\r\nEND:VEVENT")
 
 
-def add(hub: Any, calendar: str, texts: list[str]) -> None:
-    from calhub.importer import import_objects
+def add(runtime: Any, calendar: str, texts: list[str]) -> None:
+    from calhub.dav.importer import import_objects
 
-    found = hub.settings.calendar(calendar)
+    found = runtime.settings.calendar(calendar)
     assert found is not None
-    import_objects(hub, found, texts)
+    import_objects(runtime, found, texts)
 
 
-def test_the_clash_list_is_paged_and_filtered_by_dates(web_client: Any, web_hub: Any) -> None:
+def test_the_clash_list_is_paged_and_filtered_by_dates(web_client: Any, web_runtime: Any) -> None:
     # 30 more hard clashes, one a day from the Tuesday after the sample week.
     first = WEEK + dt.timedelta(days=8)
     days = [first + dt.timedelta(days=n) for n in range(30)]
     add(
-        web_hub,
+        web_runtime,
         "bfu",
         [make_event(f"p-bfu-{n}", "Семинар [7]", *slot(d)) for n, d in enumerate(days)],
     )
     add(
-        web_hub,
+        web_runtime,
         "kgtu",
         [make_event(f"p-kgtu-{n}", "Кружок [7Б]", *slot(d)) for n, d in enumerate(days)],
     )
     sign_in(web_client, "coordinator")
     page = text(web_client.get("/conflicts?per_page=25"))
     # 3 of the sample week, 30 audience ones, and overload weeks of grade 7 (2 a day).
-    total = web_hub.tracker.records.count(Filters(status="open"))
+    total = web_runtime.records.count(Filters(status="open"))
     assert 33 < total <= 50
     shown = re.search(r'id="clash-total">(\d+) [^<]*· показаны 1–25<', page)
     assert shown and int(shown.group(1)) == total
@@ -296,12 +296,12 @@ def slot(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(hours=1)
 
 
-def test_a_series_clash_is_one_card_with_its_dates(web_client: Any, web_hub: Any) -> None:
+def test_a_series_clash_is_one_card_with_its_dates(web_client: Any, web_runtime: Any) -> None:
     start = dt.datetime.combine(WEEK + dt.timedelta(days=7), dt.time(17))
-    add(web_hub, "bfu", [weekly_text("s-bfu", "Робототехника [8]", start, 120)])
-    add(web_hub, "kgtu", [weekly_text("s-kgtu", "Шахматы [8А]", start, 120)])
+    add(web_runtime, "bfu", [weekly_text("s-bfu", "Робототехника [8]", start, 120)])
+    add(web_runtime, "kgtu", [weekly_text("s-kgtu", "Шахматы [8А]", start, 120)])
     [record] = [
-        r for r in web_hub.tracker.records.query(Filters()) if r["occurrences"][0]["uid"] == "s-bfu"
+        r for r in web_runtime.records.query(Filters()) if r["occurrences"][0]["uid"] == "s-bfu"
     ]
     assert record["count"] > 100
     sign_in(web_client, "coordinator")
@@ -319,4 +319,4 @@ def test_a_series_clash_is_one_card_with_its_dates(web_client: Any, web_hub: Any
         data={"csrf_token": token, "comment": "Разные кабинеты", "version": record["version"]},
     )
     assert approved.status_code == 303
-    assert web_hub.tracker.records.get(record["id"])["status"] == "approved"
+    assert web_runtime.records.get(record["id"])["status"] == "approved"

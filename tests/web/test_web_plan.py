@@ -192,10 +192,10 @@ def test_event_details_from_storage(web_client: Any) -> None:
     assert "<html" not in fragment and "Приходите с тетрадью." in fragment
 
 
-def test_event_of_a_series_and_unknown_events(web_client: Any, web_hub: Any) -> None:
+def test_event_of_a_series_and_unknown_events(web_client: Any, web_runtime: Any) -> None:
     sign_in(web_client, "bfu")
     [_first, *rest] = sorted(
-        web_hub.tracker.index.occurrences_of("school", "w-school-club"), key=lambda o: o.start
+        web_runtime.index.occurrences_of("school", "w-school-club"), key=lambda o: o.start
     )
     assert len(rest) == 3
     page = text(
