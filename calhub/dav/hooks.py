@@ -90,7 +90,7 @@ def _under_lock(
         return recovering(self.runtime, lambda: method(self, *args, **kwargs))
 
     # functools.wraps hides the signature from mypy; it is the method's own.
-    return cast(Callable[Concatenate[WriteHooks, _P], _R], run)
+    return cast("Callable[Concatenate[WriteHooks, _P], _R]", run)
 
 
 class WriteHooks:

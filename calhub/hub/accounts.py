@@ -29,6 +29,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,13 @@ def hash_password(password: str, rounds: int | None = None) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=cost)).decode()
 
 
+# The verdicts of the request being served (AccountStore.one_check_per_request): a context
+# variable, so each request sees only its own. Keys hold an HMAC of the password, never it.
+_verdicts: ContextVar[dict[tuple[str, bytes], Account | None] | None] = ContextVar(
+    "calhub_login_verdicts", default=None
+)
+
+
 class AccountStore:
     """Reads and writes ``accounts.json``; safe to share between threads."""
 
@@ -100,7 +108,6 @@ class AccountStore:
         self._file: ReloadingFile[dict[str, Account]] = ReloadingFile(path, self._parse, dict)
         self._verified: dict[str, tuple[str, bytes, float]] = {}
         self._secret = secrets.token_bytes(32)
-        self._request = threading.local()
 
     @functools.cached_property
     def _dummy_hash(self) -> bytes:
@@ -180,16 +187,16 @@ class AccountStore:
 
     @contextlib.contextmanager
     def one_check_per_request(self) -> Iterator[None]:
-        """Within this block (one request, one thread) ``verify`` remembers its verdicts."""
-        self._request.verdicts = {}
+        """Within this block (one request) ``verify`` remembers its verdicts."""
+        token = _verdicts.set({})
         try:
             yield
         finally:
-            self._request.verdicts = None
+            _verdicts.reset(token)
 
     def decided(self, login: str, password: str) -> tuple[bool, Account | None]:
         """(True, verdict) if this request checked this login and password already."""
-        verdicts = getattr(self._request, "verdicts", None)
+        verdicts = _verdicts.get()
         key = (login, self._digest(password))
         if verdicts is None or key not in verdicts:
             return False, None
@@ -201,16 +208,14 @@ class AccountStore:
         account = self.get(login)
         if account is None or not self._verified_recently(account, password):
             return None
-        verdicts = getattr(self._request, "verdicts", None)
+        verdicts = _verdicts.get()
         if verdicts is not None:
             verdicts[(login, self._digest(password))] = account
         return account
 
     def verify(self, login: str, password: str) -> Account | None:
         """The account if the password is right, else None after ``failed_delay`` seconds."""
-        verdicts: dict[tuple[str, bytes], Account | None] | None = getattr(
-            self._request, "verdicts", None
-        )
+        verdicts = _verdicts.get()
         if verdicts is None:
             return self._verify(login, password)
         key = (login, self._digest(password))

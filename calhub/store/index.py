@@ -243,7 +243,7 @@ def _reading(
         return method(self, *args, **kwargs)
 
     # functools.wraps hides the signature from mypy; it is the method's own.
-    return cast(Callable[Concatenate[OccurrenceIndex, _P], _R], guarded)
+    return cast("Callable[Concatenate[OccurrenceIndex, _P], _R]", guarded)
 
 
 class OccurrenceIndex(ThreadLocalDatabase):

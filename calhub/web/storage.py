@@ -1,8 +1,8 @@
 """Reading one event's full text (description, link) from Radicale's storage.
 
 The index keeps only what the clash engine needs; the description lives in storage, the
-single source of truth. Reads take Radicale's shared lock, so they never see a write half
-done, and use one storage object per app (Radicale shares one across its threads too).
+single source of truth (read by :func:`calhub.dav.storage.read_object`). One storage object
+per app (Radicale shares one across its threads too).
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from radicale import storage as radicale_storage
 
-from calhub.dav.storage import open_storage
+from calhub.dav.storage import Storage, open_storage, read_object
 from calhub.engine.timezones import format_recurrence_id
 from calhub.engine.validate import parse_calendar
 from calhub.web.context import current_runtime
@@ -41,9 +40,9 @@ class EventText:
     categories: tuple[str, ...] = ()
 
 
-def _storage(hub: Hub) -> radicale_storage.BaseStorage:
+def _storage(hub: Hub) -> Storage:
     with _storage_lock:
-        found: radicale_storage.BaseStorage | None = current_app.extensions.get("calhub_storage")
+        found: Storage | None = current_app.extensions.get("calhub_storage")
         if found is None:
             found = open_storage(current_runtime())
             current_app.extensions["calhub_storage"] = found
@@ -55,16 +54,7 @@ def _href(hub: Hub, calendar: str, uid: str) -> str | None:
 
 
 def _read_text(hub: Hub, calendar: CalendarSettings, href: str) -> str | None:
-    storage = _storage(hub)
-    with storage.acquire_lock("r", "calhub-web"):
-        collection = next(iter(storage.discover(calendar.path)), None)
-        if not isinstance(collection, radicale_storage.BaseCollection):
-            return None
-        for _, item in collection.get_multi([href]):
-            if item is not None:
-                text: str = item.serialize()
-                return text
-    return None
+    return read_object(_storage(hub), calendar.path, href)
 
 
 def _component(text: str, recurrence_id: str, tz: zoneinfo.ZoneInfo) -> Any:
