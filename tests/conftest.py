@@ -39,7 +39,7 @@ import pytest
 # bcrypt at the production cost (12) takes about 0.25 s per hash and the suite creates
 # dozens of accounts (every fixture hub, every CLI test). Cost 4, the minimum bcrypt
 # allows, runs the same code paths in about a millisecond. The variable is read by
-# calhub.accounts.hash_password at hashing time, and subprocess servers inherit it.
+# calhub.hub.accounts.hash_password at hashing time, and subprocess servers inherit it.
 # (Only the login-cache test needs a slow hash; it creates its account at cost 12.)
 os.environ["CALHUB_BCRYPT_ROUNDS"] = "4"
 
@@ -142,7 +142,7 @@ def build_hub(
 
 def set_hub_settings(root: Path, hub_settings: Mapping[str, Any]) -> None:
     """Set keys of ``[hub]`` in calhub.toml, as a coordinator would edit it."""
-    from calhub import configfile
+    from calhub.hub import configfile
 
     document = configfile.read_document(root)
     hub_table: Any = document["hub"]
@@ -382,6 +382,23 @@ def module_hubs(
         yield factory
     finally:
         factory.stop_all()
+
+
+# -- the quick inner loop ------------------------------------------------------------------
+
+# Files slow by nature, marked ``slow`` whole so that ``pytest -m "not slow"`` gives a quick
+# inner loop (CI runs everything): the reliability suite (servers under load, crashes, the
+# soak), the browser tests, installing the package, and the sync clients.
+SLOW_FILES = ("reliability/", "web/test_web_browser.py", "test_install_", "test_interop_clients.py")
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        where = item.path.resolve()
+        inside = where.is_relative_to(TESTS_DIR)
+        if inside and where.relative_to(TESTS_DIR).as_posix().startswith(SLOW_FILES):
+            item.add_marker(pytest.mark.slow)
 
 
 # -- the web app in-process --------------------------------------------------------------
