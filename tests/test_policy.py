@@ -7,6 +7,9 @@ combination, so a rule that changes shows up as one cell that changed.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,15 +88,27 @@ VIEW_TARGETS: dict[str, tuple[str | None, ...]] = {
 }
 
 
-@pytest.fixture(scope="module")
-def policy(tmp_path_factory: pytest.TempPathFactory) -> Policy:
-    from conftest import build_hub, cli_ok
+def calhub_cli(*argv: str, stdin: str = "") -> None:
+    subprocess.run([sys.executable, "-m", "calhub", *argv], input=stdin, text=True, check=True)
 
-    root = build_hub(tmp_path_factory.mktemp("policy") / "data")
+
+@pytest.fixture(scope="module")
+def policy(tmp_path_factory: pytest.TempPathFactory, hub_template: Path) -> Policy:
+    root = tmp_path_factory.mktemp("policy") / "data"
+    shutil.copytree(hub_template, root)
     # A partner that left: its calendar is archived.
-    data = ["--data", str(root)]
-    cli_ok(["partner", "add", "gone", "--name", "Ушли", "--password-stdin", *data], "gone-pass-1\n")
-    cli_ok(["partner", "remove", "gone", *data])
+    data = ("--data", str(root))
+    calhub_cli(
+        "partner",
+        "add",
+        "gone",
+        "--name",
+        "Ушли",
+        "--password-stdin",
+        *data,
+        stdin="gone-password-1\n",
+    )
+    calhub_cli("partner", "remove", "gone", *data)
     hub = Hub(root)
     for stored in ("coordinator/private", "coordinator/hub-stale"):
         (hub.paths.collections / stored).mkdir(parents=True)

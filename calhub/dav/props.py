@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from calhub.dav.refusal import CALHUB_NS, error_xml, xml_answer
+from calhub.errors import CalhubError
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ _NAMING = frozenset({"prop", "include"})
 SETTING = "calhub.toml [hub] max_properties_per_request"
 
 
-class _TooMany(Exception):
+class _TooMany(CalhubError):
     pass
 
 

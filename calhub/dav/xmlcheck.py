@@ -26,6 +26,7 @@ import xml.parsers.expat
 from typing import Any
 
 from calhub.dav.request import MAX_NAME_BYTES, has_long_name
+from calhub.errors import CalhubError
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ RANGE_ELEMENTS = frozenset({f"{CALDAV_NS} expand"})
 HREF = "DAV: href"
 
 
-class BadXml(ValueError):
+class BadXml(CalhubError, ValueError):
     """Why a body is refused; ``text`` is the answer, in Russian and English."""
 
     def __init__(self, ru: str, en: str) -> None:

@@ -7,11 +7,14 @@ and the property that is wrong, and says what is wrong with it.
 
 from __future__ import annotations
 
+from calhub.errors import CalhubError
+
 __all__ = ["EngineError", "InvalidCalendarData", "UnreadableCalendarData", "UnsupportedComponent"]
 
 
-class EngineError(Exception):
-    """Base class of every error the engine raises on purpose."""
+class EngineError(CalhubError):
+    """Base class of every error the engine raises on purpose (under calhub's one root;
+    ``calhub.errors`` imports nothing, so the engine stays pure)."""
 
 
 class InvalidCalendarData(EngineError):

@@ -12,6 +12,7 @@ from typing import Any
 
 import tomlkit
 
+from calhub.errors import UserError
 from calhub.hub.filewatch import write_atomically
 from calhub.hub.settings import CALENDAR_SCHEMA, CONFIG_NAME, CalendarSettings, parse_settings
 
@@ -90,4 +91,6 @@ def set_calendar_key(
         if table.get("id") == calendar_id:
             table[key] = value
             return
-    raise KeyError(calendar_id)
+    raise UserError(
+        f"There is no calendar {calendar_id!r} in calhub.toml.", hint="See 'calhub partner list'."
+    )

@@ -23,6 +23,8 @@ from flask import Flask, Request, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from calhub.errors import CalhubError
+
 logger = logging.getLogger(__name__)
 
 SECRET_NAME = "web-secret.key"  # noqa: S105 - a file name, not a secret
@@ -63,7 +65,7 @@ def load_or_create_secret(data_dir: Path) -> bytes:
             os.fsync(handle.fileno())
         logger.info("Created the web session key %s", path)
         return key
-    raise RuntimeError(f"{path} stays empty; remove it and restart the hub")
+    raise CalhubError(f"{path} stays empty; remove it and restart the hub")
 
 
 # -- behind a proxy ----------------------------------------------------------------------
