@@ -405,7 +405,7 @@ def test_a_grade_week_whose_events_change_moves_to_their_record(tmp_path: Path) 
     # The series' record lost a grade-week and kept its approval (fewer, not other, dates).
     kept = records.get(alone)
     assert (kept["count"], kept["status"]) == (5, "approved")
-    # The excursion deleted: the tracker finds that grade-week again, with the series only.
+    # The excursion deleted: the clash book finds that grade-week again, with the series only.
     # The record of the series and the excursion, which nobody acted on, is superseded:
     # gone, not left behind as history (a busy week would pile them up).
     [back] = [c for c in overloads(series) if c.id == week.id]
