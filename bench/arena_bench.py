@@ -1,4 +1,4 @@
-"""Does the malloc arena limit (calhub/allocator.py) still matter with waitress?
+"""Does the malloc arena limit (calhub/server/allocator.py) still matter with waitress?
 
     python -m bench.arena_bench                   # about three minutes on 2 cores
     python -m bench.arena_bench --events 10000 --rounds 10 --clients 4

@@ -2,7 +2,7 @@
 
     python -m bench.cheroot_serve --data DIR [--port 0]
 
-For bench/server_bench.py only: the same ``calhub.wsgi.build_stack`` the hub serves, on
+For bench/server_bench.py only: the same ``calhub.server.stack.build_stack`` the hub serves, on
 cheroot's threaded server with the settings calhub used (16 worker threads, a request queue
 of 64, a 30 s socket timeout, two malloc arenas). Prints the same "listening on" line.
 cheroot is no dependency of calhub any more: ``pip install cheroot`` to run this.
@@ -29,10 +29,10 @@ def main() -> int:
         print("cheroot is not installed: pip install cheroot", file=sys.stderr)
         return 2
 
-    from calhub.allocator import limit_malloc_arenas
     from calhub.cli.serve import import_everything
     from calhub.hub import Hub
-    from calhub.wsgi import build_stack
+    from calhub.server.allocator import limit_malloc_arenas
+    from calhub.server.stack import build_stack
 
     import_everything()
     limit_malloc_arenas()

@@ -44,12 +44,13 @@ def _event(uid: str, summary: str, start: dt.datetime, rule: str, location: str 
     return "\r\n".join([*lines, "END:VEVENT", "END:VCALENDAR", ""])
 
 
-def _hub(root: Path) -> Any:
+def _hub(root: Path) -> Any:  # -> calhub.runtime.Runtime
     from calhub.cli.init import create_hub
+    from calhub.dav.maintenance import open_runtime
     from calhub.hub import Hub, HubPaths
 
     create_hub(HubPaths(root), "Гимназия", "Europe/Kaliningrad", PASSWORD)
-    return Hub(root)
+    return open_runtime(Hub(root))
 
 
 def _monday() -> dt.date:
@@ -103,23 +104,23 @@ def _count(root: Path) -> dict[str, int]:
 
 
 def main() -> int:
-    from calhub.importer import import_objects
+    from calhub.dav.importer import import_objects
     from calhub.web import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "data"
-        hub = _hub(root)
-        school = hub.settings.calendar("school")
+        runtime = _hub(root)
+        school = runtime.settings.calendar("school")
         assert school is not None
         monday = _monday()
-        import_objects(hub, school, _lessons(monday))
+        import_objects(runtime, school, _lessons(monday))
         app = create_app(test_config={"TESTING": True, "CALHUB_DATA": str(root)})
         steps = []
         for n in range(3):
             start = dt.datetime.combine(monday, dt.time(10 + 2 * n))
             flood = _event(f"flood-{n}", "Репетиция [5-11]", start, "FREQ=DAILY", HALL)
             began = time.perf_counter()
-            import_objects(hub, school, [flood])
+            import_objects(runtime, school, [flood])
             write = time.perf_counter() - began
             counts = _count(root)
             size, took, _ = _page(app)
@@ -133,7 +134,8 @@ def main() -> int:
             }
             steps.append(step)
             print(json.dumps(step, ensure_ascii=False), flush=True)
-        hub.close()
+        app.extensions["calhub_runtime"].close()
+        runtime.close()
     return 0
 
 

@@ -8,9 +8,10 @@ school year is a stress case (about 400 occurrences a school day). The *spread* 
 the copies by whole years as well (one year back, one and two years ahead: the hub's
 horizon), so the same number of occurrences is as dense as a hub that has run for years.
 
-For each set: build a fresh SQLite index (``calhub.index.OccurrenceIndex.put_item``) and an
-in-memory ``IntervalIndex``, then time ``ClashEngine.check`` for new events (expanded once,
-beforehand, by the hub's own ``Tracker.expand``) against each, and a full ``scan``.
+For each set: build a fresh SQLite index (``calhub.store.index.OccurrenceIndex.put_item``)
+and an in-memory ``IntervalIndex``, then time ``ClashEngine.check`` for new events (expanded
+once, beforehand, by the hub's own ``runtime.parts.expand``) against each, and a full
+``scan``.
 """
 
 from __future__ import annotations
@@ -52,17 +53,16 @@ class EngineOptions:
 
 
 def _load_base(hub_root: Path) -> dict[Event, list[Any]]:
-    from bench.servers import close_hub
-    from calhub.hub import Hub
+    from bench.servers import open_hub
 
-    hub = Hub(hub_root)
+    runtime = open_hub(hub_root)
     try:
         events: dict[Event, list[Any]] = {}
-        for occ in hub.tracker.index.all_occurrences():
+        for occ in runtime.index.all_occurrences():
             events.setdefault(occ.event_key, []).append(occ)
         return events
     finally:
-        close_hub(hub)
+        runtime.close()
 
 
 def _clones(
@@ -136,50 +136,48 @@ class Probe:
 
 def make_probes(hub_root: Path, count: int, seed: int) -> list[Probe]:
     """New events for the target calendar, expanded by the hub's own code (timed)."""
-    from bench.servers import close_hub
-    from calhub.hub import Hub
+    from bench.servers import open_hub
 
-    hub = Hub(hub_root)
+    runtime = open_hub(hub_root)
     try:
-        calendar = next(c for c in hub.settings.calendars if c.role == "partner")
+        calendar = next(c for c in runtime.settings.calendars if c.role == "partner")
         spec = next(s for s in generate.KNOWN_PARTNERS if s.id == calendar.id)
         factory = generate.EventFactory(spec, seed)
         probes = []
         for n in range(900_000, 900_000 + count):
             event = factory.event(n)
             started = time.perf_counter()
-            occurrences = hub.tracker.expand(calendar, event.text)
+            occurrences = runtime.parts.expand(calendar, event.text)
             probes.append(
                 Probe((calendar.id, event.uid), occurrences, time.perf_counter() - started)
             )
         return probes
     finally:
-        close_hub(hub)
+        runtime.close()
 
 
-def engine_parts(hub_root: Path):  # -> calhub.tracker.EngineParts
+def engine_parts(hub_root: Path):  # -> calhub.runtime.parts.EngineParts
     """The hub's engine and the title folding its index uses."""
-    from bench.servers import close_hub
-    from calhub.hub import Hub
+    from bench.servers import open_hub
 
-    hub = Hub(hub_root)
+    runtime = open_hub(hub_root)
     try:
-        return hub.tracker.parts
+        return runtime.parts
     finally:
-        close_hub(hub)
+        runtime.close()
 
 
 def measure_set(
     name: str,
     events: dict[Event, list[Any]],
     probes: Sequence[Probe],
-    parts,  # calhub.tracker.EngineParts, from engine_parts
+    parts,  # calhub.runtime.parts.EngineParts, from engine_parts
     workdir: Path,
     scan_limit: int,
     passes: int = 1,
 ) -> dict[str, Any]:
     from calhub.engine import IntervalIndex
-    from calhub.index import IndexedItem, IndexLookup, OccurrenceIndex
+    from calhub.store.index import IndexedItem, IndexLookup, OccurrenceIndex
 
     path = workdir / f"engine-{name}.sqlite"
     for suffix in ("", "-wal", "-shm"):
@@ -316,8 +314,7 @@ def drop_item_caches(hub_root: Path) -> None:
 def run_cli(
     hub_root: Path, runs: int, rebuild_runs: int, progress: Callable[[str], None] = print
 ) -> dict[str, Any]:
-    from bench.servers import close_hub
-    from calhub.hub import Hub
+    from bench.servers import open_hub
 
     results: dict[str, Any] = {"rebuild_cold": [], "rebuild_warm": [], "conflicts": []}
     data = ["--data", str(hub_root)]
@@ -339,13 +336,13 @@ def run_cli(
     seconds, _, _ = _calhub(["--version"])
     results["cli_startup_seconds"] = seconds
 
-    hub = Hub(hub_root)
+    runtime = open_hub(hub_root)
     try:
-        engine = hub.tracker.parts.engine
+        engine = runtime.parts.engine
         reads, scans = [], []
         for _ in range(runs):
             started = time.perf_counter()
-            stored = list(hub.tracker.index.all_occurrences())
+            stored = list(runtime.index.all_occurrences())
             reads.append(time.perf_counter() - started)
             started = time.perf_counter()
             clashes = engine.scan(stored)
@@ -354,12 +351,12 @@ def run_cli(
         results["scan"] = scans
         results["scan_occurrences"] = len(stored)
         results["scan_clashes"] = len(clashes)
-        items, occurrences = hub.tracker.index.count()
+        items, occurrences = runtime.index.count()
         results["index_items"] = items
         results["index_occurrences"] = occurrences
-        records = hub.tracker.records.db.execute("SELECT count(*) FROM clashes").fetchone()[0]
+        records = runtime.records.db.execute("SELECT count(*) FROM clashes").fetchone()[0]
         results["clash_records"] = records
     finally:
-        close_hub(hub)
+        runtime.close()
     progress(f"  engine scan of the hub: {len(stored)} occurrences, {len(clashes)} clashes")
     return results

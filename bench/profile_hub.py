@@ -5,7 +5,7 @@
     python -m bench.profile_hub --data /tmp/calhub-bench/hub update-put --top 40
     python -m bench.profile_hub --data /tmp/calhub-bench/hub day-report
 
-The request goes through the hub's whole WSGI stack (``calhub.wsgi.build_stack``), without
+The request goes through the hub's whole WSGI stack (``calhub.server.stack.build_stack``), without
 a socket. Kinds: ``new-put``, ``update-put``, ``day-report``, ``month-report``. The
 calendar is the first partner calendar (``bfu``); PUTs add events numbered from 800000,
 so the data changes (use a copy of the workdir if that matters).
@@ -36,7 +36,7 @@ KINDS = ("new-put", "update-put", "day-report", "month-report")
 class InProcess:
     def __init__(self, root: Path, login: str) -> None:
         from calhub.hub import Hub
-        from calhub.wsgi import build_stack
+        from calhub.server.stack import build_stack
 
         self.hub = Hub(root)
         self.app = build_stack(self.hub)

@@ -420,7 +420,7 @@ def _engine_tables(engine: dict[str, Any], http: dict[str, Any] | None, targets:
         "",
         f"{len(expand)} new events, generated like the others, each checked once per pass. "
         "Expanding one event (parse + recurrence, "
-        f"`Tracker.expand`) took p50 {fmt_ms(median_ms(expand))} ms, "
+        f"`runtime.parts.expand`) took p50 {fmt_ms(median_ms(expand))} ms, "
         f"p95 {fmt_ms(percentile_ms(expand, 0.95))} ms; it is not part of the times below. "
         "Each percentile is the median of the passes over all probes; the range is the "
         "lowest and highest p95 of a pass.",

@@ -3,7 +3,7 @@
     python -m bench.server_bench                  # about two minutes on 2 cores
     python -m bench.server_bench --requests 600 --clients 8 --markdown FILE --json FILE
 
-Both servers run ``calhub.wsgi.build_stack`` on identical, freshly built hubs (a partner
+Both servers run ``calhub.server.stack.build_stack`` on identical, freshly built hubs (a partner
 calendar of ``--events`` events); only the server differs: ``calhub serve`` (waitress, the
 ``[server]`` defaults) and bench/cheroot_serve.py (cheroot as calhub ran it before issue 11:
 16 threads, queue 64, 30 s timeout; ``pip install cheroot`` first). Per server:

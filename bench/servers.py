@@ -9,7 +9,7 @@
 
 Events are copied as identical ``.ics`` files into both storages (``collection-root/<owner>/
 <calendar>/<uid>.ics``); the hub's index is then rebuilt in-process with
-``calhub.maintenance.rebuild_index``, as ``calhub index rebuild`` does. Servers bind
+``calhub.dav.maintenance.rebuild_index``, as ``calhub index rebuild`` does. Servers bind
 127.0.0.1 only and are stopped with SIGTERM (then killed) by ``Server.stop``.
 """
 
@@ -114,8 +114,8 @@ def _env() -> dict[str, str]:
 # -- the hub ---------------------------------------------------------------------------
 
 
-def hub_settings(spec: CalendarSpec):  # -> calhub.settings.CalendarSettings
-    from calhub.settings import CalendarSettings
+def hub_settings(spec: CalendarSpec):  # -> calhub.hub.settings.CalendarSettings
+    from calhub.hub.settings import CalendarSettings
 
     return CalendarSettings(
         id=spec.id, name=spec.name, role=spec.role, audience=spec.audience, policy="record"
@@ -125,10 +125,9 @@ def hub_settings(spec: CalendarSpec):  # -> calhub.settings.CalendarSettings
 def build_hub(root: Path, calendars: Sequence[CalendarSpec], logins: Iterable[str]) -> Path:
     """A hub with the given calendars, partner accounts and extra (reader) logins."""
     os.environ["CALHUB_BCRYPT_ROUNDS"] = str(BCRYPT_COST)
-    from calhub import calendars as hub_calendars
-    from calhub import configfile
     from calhub.cli.init import COORDINATOR, create_hub
-    from calhub.hub import HubPaths
+    from calhub.dav import calendars as hub_calendars
+    from calhub.hub import HubPaths, configfile
 
     partners = tuple(hub_settings(s) for s in calendars if s.role == "partner")
     hub = create_hub(HubPaths(root), SCHOOL_NAME, HUB_TZ, password_of(COORDINATOR), partners)
@@ -143,32 +142,33 @@ def build_hub(root: Path, calendars: Sequence[CalendarSpec], logins: Iterable[st
         hub.accounts.add(login, "partner", login, password_of(login))
         (root / "storage" / "collection-root" / login).mkdir(parents=True, exist_ok=True)
     # The groups changed after create_hub provisioned (and indexed) the calendars.
-    from calhub.hub import Hub
-
-    fresh = Hub(root)
-    for calendar in fresh.settings.calendars:
-        hub_calendars.provision(fresh, calendar)
-    close_hub(fresh)
-    close_hub(hub)
+    fresh = open_hub(root)
+    try:
+        for calendar in fresh.settings.calendars:
+            hub_calendars.provision(fresh, calendar)
+    finally:
+        fresh.close()
     return root / "storage" / "collection-root"
 
 
-def close_hub(hub) -> None:  # calhub.hub.Hub
-    if "tracker" in hub.__dict__:
-        hub.tracker.index.close()
-        hub.tracker.records.close()
+def open_hub(root: Path):  # -> calhub.runtime.Runtime
+    """The hub at ``root`` at work in this process, as a CLI command opens it (a damaged
+    index is repaired from storage); ``.close()`` it when done."""
+    from calhub.dav.maintenance import open_runtime
+    from calhub.hub import Hub
+
+    return open_runtime(Hub(root))
 
 
 def rebuild_hub_index(root: Path) -> tuple[int, int, float]:
     """``calhub index rebuild`` in-process: (objects, occurrences, seconds)."""
-    from calhub.hub import Hub
-    from calhub.maintenance import rebuild_index
+    from calhub.dav.maintenance import rebuild_index
 
-    hub = Hub(root)
+    runtime = open_hub(root)
     try:
-        return rebuild_index(hub)
+        return rebuild_index(runtime)
     finally:
-        close_hub(hub)
+        runtime.close()
 
 
 def index_new_events(
@@ -182,36 +182,40 @@ def index_new_events(
     """
     from radicale import storage as radicale_storage
 
-    from calhub.calendars import open_storage
-    from calhub.hub import Hub
+    from calhub.dav.hooks import WriteHooks
+    from calhub.dav.indexing import Indexer
+    from calhub.dav.maintenance import recovering
+    from calhub.dav.storage import open_storage
 
     started = time.perf_counter()
-    hub = Hub(root)
-    tracker = hub.tracker
-    storage = open_storage(hub)
+    runtime = open_hub(root)
+    hooks = WriteHooks(runtime)
+    indexer = Indexer(runtime)
+    index = runtime.index
+    storage = open_storage(runtime)
     try:
         with storage.acquire_lock("w", "calhub"):
             for spec, hrefs in new.items():
-                calendar = hub.settings.calendar(spec.id)
+                calendar = runtime.settings.calendar(spec.id)
                 assert calendar is not None
                 collection = next(iter(storage.discover(calendar.path)))
                 assert isinstance(collection, radicale_storage.BaseCollection)
-                fingerprint = tracker.calendar_fingerprint(calendar)
-                if tracker.index.fingerprint(calendar.id) != fingerprint:
-                    tracker.reindex_calendar(calendar, collection)
+                if not indexer.fresh(calendar):
+                    hooks.reindex_calendar(calendar, collection)
                     continue
                 rows = []
                 for href, item in collection.get_multi(hrefs):
                     assert item is not None, href
                     # The row a PUT of this object would leave (exact span included).
-                    rows.append(tracker.index_row(calendar, item))
-                with tracker.index.transaction() as db:
+                    rows.append(indexer.index_row(calendar, item))
+                with index.transaction() as db:
                     for row, occurrences in rows:
-                        tracker.index.put_item(db, calendar.id, row, occurrences)
+                        index.put_item(db, calendar.id, row, occurrences)
             if rescan:
-                tracker.rescan_all()
+                # Under the lock, as the write hooks scan: a damaged index is rebuilt.
+                recovering(runtime, runtime.clashes.rescan_all)
     finally:
-        close_hub(hub)
+        runtime.close()
     return time.perf_counter() - started
 
 
@@ -297,8 +301,8 @@ def build_plain(
     from radicale import config as radicale_config
     from radicale import storage as radicale_storage
 
-    from calhub.calendars import calendar_props
-    from calhub.settings import CalendarSettings
+    from calhub.dav.calendars import calendar_props
+    from calhub.hub.settings import CalendarSettings
 
     root.mkdir(parents=True, exist_ok=True)
     storage_dir = root / "storage"

@@ -63,7 +63,7 @@ def rules_between(hub: Any, *uids: str, status: str | None = None) -> set[str]:
 
 def set_policy(hub: Any, calendar_id: str, policy: str) -> None:
     """Change a calendar's clash policy in calhub.toml; the running server re-reads it."""
-    from calhub import configfile
+    from calhub.hub import configfile
 
     document = configfile.read_document(hub.data_dir)
     configfile.set_calendar_key(document, calendar_id, "policy", policy)

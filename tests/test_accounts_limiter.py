@@ -1,4 +1,4 @@
-"""The sign-in limit (calhub.limiter) and the account store's fixed failure delay, in-process
+"""The sign-in limit (calhub.store.logins) and the account store's fixed failure delay, in-process
 on a real hub.sqlite: growing backoff, what a right password forgives, what is forgotten and
 when, the bound on rows, several processes sharing the counts, one check per request."""
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from helpers import PASSWORDS
 
-from calhub.accounts import AccountStore
-from calhub.limiter import ADDRESS_BUDGET, PAIR_BUDGET, Budget, LoginLimiter, address_key
+from calhub.hub.accounts import AccountStore
+from calhub.store.logins import ADDRESS_BUDGET, PAIR_BUDGET, Budget, LoginLimiter, address_key
 
 T0 = 1_800_000_000.0
 
@@ -170,13 +170,15 @@ def test_the_radicale_plugin_does_not_ratchet_its_failure_delay(
 ) -> None:
     from radicale.auth import AuthContext
 
-    from calhub.dav import radicale_configuration
+    from calhub.dav.app import radicale_configuration
+    from calhub.dav.maintenance import open_runtime
+    from calhub.dav.plugins.auth import Auth
     from calhub.hub import Hub
-    from radicale_plugins.auth import Auth
 
     shutil.copytree(hub_template, tmp_path / "hub")
     hub = Hub(tmp_path / "hub")
-    plugin = Auth(radicale_configuration(hub), hub=hub)
+    runtime = open_runtime(hub)
+    plugin = Auth(radicale_configuration(runtime), runtime=runtime)
     hub.accounts.failed_delay = 0.6  # one slow failure, as under load
     context = AuthContext()
     context.remote_addr = "10.0.0.1"
@@ -187,4 +189,4 @@ def test_the_radicale_plugin_does_not_ratchet_its_failure_delay(
     assert plugin.login("bfu", "wrong-password", context)[0] == ""
     assert time.monotonic() - started < 0.3, "the next failure waited for the slow one"
     assert plugin.login("bfu", PASSWORDS["bfu"], context)[0] == "bfu"
-    hub.close()
+    runtime.close()

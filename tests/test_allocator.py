@@ -1,4 +1,4 @@
-"""The server asks glibc for two malloc arenas (see calhub.allocator), unless the operator
+"""The server asks glibc for two malloc arenas (see calhub.server.allocator), unless the operator
 set MALLOC_ARENA_MAX, and leaves other C libraries alone."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from calhub.allocator import limit_malloc_arenas
+from calhub.server.allocator import limit_malloc_arenas
 
 
 @pytest.mark.skipif(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from calhub import bulk_expand
-from calhub.bulk_expand import ExpandJob, expand_all
 from calhub.engine import EngineConfig
+from calhub.engine import bulk as bulk_expand
+from calhub.engine.bulk import ExpandJob, expand_all
 
 ICS = Path(__file__).parent / "ics"
 NOW = dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC)
@@ -34,7 +34,7 @@ def test_workers_give_what_one_process_gives(
     monkeypatch.setattr(bulk_expand, "PARALLEL_FROM", 10)
     monkeypatch.setattr(bulk_expand, "CHUNK", 16)
     monkeypatch.setattr(bulk_expand.os, "cpu_count", lambda: 2)
-    with caplog.at_level("INFO", logger="calhub.bulk_expand"):
+    with caplog.at_level("INFO", logger="calhub.engine.bulk"):
         shared = expand_all(config, jobs(), now=NOW)
     assert "in 2 processes" in caplog.text
     assert shared == alone

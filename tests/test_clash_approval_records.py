@@ -1,5 +1,5 @@
 """An approval is for the version of a clash the coordinator approved (issue 10, point 6):
-records-level tests of ClashRecords and calhub.clash_versions. A move, another venue or
+records-level tests of ClashRecords and calhub.store.clash_versions. A move, another venue or
 another audience reopens an approved clash with a history entry naming the change in
 Russian and English; a new title keeps it; going back to an approved version approves it
 again; an old hub.sqlite is migrated in place and keeps its approvals."""
@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from helpers import hour_long_occurrence
 
-from calhub.clash_versions import changes
 from calhub.engine import Audience, Clash, ClashEngine, EngineConfig, Occurrence
-from calhub.record_groups import record_id
-from calhub.records import ClashChanged, ClashRecords
+from calhub.store.clash_versions import changes
+from calhub.store.record_groups import record_id
+from calhub.store.records import ClashChanged, ClashRecords
 
 # Monday 2 March 2026, 09:00 UTC is 11:00 in Kaliningrad (UTC+2).
 MONDAY = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
@@ -265,7 +265,7 @@ CREATE TABLE history (id INTEGER PRIMARY KEY, clash_id TEXT NOT NULL, at TEXT NO
 
 def old_hub_sqlite(path: Path, clash: Clash) -> None:
     """A hub.sqlite as the release before approved versions wrote it, with one approval."""
-    from calhub.records import occurrence_json
+    from calhub.store.records import occurrence_json
 
     occurrences = json.dumps([occurrence_json(o) for o in clash.occurrences], ensure_ascii=False)
     old = sqlite3.connect(path)

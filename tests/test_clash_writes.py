@@ -387,7 +387,7 @@ def test_overload_made_hard_refuses_the_sixth_event_and_lists_the_whole_week(
     fresh_hub: Any,
 ) -> None:
     """A check only counts a grade-week; the refusal still names every event in it."""
-    from calhub import configfile
+    from calhub.hub import configfile
 
     hub = fresh_hub()
     document = configfile.read_document(hub.data_dir)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import assert_user_error
 
-from calhub.accounts import AccountStore
+from calhub.hub.accounts import AccountStore
 
 GOOD_PASSWORD = "coordinator-pass-1"
 

@@ -21,7 +21,7 @@ from helpers import (
     simple_event,
 )
 
-from calhub.accounts import AccountStore
+from calhub.hub.accounts import AccountStore
 
 NEW_PASSWORD = "a-brand-new-password"
 
@@ -311,10 +311,11 @@ def test_passwd_refuses_a_removed_partner(hub, runner):
 
 
 def test_remove_archives_and_deletes_nothing(hub, runner):
+    from calhub.dav.importer import import_objects
+    from calhub.dav.maintenance import open_runtime
     from calhub.hub import Hub
-    from calhub.importer import import_objects
 
-    opened = Hub(hub)
+    opened = open_runtime(Hub(hub))
     calendar = opened.settings.calendar("bfu")
     assert calendar is not None
     uids = [f"arch-{n}-{uuid.uuid4().hex[:6]}" for n in range(3)]

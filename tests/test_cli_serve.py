@@ -307,7 +307,7 @@ def server_table(**values: object) -> dict:
 
 
 def test_server_settings_default_when_the_table_is_left_out():
-    from calhub.settings import SERVER_SCHEMA, parse_settings
+    from calhub.hub.settings import SERVER_SCHEMA, parse_settings
 
     settings = parse_settings(Path("calhub.toml"), {"hub": {"school": "x"}})
     for key, option in SERVER_SCHEMA.items():
@@ -316,7 +316,7 @@ def test_server_settings_default_when_the_table_is_left_out():
 
 
 def test_server_settings_are_read():
-    from calhub.settings import parse_settings
+    from calhub.hub.settings import parse_settings
 
     settings = parse_settings(
         Path("calhub.toml"),
@@ -341,7 +341,7 @@ def test_server_settings_are_read():
 )
 def test_a_bad_server_setting_names_its_key(values, key):
     from calhub.errors import ConfigError
-    from calhub.settings import parse_settings
+    from calhub.hub.settings import parse_settings
 
     with pytest.raises(ConfigError) as error:
         parse_settings(Path("calhub.toml"), server_table(**values))
@@ -369,8 +369,8 @@ def test_server_settings_reach_the_server():
     """[server] values (and --threads over them) are what the listening server runs with."""
     from waitress import wasyncore
 
-    from calhub.server import make_server
-    from calhub.settings import ServerSettings
+    from calhub.hub.settings import ServerSettings
+    from calhub.server.http import make_server
 
     def app(environ, start_response):  # never called: the server is not run
         raise AssertionError

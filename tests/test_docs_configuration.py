@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from calhub import configfile
 from calhub.engine import RULE_NAMES
 from calhub.engine.rules import registry
-from calhub.settings import (
+from calhub.hub import configfile
+from calhub.hub.settings import (
     CALENDAR_SCHEMA,
     HUB_SCHEMA,
     RECORDS_SCHEMA,

@@ -241,7 +241,7 @@ def test_event_within_the_limit_is_accepted(small_hub):
 
 
 def set_limit(data_dir: Path, limit: int) -> None:
-    from calhub import configfile
+    from calhub.hub import configfile
 
     document = configfile.read_document(data_dir)
     hub_table = document["hub"]

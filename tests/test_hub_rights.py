@@ -470,7 +470,7 @@ TRICKS = [
     "/dav/KGTU/calendar/{uid}.ics",
     "/dav/bfu/..;/kgtu/calendar/{uid}.ics",
     "/dav/bfu/calendar/..\\..\\kgtu\\calendar\\{uid}.ics",
-    # bfu's read-only view of kgtu's calendar in its own home (radicale_plugins/sharing.py)
+    # bfu's read-only view of kgtu's calendar in its own home (calhub/dav/plugins/sharing.py)
     "/dav/bfu/hub-kgtu/{uid}.ics",
     "/dav/bfu/hub-kgtu/../../kgtu/calendar/{uid}.ics",
     "/dav/bfu/hub-kgtu%2F{uid}.ics",

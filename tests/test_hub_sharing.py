@@ -1,4 +1,5 @@
-"""Every login sees the other hub calendars in its own calendar home (``radicale_plugins/sharing``).
+"""Every login sees the other hub calendars in its own calendar home
+(``calhub/dav/plugins/sharing``).
 
 A real ``calhub serve`` in a subprocess, the real ``caldav`` client for what apps do, and raw
 HTTP (``http.client``, which sends paths verbatim and hides no status) for the refusals.

@@ -13,15 +13,17 @@ import pytest
 from helpers import make_event
 from radicale.storage.multifilesystem import get as radicale_get
 
-from calhub.calendars import open_storage
+from calhub.dav.importer import import_objects
+from calhub.dav.maintenance import open_runtime
+from calhub.dav.storage import open_storage
 from calhub.hub import Hub
-from calhub.importer import import_objects
 
 
 def test_a_file_deleted_between_read_and_stat_is_skipped(
     module_hubs: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hub = Hub(module_hubs.create())
+    runtime = open_runtime(hub)
     bfu = hub.settings.calendar("bfu")
     assert bfu is not None
     start = dt.datetime.combine(dt.date.today(), dt.time(10), dt.UTC)
@@ -29,8 +31,8 @@ def test_a_file_deleted_between_read_and_stat_is_skipped(
         make_event(uid, "Лекция [10]", start, start + dt.timedelta(hours=1))
         for uid in ("kept", "deleted")
     ]
-    assert import_objects(hub, bfu, texts) == 2
-    storage = open_storage(hub)
+    assert import_objects(runtime, bfu, texts) == 2
+    storage = open_storage(runtime)
     with storage.acquire_lock("r"):
         collection = next(iter(storage.discover(bfu.path)))
     real_getmtime = os.path.getmtime
@@ -43,4 +45,4 @@ def test_a_file_deleted_between_read_and_stat_is_skipped(
 
     monkeypatch.setattr(radicale_get.os.path, "getmtime", deleted_meanwhile)
     assert [item.uid for item in collection.get_all()] == ["kept"]
-    hub.close()
+    runtime.close()

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from calhub.engine import AudienceParser, ClashEngine, EngineConfig, IntervalIndex, Occurrence
 from calhub.engine.titles import TitleFolder
-from calhub.index import IndexedItem, IndexLookup, OccurrenceIndex
+from calhub.store.index import IndexedItem, IndexLookup, OccurrenceIndex
 
 Event = tuple[str, str]
 

@@ -18,10 +18,11 @@ import pytest
 from radicale.app.report import test_filter as radicale_matches
 from radicale.storage import multifilesystem
 
-from calhub.calendars import open_storage
+from calhub.dav.importer import import_objects
+from calhub.dav.indexing import has_local_times
+from calhub.dav.maintenance import open_runtime
+from calhub.dav.storage import open_storage
 from calhub.hub import Hub
-from calhub.importer import import_objects
-from calhub.tracker import has_local_times
 
 ICS = Path(__file__).parent / "ics"
 C = "urn:ietf:params:xml:ns:caldav"
@@ -156,12 +157,13 @@ def matching(collection: Any, candidates: Any, filters: list[ET.Element]) -> set
 @pytest.fixture(scope="module")
 def calendar(module_hubs: Any) -> Any:
     hub = Hub(module_hubs.create())
+    runtime = open_runtime(hub)
     bfu = hub.settings.calendar("bfu")
     assert bfu is not None
     base = dt.date.today() + dt.timedelta(days=3)
     texts = generated_events(base) + fixture_events()
-    assert import_objects(hub, bfu, texts) == len(texts)
-    storage = open_storage(hub)
+    assert import_objects(runtime, bfu, texts) == len(texts)
+    storage = open_storage(runtime)
     with storage.acquire_lock("r"):
         collection = next(iter(storage.discover(bfu.path)))
     return collection, base

@@ -10,7 +10,7 @@ from pathlib import Path
 from helpers import hour_long_occurrence
 
 from calhub.engine import Occurrence
-from calhub.index import IndexedItem, OccurrenceIndex, RowCache
+from calhub.store.index import IndexedItem, OccurrenceIndex, RowCache
 
 START = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 WEEK = (START - dt.timedelta(days=1), START + dt.timedelta(days=6))

@@ -16,9 +16,9 @@ from helpers import hour_long_occurrence
 
 from calhub.engine import Audience, ClashEngine, EngineConfig, Occurrence
 from calhub.errors import ConfigError
-from calhub.record_groups import record_id
-from calhub.records import ClashRecords, Filters, occurrence_json
-from calhub.settings import parse_settings
+from calhub.hub.settings import parse_settings
+from calhub.store.record_groups import record_id
+from calhub.store.records import ClashRecords, Filters, occurrence_json
 
 MONDAY = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from calhub.records import ClashRecords
-from calhub.refused import Refusal, RefusedWrites
-from calhub.refused_capture import event_fields, split_reason, uid_of
+from calhub.dav.capture import event_fields, split_reason, uid_of
+from calhub.store.records import ClashRecords
+from calhub.store.refused import Refusal, RefusedWrites
 
 # Recent, so that resolving and dismissing (stamped with the real time) are after it.
 T0 = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=2)
@@ -67,7 +67,7 @@ def test_rows_per_login_are_capped_closed_ones_first(
         store.record(refusal(uid=f"ev-{n}"), at=T0 + dt.timedelta(minutes=n))
     store.resolve("kgtu", "ev-2", "kgtu")
     store.record(refusal(uid="other", login="bfu"), at=T0)
-    with caplog.at_level(logging.WARNING, logger="calhub.refused"):
+    with caplog.at_level(logging.WARNING, logger="calhub.store.refused"):
         store.record(refusal(uid="ev-3"), at=T0 + dt.timedelta(minutes=3))
         store.record(refusal(uid="ev-4"), at=T0 + dt.timedelta(minutes=4))
     assert {r.uid for r in store.query("kgtu", "all")} == {"ev-1", "ev-3", "ev-4"}

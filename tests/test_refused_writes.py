@@ -12,7 +12,7 @@ import pytest
 from clash_support import at, own_week, put_event, put_text, set_policy
 from helpers import PASSWORDS, make_event
 
-from calhub.refused import RefusedWrites
+from calhub.store.refused import RefusedWrites
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ import tomlkit
 from helpers import assert_user_error
 
 from calhub.errors import ConfigError
-from calhub.filewatch import write_atomically
-from calhub.settings import load_settings
+from calhub.hub.filewatch import write_atomically
+from calhub.hub.settings import load_settings
 
 
 def edit(root: Path, change: Any) -> Path:

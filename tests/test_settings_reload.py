@@ -11,9 +11,9 @@ from typing import Any
 import tomlkit
 from clash_support import at, own_week, put_event, rules_between
 
-from calhub import configfile
 from calhub.errors import ConfigError
-from calhub.filewatch import ReloadingFile, write_atomically
+from calhub.hub import configfile
+from calhub.hub.filewatch import ReloadingFile, write_atomically
 
 
 def set_gap(root: Path, value: Any, *, check: bool) -> None:

@@ -15,13 +15,13 @@ import tomlkit
 from clash_support import at, own_week, put_event, rules_between
 from helpers import assert_user_error
 
-from calhub import configfile
 from calhub.engine import ClashEngine
 from calhub.engine.rules import RULE_NAMES, registry
 from calhub.errors import ConfigError
-from calhub.filewatch import write_atomically
-from calhub.settings import RULE_SCHEMA, load_settings, rule_schema
-from calhub.tracker import engine_config
+from calhub.hub import configfile
+from calhub.hub.filewatch import write_atomically
+from calhub.hub.settings import RULE_SCHEMA, load_settings, rule_schema
+from calhub.runtime.parts import engine_config
 
 
 def write_rules(root: Path, rules: dict[str, dict[str, Any]]) -> Path:

@@ -2,7 +2,7 @@
 
 Radicale's parser (vobject 0.9.9) cut ``SUMMARY:Олимпиада [5, 7А]`` to ``Олимпиада [5``
 when it read a PUT, and stored that: the audience tag was lost for the hub and for every
-app syncing the event. ``radicale_plugins.whole_text`` makes it read such values whole,
+app syncing the event. ``calhub.dav.plugins.whole_text`` makes it read such values whole,
 as icalendar and calendar apps do; CATEGORIES and RESOURCES stay lists.
 """
 
@@ -19,8 +19,8 @@ from clash_support import at, own_week, put_text, rules_between
 from helpers import PASSWORDS, make_event
 from radicale import item as radicale_item
 
+from calhub.dav.plugins import whole_text
 from calhub.engine import AudienceParser, EngineConfig, expand_calendar
-from radicale_plugins import whole_text
 
 ICS = Path(__file__).resolve().parent / "ics"
 

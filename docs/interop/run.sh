@@ -203,13 +203,13 @@ import sys
 import bcrypt
 
 path, user = sys.argv[1], sys.argv[2]
-# The hub's cost (calhub.accounts.DEFAULT_ROUNDS).
+# The hub's cost (calhub.hub.accounts.DEFAULT_ROUNDS).
 hashed = bcrypt.hashpw(os.environ["PLAIN_PW"].encode(), bcrypt.gensalt(rounds=12)).decode()
 with open(path, "w", encoding="utf-8") as f:
     f.write(f"{user}:{hashed}\n")
 PY
 cat >"$WORK/radicale/config" <<EOF
-# Plain Radicale with the settings calhub gives its embedded one (calhub/dav.py),
+# Plain Radicale with the settings calhub gives its embedded one (calhub/dav/app.py),
 # less the hub's own plugins: htpasswd with bcrypt instead of accounts.json, owner_write
 # (read everything, write only under one's own principal) instead of the hub's rights.
 [server]

@@ -192,10 +192,11 @@ def calhub_cli(data_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]:
 
 RADICALE_VERIFY = """
 import sys
-from calhub.calendars import open_storage
+from calhub.dav.maintenance import open_runtime
+from calhub.dav.storage import open_storage
 from calhub.hub import Hub
-hub = Hub(__import__("pathlib").Path(sys.argv[1]))
-storage = open_storage(hub)
+runtime = open_runtime(Hub(__import__("pathlib").Path(sys.argv[1])))
+storage = open_storage(runtime)
 with storage.acquire_lock("r", "calhub"):
     sys.exit(0 if storage.verify() else 1)
 """
@@ -215,7 +216,7 @@ def radicale_verify(data_dir: Path) -> subprocess.CompletedProcess[str]:
 
 
 def set_policy(data_dir: Path, calendar_id: str, policy: str) -> None:
-    from calhub import configfile
+    from calhub.hub import configfile
 
     document = configfile.read_document(data_dir)
     configfile.set_calendar_key(document, calendar_id, "policy", policy)

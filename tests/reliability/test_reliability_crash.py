@@ -257,20 +257,21 @@ import os, sys
 from pathlib import Path
 import vobject
 from radicale import item as radicale_item
-from calhub.calendars import open_storage
+from calhub.dav.maintenance import open_runtime
+from calhub.dav.storage import open_storage
 from calhub.hub import Hub
 
 data_dir, window, calendar, href = sys.argv[1:5]
-hub = Hub(Path(data_dir))
+runtime = open_runtime(Hub(Path(data_dir)))
+storage = open_storage(runtime)
 
 def die(*args, **kwargs):
     os._exit(137)
 
 if window == "after-storage-write":
-    hub.tracker.after_item_write = die  # the file is written, the index not yet
+    storage.hooks.after_item_write = die  # the file is written, the index not yet
 elif window == "after-index-commit":
-    hub.tracker.records.sync = die  # the index is committed, the clash records not yet
-storage = open_storage(hub)
+    runtime.records.sync = die  # the index is committed, the clash records not yet
 with storage.acquire_lock("w", "calhub"):
     collection = next(iter(storage.discover(calendar)))
     component = vobject.readOne(sys.stdin.read())

@@ -20,8 +20,9 @@ import pytest
 from helpers import make_event
 from reliability_support import api_json, calhub_cli, conflict_snapshot, put, record
 
+from calhub.dav.importer import import_objects
+from calhub.dav.maintenance import open_runtime
 from calhub.hub import Hub
-from calhub.importer import import_objects
 
 PAGE = 4096
 APPROVAL = "Разные группы: проверено"
@@ -43,6 +44,7 @@ def pristine(module_hubs: Any) -> tuple[Path, str]:
     clash between bfu and kgtu, approved by the coordinator; never served."""
     root = module_hubs.create()
     hub = Hub(root)
+    runtime = open_runtime(hub)
     try:
         texts: dict[str, list[str]] = {"bfu": [], "kgtu": [], "school": []}
         for n in range(20):
@@ -55,11 +57,11 @@ def pristine(module_hubs: Any) -> tuple[Path, str]:
         for calendar_id, calendar_texts in texts.items():
             calendar = hub.settings.calendar(calendar_id)
             assert calendar is not None
-            import_objects(hub, calendar, calendar_texts)
-        (clash_id,) = hub.tracker.records.all_active_ids()
-        hub.tracker.records.approve(clash_id, "coordinator", APPROVAL)
+            import_objects(runtime, calendar, calendar_texts)
+        (clash_id,) = runtime.records.all_active_ids()
+        runtime.records.approve(clash_id, "coordinator", APPROVAL)
     finally:
-        hub.close()
+        runtime.close()
     assert (root / "index.sqlite").stat().st_size > 20 * PAGE
     return root, clash_id
 
@@ -89,11 +91,11 @@ def damaged_copy(pristine: tuple[Path, str], tmp_path: Path, case: str) -> Path:
 
 
 def approval_of(root: Path, clash_id: str) -> tuple[str, str]:
-    hub = Hub(root)
+    runtime = open_runtime(Hub(root))
     try:
-        found = hub.tracker.records.get(clash_id)
+        found = runtime.records.get(clash_id)
     finally:
-        hub.close()
+        runtime.close()
     assert found is not None
     return found["status"], found["approval"]["comment"]
 

@@ -27,7 +27,7 @@ from typing import Any
 from helpers import PASSWORDS, creds, request
 from reliability_support import record
 
-from calhub.limiter import ADDRESS_BUDGET, PAIR_BUDGET
+from calhub.store.logins import ADDRESS_BUDGET, PAIR_BUDGET
 
 PROPFIND = {"Depth": "0"}
 BURST = 24

@@ -33,7 +33,7 @@ ANSWER_WITHIN = 3.0  # seconds an ordinary request may take while the slow ones 
 
 def set_server_settings(root: Path, values: dict) -> None:
     """Write a [server] table into calhub.toml, as an operator would."""
-    from calhub import configfile
+    from calhub.hub import configfile
 
     document = configfile.read_document(root)
     document["server"] = values
