@@ -7,12 +7,11 @@ import dataclasses
 import json
 import sys
 import zoneinfo
-from typing import Any
 
 from calhub.cli.common import runtime_of
 from calhub.runtime import paging
 from calhub.runtime.queries import build_filters
-from calhub.store.records import STATUSES, Filters
+from calhub.store.records import STATUSES, ClashRecord, Filters
 
 EXIT_OPEN_HARD = 1
 DEFAULT_LIMIT = 50
@@ -46,22 +45,19 @@ def register(
     parser.set_defaults(handler=run)
 
 
-def _line(record: dict[str, Any], tz: zoneinfo.ZoneInfo) -> str:
+def _line(record: ClashRecord, tz: zoneinfo.ZoneInfo) -> str:
     import datetime as dt
 
-    first = min(record["occurrences"], key=lambda o: o["start"])
+    first = min(record.occurrences, key=lambda o: o["start"])
     when = dt.datetime.fromisoformat(first["start"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
-    events = " × ".join(f"{o['calendar']}: {o['summary']}" for o in record["occurrences"][:3])
-    more = len(record["occurrences"]) - 3
+    events = " × ".join(f"{o['calendar']}: {o['summary']}" for o in record.occurrences[:3])
+    more = len(record.occurrences) - 3
     if more > 0:
         events += f" (+{more})"
-    if record["count"] > 1:
-        unit = "grade-weeks" if record["group_rule"] else "dates"
-        events += f" [{record['count']} {unit}]"
-    return (
-        f"{record['id']}  {record['severity']:<4} {record['rule']:<9} {record['status']:<8} "
-        f"{when}  {events}"
-    )
+    if record.count > 1:
+        unit = "grade-weeks" if record.group_rule else "dates"
+        events += f" [{record.count} {unit}]"
+    return f"{record.id}  {record.severity:<4} {record.rule:<9} {record.status:<8} {when}  {events}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     page = store.page(filters, limit, offset)
     records = page.records
     if args.json:
-        json.dump(records, sys.stdout, ensure_ascii=False, indent=2)
+        json.dump([r.as_json() for r in records], sys.stdout, ensure_ascii=False, indent=2)
         print()
     elif not records:
         print("No clashes match.")

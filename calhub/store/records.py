@@ -42,12 +42,21 @@ from calhub.engine.rules import registry
 from calhub.errors import NoSuchClash, UserError
 from calhub.store.clash_versions import Change, changes, key, lapsed_text, reapproved_text, version
 from calhub.store.record_groups import RecordGroup, group_clashes, is_group_rule, record_id
+from calhub.store.record_types import ClashRecord
 from calhub.store.records_migrate import group_existing
 from calhub.store.records_pages import Filters, Page, PagedRecords
 from calhub.store.sqlitedb import IN_LIST, ThreadLocalDatabase, in_list
 
 # Filters and Page live in calhub.store.records_pages; importing them from here goes on working.
-__all__ = ["STATUSES", "ClashChanged", "ClashRecords", "Filters", "Page", "occurrence_json"]
+__all__ = [
+    "STATUSES",
+    "ClashChanged",
+    "ClashRecord",
+    "ClashRecords",
+    "Filters",
+    "Page",
+    "occurrence_json",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +155,7 @@ def _iso(moment: dt.datetime) -> str:
 
 
 def occurrence_json(occurrence: Occurrence) -> dict[str, Any]:
+    """One occurrence as it is stored (read back as a ``StoredOccurrence``)."""
     return {
         "calendar": occurrence.calendar,
         "uid": occurrence.uid,
@@ -839,7 +849,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
 
     def approve(
         self, clash_id: str, actor: str, comment: str, shown: str | None = None
-    ) -> dict[str, Any]:
+    ) -> ClashRecord:
         """Approve the record as it is, every occurrence of it; with ``shown`` (a record's
         ``version``, see :func:`calhub.store.clash_versions.version`) only if the events still
         have the time, venue and audience shown, else :class:`ClashChanged`."""
@@ -872,7 +882,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         assert record is not None
         return record
 
-    def reopen(self, clash_id: str, actor: str, comment: str = "") -> dict[str, Any]:
+    def reopen(self, clash_id: str, actor: str, comment: str = "") -> ClashRecord:
         stamp = now_iso()
         with self.transaction() as db:
             if db.execute("SELECT 1 FROM clashes WHERE id=?", (clash_id,)).fetchone() is None:

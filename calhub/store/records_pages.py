@@ -13,14 +13,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from calhub.store.record_groups import is_group_rule
+from calhub.store.record_types import (
+    Approval,
+    ClashRecord,
+    HistoryEntry,
+    Instance,
+    Message,
+    StoredOccurrence,
+)
 from calhub.store.sqlitedb import IN_LIST, in_list
 
-__all__ = ["Filters", "Page", "PagedRecords"]
+__all__ = ["ClashRecord", "Filters", "HistoryEntry", "Instance", "Page", "PagedRecords"]
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -45,7 +53,7 @@ class Filters:
 class Page:
     """One page of clash records and how many match in all."""
 
-    records: list[dict[str, Any]]
+    records: list[ClashRecord]
     total: int
     offset: int = 0
     limit: int | None = None
@@ -74,30 +82,26 @@ class PagedRecords:
         @property
         def db(self) -> sqlite3.Connection: ...
 
-    def get(self, clash_id: str, instances: bool = True) -> dict[str, Any] | None:
+    def get(self, clash_id: str, instances: bool = True) -> ClashRecord | None:
         """One record; with ``instances``, every place it happens (``instances``)."""
         rows = self.page(Filters(), ids=[clash_id]).records
         if not rows:
             return None
         record = rows[0]
-        if instances:
-            record["instances"] = self.instances(clash_id)
-        return record
+        return record.with_instances(self.instances(clash_id)) if instances else record
 
-    def instances(
-        self, clash_id: str, limit: int | None = None, offset: int = 0
-    ) -> list[dict[str, Any]]:
+    def instances(self, clash_id: str, limit: int | None = None, offset: int = 0) -> list[Instance]:
         """Where a record's clash happens, earliest first: start, end, the occurrences."""
         rows = self.db.execute(
             "SELECT start_at, end_at, occurrences FROM clash_instances WHERE clash_id=? "
             "ORDER BY start_at, instance LIMIT ? OFFSET ?",
             (clash_id, -1 if limit is None else limit, offset),
         )
-        return [{"start": r[0], "end": r[1], "occurrences": json.loads(r[2])} for r in rows]
+        return [Instance(r[0], r[1], _occurrences(r[2])) for r in rows]
 
     def instances_between(
         self, start: dt.datetime, end: dt.datetime, calendar: str | None = None
-    ) -> list[tuple[str, bool, list[dict[str, Any]]]]:
+    ) -> list[tuple[str, bool, list[StoredOccurrence]]]:
         """(severity, approved, occurrences) of each instance of an unresolved record in
         [start, end), of records with an event of ``calendar`` if given."""
         sql = (
@@ -109,11 +113,11 @@ class PagedRecords:
         if calendar is not None:
             sql += " AND c.id IN (SELECT clash_id FROM clash_members WHERE calendar=?)"
             args.append(calendar)
-        return [(r[0], bool(r[1]), json.loads(r[2])) for r in self.db.execute(sql, args)]
+        return [(r[0], bool(r[1]), _occurrences(r[2])) for r in self.db.execute(sql, args)]
 
     def history(
         self, clash_id: str | None = None, limit: int = 200, calendar: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[HistoryEntry]:
         """The latest entries first (of one record; of records with an event of
         ``calendar``)."""
         sql = (
@@ -129,20 +133,13 @@ class PagedRecords:
             args.append(calendar)
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(limit)
+        # ``message``: what calhub itself says about the entry (a changed approved clash).
         return [
-            {
-                "clash_id": r[0],
-                "at": r[1],
-                "actor": r[2],
-                "action": r[3],
-                "comment": r[4],
-                # What calhub itself says about the entry (a changed approved clash).
-                "message": {"ru": r[5], "en": r[6]},
-            }
+            HistoryEntry(r[0], r[1], r[2], r[3], r[4], Message(r[5], r[6]))
             for r in self.db.execute(sql, args)
         ]
 
-    def query(self, filters: Filters, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    def query(self, filters: Filters, ids: Iterable[str] | None = None) -> list[ClashRecord]:
         """Every record matching ``filters`` (of ``ids``, if given), by first start."""
         return self.page(filters, ids=ids, order="start").records
 
@@ -208,13 +205,12 @@ class PagedRecords:
             total = self.count(filters, calendar) if wanted is None else len(records)
         return Page(records, total, offset, limit)
 
-    def _shown(self, row: tuple[Any, ...], filters: Filters, moment: str) -> dict[str, Any]:
+    def _shown(self, row: tuple[Any, ...], filters: Filters, moment: str) -> ClashRecord:
         """A record with the instance it is shown by."""
-        record = _record(row[:15], row[16])
-        if record["count"] <= 1:
-            record["occurrences"] = json.loads(row[15])
-            return record
-        window, args = "", [record["id"]]
+        count, clash_id = row[12], row[0]
+        if count <= 1:
+            return _record(row[:15], row[16], _occurrences(row[15]))
+        window, args = "", [clash_id]
         if filters.end is not None:
             window += " AND start_at < ?"
             args.append(_iso(filters.end))
@@ -227,8 +223,7 @@ class PagedRecords:
         ).fetchone()
         if found is None:
             found = self.db.execute(f"{base} ORDER BY start_at DESC LIMIT 1", args).fetchone()
-        record["occurrences"] = json.loads(found[0]) if found else json.loads(row[15])
-        return record
+        return _record(row[:15], row[16], _occurrences(found[0] if found else row[15]))
 
 
 def _where(filters: Filters, ids: list[str] | None, calendar: str | None) -> tuple[str, list[Any]]:
@@ -268,30 +263,33 @@ def _where(filters: Filters, ids: list[str] | None, calendar: str | None) -> tup
     return sql, args
 
 
-def _record(row: tuple[Any, ...], next_start: str | None) -> dict[str, Any]:
+def _occurrences(text: str) -> list[StoredOccurrence]:
+    found: list[StoredOccurrence] = json.loads(text)
+    return found
+
+
+def _record(
+    row: tuple[Any, ...], next_start: str | None, occurrences: list[StoredOccurrence]
+) -> ClashRecord:
     (clash_id, rule, severity, resolved, detected, resolved_at, message_ru, message_en) = row[:8]
     approved_by, approved_at, comment, stored_version, count, first_start, last_end = row[8:]
     status = "resolved" if resolved else "approved" if approved_by else "open"
-    approval: Mapping[str, Any] | None = None
-    if approved_by:
-        approval = {"by": approved_by, "at": approved_at, "comment": comment}
-    return {
-        "id": clash_id,
-        "rule": rule,
-        "severity": severity,
-        "status": status,
-        "detected_at": detected,
-        "resolved_at": resolved_at,
-        "approval": approval,
-        "message": {"ru": message_ru, "en": message_en},
-        "occurrences": [],
-        # How many times the clash happens (a group clash: how many events it holds),
-        # the first start, the next start still to come (None: all past) and the last end.
-        "count": count,
-        "first_start": first_start,
-        "next_start": next_start,
-        "last_end": last_end,
-        "version": stored_version,
+    approval = Approval(approved_by, approved_at, comment) if approved_by else None
+    return ClashRecord(
+        id=clash_id,
+        rule=rule,
+        severity=severity,
+        status=status,
+        detected_at=detected,
+        resolved_at=resolved_at,
+        approval=approval,
+        message=Message(message_ru, message_en),
+        occurrences=occurrences,
+        count=count,
+        first_start=first_start,
+        next_start=next_start,
+        last_end=last_end,
+        version=stored_version,
         # A group clash (overload) counts events, not dates.
-        "group_rule": is_group_rule(rule),
-    }
+        group_rule=is_group_rule(rule),
+    )

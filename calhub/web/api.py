@@ -58,7 +58,7 @@ def conflicts() -> ResponseReturnValue:
     runtime = current_runtime()
     scope = runtime.policy.clash_scope(account)
     page = runtime.records.page(filters, limit, offset, calendar=scope)
-    response = jsonify(page.records)
+    response = jsonify([record.as_json() for record in page.records])
     response.headers["X-Total-Count"] = str(page.total)
     if offset + len(page.records) < page.total:
         wanted: dict[str, Any] = {**args.to_dict(), "limit": limit, "offset": offset + limit}
@@ -75,18 +75,16 @@ def conflict(clash_id: str) -> ResponseReturnValue:
     runtime = current_runtime()
     records = runtime.records
     record = records.get(clash_id, instances=False)
-    visible = record is not None and runtime.policy.can_see_clash(
-        account, (o["calendar"] for o in record["occurrences"])
-    )
+    visible = record is not None and runtime.policy.can_see_clash(account, record.calendars)
     if not visible:
         return api_error(404, f"There is no clash {clash_id!r}.")
     assert record is not None
     # Its dates are a list too: paged like the records (``count`` says how many in all).
     limit = paging.whole(request.args.get("limit"), "limit", MAX_LIMIT, 1, MAX_LIMIT)
     offset = paging.whole(request.args.get("offset"), "offset", 0, 0, 10**9)
-    record["instances"] = records.instances(clash_id, limit, offset)
-    record["history"] = records.history(clash_id)
-    return jsonify(record)
+    answer = record.with_instances(records.instances(clash_id, limit, offset)).as_json()
+    answer["history"] = [entry.as_json() for entry in records.history(clash_id)]
+    return jsonify(answer)
 
 
 def _comment() -> str:
@@ -124,7 +122,7 @@ def _decide(clash_id: str, action: str) -> ResponseReturnValue:
         record = decide(clash_id, account.login, comment)
     except NoSuchClash:
         return api_error(404, f"There is no clash {clash_id!r}.")
-    return jsonify(record)
+    return jsonify(record.as_json())
 
 
 def _event_json(event: events.PlanEvent) -> dict[str, Any]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from calhub.store.record_types import ClashRecord, StoredOccurrence
 from calhub.store.records import Filters, Page
 from calhub.web.context import current_runtime
 
@@ -23,10 +24,9 @@ if TYPE_CHECKING:
 OccurrenceKey = tuple[str, str, str]  # (calendar, uid, recurrence_id or "")
 
 
-def can_see(account: Account, record: Mapping[str, Any]) -> bool:
+def can_see(account: Account, record: ClashRecord) -> bool:
     """Whether ``account`` may see ``record`` (calhub.hub.policy decides)."""
-    calendars = (o["calendar"] for o in record["occurrences"])
-    return current_runtime().policy.can_see_clash(account, calendars)
+    return current_runtime().policy.can_see_clash(account, record.calendars)
 
 
 def open_count(runtime: Runtime, account: Account) -> int:
@@ -44,7 +44,7 @@ def visible_page(
     return runtime.records.page(filters, limit, offset, calendar=scope)
 
 
-def occurrence_key(occurrence: Mapping[str, Any]) -> OccurrenceKey:
+def occurrence_key(occurrence: StoredOccurrence) -> OccurrenceKey:
     return (occurrence["calendar"], occurrence["uid"], occurrence.get("recurrence_id") or "")
 
 
@@ -68,27 +68,27 @@ def marks(
 
 def records_of_event(
     runtime: Runtime, account: Account, calendar: str, uid: str, recurrence_id: str = ""
-) -> list[dict[str, Any]]:
-    """Unresolved clashes of one event (of one occurrence, when ``recurrence_id`` is given)."""
+) -> list[ClashRecord]:
+    """Unresolved clashes of one event (of one occurrence, when ``recurrence_id`` is given)
+    that ``account`` may see."""
     records = runtime.records
     ids = records.active_ids_for([(calendar, uid)])
     if not ids:
         return []
+    scope = runtime.policy.clash_scope(account)
     found = []
-    for record in records.query(Filters(), ids=sorted(ids)):
-        if not can_see(account, record):
-            continue
+    for record in records.page(Filters(), ids=sorted(ids), calendar=scope, order="start").records:
         if recurrence_id:
             # This occurrence in one of the record's instances, and shown by that one.
             wanted = (calendar, uid, recurrence_id)
             mine = [
                 i
-                for i in records.instances(record["id"])
-                if wanted in {occurrence_key(o) for o in i["occurrences"]}
+                for i in records.instances(record.id)
+                if wanted in {occurrence_key(o) for o in i.occurrences}
             ]
             if not mine:
                 continue
-            record["occurrences"] = mine[0]["occurrences"]
+            record = record.shown_by(mine[0].occurrences)
         found.append(record)
     return found
 
@@ -96,25 +96,25 @@ def records_of_event(
 @dataclass(frozen=True, slots=True)
 class ClashGroup:
     severity: str
-    days: list[tuple[dt.date, list[dict[str, Any]]]]
+    days: list[tuple[dt.date, list[ClashRecord]]]
 
     @property
     def count(self) -> int:
         return sum(len(records) for _, records in self.days)
 
 
-def first_day(record: Mapping[str, Any], tz: str) -> dt.date:
-    start = min(dt.datetime.fromisoformat(o["start"]) for o in record["occurrences"])
+def first_day(record: ClashRecord, tz: str) -> dt.date:
+    start = min(dt.datetime.fromisoformat(o["start"]) for o in record.occurrences)
     return start.astimezone(zoneinfo.ZoneInfo(tz)).date()
 
 
-def group_records(records: Iterable[dict[str, Any]], tz: str) -> list[ClashGroup]:
+def group_records(records: Iterable[ClashRecord], tz: str) -> list[ClashGroup]:
     """Hard clashes first, then soft; within each, by the day of the instance shown, in the
     order given (the store's: open first, coming ones first)."""
     records = list(records)
     groups = []
     for severity in ("hard", "soft"):
-        chosen = [r for r in records if r["severity"] == severity]
+        chosen = [r for r in records if r.severity == severity]
         days = [
             (day, list(items))
             for day, items in itertools.groupby(chosen, key=lambda r: first_day(r, tz))

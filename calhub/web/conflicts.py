@@ -8,7 +8,6 @@ work without JavaScript; each redirects back (post/redirect/get) with a short me
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -16,7 +15,7 @@ from flask_babel import gettext as _
 
 from calhub.errors import UserError
 from calhub.runtime.queries import build_filters
-from calhub.store.records import STATUSES, ClashChanged, Filters
+from calhub.store.records import STATUSES, ClashChanged, ClashRecord, Filters
 from calhub.web import clashes, events
 from calhub.web.auth import current_account, page_coordinator_required, page_login_required
 from calhub.web.context import current_hub, current_runtime
@@ -42,7 +41,7 @@ def _number(name: str, default: int, allowed: range | tuple[int, ...]) -> int:
     return value if value in allowed else default
 
 
-def _visible_record_or_404(clash_id: str) -> dict[str, Any]:
+def _visible_record_or_404(clash_id: str) -> ClashRecord:
     account = current_account()
     assert account is not None
     record = current_runtime().records.get(clash_id, instances=False)
@@ -122,7 +121,7 @@ def index() -> ResponseReturnValue:
 def detail(clash_id: str) -> ResponseReturnValue:
     hub = current_hub()
     record = _visible_record_or_404(clash_id)
-    pages = max(1, -(-record["count"] // INSTANCES_PER_PAGE))
+    pages = max(1, -(-record.count // INSTANCES_PER_PAGE))
     number = min(_number("page", 1, range(1, 1_000_000)), pages)
     instances = current_runtime().records.instances(
         clash_id, INSTANCES_PER_PAGE, (number - 1) * INSTANCES_PER_PAGE
@@ -149,10 +148,10 @@ def history() -> ResponseReturnValue:
     # A partner sees the history of its own clashes only, never others' decisions.
     scope = runtime.policy.clash_scope(account)
     entries = runtime.records.history(limit=300, calendar=scope)
-    ids = sorted({e["clash_id"] for e in entries})
+    ids = sorted({e.clash_id for e in entries})
     # Only the records these entries are about, read by id.
     shown = runtime.records.page(Filters(), ids=ids, calendar=scope, order="start")
-    records = {r["id"]: r for r in shown.records}
+    records = {r.id: r for r in shown.records}
     return render_template(
         "history.html",
         entries=entries,

@@ -35,6 +35,8 @@ bp = Blueprint("partners", __name__)
 
 UPCOMING_DAYS = 60
 UPCOMING_LIMIT = 30
+# The page lists this many clashes of its calendars; the clash pages list the rest.
+CLASH_LIMIT = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +142,9 @@ def page(login: str) -> ResponseReturnValue:
     # Unresolved clashes with an event of the page's own calendars, that its login may see.
     wanted = Filters(status="unresolved", calendars=tuple(sorted(mine_ids)))
     scope = runtime.policy.clash_scope(account)
-    records = (
-        runtime.records.page(wanted, calendar=scope, order="start").records if mine_ids else []
-    )
+    shown = runtime.records.page(wanted, CLASH_LIMIT, calendar=scope, order="start")
+    records = shown.records if mine_ids else []
+    more_records = shown.total - len(records) if mine_ids else 0
     return render_template(
         "partner.html",
         subject=account,
@@ -152,6 +154,7 @@ def page(login: str) -> ResponseReturnValue:
         upcoming=upcoming,
         more_upcoming=max(0, len(upcoming_occurrences) - UPCOMING_LIMIT),
         records=records,
+        more_records=more_records,
         calendars=calendars,
         days=UPCOMING_DAYS,
     )

@@ -115,7 +115,7 @@ def index() -> ResponseReturnValue:
     wanted = {clash["id"] for row in rows for clash in row.clashes}
     # A refused clash is on record only if it was before (an approved clash changed).
     clash_pages = {
-        r["id"]
+        r.id
         for r in (current_runtime().records.query(Filters(), ids=sorted(wanted)) if wanted else [])
         if clashes.can_see(account, r)
     }

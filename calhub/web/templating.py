@@ -19,6 +19,7 @@ from flask_babel import format_date, format_datetime, format_time, pgettext
 from flask_babel import gettext as _
 from jinja2 import DictLoader
 
+from calhub.store.record_types import ClashRecord, HistoryEntry
 from calhub.web import assets, clashes, i18n
 from calhub.web.auth import current_account
 from calhub.web.context import current_hub, current_runtime
@@ -110,10 +111,9 @@ def who(login: str) -> str:
     return f"{account.name} ({login})" if account is not None and account.name != login else login
 
 
-def clash_message(record: Mapping[str, Any]) -> str:
-    messages = record.get("message") or {}
-    text: str = messages.get(i18n.language()) or messages.get("ru") or ""
-    return text
+def clash_message(item: ClashRecord | HistoryEntry) -> str:
+    """What calhub says about a clash or a history entry, in the page's language."""
+    return item.message.text(i18n.language())
 
 
 def moment(value: str) -> dt.datetime:

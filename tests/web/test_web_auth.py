@@ -290,12 +290,12 @@ def test_a_changed_password_ends_the_web_session(web_client: Any, web_hub: Any) 
 
 def test_a_post_without_the_csrf_token_is_refused(web_client: Any, web_runtime: Any) -> None:
     sign_in(web_client, "coordinator")
-    [clash] = [r for r in web_runtime.records.query(Filters()) if r["rule"] == "audience"]
+    [clash] = [r for r in web_runtime.records.query(Filters()) if r.rule == "audience"]
     for data in ({"comment": "без токена"}, {"comment": "чужой", "csrf_token": "forged"}):
-        response = web_client.post(f"/conflicts/{clash['id']}/approve", data=data)
+        response = web_client.post(f"/conflicts/{clash.id}/approve", data=data)
         assert response.status_code == 400
         assert "Форма устарела" in text(response)
-    assert web_runtime.records.get(clash["id"])["status"] == "open"
+    assert web_runtime.records.get(clash.id).status == "open"
     assert web_client.post("/logout").status_code == 400
     assert web_client.post("/lang", data={"lang": "en"}).status_code == 400
 
@@ -309,8 +309,8 @@ def test_sign_in_form_needs_the_token_too(web_client: Any) -> None:
 def test_session_api_posts_need_the_csrf_header_basic_posts_do_not(
     web_client: Any, web_runtime: Any
 ) -> None:
-    [clash] = [r for r in web_runtime.records.query(Filters()) if r["rule"] == "audience"]
-    path = f"/api/conflicts/{clash['id']}/approve"
+    [clash] = [r for r in web_runtime.records.query(Filters()) if r.rule == "audience"]
+    path = f"/api/conflicts/{clash.id}/approve"
     sign_in(web_client, "coordinator")
     refused = web_client.post(path, json={"comment": "через сессию"})
     assert refused.status_code == 400
@@ -320,7 +320,7 @@ def test_session_api_posts_need_the_csrf_header_basic_posts_do_not(
     )
     assert accepted.status_code == 200, accepted.get_json()
     basic = web_client.application.test_client().post(
-        f"/api/conflicts/{clash['id']}/reopen",
+        f"/api/conflicts/{clash.id}/reopen",
         json={"comment": "по Basic"},
         headers={"Authorization": basic_auth("coordinator", PASSWORDS["coordinator"])},
     )

@@ -10,11 +10,11 @@ from typing import Any
 from helpers import make_event
 from web_support import WEEK, at, session_csrf, sign_in, text
 
-from calhub.store.records import Filters
+from calhub.store.records import ClashRecord, Filters
 
 
-def clash(runtime: Any, rule: str) -> dict[str, Any]:
-    [record] = [r for r in runtime.records.query(Filters()) if r["rule"] == rule]
+def clash(runtime: Any, rule: str) -> ClashRecord:
+    [record] = [r for r in runtime.records.query(Filters()) if r.rule == rule]
     return record
 
 
@@ -43,37 +43,38 @@ def test_approve_with_a_comment_then_reopen(web_client: Any, web_runtime: Any) -
     sign_in(web_client, "coordinator")
     token = session_csrf(web_client)
     empty = web_client.post(
-        f"/conflicts/{target['id']}/approve",
+        f"/conflicts/{target.id}/approve",
         data={"csrf_token": token, "comment": "  ", "next": "/conflicts"},
         follow_redirects=True,
     )
     assert "без комментария согласовать нельзя" in text(empty)
-    assert web_runtime.records.get(target["id"])["status"] == "open"
+    assert web_runtime.records.get(target.id).status == "open"
 
     approved = web_client.post(
-        f"/conflicts/{target['id']}/approve",
+        f"/conflicts/{target.id}/approve",
         data={"csrf_token": token, "comment": "Группы разведены", "next": "/conflicts"},
     )
     assert approved.status_code == 303 and approved.headers["Location"] == "/conflicts"
-    record = web_runtime.records.get(target["id"])
-    assert record["status"] == "approved"
-    assert record["approval"] == {
+    record = web_runtime.records.get(target.id)
+    assert record.status == "approved"
+    assert record.approval is not None
+    assert record.approval.as_json() == {
         "by": "coordinator",
-        "at": record["approval"]["at"],
+        "at": record.approval.at,
         "comment": "Группы разведены",
     }
     page = text(web_client.get("/conflicts"))
     assert "Накладка согласована." in page
     assert open_count(page) == 2
-    assert target["id"] not in page, "an approved clash leaves the list of open ones"
+    assert target.id not in page, "an approved clash leaves the list of open ones"
     approved_page = text(web_client.get("/conflicts?status=approved"))
     assert "Группы разведены" in approved_page and 'class="reopen-form"' in approved_page
 
     web_client.post(
-        f"/conflicts/{target['id']}/reopen", data={"csrf_token": token, "comment": "Нет, не так"}
+        f"/conflicts/{target.id}/reopen", data={"csrf_token": token, "comment": "Нет, не так"}
     )
-    assert web_runtime.records.get(target["id"])["status"] == "open"
-    detail = text(web_client.get(f"/conflicts/{target['id']}"))
+    assert web_runtime.records.get(target.id).status == "open"
+    detail = text(web_client.get(f"/conflicts/{target.id}"))
     actions = re.findall(r"<td>(обнаружена|согласовал\(а\)|открыл\(а\) снова)</td>", detail)
     assert actions == ["открыл(а) снова", "согласовал(а)", "обнаружена"]
     assert "Нет, не так" in detail and "Группы разведены" in detail
@@ -101,13 +102,13 @@ def test_a_partner_cannot_approve_or_reopen(web_client: Any, web_runtime: Any) -
     token = session_csrf(web_client)
     for action in ("approve", "reopen"):
         response = web_client.post(
-            f"/conflicts/{target['id']}/{action}", data={"csrf_token": token, "comment": "я сам"}
+            f"/conflicts/{target.id}/{action}", data={"csrf_token": token, "comment": "я сам"}
         )
         assert response.status_code == 403, action
         assert "Это может только координатор." in text(response)
-    assert web_runtime.records.get(target["id"])["status"] == "open"
+    assert web_runtime.records.get(target.id).status == "open"
     api = web_client.post(
-        f"/api/conflicts/{target['id']}/approve",
+        f"/api/conflicts/{target.id}/approve",
         json={"comment": "я сам"},
         headers={"X-CSRF-Token": token},
     )
@@ -122,20 +123,20 @@ def test_a_partner_sees_only_its_own_clashes_and_their_history(
     coordinator = web_client.application.test_client()
     sign_in(coordinator, "coordinator")
     coordinator.post(
-        f"/conflicts/{school['id']}/approve",
+        f"/conflicts/{school.id}/approve",
         data={"csrf_token": session_csrf(coordinator), "comment": "Секретная причина школы"},
     )
     sign_in(web_client, "bfu")
     page = text(web_client.get("/conflicts?status=all"))
     assert open_count(page) == 2  # audience and travel, both with a bfu event
     assert "Концерт [5]" not in page and "Одно место" not in page
-    assert travel["id"] in page
-    assert web_client.get(f"/conflicts/{school['id']}").status_code == 404
+    assert travel.id in page
+    assert web_client.get(f"/conflicts/{school.id}").status_code == 404
     assert web_client.get("/conflicts/no-such-clash").status_code == 404
     history = text(web_client.get("/conflicts/history"))
-    assert "Секретная причина школы" not in history and school["id"] not in history
+    assert "Секретная причина школы" not in history and school.id not in history
     assert "обнаружена" in history
-    assert web_client.get(f"/api/conflicts/{school['id']}").status_code == 404
+    assert web_client.get(f"/api/conflicts/{school.id}").status_code == 404
     # A partner sees why its event clashes, and with what.
     event = text(
         web_client.get("/plan/event", query_string={"calendar": "bfu", "uid": "w-bfu-camp"})
@@ -175,25 +176,25 @@ def test_a_moved_event_reopens_its_clash_and_the_pages_say_what_changed(
     target = clash(web_runtime, "audience")  # Лекция по физике × Практикум (15:30–17:00)
     sign_in(web_client, "coordinator")
     web_client.post(
-        f"/conflicts/{target['id']}/approve",
+        f"/conflicts/{target.id}/approve",
         data={"csrf_token": session_csrf(web_client), "comment": "Группы разведены"},
     )
-    assert web_runtime.records.get(target["id"])["status"] == "approved"
+    assert web_runtime.records.get(target.id).status == "approved"
     moved = make_event(
         "w-kgtu-lab", "Практикум [10А]", at(0, 16), at(0, 17), location="КГТУ, корпус 3"
     )
     store(web_runtime, "kgtu", moved)
-    assert web_runtime.records.get(target["id"])["status"] == "open"
+    assert web_runtime.records.get(target.id).status == "open"
     day = WEEK.strftime("%d.%m.%Y")
     change = f"Событие «Практикум [10А]» (КГТУ) перенесено: {day} 15:30–17:00 → {day} 16:00–17:00"
-    detail = text(web_client.get(f"/conflicts/{target['id']}"))
+    detail = text(web_client.get(f"/conflicts/{target.id}"))
     assert "<td>открыта снова: событие изменилось</td>" in detail
     assert change in detail and "накладка снова открыта" in detail
     assert 'class="approve-form"' in detail, "the coordinator can approve the new version"
     history = text(web_client.get("/conflicts/history"))
     assert "открыта снова: событие изменилось" in history and change in history
     web_client.set_cookie("calhub_lang", "en")
-    english = text(web_client.get(f"/conflicts/{target['id']}"))
+    english = text(web_client.get(f"/conflicts/{target.id}"))
     assert "<td>reopened: an event changed</td>" in english
     assert f"(КГТУ) moved: {WEEK.isoformat()} 15:30–17:00 → {WEEK.isoformat()} 16:00–17:00" in (
         english
@@ -206,15 +207,15 @@ def test_approving_a_clash_that_changed_since_the_page_was_shown_is_refused(
 ) -> None:
     target = clash(web_runtime, "audience")
     sign_in(web_client, "coordinator")
-    page = text(web_client.get(f"/conflicts/{target['id']}"))
+    page = text(web_client.get(f"/conflicts/{target.id}"))
     shown = re.search(r'name="version" value="([0-9a-f]+)"', page)
-    assert shown and shown.group(1) == target["version"]
+    assert shown and shown.group(1) == target.version
     moved = make_event(
         "w-kgtu-lab", "Практикум [10А]", at(0, 16), at(0, 17), location="КГТУ, корпус 3"
     )
     store(web_runtime, "kgtu", moved)
     refused = web_client.post(
-        f"/conflicts/{target['id']}/approve",
+        f"/conflicts/{target.id}/approve",
         data={
             "csrf_token": session_csrf(web_client),
             "comment": "Видел(а) в 15:30",
@@ -223,18 +224,18 @@ def test_approving_a_clash_that_changed_since_the_page_was_shown_is_refused(
         follow_redirects=True,
     )
     assert "Накладка изменилась, пока была открыта на странице" in text(refused)
-    assert web_runtime.records.get(target["id"])["status"] == "open"
+    assert web_runtime.records.get(target.id).status == "open"
     again = re.search(r'name="version" value="([0-9a-f]+)"', text(refused))
     assert again and again.group(1) != shown.group(1)
     web_client.post(
-        f"/conflicts/{target['id']}/approve",
+        f"/conflicts/{target.id}/approve",
         data={
             "csrf_token": session_csrf(web_client),
             "comment": "И в 16:00 можно",
             "version": again.group(1),
         },
     )
-    assert web_runtime.records.get(target["id"])["status"] == "approved"
+    assert web_runtime.records.get(target.id).status == "approved"
 
 
 # -- paged lists and the dates of a clash (issue 11, finding 6) ----------------------------
@@ -301,22 +302,22 @@ def test_a_series_clash_is_one_card_with_its_dates(web_client: Any, web_runtime:
     add(web_runtime, "bfu", [weekly_text("s-bfu", "Робототехника [8]", start, 120)])
     add(web_runtime, "kgtu", [weekly_text("s-kgtu", "Шахматы [8А]", start, 120)])
     [record] = [
-        r for r in web_runtime.records.query(Filters()) if r["occurrences"][0]["uid"] == "s-bfu"
+        r for r in web_runtime.records.query(Filters()) if r.occurrences[0]["uid"] == "s-bfu"
     ]
-    assert record["count"] > 100
+    assert record.count > 100
     sign_in(web_client, "coordinator")
     page = text(web_client.get("/conflicts"))
     assert page.count("Шахматы [8А]</a>") == 1, "one card, one date shown"
-    assert f"всего {record['count']} " in page and "следующая:" in page
-    detail = text(web_client.get(f"/conflicts/{record['id']}"))
+    assert f"всего {record.count} " in page and "следующая:" in page
+    detail = text(web_client.get(f"/conflicts/{record.id}"))
     assert detail.count("<li>") >= 100 and "Страница 1 из 2" in detail
-    rest = text(web_client.get(f"/conflicts/{record['id']}?page=2"))
-    assert rest.count("<li>") == record["count"] - 100
+    rest = text(web_client.get(f"/conflicts/{record.id}?page=2"))
+    assert rest.count("<li>") == record.count - 100
     # One approval for every date.
     token = session_csrf(web_client)
     approved = web_client.post(
-        f"/conflicts/{record['id']}/approve",
-        data={"csrf_token": token, "comment": "Разные кабинеты", "version": record["version"]},
+        f"/conflicts/{record.id}/approve",
+        data={"csrf_token": token, "comment": "Разные кабинеты", "version": record.version},
     )
     assert approved.status_code == 303
-    assert web_runtime.records.get(record["id"])["status"] == "approved"
+    assert web_runtime.records.get(record.id).status == "approved"
