@@ -66,7 +66,7 @@ def resync(records: ClashRecords, clash: Clash) -> None:
 def status(records: ClashRecords, clash_id: str) -> str:
     record = records.get(clash_id)
     assert record is not None
-    return str(record["status"])
+    return str(record.status)
 
 
 def test_a_moved_event_reopens_its_approved_clash_with_the_change_in_the_history(
@@ -79,16 +79,16 @@ def test_a_moved_event_reopens_its_approved_clash_with_the_change_in_the_history
     assert status(records, clash_id) == "open"
     assert records.approved([clash_id]) == set()
     latest = records.history(clash_id)[0]
-    assert (latest["actor"], latest["action"]) == ("calhub", "changed")
+    assert (latest.actor, latest.action) == ("calhub", "changed")
     # Times in the hub's zone (Kaliningrad), the calendar by its name.
-    assert latest["message"]["ru"].startswith(
+    assert latest.message.ru.startswith(
         "Событие «Лекция» (БФУ) перенесено: 02.03.2026 11:00–12:00 → 02.03.2026 11:30–12:30."
     )
-    assert "накладка снова открыта" in latest["message"]["ru"]
-    assert latest["message"]["en"].startswith(
+    assert "накладка снова открыта" in latest.message.ru
+    assert latest.message.en.startswith(
         '"Лекция" (БФУ) moved: 2026-03-02 11:00–12:00 → 2026-03-02 11:30–12:30.'
     )
-    assert "the clash is open again" in latest["message"]["en"]
+    assert "the clash is open again" in latest.message.en
     # The next sync of the same version writes nothing more.
     writes = records.db.total_changes
     resync(records, moved)
@@ -100,10 +100,10 @@ def test_a_new_title_or_description_keeps_the_approval(records: ClashRecords) ->
     renamed = audience_clash(lecture(summary="Лекция по физике (новое название)"), practice())
     resync(records, renamed)
     assert status(records, clash_id) == "approved"
-    assert [h["action"] for h in records.history(clash_id)] == ["approved", "detected"]
+    assert [h.action for h in records.history(clash_id)] == ["approved", "detected"]
     stored = records.get(clash_id)
     assert stored is not None
-    assert stored["occurrences"][0]["summary"] == "Лекция по физике (новое название)"
+    assert stored.occurrences[0]["summary"] == "Лекция по физике (новое название)"
 
 
 def test_another_venue_reopens_the_clash(records: ClashRecords) -> None:
@@ -115,8 +115,8 @@ def test_another_venue_reopens_the_clash(records: ClashRecords) -> None:
     resync(records, elsewhere)
     assert status(records, clash_id) == "open"
     latest = records.history(clash_id)[0]
-    assert "место изменено: (не указано) → Актовый зал" in latest["message"]["ru"]
-    assert "venue changed: (none) → Актовый зал" in latest["message"]["en"]
+    assert "место изменено: (не указано) → Актовый зал" in latest.message.ru
+    assert "venue changed: (none) → Актовый зал" in latest.message.en
 
 
 def test_the_same_venue_written_otherwise_keeps_the_approval(tmp_path: Path) -> None:
@@ -134,8 +134,8 @@ def test_another_audience_reopens_the_clash(records: ClashRecords) -> None:
     resync(records, wider)
     assert status(records, clash_id) == "open"
     latest = records.history(clash_id)[0]
-    assert "Событие «Лекция» (БФУ): участники изменены: 10 → 10–11" in latest["message"]["ru"]
-    assert '"Лекция" (БФУ): audience changed: 10 → 10–11' in latest["message"]["en"]
+    assert "Событие «Лекция» (БФУ): участники изменены: 10 → 10–11" in latest.message.ru
+    assert '"Лекция" (БФУ): audience changed: 10 → 10–11' in latest.message.en
 
 
 def test_moving_back_to_the_approved_version_approves_it_again(records: ClashRecords) -> None:
@@ -145,13 +145,13 @@ def test_moving_back_to_the_approved_version_approves_it_again(records: ClashRec
     resync(records, audience_clash(lecture(), practice()))
     assert status(records, clash_id) == "approved"
     record = records.get(clash_id)
-    assert record is not None and record["approval"]["comment"] == "Группы разведены по аудиториям"
+    assert record is not None and record.approval.comment == "Группы разведены по аудиториям"
     latest = records.history(clash_id)[0]
-    assert latest["action"] == "reapproved"
-    assert "перенесено: 02.03.2026 11:30–12:30 → 02.03.2026 11:00–12:00" in latest["message"]["ru"]
-    assert "Этот вариант coordinator согласовал(а) " in latest["message"]["ru"]
-    assert "согласование снова действует" in latest["message"]["ru"]
-    assert "approved this very version" in latest["message"]["en"]
+    assert latest.action == "reapproved"
+    assert "перенесено: 02.03.2026 11:30–12:30 → 02.03.2026 11:00–12:00" in latest.message.ru
+    assert "Этот вариант coordinator согласовал(а) " in latest.message.ru
+    assert "согласование снова действует" in latest.message.ru
+    assert "approved this very version" in latest.message.en
 
 
 def test_a_coordinators_reopen_forgets_every_approved_version(records: ClashRecords) -> None:
@@ -160,7 +160,7 @@ def test_a_coordinators_reopen_forgets_every_approved_version(records: ClashReco
     records.reopen(clash_id, "coordinator", "Нет, так нельзя")
     resync(records, audience_clash(lecture(), practice()))
     assert status(records, clash_id) == "open"
-    assert records.history(clash_id)[0]["action"] == "reopened"
+    assert records.history(clash_id)[0].action == "reopened"
 
 
 def test_the_newest_approval_is_the_one_that_counts(records: ClashRecords) -> None:
@@ -172,12 +172,12 @@ def test_the_newest_approval_is_the_one_that_counts(records: ClashRecords) -> No
     # Back to the first version: approved again, with the first approval's comment.
     resync(records, audience_clash(lecture(), practice()))
     record = records.get(clash_id)
-    assert record is not None and record["status"] == "approved"
-    assert record["approval"]["comment"] == "Группы разведены по аудиториям"
+    assert record is not None and record.status == "approved"
+    assert record.approval.comment == "Группы разведены по аудиториям"
     # And again to the second one, also approved.
     resync(records, moved)
     record = records.get(clash_id)
-    assert record is not None and record["approval"]["comment"] == "И так можно"
+    assert record is not None and record.approval.comment == "И так можно"
 
 
 def test_a_clash_that_comes_back_elsewhere_is_not_approved(records: ClashRecords) -> None:
@@ -189,7 +189,7 @@ def test_a_clash_that_comes_back_elsewhere_is_not_approved(records: ClashRecords
     records.sync([], {clash_id}, "c", CONFIG)
     resync(records, audience_clash(lecture(**later(0.25)), practice()))
     assert status(records, clash_id) == "open"
-    assert [h["action"] for h in records.history(clash_id)][:2] == ["changed", "reappeared"]
+    assert [h.action for h in records.history(clash_id)][:2] == ["changed", "reappeared"]
 
 
 def test_approved_as_is_judges_the_version_not_the_id(records: ClashRecords) -> None:
@@ -213,15 +213,15 @@ def test_an_approval_of_a_version_no_longer_on_record_is_refused(records: ClashR
     assert shown is not None
     resync(records, audience_clash(lecture(**later(0.5)), practice()))
     with pytest.raises(ClashChanged):
-        records.approve(clash_id, "coordinator", "Видел(а) в 11:00", shown["version"])
+        records.approve(clash_id, "coordinator", "Видел(а) в 11:00", shown.version)
     assert status(records, clash_id) == "open"
-    assert [h["action"] for h in records.history(clash_id)] == ["detected"]
+    assert [h.action for h in records.history(clash_id)] == ["detected"]
     current = records.get(clash_id)
-    assert current is not None and current["version"] != shown["version"]
+    assert current is not None and current.version != shown.version
     # A new title after the page was shown: the same version for an approval.
     renamed = audience_clash(lecture(**later(0.5), summary="Лекция (новое название)"), practice())
     resync(records, renamed)
-    records.approve(clash_id, "coordinator", "Новый вариант тоже годится", current["version"])
+    records.approve(clash_id, "coordinator", "Новый вариант тоже годится", current.version)
     assert status(records, clash_id) == "approved"
 
 
@@ -299,8 +299,8 @@ def test_an_old_hub_sqlite_keeps_its_approvals_for_the_version_on_record(tmp_pat
     # The record of the two occurrences is now the record of the two events.
     grouped = record_id(clash)
     assert records.approved([grouped]) == {grouped}
-    assert [h["action"] for h in records.history(grouped)] == ["approved", "detected"]
-    assert records.history(grouped)[0]["message"] == {"ru": "", "en": ""}
+    assert [h.action for h in records.history(grouped)] == ["approved", "detected"]
+    assert records.history(grouped)[0].message.as_json() == {"ru": "", "en": ""}
     # Found again as it was (another fingerprint, so the row is rewritten): still approved.
     resync(records, audience_clash(lecture(summary="Лекция (переименована)"), practice()))
     assert status(records, grouped) == "approved"
@@ -309,4 +309,4 @@ def test_an_old_hub_sqlite_keeps_its_approvals_for_the_version_on_record(tmp_pat
     records = ClashRecords(path)
     resync(records, audience_clash(lecture(**later(0.5)), practice()))
     assert status(records, grouped) == "open"
-    assert records.history(grouped)[0]["action"] == "changed"
+    assert records.history(grouped)[0].action == "changed"

@@ -45,7 +45,7 @@ def test_an_index_of_another_schema_is_rebuilt_and_approvals_stay(module_hubs: A
         assert schema == SCHEMA_VERSION
         record = runtime.records.get(clash_id)
         assert record is not None
-        assert record["status"] == "approved"
-        assert record["approval"]["comment"] == "Разные аудитории"
+        assert record.status == "approved"
+        assert record.approval.comment == "Разные аудитории"
     finally:
         runtime.close()

@@ -144,19 +144,19 @@ def test_the_dates_of_two_events_are_one_record(tmp_path: Path) -> None:
     assert len(found) == 4 and len({c.id for c in found}) == 4
     assert records.sync(found, set(), "c") == (1, 0)
     [record] = records.query(Filters())
-    assert record["count"] == 4 and len(record["occurrences"]) == 2
-    assert record["first_start"] == "2026-03-02T09:00:00Z"
-    assert record["last_end"] == "2026-03-23T10:00:00Z"
-    assert [i["start"] for i in records.instances(record["id"])] == [
+    assert record.count == 4 and len(record.occurrences) == 2
+    assert record.first_start == "2026-03-02T09:00:00Z"
+    assert record.last_end == "2026-03-23T10:00:00Z"
+    assert [i.start for i in records.instances(record.id)] == [
         f"2026-03-{day:02d}T09:00:00Z" for day in (2, 9, 16, 23)
     ]
     # A write's check asks about the engine's clashes: each is on record, none approved.
     assert records.on_record(found) == {c.id for c in found}
     assert records.approved_clashes(found) == set()
     # A date fewer: the same record, three dates; none: resolved.
-    assert records.sync(series_clashes(4, 3), {record["id"]}, "c") == (0, 0)
-    assert records.get(record["id"])["count"] == 3
-    assert records.sync([], {record["id"]}, "c") == (0, 1)
+    assert records.sync(series_clashes(4, 3), {record.id}, "c") == (0, 0)
+    assert records.get(record.id).count == 3
+    assert records.sync([], {record.id}, "c") == (0, 1)
 
 
 def test_approving_a_record_approves_every_date_and_a_new_date_reopens_it(
@@ -172,12 +172,12 @@ def test_approving_a_record_approves_every_date_and_a_new_date_reopens_it(
     assert records.approved_as_is(longer) == {c.id for c in longer[:3]}
     records.sync(longer, {rid}, "c")
     record = records.get(rid)
-    assert (record["status"], record["count"]) == ("open", 4)
+    assert (record.status, record.count) == ("open", 4)
     latest = records.history(rid)[0]
-    assert latest["action"] == "changed" and "добавилось" in latest["message"]["ru"]
+    assert latest.action == "changed" and "добавилось" in latest.message.ru
     records.sync(series_clashes(3), {rid}, "c")
-    assert records.get(rid)["status"] == "approved"
-    assert records.history(rid)[0]["action"] == "reapproved"
+    assert records.get(rid).status == "approved"
+    assert records.history(rid)[0].action == "reapproved"
 
 
 def test_many_changes_are_counted_not_all_spelled_out(tmp_path: Path) -> None:
@@ -191,10 +191,10 @@ def test_many_changes_are_counted_not_all_spelled_out(tmp_path: Path) -> None:
     )
     records.sync(moved, {rid}, "c")
     latest = records.history(rid)[0]
-    assert latest["action"] == "changed"
-    assert "Изменений всего: 24." in latest["message"]["ru"]
-    assert "24 changes in all." in latest["message"]["en"]
-    assert latest["message"]["ru"].count("добавилось") == 5
+    assert latest.action == "changed"
+    assert "Изменений всего: 24." in latest.message.ru
+    assert "24 changes in all." in latest.message.en
+    assert latest.message.ru.count("добавилось") == 5
 
 
 def old_file(path: Path, rows: list[tuple[Any, ...]], approved: list[str]) -> None:
@@ -264,12 +264,12 @@ def test_an_old_file_is_regrouped_and_an_approval_of_some_dates_is_set_aside(
     assert rid == record_id(found[0]) and rid not in {c.id for c in found}
     record = records.get(rid)
     # Two of its three dates were never approved: open, the approval kept aside.
-    assert (record["status"], record["count"]) == ("open", 3)
-    assert [h["action"] for h in records.history(rid)] == ["detected"] * 3
+    assert (record.status, record.count) == ("open", 3)
+    assert [h.action for h in records.history(rid)] == ["detected"] * 3
     assert records.approved_as_is(found) == {found[0].id}
     # Should the clash shrink back to the date approved, the approval applies again.
     records.sync(found[:1], {rid}, "c")
-    assert records.get(rid)["status"] == "approved"
+    assert records.get(rid).status == "approved"
 
 
 def test_an_old_file_with_every_date_approved_stays_approved(tmp_path: Path) -> None:
@@ -279,11 +279,11 @@ def test_an_old_file_with_every_date_approved_stays_approved(tmp_path: Path) -> 
     old_file(tmp_path / "hub.sqlite", rows, approved=[c.id for c in found])
     records = ClashRecords(tmp_path / "hub.sqlite")
     assert records.all_active_ids() == {record_id(found[0]), record_id(single[0])}
-    assert records.get(record_id(found[0]))["status"] == "approved"
-    assert records.get(record_id(single[0]))["status"] == "open"
+    assert records.get(record_id(found[0])).status == "approved"
+    assert records.get(record_id(single[0])).status == "open"
     # Found again as they are: nothing new, nothing resolved, the approval kept.
     assert records.sync(found + single, records.all_active_ids(), "c") == (0, 0)
-    assert records.get(record_id(found[0]))["status"] == "approved"
+    assert records.get(record_id(found[0])).status == "approved"
     # Opening the file again migrates nothing more.
     records.close()
     again = ClashRecords(tmp_path / "hub.sqlite")
@@ -299,16 +299,16 @@ def test_pages_are_filtered_ordered_and_counted_in_sql(tmp_path: Path) -> None:
     everything = records.page(Filters(), now=MONDAY - dt.timedelta(days=1))
     assert everything.total == 5
     page = records.page(Filters(), 2, 2, now=MONDAY - dt.timedelta(days=1))
-    assert page.total == 5 and [r["id"] for r in page.records] == [
-        r["id"] for r in everything.records[2:4]
+    assert page.total == 5 and [r.id for r in page.records] == [
+        r.id for r in everything.records[2:4]
     ]
     # Coming ones first by their next date; past ones after, the latest first.
     after_two = MONDAY + dt.timedelta(days=3)
-    order = [r["first_start"][:10] for r in records.page(Filters(), now=after_two).records]
+    order = [r.first_start[:10] for r in records.page(Filters(), now=after_two).records]
     assert order == ["2026-03-06", "2026-03-08", "2026-03-10", "2026-03-04", "2026-03-02"]
     # A window: the records with a date in it.
     window = Filters(start=MONDAY + dt.timedelta(days=1), end=MONDAY + dt.timedelta(days=5))
-    assert [r["first_start"] for r in records.query(window)] == [
+    assert [r.first_start for r in records.query(window)] == [
         "2026-03-04T09:00:00Z",
         "2026-03-06T09:00:00Z",
     ]
@@ -341,7 +341,7 @@ def test_purge_forgets_old_resolved_records_of_deleted_events_only(tmp_path: Pat
     assert asked and first_events <= asked[0]
     rows = records.db.execute("SELECT id FROM clashes").fetchall()
     assert rows == [(record_id(found[0]),)]
-    assert records.get(record_id(found[0]))["approval"]["by"] == "coordinator"
+    assert records.get(record_id(found[0])).approval.by == "coordinator"
     for table in ("clash_instances", "clash_members", "history"):
         kept = records.db.execute(f"SELECT DISTINCT clash_id FROM {table}").fetchall()
         assert kept == [(record_id(found[0]),)], table
@@ -383,9 +383,9 @@ def test_a_daily_series_overloads_as_one_record(tmp_path: Path) -> None:
     assert len(found) == 6, "grades 10 and 11, three weeks: six grade-weeks"
     assert records.sync(found, set(), "c") == (1, 0)
     [record] = records.query(Filters())
-    assert (record["rule"], record["count"]) == ("overload", 6)
+    assert (record.rule, record.count) == ("overload", 6)
     # Shown by one grade-week (its 7 days), not by every day of the series.
-    assert len(record["occurrences"]) == 7
+    assert len(record.occurrences) == 7
     assert records.on_record(found) == {c.id for c in found}
 
 
@@ -401,10 +401,10 @@ def test_a_grade_week_whose_events_change_moves_to_their_record(tmp_path: Path) 
     # What a write of the excursion syncs: the clash it finds, nothing stale yet.
     assert records.sync([week], set(), "c") == (1, 0)
     joined = record_id(week)
-    assert records.get(joined)["count"] == 1 and records.get(joined)["status"] == "open"
+    assert records.get(joined).count == 1 and records.get(joined).status == "open"
     # The series' record lost a grade-week and kept its approval (fewer, not other, dates).
     kept = records.get(alone)
-    assert (kept["count"], kept["status"]) == (5, "approved")
+    assert (kept.count, kept.status) == (5, "approved")
     # The excursion deleted: the clash book finds that grade-week again, with the series only.
     # The record of the series and the excursion, which nobody acted on, is superseded:
     # gone, not left behind as history (a busy week would pile them up).
@@ -415,7 +415,7 @@ def test_a_grade_week_whose_events_change_moves_to_their_record(tmp_path: Path) 
         "SELECT count(*) FROM history WHERE clash_id=?", (joined,)
     ).fetchone() == (0,)
     again = records.get(alone)
-    assert (again["count"], again["status"]) == (6, "approved")
+    assert (again.count, again.status) == (6, "approved")
     # A full rescan agrees and writes nothing.
     writes = records.db.total_changes
     assert records.sync(overloads(series), records.all_active_ids(), "c") == (0, 0)
@@ -433,8 +433,8 @@ def test_a_superseded_group_record_someone_acted_on_stays_resolved(tmp_path: Pat
     [back] = [c for c in overloads(series) if c.id == week.id]
     records.sync([back], {joined}, "c")
     kept = records.get(joined)
-    assert kept is not None and kept["status"] == "resolved"
-    assert kept["approval"]["comment"] == "Экскурсия согласована"
+    assert kept is not None and kept.status == "resolved"
+    assert kept.approval.comment == "Экскурсия согласована"
 
 
 def test_old_overload_records_of_one_grade_week_are_regrouped(tmp_path: Path) -> None:
@@ -445,12 +445,12 @@ def test_old_overload_records_of_one_grade_week_are_regrouped(tmp_path: Path) ->
     [rid] = records.all_active_ids()
     assert rid == record_id(found[0])
     record = records.get(rid)
-    assert (record["count"], record["status"]) == (4, "approved")
-    assert sorted(i["start"] for i in record["instances"]) == sorted(
+    assert (record.count, record.status) == (4, "approved")
+    assert sorted(i.start for i in record.instances) == sorted(
         min(o.start for o in c.occurrences).strftime("%Y-%m-%dT%H:%M:%SZ") for c in found
     )
     assert records.sync(found, records.all_active_ids(), "c") == (0, 0)
-    assert records.get(rid)["status"] == "approved"
+    assert records.get(rid).status == "approved"
 
 
 def test_lookups_take_more_ids_than_sqlite_has_placeholders(tmp_path: Path) -> None:

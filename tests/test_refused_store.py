@@ -134,7 +134,7 @@ def test_an_existing_hub_sqlite_gets_the_table_and_keeps_its_data(tmp_path: Path
     store = RefusedWrites(path)
     store.record(refusal(), at=T0)
     assert len(store.query()) == 1
-    assert [h["clash_id"] for h in ClashRecords(path).history()] == ["c1"]
+    assert [h.clash_id for h in ClashRecords(path).history()] == ["c1"]
 
 
 def test_the_event_is_read_from_the_body_as_sent() -> None:

@@ -97,7 +97,7 @@ def approval_of(root: Path, clash_id: str) -> tuple[str, str]:
     finally:
         runtime.close()
     assert found is not None
-    return found["status"], found["approval"]["comment"]
+    return found.status, found.approval.comment
 
 
 def assert_no_crash(output: str) -> None:
