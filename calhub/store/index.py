@@ -222,6 +222,11 @@ def is_damage(error: BaseException) -> bool:
     return "could not decode to utf-8" in str(error).lower()
 
 
+_COUNT_CHANGE = (
+    "INSERT INTO meta VALUES ('changes', '1') "
+    "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+)
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -367,6 +372,9 @@ class OccurrenceIndex(ThreadLocalDatabase):
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
+                # Every write counts: readers that cache what they built from the index
+                # (feeds) compare state() instead of reading every row.
+                db.execute(_COUNT_CHANGE)
             except BaseException:
                 self._rollback(db)
                 raise
@@ -415,7 +423,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
             db.execute("DELETE FROM occurrence_spans")
             for table in ("occurrences", "items", "calendars"):
                 db.execute(f"DELETE FROM {table}")
-            db.execute("DELETE FROM meta WHERE key NOT IN ('schema', 'generation')")
+            db.execute("DELETE FROM meta WHERE key NOT IN ('schema', 'generation', 'changes')")
 
     # -- clash records in step ----------------------------------------------------------
 
@@ -426,6 +434,15 @@ class OccurrenceIndex(ThreadLocalDatabase):
 
     def clear_records_pending(self, db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM meta WHERE key='records_pending'")
+
+    @_reading
+    def state(self) -> str:
+        """Which version of the index this is: its file's generation and how many write
+        transactions it has seen. Equal states mean equal contents."""
+        rows = dict(
+            self.db.execute("SELECT key, value FROM meta WHERE key IN ('generation', 'changes')")
+        )
+        return f"{rows.get('generation', '')}:{rows.get('changes', '0')}"
 
     @_reading
     def records_pending(self) -> bool:

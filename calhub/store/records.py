@@ -26,12 +26,14 @@ retention_days`` (:meth:`ClashRecords.purge`). Reading is in :mod:`calhub.store.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
+import secrets
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,6 +128,7 @@ CREATE TABLE IF NOT EXISTS history (
     message_en TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS history_clash ON history (clash_id);
+CREATE TABLE IF NOT EXISTS records_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 # Columns added to hub.sqlite after its first release: (table, column, definition).
@@ -226,6 +229,12 @@ def _version(text: str) -> list[dict[str, Any]]:
         return []
     loaded = json.loads(text)
     return loaded if isinstance(loaded, list) else []
+
+
+_COUNT_CHANGE = (
+    "INSERT INTO records_meta VALUES ('changes', '1') "
+    "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+)
 
 
 class ClashChanged(UserError):
@@ -381,6 +390,12 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
 
     def _connect(self) -> sqlite3.Connection:
         connection = super()._connect()
+        epoch = connection.execute("SELECT 1 FROM records_meta WHERE key='epoch'").fetchone()
+        if epoch is None:
+            # Which file this is: a restored or new hub.sqlite starts counting anew.
+            connection.execute(
+                "INSERT OR IGNORE INTO records_meta VALUES ('epoch', ?)", (secrets.token_hex(8),)
+            )
         if _missing_columns(connection):
             connection.execute("BEGIN IMMEDIATE")
             try:
@@ -844,6 +859,19 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                 retention_days,
             )
         return deleted
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that counts itself (see :meth:`state`)."""
+        with super().transaction() as db:
+            yield db
+            db.execute(_COUNT_CHANGE)
+
+    def state(self) -> str:
+        """Which version of the records this is: the file's epoch and how many write
+        transactions it has seen. Equal states mean equal records."""
+        rows = dict(self.db.execute("SELECT key, value FROM records_meta"))
+        return f"{rows.get('epoch', '')}:{rows.get('changes', '0')}"
 
     # -- people's decisions ----------------------------------------------------------
 
