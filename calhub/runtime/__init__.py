@@ -8,8 +8,8 @@ needs and nothing passes through one class:
 - ``runtime.parts``: the engine, its configuration and parser, built again only when the
   settings change (:mod:`calhub.runtime.parts`);
 - ``runtime.index``, ``runtime.records``, ``runtime.refused``, ``runtime.logins``,
-  ``runtime.sessions``: the stores on the data directory (:mod:`calhub.store`), opened
-  on first use;
+  ``runtime.sessions``, ``runtime.feeds``: the stores on the data directory
+  (:mod:`calhub.store`), opened on first use;
 - ``runtime.clashes``: keeping the clash records in step with the index
   (:mod:`calhub.runtime.bookkeeping`);
 - ``runtime.policy``: who may read and write what (:mod:`calhub.hub.policy`).
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from calhub.hub.policy import Policy
 from calhub.runtime.bookkeeping import ClashBook
 from calhub.runtime.parts import EngineParts, build_parts
+from calhub.store.feeds import FeedTokens
 from calhub.store.index import OccurrenceIndex
 from calhub.store.logins import LoginLimiter
 from calhub.store.records import ClashRecords
@@ -92,6 +93,11 @@ class Runtime:
         return SessionGenerations(self.hub.paths.hub_db)
 
     @cached_property
+    def feeds(self) -> FeedTokens:
+        """The feeds people subscribe to, their tokens kept hashed (hub.sqlite)."""
+        return FeedTokens(self.hub.paths.hub_db)
+
+    @cached_property
     def clashes(self) -> ClashBook:
         return ClashBook(self)
 
@@ -101,7 +107,7 @@ class Runtime:
 
     def close(self) -> None:
         """Close this thread's database connections (a command's work is done)."""
-        for name in ("index", "records", "refused", "logins", "sessions"):
+        for name in ("index", "records", "refused", "logins", "sessions", "feeds"):
             store = self.__dict__.get(name)
             if store is not None:
                 store.close()
