@@ -248,6 +248,75 @@ SERVER_SCHEMA: dict[str, Option] = {
 }
 
 
+# The hub's address as people reach it: the base of feed addresses ("https://host[/path]").
+PUBLIC_URL_PATTERN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$")
+# One source of a CSP frame-ancestors list: 'self', a scheme ("https:") or an origin
+# ("https://school.example", "https://*.school.example:8443"). Nothing else gets into the
+# header, so a value cannot add a directive of its own.
+FRAME_SOURCE_PATTERN = re.compile(
+    r"^('self'|https?:|https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?)$"
+)
+PUBLIC_URL_ALLOWED = 'empty, or an http(s) address such as "https://calendar.school.example"'
+FRAME_ANCESTORS_ALLOWED = (
+    "'none', or space-separated sources: 'self', https://school.example, https://*.school.example"
+)
+
+
+def check_public_url(value: Any) -> str:
+    """The hub's public address without a trailing slash; "" when unknown."""
+    if not isinstance(value, str):
+        raise ValueError("must be a text")
+    text = value.strip().rstrip("/")
+    if text and (len(text) > 300 or not PUBLIC_URL_PATTERN.match(text)):
+        raise ValueError(
+            f"{value!r} is not an address people can open: use http:// or https://, a host "
+            "and an optional path, no query"
+        )
+    return text
+
+
+def check_frame_ancestors(value: Any) -> str:
+    """A CSP ``frame-ancestors`` source list, one space between sources."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty text")
+    sources = value.split()
+    if sources == ["'none'"]:
+        return "'none'"
+    if "'none'" in sources:
+        raise ValueError("'none' must stand alone")
+    bad = [source for source in sources if not FRAME_SOURCE_PATTERN.match(source)]
+    if bad or len(value) > 1000:
+        wrong = bad[0] if bad else value[:40]
+        raise ValueError(f"{wrong!r} is not a frame-ancestors source")
+    return " ".join(sources)
+
+
+# [public]: what people without an account reach (issue 13): the address the hub's feed
+# links are made with, and the opt-in public page for the school's website.
+PUBLIC_SCHEMA: dict[str, Option] = {
+    "url": Option(
+        "",
+        "The hub's address as people reach it (e.g. https://calendar.school.example), the "
+        "base of feed addresses; empty: unknown.",
+        check_public_url,
+        PUBLIC_URL_ALLOWED,
+    ),
+    "enabled": Option(
+        False,
+        "Whether /public/, the page of coming events per grade without a login, is served.",
+        _flag,
+        "true, false",
+    ),
+    "frame_ancestors": Option(
+        "'none'",
+        "Which sites may show the public page in an iframe (CSP frame-ancestors).",
+        check_frame_ancestors,
+        FRAME_ANCESTORS_ALLOWED,
+    ),
+    "weeks": Option(4, "Weeks of events the public page shows.", _int_range(1, 26)),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
     """The ``[server]`` table; every key has its default."""
@@ -361,6 +430,10 @@ class Settings:
     max_dates_per_event: int = MAX_DATES
     max_properties_per_request: int = 200
     server: ServerSettings = field(default_factory=ServerSettings)
+    public_url: str = PUBLIC_SCHEMA["url"].default
+    public_enabled: bool = PUBLIC_SCHEMA["enabled"].default
+    public_frame_ancestors: str = PUBLIC_SCHEMA["frame_ancestors"].default
+    public_weeks: int = PUBLIC_SCHEMA["weeks"].default
 
     def calendar(self, calendar_id: str) -> CalendarSettings | None:
         return next((c for c in self.calendars if c.id == calendar_id), None)
@@ -450,12 +523,13 @@ def _check_audiences(
 
 
 def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
-    known = {"hub", "calendars", "audience", "venues", "rules", "records", "server"}
+    known = {"hub", "calendars", "audience", "venues", "rules", "records", "server", "public"}
     unknown = sorted(set(document) - known)
     if unknown:
         raise ConfigError(str(path), unknown[0], "is not a known section", ", ".join(sorted(known)))
     hub = _read_table(path, "hub", document.get("hub", {}), HUB_SCHEMA)
     records = _read_table(path, "records", document.get("records", {}), RECORDS_SCHEMA)
+    public = _read_table(path, "public", document.get("public", {}), PUBLIC_SCHEMA)
     raw_calendars = document.get("calendars", [])
     if not isinstance(raw_calendars, list):
         raise ConfigError(str(path), "calendars", "must be an array of tables ([[calendars]])")
@@ -490,6 +564,10 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
         server=ServerSettings(
             **_read_table(path, "server", document.get("server", {}), SERVER_SCHEMA)
         ),
+        public_url=public["url"],
+        public_enabled=public["enabled"],
+        public_frame_ancestors=public["frame_ancestors"],
+        public_weeks=public["weeks"],
         **hub,
     )
 
