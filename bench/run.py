@@ -5,9 +5,9 @@
 
 Options: ``--json FILE`` keeps every raw sample, ``--markdown FILE`` writes the tables,
 ``--workdir DIR`` keeps the generated hub and Radicale storage (default: a temporary
-folder, removed at the end), ``--skip http,engine,cli`` leaves groups out (``engine`` and
-``cli`` need the hub the ``http`` group builds, so they need ``--workdir`` of an earlier
-run when ``http`` is skipped).
+folder, removed at the end), ``--skip http,engine,cli,feeds`` leaves groups out (``engine``
+and ``cli`` need the hub the ``http`` group builds, so they need ``--workdir`` of an earlier
+run when ``http`` is skipped; ``feeds``, bench/feed_bench.py, builds its own hubs).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from typing import Any
 
 from bench import generate
 from bench.engine_bench import EngineOptions, run_cli, run_engine
+from bench.feed_bench import FeedBench, FeedOptions
+from bench.feed_bench import render as render_feeds
 from bench.http_bench import HttpBench, HttpOptions
 from bench.stats import fmt_ms, fmt_ratio, machine, median_ms, percentile_ms, table
 
@@ -48,6 +50,7 @@ QUICK = {
         "probes": 30,
     },
     "cli": {"runs": 3, "rebuild_runs": 1},
+    "feeds": {"sizes": (500,), "runs": 5, "conditional_runs": 20, "change_runs": 3},
 }
 FULL = {
     "http": {
@@ -67,6 +70,7 @@ FULL = {
         "probes": 200,
     },
     "cli": {"runs": 5, "rebuild_runs": 5},
+    "feeds": {"sizes": (2000, 10000), "runs": 10, "conditional_runs": 30, "change_runs": 5},
 }
 
 
@@ -79,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="keep data here (default: temporary)")
     parser.add_argument("--json", type=Path, help="write all raw samples to this file")
     parser.add_argument("--markdown", type=Path, help="write the tables to this file")
-    parser.add_argument("--skip", default="", help="comma-separated groups: http,engine,cli")
+    parser.add_argument("--skip", default="", help="comma-separated groups: http,engine,cli,feeds")
     parser.add_argument(
         "--final-only",
         action="store_true",
@@ -133,6 +137,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             results["engine"] = run_engine(options_e, _say)
             results["seconds"]["engine"] = time.perf_counter() - started
+        if "feeds" not in skip:
+            started = time.perf_counter()
+            print("Feeds: the merged feed vs plain Radicale's whole-calendar GET", flush=True)
+            options_f = FeedOptions(workdir=workdir, seed=args.seed, **settings["feeds"])
+            feeds = FeedBench(options_f, _say)
+            results["feeds"] = feeds.results  # filled as it goes: kept if stopped early
+            try:
+                feeds.run()
+            except RuntimeError as error:  # the feed endpoint missing or wrong: say so
+                results["feeds_error"] = str(error)
+                print(f"  feeds: FAILED: {error}", flush=True)
+            results["seconds"]["feeds"] = time.perf_counter() - started
     finally:
         if args.json:
             args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False))
@@ -142,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n" + text)
     if args.markdown:
         args.markdown.write_text(text)
-    return 0
+    return 1 if results.get("feeds_error") else 0
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -178,6 +194,10 @@ def render(results: dict[str, Any]) -> str:
         out += _cli_tables(results["cli"], targets)
     if results.get("engine"):
         out += _engine_tables(results["engine"], http, targets)
+    if results.get("feeds"):
+        out += render_feeds(results["feeds"], targets)
+    if results.get("feeds_error"):
+        out += [f"Feeds: FAILED: {results['feeds_error']}", ""]
     if targets:
         out += ["### Targets", "", table(["target", "measured", "result"], targets), ""]
     spent = ", ".join(f"{k} {v / 60:.1f} min" for k, v in results.get("seconds", {}).items())
