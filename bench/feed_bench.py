@@ -384,11 +384,14 @@ class FeedBench:
                         answer = hub_get(headers)
                         pairs.add_hub(answer)
                     else:
-                        pairs.add_plain(plain_get(headers))
+                        plain_answer = plain_get(headers)
+                        pairs.add_plain(plain_answer)
             row[key] = pairs.as_dict()
             if key == "cached_gzip":
                 row["feed_gzip_bytes"] = len(answer.body)
                 row["feed_gzip_encoding"] = answer.headers.get("content-encoding", "")
+                row["plain_gzip_bytes"] = len(plain_answer.body)
+                row["plain_gzip_encoding"] = plain_answer.headers.get("content-encoding", "")
                 if row["feed_gzip_encoding"] == "gzip":
                     row["feed_gzip_ok"] = gzip.decompress(answer.body) == body
             self.say(
@@ -517,7 +520,7 @@ def render(feeds: dict[str, Any], targets: list[list[str]]) -> list[str]:
                 "events",
                 "VEVENTs feed / plain",
                 "bytes feed / plain",
-                "gzip bytes",
+                "gzip bytes feed / plain",
                 "VTIMEZONEs",
                 "TENTATIVE",
                 "plain's answer to If-None-Match",
@@ -528,7 +531,7 @@ def render(feeds: dict[str, Any], targets: list[list[str]]) -> list[str]:
                     r["size"],
                     f"{r['feed_vevents']} / {r['plain_vevents']}",
                     f"{r['feed_bytes']:,} / {r['plain_bytes']:,}",
-                    f"{r.get('feed_gzip_bytes', 0):,} ({r.get('feed_gzip_encoding') or 'none'})",
+                    f"{_gzip_cell(r, 'feed')} / {_gzip_cell(r, 'plain')}",
                     r["feed_vtimezones"],
                     r["feed_tentative"],
                     ", ".join(map(str, r.get("plain_conditional_status", []))) or "—",
@@ -573,6 +576,11 @@ def render(feeds: dict[str, Any], targets: list[list[str]]) -> list[str]:
             ["conditional GET < 5 ms server time", "no server time in the hub's log", "unknown"]
         )
     return out
+
+
+def _gzip_cell(row: dict[str, Any], side: str) -> str:
+    encoding = row.get(f"{side}_gzip_encoding") or "not compressed"
+    return f"{row.get(f'{side}_gzip_bytes', 0):,} ({encoding})"
 
 
 def _cells(row: dict[str, Any], key: str) -> list[str]:
