@@ -5,26 +5,432 @@ EXDATEs and overrides intact, never flattened), chosen with the occurrence index
 calendar, which audience: the engine's audience model, not text matching) and marked with
 the clash records (an event in an open hard clash is TENTATIVE with a marker in its title,
 until the clash is approved or resolved).
+
+What a document holds, by scope:
+
+- ``all``, ``calendar:ID``: every stored object of every active calendar (of the one);
+- ``audience:SPEC``: every stored object one of whose occurrences in the index has an
+  audience meeting SPEC (:meth:`calhub.engine.Audience.intersects`);
+- ``busy:SPEC``: one opaque block per occurrence of those events, times only
+  (:data:`BUSY_SUMMARY`); nothing of the event but its times leaves the hub;
+- ``conflicts``: one event per open clash record, at its shown instance (the next to
+  happen), both sides in the description.
+
+UIDs. A copied event's UID is ``<its UID>@<calendar id>``: unique across a merged feed even
+when two calendars hold one UID (calendar ids have no ``@``, so the last ``@`` splits it
+back), the same in every feed and every fetch, and an override keeps its master's. A busy
+block's UID is ``busy-<hash>@calhub`` of the calendar, UID and instance (SHA-256, so it
+says neither), a clash's ``clash-<record id>@calhub``.
+
+Privacy. An event marked ``CLASS:PRIVATE`` or ``CLASS:CONFIDENTIAL`` (a partner's or the
+school's) is shown in every feed as busy blocks only. Copied events lose their alarms
+(a subscribed calendar would ring for every partner event) and their attendees (people's
+addresses on a public feed).
+
+Unsettled time. An event with an occurrence in an open hard clash (neither approved nor
+resolved) is ``STATUS:TENTATIVE`` with :data:`TENTATIVE_MARK` before its title, in every
+component (master and overrides), until the clash is approved or resolved.
+
+Equal versions (:func:`feed_version`) make equal documents, byte for byte: no time of the
+build is written (DTSTAMP is the source's, else :data:`FIXED_STAMP`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+import functools
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from calhub.feeds.scopes import scope_title
+from calhub.store.records_pages import Filters
 
 if TYPE_CHECKING:
     from calhub.dav.storage import Storage
+    from calhub.engine import Occurrence
     from calhub.feeds.scopes import FeedScope
+    from calhub.hub.settings import CalendarSettings, Settings
     from calhub.runtime import Runtime
+    from calhub.store.record_types import ClashRecord, StoredOccurrence
+
+logger = logging.getLogger(__name__)
+
+# Bumped when the documents built change for the same data, so old ETags stop matching.
+FEED_FORMAT = "1"
+PRODID = "-//calhub//feeds//RU"
+REFRESH = dt.timedelta(hours=1)
+REFRESH_TEXT = "PT1H"
+TENTATIVE_MARK = "[?] "
+BUSY_SUMMARY = "Занято / Busy"
+FIXED_STAMP = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+PRIVATE_CLASSES = frozenset({"PRIVATE", "CONFIDENTIAL"})
+# What a copied event loses: alarms and attendees (see the module's docstring).
+DROPPED_PROPERTIES = ("ATTENDEE",)
+DROPPED_COMPONENTS = frozenset({"VALARM"})
+# Properties whose TZID parameter needs a VTIMEZONE in the document.
+TIME_PROPERTIES = ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE")
+RULE_NAMES = {
+    "audience": "Одни классы / Same classes",
+    "blackout": "Закрытый период / Closed period",
+    "venue": "Одно место / Same venue",
+    "travel": "Время на дорогу / Travel time",
+    "duplicate": "Дубликат / Duplicate",
+    "overload": "Перегрузка / Overload",
+}
 
 
 def feed_version(runtime: Runtime, scope: FeedScope) -> str:
     """What the document depends on, cheaply (no storage read): the index's and the
     records' ``state()``, the settings it uses, the scope. Equal versions, equal documents;
     the ETag is derived from it."""
-    raise NotImplementedError
+    parts = [
+        FEED_FORMAT,
+        str(scope),
+        runtime.index.state(),
+        runtime.records.state(),
+        settings_digest(runtime.settings),
+    ]
+    if scope.kind == "conflicts":
+        # Each clash is shown at its next instance: which one that is moves with the day.
+        parts.append(_today().isoformat())
+    return "|".join(parts)
+
+
+def settings_digest(settings: Settings) -> str:
+    """The settings a document is made of: the school's name and time zone (the title,
+    X-WR-TIMEZONE, all-day busy blocks), the calendars (which, their names, audiences,
+    roles) and the groups (what an audience scope means)."""
+    used = {
+        "school": settings.school,
+        "timezone": settings.timezone,
+        "calendars": [
+            [c.id, c.name, c.role, c.archived, c.audience, c.path] for c in settings.calendars
+        ],
+        "groups": sorted(settings.groups.items()),
+    }
+    text = json.dumps(used, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
 
 
 def build_feed(runtime: Runtime, storage: Storage, scope: FeedScope) -> bytes:
     """The whole document (CRLF, UTF-8): METHOD:PUBLISH, X-WR-CALNAME, X-WR-TIMEZONE,
     REFRESH-INTERVAL;VALUE=DURATION and X-PUBLISHED-TTL, a VTIMEZONE for every zone used."""
-    raise NotImplementedError
+    document = _Document(runtime)
+    if scope.kind == "conflicts":
+        document.add_conflicts()
+    elif scope.kind == "busy":
+        document.add_busy(_audience_occurrences(runtime, scope))
+    else:
+        calendars = _active_calendars(runtime.settings, scope)
+        wanted = _audience_hrefs(runtime, scope) if scope.kind == "audience" else None
+        for stored in read_objects(storage, calendars, wanted):
+            document.add_object(stored)
+    return document.serialize(scope_title(scope, runtime))
+
+
+# -- choosing what a feed holds -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    calendar: CalendarSettings
+    href: str
+    text: str
+
+
+def _active_calendars(settings: Settings, scope: FeedScope) -> list[CalendarSettings]:
+    active = [c for c in settings.calendars if not c.archived]
+    if scope.kind == "calendar":
+        return [c for c in active if c.id == scope.value]
+    return active
+
+
+def _audience_occurrences(runtime: Runtime, scope: FeedScope) -> list[Occurrence]:
+    """The index's occurrences, of active calendars, whose audience meets the scope's."""
+    audience = scope.audience
+    if audience is None:
+        return []
+    active = {c.id for c in runtime.settings.calendars if not c.archived}
+    return [
+        o
+        for o in runtime.index.all_occurrences()
+        if o.calendar in active and o.audience.intersects(audience)
+    ]
+
+
+def _audience_hrefs(runtime: Runtime, scope: FeedScope) -> dict[str, set[str]]:
+    """Which stored objects, by calendar, have an occurrence for the scope's audience."""
+    events: dict[str, set[str]] = {}
+    for occurrence in _audience_occurrences(runtime, scope):
+        events.setdefault(occurrence.calendar, set()).add(occurrence.uid)
+    wanted: dict[str, set[str]] = {}
+    for calendar, uids in events.items():
+        hrefs = {href for href, item in runtime.index.items(calendar).items() if item.uid in uids}
+        if hrefs:
+            wanted[calendar] = hrefs
+    return wanted
+
+
+def read_objects(
+    storage: Storage,
+    calendars: Iterable[CalendarSettings],
+    wanted: dict[str, set[str]] | None = None,
+) -> list[StoredObject]:
+    """The stored text of every object of ``calendars`` (only the ``wanted`` hrefs of each,
+    when given), by calendar and href, read under Radicale's shared lock so no write is
+    seen half done."""
+    found: list[StoredObject] = []
+    with storage.acquire_lock("r", "calhub-feed"):
+        for calendar in calendars:
+            hrefs = None if wanted is None else wanted.get(calendar.id, set())
+            if hrefs is not None and not hrefs:
+                continue
+            collection: Any = next(iter(storage.discover(calendar.path)), None)
+            if collection is None or not callable(getattr(collection, "get_all", None)):
+                logger.warning("Feed: calendar %s has no collection in storage", calendar.id)
+                continue
+            if hrefs is None:
+                items = list(collection.get_all())
+            else:
+                items = [item for _, item in collection.get_multi(sorted(hrefs)) if item]
+            for item in sorted(items, key=lambda item: str(item.href)):
+                found.append(StoredObject(calendar, str(item.href), str(item.serialize())))
+    return found
+
+
+# -- the document ---------------------------------------------------------------------------
+
+
+class _Document:
+    """One feed being put together: its events and the time zones they use."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.zone = ZoneInfo(self.settings.timezone)
+        self.events: list[icalendar.Component] = []
+        self.timezones: dict[str, icalendar.Component] = {}
+        self.tzids: set[str] = set()
+        self._unsettled: set[tuple[str, str]] | None = None
+
+    # What the clash records say -----------------------------------------------------------
+
+    @property
+    def unsettled(self) -> set[tuple[str, str]]:
+        """(calendar, uid) of the events in an open hard clash."""
+        if self._unsettled is None:
+            page = self.runtime.records.page(Filters(status="open", severity="hard"))
+            self._unsettled = {
+                (o["calendar"], o["uid"]) for record in page.records for o in record.occurrences
+            }
+        return self._unsettled
+
+    # Whole events ---------------------------------------------------------------------------
+
+    def add_object(self, stored: StoredObject) -> None:
+        try:
+            parsed = icalendar.Calendar.from_ical(stored.text)
+        except ValueError as error:
+            logger.warning(
+                "Feed: %s/%s cannot be read, left out: %s", stored.calendar.id, stored.href, error
+            )
+            return
+        events = [c for c in parsed.subcomponents if c.name == "VEVENT"]
+        if not events:
+            return
+        uid = str(events[0].get("UID", ""))
+        if any(str(e.get("CLASS", "")).upper() in PRIVATE_CLASSES for e in events):
+            self.add_busy(self.runtime.index.occurrences_of(stored.calendar.id, uid))
+            return
+        for component in parsed.subcomponents:
+            if component.name == "VTIMEZONE":
+                self.timezones.setdefault(str(component.get("TZID", "")), component)
+        tentative = (stored.calendar.id, uid) in self.unsettled
+        for event in events:
+            self._copy(event, stored.calendar.id, tentative)
+
+    def _copy(self, event: icalendar.Component, calendar: str, tentative: bool) -> None:
+        uid = str(event.get("UID", ""))
+        event["UID"] = icalendar.vText(f"{uid}@{calendar}")
+        for name in DROPPED_PROPERTIES:
+            event.pop(name, None)
+        event.subcomponents = [c for c in event.subcomponents if c.name not in DROPPED_COMPONENTS]
+        if "DTSTAMP" not in event:
+            stamp = event.get("LAST-MODIFIED") or event.get("CREATED")
+            event.add("DTSTAMP", stamp.dt if stamp is not None else FIXED_STAMP)
+        if tentative and str(event.get("STATUS", "")).upper() != "CANCELLED":
+            event.pop("STATUS", None)
+            event.add("STATUS", "TENTATIVE")
+            summary = str(event.get("SUMMARY", ""))
+            if not summary.startswith(TENTATIVE_MARK):
+                event.pop("SUMMARY", None)
+                event.add("SUMMARY", TENTATIVE_MARK + summary)
+        self.tzids.update(_tzids(event))
+        self.events.append(event)
+
+    # Busy blocks ----------------------------------------------------------------------------
+
+    def add_busy(self, occurrences: Iterable[Occurrence]) -> None:
+        for occurrence in sorted(occurrences, key=lambda o: (o.start, o.end, o.key)):
+            event = icalendar.Event()
+            event.add("UID", busy_uid(occurrence))
+            event.add("DTSTAMP", FIXED_STAMP)
+            if occurrence.all_day:
+                start = occurrence.start.astimezone(self.zone).date()
+                end = max(occurrence.end.astimezone(self.zone).date(), start + dt.timedelta(1))
+                event.add("DTSTART", start)
+                event.add("DTEND", end)
+            else:
+                event.add("DTSTART", occurrence.start.astimezone(dt.UTC))
+                event.add("DTEND", occurrence.end.astimezone(dt.UTC))
+            event.add("SUMMARY", BUSY_SUMMARY)
+            event.add("TRANSP", "OPAQUE")
+            self.events.append(event)
+
+    # Open clashes ---------------------------------------------------------------------------
+
+    def add_conflicts(self) -> None:
+        midnight = dt.datetime.combine(_today(), dt.time(), dt.UTC)
+        page = self.runtime.records.page(Filters(status="open"), order="start", now=midnight)
+        for record in page.records:
+            event = self._clash_event(record)
+            if event is not None:
+                self.events.append(event)
+
+    def _clash_event(self, record: ClashRecord) -> icalendar.Event | None:
+        sides = record.occurrences
+        if not sides:
+            return None
+        try:
+            start = min(_moment(o["start"]) for o in sides)
+            end = max(_moment(o["end"]) for o in sides)
+        except ValueError:
+            logger.warning("Feed: clash %s has unreadable times, left out", record.id)
+            return None
+        rule = RULE_NAMES.get(record.rule, record.rule)
+        titles = [o["summary"] or "—" for o in sides[:2]]
+        more = f" (+{len(sides) - 2})" if len(sides) > 2 else ""
+        severity = "!" if record.severity == "hard" else "?"
+        event = icalendar.Event()
+        event.add("UID", f"clash-{record.id}@calhub")
+        event.add("DTSTAMP", _stamp(record.detected_at))
+        event.add("DTSTART", start)
+        event.add("DTEND", max(end, start + dt.timedelta(minutes=1)))
+        event.add("SUMMARY", f"[{severity}] {rule}: {' ↔ '.join(titles)}{more}")
+        lines = [record.message.ru, record.message.en, ""]
+        for number, side in enumerate(sides, 1):
+            lines += [f"{number}. {side['summary'] or '—'}", *self._side(side), ""]
+        if record.count > 1:
+            lines.append(f"Повторов / instances: {record.count}")
+        event.add("DESCRIPTION", "\n".join(lines).strip())
+        event.add("TRANSP", "TRANSPARENT")
+        event.add("CATEGORIES", ["calhub", record.rule])
+        return event
+
+    def _side(self, side: StoredOccurrence) -> list[str]:
+        calendar = self.settings.calendar(side["calendar"])
+        name = calendar.name if calendar is not None else side["calendar"]
+        return [
+            f"   Календарь / calendar: {name}",
+            f"   Время / time: {self._when(side)}",
+            f"   Место / venue: {side['location'] or '—'}",
+            f"   Классы / audience: {side['audience'] or '—'}",
+        ]
+
+    def _when(self, side: StoredOccurrence) -> str:
+        try:
+            start = _moment(side["start"]).astimezone(self.zone)
+            end = _moment(side["end"]).astimezone(self.zone)
+        except ValueError:
+            return f"{side['start']} – {side['end']}"
+        if side["all_day"]:
+            last = (end - dt.timedelta(seconds=1)).date() if end > start else start.date()
+            if last == start.date():
+                return start.strftime("%d.%m.%Y")
+            return f"{start:%d.%m.%Y} – {last:%d.%m.%Y}"
+        if end.date() == start.date():
+            return f"{start:%d.%m.%Y %H:%M}–{end:%H:%M}"
+        return f"{start:%d.%m.%Y %H:%M} – {end:%d.%m.%Y %H:%M}"
+
+    # Writing it -----------------------------------------------------------------------------
+
+    def serialize(self, title: str) -> bytes:
+        calendar = icalendar.Calendar()
+        calendar.add("VERSION", "2.0")
+        calendar.add("PRODID", PRODID)
+        calendar.add("CALSCALE", "GREGORIAN")
+        calendar.add("METHOD", "PUBLISH")
+        calendar.add("X-WR-CALNAME", title)
+        calendar.add("X-WR-TIMEZONE", self.settings.timezone)
+        calendar.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
+        calendar.add("X-PUBLISHED-TTL", REFRESH_TEXT)
+        for tzid in sorted(self.tzids):
+            timezone = self.timezones.get(tzid) or _standard_timezone(tzid)
+            if timezone is None:
+                logger.warning("Feed: no VTIMEZONE for TZID %r", tzid)
+                continue
+            calendar.add_component(timezone)
+        for event in self.events:
+            calendar.add_component(event)
+        body: bytes = calendar.to_ical()
+        return body
+
+
+def busy_uid(occurrence: Occurrence) -> str:
+    """A busy block's UID: stable, unique per instance, and saying nothing of the event."""
+    key = "\0".join(("calhub-busy", *occurrence.key))
+    return f"busy-{hashlib.sha256(key.encode()).hexdigest()[:32]}@calhub"
+
+
+def _tzids(event: icalendar.Component) -> Iterator[str]:
+    for name in TIME_PROPERTIES:
+        value = event.get(name)
+        for one in value if isinstance(value, list) else [value]:
+            params = getattr(one, "params", None)
+            tzid = params.get("TZID") if params is not None else None
+            if tzid:
+                yield str(tzid)
+
+
+@functools.lru_cache(maxsize=32)
+def _standard_timezone_text(tzid: str) -> bytes | None:
+    try:
+        text: bytes = icalendar.Timezone.from_tzid(tzid).to_ical()
+    except (ValueError, KeyError, LookupError) as error:
+        logger.warning("Feed: TZID %r is not a known zone: %s", tzid, error)
+        return None
+    return text
+
+
+def _standard_timezone(tzid: str) -> icalendar.Component | None:
+    """The VTIMEZONE of an IANA zone, for a TZID whose object brought none."""
+    text = _standard_timezone_text(tzid)
+    if text is None:
+        return None
+    found = icalendar.Timezone.from_ical(text)
+    return found if isinstance(found, icalendar.Timezone) else None
+
+
+def _moment(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def _stamp(text: str) -> dt.datetime:
+    try:
+        return _moment(text)
+    except (TypeError, ValueError):
+        return FIXED_STAMP
