@@ -44,6 +44,7 @@ TOKEN_BYTES = 24  # 192 bits; token_urlsafe gives 32 characters
 # is refused without touching the database.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 TOUCH_INTERVAL = dt.timedelta(minutes=1)
+MAX_REMEMBERED = 10_000
 
 _COLUMNS = "id, scope, name, created_at, created_by, revoked_at, last_used_at"
 
@@ -171,12 +172,18 @@ class FeedTokens(ThreadLocalDatabase):
             last = self._touched.get(token_id)
             if last is not None and moment - last < TOUCH_INTERVAL:
                 return
+            if len(self._touched) >= MAX_REMEMBERED:
+                self._touched.clear()  # a hub has dozens of feeds; this only bounds memory
             self._touched[token_id] = moment
         # Other processes (a second server, the CLI) keep their own memory: the condition
         # keeps the rule across them.
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE feed_tokens SET last_used_at = ? "
-                "WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
-                (_iso(moment), token_id, _iso(moment - TOUCH_INTERVAL)),
-            )
+        try:
+            with self.transaction() as db:
+                db.execute(
+                    "UPDATE feed_tokens SET last_used_at = ? "
+                    "WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
+                    (_iso(moment), token_id, _iso(moment - TOUCH_INTERVAL)),
+                )
+        except sqlite3.OperationalError as exc:
+            # A busy database must not fail the feed being served: the note waits a minute.
+            logger.warning("Could not note the use of feed %d: %s", token_id, exc)
