@@ -2,12 +2,12 @@
 
 ``create_app(test_config=None, hub=None, runtime=None)`` follows Flask's application-factory
 pattern: one blueprint per area (auth, plan, conflicts, refused events, partners, api,
-health, plus the landing page and the language switch), per-request resources on ``g``. The
-hub comes from ``runtime`` (the server shares one with Radicale), ``hub`` or the
-``CALHUB_DATA`` config key; pages read its stores through ``current_runtime()`` and decide
-who sees what through its policy (``calhub.hub.policy``). Security rules that hold for
-every page (headers, CSRF, the session cookie) are wired here once, from
-``calhub.web.security``.
+health, feeds and the public page, plus the landing page and the language switch),
+per-request resources on ``g``. The hub comes from ``runtime`` (the server shares one with
+Radicale), ``hub`` or the ``CALHUB_DATA`` config key; pages read its stores through
+``current_runtime()`` and decide who sees what through its policy (``calhub.hub.policy``).
+Security rules that hold for every page (headers, CSRF, the session cookie) are wired here
+once, from ``calhub.web.security``.
 
 Templates, static files and message catalogs are read into memory here, when the app is
 made (``templating``, ``assets``, ``i18n``), never per request: ``pip install .`` over a
@@ -68,19 +68,25 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    from calhub.feeds.cache import FeedCache
     from calhub.web import (
         api,
         assets,
         auth,
         conflicts,
+        feeds,
         health,
         home,
         i18n,
         partners,
         plan,
+        public,
         refused,
         templating,
     )
+
+    # Built feeds, per scope and version: a poll of an unchanged feed costs a lookup.
+    app.extensions[feeds.CACHE_KEY] = FeedCache()
 
     i18n.init_app(app)
     assets.init_app(app)
@@ -88,10 +94,12 @@ def create_app(
         api.bp,
         auth.bp,
         conflicts.bp,
+        feeds.bp,
         health.bp,
         home.bp,
         partners.bp,
         plan.bp,
+        public.bp,
         refused.bp,
     ):
         app.register_blueprint(blueprint)

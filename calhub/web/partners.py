@@ -157,7 +157,17 @@ def page(login: str) -> ResponseReturnValue:
         more_records=more_records,
         calendars=calendars,
         days=UPCOMING_DAYS,
+        public_feeds=_public_page_url(),
     )
+
+
+def _public_page_url() -> str:
+    """The public page's address for the "subscribe" section, when it is served."""
+    settings = current_runtime().settings
+    if not settings.public_enabled:
+        return ""
+    base = settings.public_url.strip() or request.host_url
+    return base.rstrip("/") + url_for("public.index")
 
 
 @bp.get("/partners/<login>/calhub.mobileconfig")

@@ -165,7 +165,10 @@ def csp_nonce() -> str:
     return nonce
 
 
-def security_headers(nonce: str | None) -> dict[str, str]:
+def security_headers(nonce: str | None, frame_ancestors: str = "'none'") -> dict[str, str]:
+    """The headers of every page. ``frame_ancestors`` is ``'none'`` but for the public page
+    (``calhub.web.public``), which the school's website may embed (``[public]
+    frame_ancestors``)."""
     style = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
     policy = "; ".join(
         [
@@ -179,7 +182,7 @@ def security_headers(nonce: str | None) -> dict[str, str]:
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'self'",
-            "frame-ancestors 'none'",
+            f"frame-ancestors {frame_ancestors}",
         ]
     )
     return {
