@@ -277,3 +277,24 @@ def test_the_coordinator_has_a_feeds_link_a_partner_does_not(web_client: Any) ->
     web_client.post("/logout", data={"csrf_token": csrf_in(text(web_client.get("/plan")))})
     sign_in(web_client, "bfu")
     assert 'href="/feeds"' not in text(web_client.get("/plan"))
+
+
+def test_the_partner_page_tells_how_to_subscribe_and_whom_to_ask(
+    web_client: Any, web_runtime: Runtime
+) -> None:
+    sign_in(web_client, "bfu")
+    page = text(web_client.get("/partners/bfu"))
+    section = re.search(r'<section class="subscribe" id="subscribe">.*?</section>', page, re.S)
+    assert section, "no subscribe section"
+    body = section.group(0)
+    for step in ("Outlook", "Google", "iPhone", "ICSx⁵", "DAVx⁵", "координатор"):
+        assert step in body, step
+    assert "раз в несколько часов" in body, "Google's slow refresh is said plainly"
+    assert "/public/" not in body, "no public page while it is off"
+    from calhub.hub import configfile
+
+    document = configfile.read_document(web_runtime.hub.root)
+    document["public"] = {"enabled": True, "url": "https://calendar.school.example"}
+    configfile.save_document(web_runtime.hub.root, document)
+    page = text(web_client.get("/partners/bfu"))
+    assert 'href="https://calendar.school.example/public/"' in page

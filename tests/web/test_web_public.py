@@ -162,3 +162,23 @@ def test_the_page_shows_the_weeks_it_is_set_to(web_client: Any, web_runtime: Run
     page = text(web_client.get("/public/"))
     assert "Лекция по физике" not in page
     assert 'id="grade-10"' in page
+
+
+def test_the_servers_header_layer_keeps_the_public_pages_frame_rule(
+    web_app: Any, public_on: Runtime
+) -> None:
+    """Through calhub.server.stack.SecurityHeaders, as served: it adds DENY only to answers
+    without an X-Frame-Options of their own, so the public page stays embeddable and the
+    rest does not."""
+    from werkzeug.test import Client
+
+    from calhub.server.stack import SecurityHeaders
+
+    client = Client(SecurityHeaders(web_app.wsgi_app))
+    public = client.get("/public/")
+    assert public.status_code == 200
+    assert public.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert "frame-ancestors https://school.example" in public.headers["Content-Security-Policy"]
+    feed = client.get("/public/10.ics")
+    assert feed.status_code == 200 and feed.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert client.get("/login").headers.getlist("X-Frame-Options") == ["DENY"]
