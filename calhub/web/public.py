@@ -50,6 +50,9 @@ GRADES = tuple(range(MIN_GRADE, MAX_GRADE + 1))
 MAX_AGE = 300
 _PRIVATE = re.compile(r"^CLASS[;:][^\r\n]*(PRIVATE|CONFIDENTIAL)", re.MULTILINE | re.IGNORECASE)
 _MODEL_KEY = "calhub_public_model"
+_FOLD = re.compile(r"\r?\n[ \t]")
+_CLASS_KEY = "calhub_public_classes"
+MAX_CLASS_ENTRIES = 50_000
 _model_lock = threading.Lock()
 
 
@@ -110,18 +113,34 @@ def _grade_urls(runtime: Runtime, grade: int) -> tuple[str, str]:
 
 def _private_events(runtime: Runtime, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which of these events are CLASS:PRIVATE or CONFIDENTIAL (read from storage: the
-    index does not keep the class). Unreadable ones count as private: fail closed."""
+    index does not keep the class). Unreadable ones count as private: fail closed. What
+    was read is kept per object version (its ETag), so a change reads only what changed."""
     storage = _storage(current_hub())
+    with _model_lock:
+        known: dict[tuple[str, str, str], bool] = current_app.extensions.setdefault(_CLASS_KEY, {})
     private: set[tuple[str, str]] = set()
     for calendar_id, uid in keys:
         calendar = runtime.settings.calendar(calendar_id)
         href = runtime.index.href_of(calendar_id, uid)
-        try:
-            text = read_object(storage, calendar.path, href) if calendar and href else None
-        except (OSError, ValueError) as exc:
-            logger.warning("Cannot read %s/%s for the public page: %s", calendar_id, uid, exc)
-            text = None
-        if text is None or _PRIVATE.search(text.replace("\r\n ", "").replace("\n ", "")):
+        item = runtime.index.item(calendar_id, href) if href else None
+        if calendar is None or href is None or item is None:
+            private.add((calendar_id, uid))
+            continue
+        version = (calendar_id, href, item.etag)
+        found = known.get(version)
+        if found is None:
+            try:
+                text = read_object(storage, calendar.path, href)
+            except (OSError, ValueError) as exc:
+                logger.warning("Cannot read %s/%s for the public page: %s", calendar_id, href, exc)
+                text = None
+            unfolded = _FOLD.sub("", text) if text else ""
+            found = text is None or bool(_PRIVATE.search(unfolded))
+            if text is not None:
+                if len(known) >= MAX_CLASS_ENTRIES:
+                    known.clear()
+                known[version] = found
+        if found:
             private.add((calendar_id, uid))
     return private
 
