@@ -35,6 +35,7 @@ from calhub.engine import Audience
 from calhub.feeds.build import (
     BUSY_SUMMARY,
     TENTATIVE_MARK,
+    ObjectPieces,
     build_feed,
     feed_version,
 )
@@ -159,8 +160,8 @@ def unfolded(body: bytes) -> str:
     return text.replace("\\,", ",").replace("\\;", ";").replace("\\n", "\n").replace("\\\\", "\\")
 
 
-def build(runtime: Runtime, scope_text: str) -> bytes:
-    return build_feed(runtime, open_storage(runtime), parse_scope(scope_text, runtime))
+def build(runtime: Runtime, scope_text: str, pieces: ObjectPieces | None = None) -> bytes:
+    return build_feed(runtime, open_storage(runtime), parse_scope(scope_text, runtime), pieces)
 
 
 # -- hubs -------------------------------------------------------------------------------------
@@ -520,28 +521,53 @@ def test_tentative_appears_with_an_open_hard_clash_and_goes_when_it_is_approved(
     assert found["feed-clash-bfu@bfu"] == ("", "Экскурсия в БФУ [10А]")
 
 
-def test_tentative_goes_when_the_clash_is_resolved(small: Runtime) -> None:
-    clashing_pair(small)
-    start, end = soon(12)
-    calendar = small.settings.calendar("bfu")
-    assert calendar is not None
-    # The partner moves its event: a write through the same hooks as a CalDAV PUT.
+def replace_object(runtime: Runtime, calendar_id: str, text: str) -> None:
+    """Store ``text`` over the object of its UID: a write through the same storage plugin
+    and hooks as a CalDAV PUT."""
     from radicale import item as radicale_item
 
-    storage = open_storage(small)
-    moved = make_event("feed-clash-bfu", "Экскурсия в БФУ [10А]", start, end)
+    calendar = runtime.settings.calendar(calendar_id)
+    assert calendar is not None
+    storage = open_storage(runtime)
     with storage.acquire_lock("w", "test"):
         collection: Any = next(iter(storage.discover(calendar.path)))
-        vobject_item = radicale_item.read_components(moved)[0]
+        vobject_item = radicale_item.read_components(text)[0]
         item = radicale_item.Item(
             collection_path=calendar.path.strip("/"), vobject_item=vobject_item
         )
         item.prepare()
-        collection.upload("feed-clash-bfu.ics", item)
+        collection.upload(f"{item.uid}.ics", item)
+
+
+def test_tentative_goes_when_the_clash_is_resolved(small: Runtime) -> None:
+    clashing_pair(small)
+    start, end = soon(12)
+    # The partner moves its event.
+    replace_object(small, "bfu", make_event("feed-clash-bfu", "Экскурсия в БФУ [10А]", start, end))
     assert small.records.page(Filters(status="open", severity="hard")).records == []
     found = marks(build(small, "all"))
     assert found["feed-clash-bfu@bfu"] == ("", "Экскурсия в БФУ [10А]")
     assert found["feed-clash-school@school"] == ("", "Контрольная [10А]")
+
+
+def test_kept_object_pieces_give_the_same_documents_and_follow_every_change(
+    small: Runtime,
+) -> None:
+    clash_id = clashing_pair(small)
+    pieces = ObjectPieces()
+    for scope in ("all", "audience:10А"):
+        assert build(small, scope, pieces) == build(small, scope)
+    assert len(pieces) == 3
+    assert build(small, "all", pieces) == build(small, "all")
+    small.records.approve(clash_id, "coordinator", "Разные группы")
+    assert build(small, "all", pieces) == build(small, "all")
+    assert TENTATIVE_MARK.encode() not in build(small, "all", pieces)
+    start, end = soon(11)
+    replace_object(
+        small, "kgtu", make_event("feed-calm-kgtu", "Лаборатория: новое [10А]", start, end)
+    )
+    titles = {str(e["SUMMARY"]) for e in events_of(build(small, "all", pieces))}
+    assert "Лаборатория: новое [10А]" in titles and "Лаборатория [10А]" not in titles
 
 
 # -- the conflicts feed -------------------------------------------------------------------------
