@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -164,6 +165,16 @@ def basic_login(environ: Environ) -> str:
     return basic_credentials(environ)[0] or "-"
 
 
+# A feed's address is its secret (calhub.feeds.tokens): never written to a log.
+_FEED_PATH = re.compile(r"^/feeds/[^/]*$")
+
+
+def logged_path(path: str) -> str:
+    """The request path as the access log shows it: UTF-8 text, a feed's token left out."""
+    text = wsgi_text(path) or path
+    return "/feeds/<token>.ics" if _FEED_PATH.match(text) else text
+
+
 class AccessLog:
     """One line per request: client, login, method, path, status, bytes, milliseconds."""
 
@@ -203,7 +214,7 @@ class AccessLog:
             basic_login(environ),
             environ.get("REQUEST_METHOD", "-"),
             environ.get("SCRIPT_NAME", ""),
-            wsgi_text(environ.get("PATH_INFO", "")) or environ.get("PATH_INFO", ""),
+            logged_path(environ.get("PATH_INFO", "")),
             status,
             size,
             (time.perf_counter() - started) * 1000,
