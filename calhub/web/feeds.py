@@ -46,7 +46,7 @@ from calhub.feeds.scopes import KINDS
 from calhub.feeds.tokens import CreatedFeed, create_feed, resolve
 from calhub.web.auth import current_account, page_coordinator_required
 from calhub.web.context import current_runtime
-from calhub.web.storage import _storage
+from calhub.web.storage import app_storage
 
 if TYPE_CHECKING:
     from calhub.feeds.scopes import FeedScope
@@ -172,7 +172,7 @@ def feed_response(
         response = Response(status=304)
         _headers(response, etag, known.last_modified if known else None, cache_control)
         return response
-    storage = _storage(current_app.extensions["calhub"])
+    storage = app_storage(current_app.extensions["calhub"])
     built: BuiltFeed = feed_cache().get(key, version, lambda: build_feed(runtime, storage, scope))
     if if_modified_since and not if_none_match:
         _served()[key] = Served(version, built.last_modified)

@@ -33,7 +33,7 @@ from calhub.web import clashes, events
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.feeds import base_url, feed_response
 from calhub.web.security import csp_nonce, security_headers
-from calhub.web.storage import _storage
+from calhub.web.storage import app_storage
 
 if TYPE_CHECKING:
     from flask import Response
@@ -115,7 +115,7 @@ def _private_events(runtime: Runtime, keys: set[tuple[str, str]]) -> set[tuple[s
     """Which of these events are CLASS:PRIVATE or CONFIDENTIAL (read from storage: the
     index does not keep the class). Unreadable ones count as private: fail closed. What
     was read is kept per object version (its ETag), so a change reads only what changed."""
-    storage = _storage(current_hub())
+    storage = app_storage(current_hub())
     with _model_lock:
         known: dict[tuple[str, str, str], bool] = current_app.extensions.setdefault(_CLASS_KEY, {})
     private: set[tuple[str, str]] = set()

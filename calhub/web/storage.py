@@ -40,7 +40,8 @@ class EventText:
     categories: tuple[str, ...] = ()
 
 
-def _storage(hub: Hub) -> Storage:
+def app_storage(hub: Hub) -> Storage:
+    """The app's one Radicale storage object (opened on first use)."""
     with _storage_lock:
         found: Storage | None = current_app.extensions.get("calhub_storage")
         if found is None:
@@ -54,7 +55,7 @@ def _href(hub: Hub, calendar: str, uid: str) -> str | None:
 
 
 def _read_text(hub: Hub, calendar: CalendarSettings, href: str) -> str | None:
-    return read_object(_storage(hub), calendar.path, href)
+    return read_object(app_storage(hub), calendar.path, href)
 
 
 def _component(text: str, recurrence_id: str, tz: zoneinfo.ZoneInfo) -> Any:
