@@ -198,6 +198,10 @@ class ObjectPieces:
             while len(self._pieces) > self.max_entries:
                 self._pieces.popitem(last=False)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._pieces.clear()
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._pieces)
@@ -301,7 +305,16 @@ class _Document:
         key = (calendar, stored.href, digest, tentative)
         piece = self.pieces.get(key) if self.pieces is not None else None
         if piece is None:
-            piece = self._piece(stored, tentative)
+            try:
+                piece = self._piece(stored, tentative)
+            except Exception:  # one odd object must not take every feed down with it
+                logger.warning(
+                    "Feed: %s/%s cannot be copied, left out",
+                    stored.calendar.id,
+                    stored.href,
+                    exc_info=True,
+                )
+                piece = Piece()
             if self.pieces is not None:
                 self.pieces.put(key, piece)
         if piece.private_uid is not None:
@@ -324,7 +337,7 @@ class _Document:
         if not events:
             return Piece()
         uid = str(events[0].get("UID", ""))
-        if any(str(e.get("CLASS", "")).upper() in PRIVATE_CLASSES for e in events):
+        if any(PRIVATE_CLASSES.intersection(_upper_texts(e.get("CLASS"))) for e in events):
             return Piece(private_uid=uid)
         timezones = tuple(
             (str(c.get("TZID", "")), bytes(c.to_ical()))
@@ -348,7 +361,7 @@ class _Document:
         if "DTSTAMP" not in event:
             stamp = event.get("LAST-MODIFIED") or event.get("CREATED")
             event.add("DTSTAMP", stamp.dt if stamp is not None else FIXED_STAMP)
-        if tentative and str(event.get("STATUS", "")).upper() != "CANCELLED":
+        if tentative and "CANCELLED" not in _upper_texts(event.get("STATUS")):
             event.pop("STATUS", None)
             event.add("STATUS", "TENTATIVE")
             summary = str(event.get("SUMMARY", ""))
@@ -466,6 +479,14 @@ class _Document:
         parts.extend(self.events)
         parts.append(end)
         return b"".join(parts)
+
+
+def _upper_texts(value: Any) -> set[str]:
+    """The values of a property that may appear more than once, upper-cased."""
+    if value is None:
+        return set()
+    values = value if isinstance(value, list) else [value]
+    return {str(one).strip().upper() for one in values}
 
 
 def busy_uid(occurrence: Occurrence) -> str:

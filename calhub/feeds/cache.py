@@ -20,6 +20,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from calhub.feeds.build import ObjectPieces
+
 logger = logging.getLogger(__name__)
 
 
@@ -37,12 +39,17 @@ def etag_of(version: str) -> str:
 
 
 class FeedCache:
-    """The last built document of each scope (a bounded number of scopes)."""
+    """The last built document of each scope (a bounded number of scopes).
 
-    def __init__(self, max_entries: int = 64) -> None:
+    ``pieces`` are the parsed stored objects the builds share (pass them to
+    :func:`calhub.feeds.build.build_feed`), so a new version parses only what changed.
+    """
+
+    def __init__(self, max_entries: int = 64, max_pieces: int = 50_000) -> None:
         if max_entries < 1:
             raise ValueError("a feed cache keeps at least one entry")
         self.max_entries = max_entries
+        self.pieces = ObjectPieces(max_pieces)
         self._entries: OrderedDict[str, tuple[str, BuiltFeed]] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[str, threading.Lock] = {}
@@ -87,6 +94,7 @@ class FeedCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+        self.pieces.clear()
 
     def __len__(self) -> int:
         with self._lock:
