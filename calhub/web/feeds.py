@@ -173,7 +173,12 @@ def feed_response(
         _headers(response, etag, known.last_modified if known else None, cache_control)
         return response
     storage = app_storage(current_app.extensions["calhub"])
-    built: BuiltFeed = feed_cache().get(key, version, lambda: build_feed(runtime, storage, scope))
+    cache = feed_cache()
+    # The cache's pieces keep each stored object's copied text: a build after one write
+    # parses only that object.
+    built: BuiltFeed = cache.get(
+        key, version, lambda: build_feed(runtime, storage, scope, cache.pieces)
+    )
     if if_modified_since and not if_none_match:
         _served()[key] = Served(version, built.last_modified)
         if _not_modified_since(if_modified_since, built.last_modified):
