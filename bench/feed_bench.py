@@ -366,9 +366,9 @@ class FeedBench:
             if k in first.headers
         }
         self.say(
-            f"    cold: feed {fmt_ms(first.seconds * 1000)} ms (server "
-            f"{_opt_ms(first.server_ms)} ms), plain first GET "
-            f"{fmt_ms(plain_first.seconds * 1000)} ms; {row['feed_vevents']} VEVENTs in the "
+            f"    cold: feed {_t(first.seconds * 1000)} (server "
+            f"{_t(first.server_ms)}), plain first GET "
+            f"{_t(plain_first.seconds * 1000)}; {row['feed_vevents']} VEVENTs in the "
             f"feed, {row['plain_vevents']} in plain's calendar"
         )
         for _ in range(self.o.warmup):
@@ -382,6 +382,8 @@ class FeedBench:
                 for name in _order(run):
                     if name == "calhub":
                         answer = hub_get(headers)
+                        if not headers and answer.body != body:
+                            raise RuntimeError("calhub: the cached feed differs from the first")
                         pairs.add_hub(answer)
                     else:
                         plain_answer = plain_get(headers)
@@ -395,8 +397,9 @@ class FeedBench:
                 if row["feed_gzip_encoding"] == "gzip":
                     row["feed_gzip_ok"] = gzip.decompress(answer.body) == body
             self.say(
-                f"    {key}: feed {_ms(pairs.hub)} ms (server {_ms_of(pairs.hub_server_ms)} ms), "
-                f"plain GET {_ms(pairs.plain)} ms"
+                f"    {key}: feed {_t(median_ms(pairs.hub))} "
+                f"(server {_t(_median_of(pairs.hub_server_ms))}), "
+                f"plain GET {_t(median_ms(pairs.plain))}"
             )
 
         # 3. Conditional GET with the ETag.
@@ -413,8 +416,9 @@ class FeedBench:
         row["conditional"] = pairs.as_dict()
         row["plain_conditional_status"] = sorted(set(pairs.plain_status))
         self.say(
-            f"    conditional: feed {_ms(pairs.hub)} ms, server {_ms_of(pairs.hub_server_ms)} ms "
-            f"(p90 {_p_of(pairs.hub_server_ms, 0.9)}); plain {_ms(pairs.plain)} ms "
+            f"    conditional: feed {_t(median_ms(pairs.hub))}, "
+            f"server {_t(_median_of(pairs.hub_server_ms))} "
+            f"(p90 {_t(_p90_of(pairs.hub_server_ms))}); plain {_t(median_ms(pairs.plain))} "
             f"(status {row['plain_conditional_status']})"
         )
 
@@ -436,8 +440,8 @@ class FeedBench:
                     pairs.add_plain(plain_get())
         row["after_change"] = pairs.as_dict()
         self.say(
-            f"    after a change: feed {_ms(pairs.hub)} ms (server "
-            f"{_ms_of(pairs.hub_server_ms)} ms), plain GET {_ms(pairs.plain)} ms"
+            f"    after a change: feed {_t(median_ms(pairs.hub))} (server "
+            f"{_t(_median_of(pairs.hub_server_ms))}), plain GET {_t(median_ms(pairs.plain))}"
         )
         for client in (feeds, dav, *writers.values()):
             client.close()
@@ -480,6 +484,22 @@ def _ms_of(milliseconds: Sequence[float]) -> str:
 
 def _p_of(milliseconds: Sequence[float], share: float) -> str:
     return fmt_ms(percentile_ms([m / 1000 for m in milliseconds], share))
+
+
+def _t(value: float | None) -> str:
+    """Milliseconds with their unit (fmt_ms writes ten seconds and more as seconds)."""
+    if value is None:
+        return "—"
+    text = fmt_ms(value)
+    return text if text.endswith(" s") else f"{text} ms"
+
+
+def _median_of(milliseconds: Sequence[float]) -> float | None:
+    return median_ms([m / 1000 for m in milliseconds]) if milliseconds else None
+
+
+def _p90_of(milliseconds: Sequence[float]) -> float | None:
+    return percentile_ms([m / 1000 for m in milliseconds], 0.9) if milliseconds else None
 
 
 def _opt_ms(value: float | None) -> str:
@@ -555,7 +575,7 @@ def render(feeds: dict[str, Any], targets: list[list[str]]) -> list[str]:
         [
             "merged feed of a 10,000-event hub from the cache no slower than plain Radicale's "
             "whole-calendar GET of the same events",
-            f"{fmt_ms(hub)} vs {fmt_ms(plain)} ms at {largest['size']} events{scaled}",
+            f"{_t(hub)} vs {_t(plain)} at {largest['size']} events{scaled}",
             ("met" if hub <= plain else "NOT met") + (" at this size" if scaled else ""),
         ]
     )
