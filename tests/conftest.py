@@ -19,8 +19,6 @@ checks it exits cleanly (status 0) and kills it if it does not, so nothing is le
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import queue
 import shutil
@@ -32,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 
@@ -47,7 +45,10 @@ from helpers import (  # after the environment above is set
     PASSWORDS,
     SCHOOL_NAME,
     SLOW_LOGIN,
+    CliResult,
+    cli_ok,
     request,
+    run_cli,
 )
 
 SERVER_START_TIMEOUT = 60.0
@@ -61,39 +62,6 @@ def _no_ambient_hub(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # -- running the CLI in-process ----------------------------------------------------------
-
-
-class CliResult(NamedTuple):
-    code: int
-    out: str
-    err: str
-
-
-def run_cli(argv: Sequence[str], stdin: str = "") -> CliResult:
-    """``calhub.cli.main(argv)`` with stdin fed from ``stdin`` and stdout/stderr captured.
-
-    argparse's ``--help`` and usage errors leave through SystemExit; its code is returned.
-    """
-    from calhub import cli
-
-    out, err = io.StringIO(), io.StringIO()
-    saved_stdin = sys.stdin
-    sys.stdin = io.StringIO(stdin)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = cli.main(list(argv))
-            except SystemExit as exit_:
-                code = exit_.code if isinstance(exit_.code, int) else (0 if not exit_.code else 2)
-    finally:
-        sys.stdin = saved_stdin
-    return CliResult(code, out.getvalue(), err.getvalue())
-
-
-def cli_ok(argv: Sequence[str], stdin: str = "") -> CliResult:
-    result = run_cli(argv, stdin)
-    assert result.code == 0, f"calhub {' '.join(argv)} failed: {result}"
-    return result
 
 
 @pytest.fixture

@@ -8,14 +8,18 @@ is what the rights and path-trick tests need.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import functools
 import http.client
+import io
 import itertools
+import sys
 import urllib.parse
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import caldav
 import icalendar
@@ -327,3 +331,39 @@ def hour_long_occurrence(calendar: str, uid: str, start: dt.datetime, summary: s
         audience_source="summary",
         is_blackout=False,
     )
+
+
+# -- running the CLI in-process ----------------------------------------------------------
+
+
+class CliResult(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(argv: Sequence[str], stdin: str = "") -> CliResult:
+    """``calhub.cli.main(argv)`` with stdin fed from ``stdin`` and stdout/stderr captured.
+
+    argparse's ``--help`` and usage errors leave through SystemExit; its code is returned.
+    """
+    from calhub import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_stdin = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main(list(argv))
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else (0 if not exit_.code else 2)
+    finally:
+        sys.stdin = saved_stdin
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def cli_ok(argv: Sequence[str], stdin: str = "") -> CliResult:
+    result = run_cli(argv, stdin)
+    assert result.code == 0, f"calhub {' '.join(argv)} failed: {result}"
+    return result

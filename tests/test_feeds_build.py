@@ -25,8 +25,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from conftest import cli_ok
-from helpers import make_event
+from helpers import cli_ok, make_event
 
 from calhub.dav.importer import import_objects
 from calhub.dav.maintenance import open_runtime

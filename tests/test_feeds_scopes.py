@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import cli_ok
+from helpers import cli_ok
 
 from calhub.engine import Audience
 from calhub.errors import UserError
