@@ -248,7 +248,7 @@ def make_feed(hub_root: Path, scope: str = "all") -> str:
             f"no feed could be made: create_feed is not implemented and `calhub feed create` "
             f"exited {done.returncode}: {done.stderr.strip()[-500:]}"
         )
-    return urlsplit(json.loads(done.stdout)["url"]).path
+    return str(urlsplit(json.loads(done.stdout)["url"]).path)
 
 
 # -- the benchmark ----------------------------------------------------------------------
@@ -443,7 +443,8 @@ class FeedBench:
             f"    after a change: feed {_t(median_ms(pairs.hub))} (server "
             f"{_t(_median_of(pairs.hub_server_ms))}), plain GET {_t(median_ms(pairs.plain))}"
         )
-        for client in (feeds, dav, *writers.values()):
+        clients: list[FeedClient | DavClient] = [feeds, dav, *writers.values()]
+        for client in clients:
             client.close()
         return row
 
