@@ -10,7 +10,7 @@ from helpers import hour_long_occurrence
 
 from calhub.engine import ClashEngine, EngineConfig
 from calhub.store.index import IndexedItem, OccurrenceIndex
-from calhub.store.records import ClashRecords
+from calhub.store.records import ClashRecords, Filters
 
 MONDAY = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 
@@ -66,3 +66,25 @@ def test_the_records_state_moves_with_a_sync_and_an_approval(tmp_path: Path) -> 
     assert records.state() not in (first, synced)
     # Another file (a restored hub.sqlite) starts from another epoch.
     assert ClashRecords(tmp_path / "other.sqlite").state() != first
+
+
+def test_the_events_of_open_hard_clashes_are_one_query(tmp_path: Path) -> None:
+    records = ClashRecords(tmp_path / "hub.sqlite")
+    occurrences = [
+        hour_long_occurrence("bfu", "a", MONDAY, "Лекция [10]"),
+        hour_long_occurrence("kgtu", "b", MONDAY, "Семинар [10]"),
+        hour_long_occurrence("bfu", "c", MONDAY + dt.timedelta(days=1), "Лекция [9]"),
+        hour_long_occurrence("kgtu", "d", MONDAY + dt.timedelta(days=1), "Семинар [9]"),
+    ]
+    clashes = ClashEngine(EngineConfig(rules={})).scan(occurrences, only={"audience"})
+    records.sync(clashes, set(), "c")
+    assert records.events_in_open("hard") == {
+        ("bfu", "a"),
+        ("kgtu", "b"),
+        ("bfu", "c"),
+        ("kgtu", "d"),
+    }
+    assert records.events_in_open("soft") == set()
+    (ninth,) = [r.id for r in records.query(Filters()) if "c" in {o["uid"] for o in r.occurrences}]
+    records.approve(ninth, "coordinator", "Разные кабинеты")
+    assert records.events_in_open("hard") == {("bfu", "a"), ("kgtu", "b")}

@@ -143,6 +143,17 @@ class PagedRecords:
         """Every record matching ``filters`` (of ``ids``, if given), by first start."""
         return self.page(filters, ids=ids, order="start").records
 
+    def events_in_open(self, severity: str = "hard") -> set[tuple[str, str]]:
+        """(calendar, uid) of every event in an open (unapproved, unresolved) clash of
+        ``severity``: what a feed marks as not settled, without reading the records."""
+        rows = self.db.execute(
+            "SELECT DISTINCT m.calendar, m.uid FROM clash_members m "
+            "JOIN clashes c ON c.id = m.clash_id LEFT JOIN approvals a ON a.clash_id = c.id "
+            "WHERE c.resolved = 0 AND a.clash_id IS NULL AND c.severity = ?",
+            (severity,),
+        )
+        return {(str(calendar), str(uid)) for calendar, uid in rows}
+
     def open_by_calendar(self) -> dict[str, int]:
         """How many open records have an event of each calendar (a record of two events of
         one calendar counts once for it)."""
