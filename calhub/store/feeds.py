@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from calhub.store.sqlitedb import ThreadLocalDatabase
+from calhub.store.sqlitedb import ThreadLocalDatabase, utc_text
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +52,6 @@ _COLUMNS = "id, scope, name, created_at, created_by, revoked_at, last_used_at"
 def token_hash(secret: str) -> str:
     """The stored form of a token: its SHA-256, hex."""
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
-
-
-def _iso(moment: dt.datetime | None = None) -> str:
-    moment = moment or dt.datetime.now(dt.UTC)
-    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +111,7 @@ class FeedTokens(ThreadLocalDatabase):
     ) -> tuple[FeedToken, str]:
         """A new feed; returns it and its token (the only time the token is known)."""
         secret = secrets.token_urlsafe(TOKEN_BYTES)
-        created = _iso(now)
+        created = utc_text(now)
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO feed_tokens (token_hash, scope, name, created_at, created_by) "
@@ -158,7 +153,7 @@ class FeedTokens(ThreadLocalDatabase):
             cursor = db.execute(
                 "UPDATE feed_tokens SET revoked_at = ?, revoked_by = ? "
                 "WHERE id = ? AND revoked_at IS NULL",
-                (_iso(now), by, token_id),
+                (utc_text(now), by, token_id),
             )
             done = cursor.rowcount == 1
         if done:
@@ -182,7 +177,7 @@ class FeedTokens(ThreadLocalDatabase):
                 db.execute(
                     "UPDATE feed_tokens SET last_used_at = ? "
                     "WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
-                    (_iso(moment), token_id, _iso(moment - TOUCH_INTERVAL)),
+                    (utc_text(moment), token_id, utc_text(moment - TOUCH_INTERVAL)),
                 )
         except sqlite3.OperationalError as exc:
             # A busy database must not fail the feed being served: the note waits a minute.

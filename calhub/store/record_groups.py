@@ -28,6 +28,7 @@ from calhub.engine import Clash, Occurrence
 from calhub.engine.clash import clash_id
 from calhub.engine.messages import Wording
 from calhub.engine.rules import registry
+from calhub.store.sqlitedb import utc_text
 
 __all__ = ["Instance", "RecordGroup", "group_clashes", "is_group_rule", "record_id"]
 
@@ -57,10 +58,6 @@ def record_id(clash: Clash) -> str:
         return clash.id
     first, second = clash.occurrences
     return event_record_id(clash.rule, first.event_key, second.event_key)
-
-
-def iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +100,8 @@ class RecordGroup:
         return [
             Instance(
                 clash.id,
-                iso(min(o.start for o in clash.occurrences)),
-                iso(max(o.end for o in clash.occurrences)),
+                utc_text(min(o.start for o in clash.occurrences)),
+                utc_text(max(o.end for o in clash.occurrences)),
                 tuple(clash.occurrences),
             )
             for clash in self.clashes

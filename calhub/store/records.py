@@ -47,7 +47,7 @@ from calhub.store.record_groups import RecordGroup, group_clashes, is_group_rule
 from calhub.store.record_types import ClashRecord
 from calhub.store.records_migrate import group_existing
 from calhub.store.records_pages import Filters, Page, PagedRecords
-from calhub.store.sqlitedb import IN_LIST, ThreadLocalDatabase, in_list
+from calhub.store.sqlitedb import IN_LIST, ThreadLocalDatabase, in_list, utc_text
 
 # Filters and Page live in calhub.store.records_pages; importing them from here goes on working.
 __all__ = [
@@ -149,14 +149,6 @@ ADDED_COLUMNS = (
 )
 
 
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def occurrence_json(occurrence: Occurrence) -> dict[str, Any]:
     """One occurrence as it is stored (read back as a ``StoredOccurrence``)."""
     return {
@@ -164,8 +156,8 @@ def occurrence_json(occurrence: Occurrence) -> dict[str, Any]:
         "uid": occurrence.uid,
         "recurrence_id": occurrence.recurrence_id or None,
         "summary": occurrence.summary,
-        "start": _iso(occurrence.start),
-        "end": _iso(occurrence.end),
+        "start": utc_text(occurrence.start),
+        "end": utc_text(occurrence.end),
         "all_day": occurrence.all_day,
         "location": occurrence.location,
         "audience": occurrence.audience.label(),
@@ -461,7 +453,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         if not changed and not vanished and plan is None:
             # Most writes leave every clash as it was: no transaction, no fsync.
             return 0, 0
-        stamp = now_iso()
+        stamp = utc_text()
         new = resolved = 0
         words = _wording(config)
         with self.transaction() as db:
@@ -808,7 +800,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         instances, approvals and history. A record with a live event stays, approvals and
         all: its clash may come back. Returns how many were deleted."""
         moment = now or dt.datetime.now(dt.UTC)
-        cutoff = _iso(moment - dt.timedelta(days=retention_days))
+        cutoff = utc_text(moment - dt.timedelta(days=retention_days))
         events: dict[str, set[tuple[str, str]]] = {}
         rows = self.db.execute(
             "SELECT c.id, m.calendar, m.uid FROM clashes c "
@@ -884,7 +876,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         comment = comment.strip()
         if not comment:
             raise UserError("An approval needs a comment.", hint="Say why the clash is acceptable.")
-        stamp = now_iso()
+        stamp = utc_text()
         with self.transaction() as db:
             row = db.execute(
                 "SELECT occurrences, version FROM clashes WHERE id=?", (clash_id,)
@@ -911,7 +903,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         return record
 
     def reopen(self, clash_id: str, actor: str, comment: str = "") -> ClashRecord:
-        stamp = now_iso()
+        stamp = utc_text()
         with self.transaction() as db:
             if db.execute("SELECT 1 FROM clashes WHERE id=?", (clash_id,)).fetchone() is None:
                 raise NoSuchClash(clash_id)

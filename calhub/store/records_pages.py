@@ -26,13 +26,9 @@ from calhub.store.record_types import (
     Message,
     StoredOccurrence,
 )
-from calhub.store.sqlitedb import IN_LIST, in_list
+from calhub.store.sqlitedb import IN_LIST, in_list, utc_text
 
 __all__ = ["ClashRecord", "Filters", "HistoryEntry", "Instance", "Page", "PagedRecords"]
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +105,7 @@ class PagedRecords:
             "JOIN clashes c ON c.id = i.clash_id LEFT JOIN approvals a ON a.clash_id = c.id "
             "WHERE c.resolved=0 AND i.start_at < ? AND i.end_at > ?"
         )
-        args: list[Any] = [_iso(end), _iso(start)]
+        args: list[Any] = [utc_text(end), utc_text(start)]
         if calendar is not None:
             sql += " AND c.id IN (SELECT clash_id FROM clash_members WHERE calendar=?)"
             args.append(calendar)
@@ -194,7 +190,7 @@ class PagedRecords:
         wanted = None if ids is None else list(ids)
         if wanted is not None and not wanted:
             return Page([], 0, offset, limit)
-        moment = _iso(now or dt.datetime.now(dt.UTC))
+        moment = utc_text(now or dt.datetime.now(dt.UTC))
         where, args = _where(filters, wanted, calendar)
         next_start = (
             "(SELECT min(i.start_at) FROM clash_instances i WHERE i.clash_id = c.id "
@@ -224,10 +220,10 @@ class PagedRecords:
         window, args = "", [clash_id]
         if filters.end is not None:
             window += " AND start_at < ?"
-            args.append(_iso(filters.end))
+            args.append(utc_text(filters.end))
         if filters.start is not None:
             window += " AND end_at > ?"
-            args.append(_iso(filters.start))
+            args.append(utc_text(filters.start))
         base = f"SELECT occurrences FROM clash_instances WHERE clash_id=?{window}"
         found = self.db.execute(
             f"{base} AND end_at > ? ORDER BY start_at LIMIT 1", [*args, moment]
@@ -266,10 +262,10 @@ def _where(filters: Filters, ids: list[str] | None, calendar: str | None) -> tup
         sql += " AND EXISTS (SELECT 1 FROM clash_instances i WHERE i.clash_id = c.id"
         if filters.end is not None:
             sql += " AND i.start_at < ?"
-            args.append(_iso(filters.end))
+            args.append(utc_text(filters.end))
         if filters.start is not None:
             sql += " AND i.end_at > ?"
-            args.append(_iso(filters.start))
+            args.append(utc_text(filters.start))
         sql += ")"
     return sql, args
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from calhub.errors import UserError
-from calhub.store.sqlitedb import ThreadLocalDatabase
+from calhub.store.sqlitedb import ThreadLocalDatabase, utc_text
 
 if TYPE_CHECKING:
     pass
@@ -77,11 +77,6 @@ _COLUMNS = (
     "resolved_at, resolved_by, dismissed_at, dismissed_by"
 )
 _OPEN = "resolved_at IS NULL AND dismissed_at IS NULL"
-
-
-def now_iso(moment: dt.datetime | None = None) -> str:
-    moment = moment or dt.datetime.now(dt.UTC)
-    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +234,7 @@ class RefusedWrites(ThreadLocalDatabase):
 
     def record(self, refusal: Refusal, at: dt.datetime | None = None) -> int:
         """Keep ``refusal``: a new row, or the row of the same object updated. Its id."""
-        stamp = now_iso(at)
+        stamp = utc_text(at)
         body = refusal.body if len(refusal.body) <= self.max_body_bytes else b""
         if not body and refusal.body:
             logger.warning(
@@ -326,7 +321,7 @@ class RefusedWrites(ThreadLocalDatabase):
     def _trim(self, db: sqlite3.Connection, login: str, stamp: str) -> None:
         """Drop closed rows past ``keep_closed`` and the login's rows over its cap."""
         moment = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        limit = now_iso(moment - self.keep_closed)
+        limit = utc_text(moment - self.keep_closed)
         db.execute(
             "DELETE FROM refused_writes WHERE coalesce(resolved_at, dismissed_at) < ?", (limit,)
         )
@@ -368,7 +363,7 @@ class RefusedWrites(ThreadLocalDatabase):
             cursor = db.execute(
                 "UPDATE refused_writes SET resolved_at=?, resolved_by=? "
                 "WHERE calendar=? AND uid=? AND resolved_at IS NULL",
-                (now_iso(), by, calendar, uid),
+                (utc_text(), by, calendar, uid),
             )
         if cursor.rowcount:
             logger.info("Refused write of %s in %s resolved: %s wrote it", uid, calendar, by)
@@ -379,7 +374,7 @@ class RefusedWrites(ThreadLocalDatabase):
         with self.transaction() as db:
             cursor = db.execute(
                 f"UPDATE refused_writes SET dismissed_at=?, dismissed_by=? WHERE id=? AND {_OPEN}",
-                (now_iso(), by, row_id),
+                (utc_text(), by, row_id),
             )
         return cursor.rowcount > 0
 

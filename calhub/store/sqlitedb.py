@@ -7,6 +7,7 @@ thread that made it. WAL lets readers in any process go on while one writer comm
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import sqlite3
 import threading
@@ -16,6 +17,13 @@ from pathlib import Path
 # ``column IN {IN_LIST}`` with ``in_list(values)`` as its one parameter: any number of values,
 # where a ``?`` each stops at SQLite's 32,766 (a full rescan of a dense hub has more ids).
 IN_LIST = "(SELECT value FROM json_each(?))"
+
+
+def utc_text(moment: dt.datetime | None = None) -> str:
+    """How the stores write a time: UTC, whole seconds, ``2026-03-02T09:00:00Z`` (now when
+    no ``moment`` is given). Text in this form sorts as the times do."""
+    moment = moment or dt.datetime.now(dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def in_list(values: Iterable[str]) -> str:
