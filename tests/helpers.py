@@ -15,11 +15,13 @@ import http.client
 import io
 import itertools
 import sys
+import tarfile
 import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import caldav
 import icalendar
@@ -367,3 +369,16 @@ def cli_ok(argv: Sequence[str], stdin: str = "") -> CliResult:
     result = run_cli(argv, stdin)
     assert result.code == 0, f"calhub {' '.join(argv)} failed: {result}"
     return result
+
+
+def backup_and_restore(runner: Any, data_dir: Path, scratch: Path) -> Path:
+    """``calhub backup`` of ``data_dir``, unpacked into a new directory (returned), the way
+    the restore instructions say."""
+    code, _, err = runner("backup", "--to", str(scratch / "backups"), "--data", str(data_dir))
+    assert code == 0, err
+    [archive] = (scratch / "backups").glob("calhub-backup-*.tar.gz")
+    restored = scratch / "restored"
+    restored.mkdir()
+    with tarfile.open(archive) as tar:
+        tar.extractall(restored, filter="data")
+    return restored

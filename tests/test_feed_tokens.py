@@ -9,12 +9,12 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
-import tarfile
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import backup_and_restore
 
 from calhub.dav.maintenance import open_runtime
 from calhub.errors import ConfigError, UserError
@@ -247,13 +247,7 @@ def test_a_backup_keeps_the_feeds(fresh_hub: Any, runner: Any, tmp_path: Path) -
     assert code == 0, err
     url = json.loads(out)["url"]
     secret = url.rsplit("/", 1)[1].removesuffix(".ics")
-    code, _, err = runner("backup", "--to", str(tmp_path / "backups"), "--data", str(hub.data_dir))
-    assert code == 0, err
-    [archive] = (tmp_path / "backups").glob("calhub-backup-*.tar.gz")
-    restored = tmp_path / "restored"
-    restored.mkdir()
-    with tarfile.open(archive) as tar:
-        tar.extractall(restored, filter="data")
+    restored = backup_and_restore(runner, hub.data_dir, tmp_path)
     assert secret.encode() not in database_bytes(restored / "hub.sqlite")
     found = resolve(open_runtime(Hub(restored)), secret)
     assert found is not None and str(found[1]) == "all"

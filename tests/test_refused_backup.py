@@ -4,12 +4,11 @@ hub.sqlite, copied with SQLite's online backup), and a restored hub shows them a
 from __future__ import annotations
 
 import json
-import tarfile
 from pathlib import Path
 from typing import Any
 
 from clash_support import at, own_week, put_event, set_policy
-from helpers import PASSWORDS
+from helpers import PASSWORDS, backup_and_restore
 
 
 def test_a_backup_keeps_the_refused_writes(fresh_hub: Any, runner: Any, tmp_path: Path) -> None:
@@ -21,13 +20,7 @@ def test_a_backup_keeps_the_refused_writes(fresh_hub: Any, runner: Any, tmp_path
         hub, "kgtu", "/kgtu/calendar/", "rb-b", "Экскурсия [8А]", at(day, 15), at(day, 16)
     )
     assert refused.status == 409
-    code, _, err = runner("backup", "--to", str(tmp_path / "backups"), "--data", str(hub.data_dir))
-    assert code == 0, err
-    [archive] = (tmp_path / "backups").glob("calhub-backup-*.tar.gz")
-    restored = tmp_path / "restored"
-    restored.mkdir()
-    with tarfile.open(archive) as tar:
-        tar.extractall(restored, filter="data")
+    restored = backup_and_restore(runner, hub.data_dir, tmp_path)
     again = fresh_hub.serve(restored)
     response = again.request("GET", "/api/refused", "kgtu", PASSWORDS["kgtu"])
     assert response.status == 200
