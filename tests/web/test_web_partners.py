@@ -104,3 +104,20 @@ def test_ios_profile(web_client: Any) -> None:
     ).data
     for password in PASSWORDS.values():
         assert password.encode() not in raw
+
+
+def test_the_partner_page_lists_one_page_of_clashes_and_says_how_many_more(
+    web_client: Any, web_runtime: Any, monkeypatch: Any
+) -> None:
+    from calhub.store.records import Filters
+    from calhub.web import partners
+
+    mine = web_runtime.records.page(Filters(status="unresolved", calendars=("bfu",))).total
+    assert mine >= 2, "the sample data has clashes of bfu"
+    monkeypatch.setattr(partners, "CLASH_LIMIT", 1)
+    sign_in(web_client, "bfu")
+    page = text(web_client.get("/partners/bfu"))
+    own = page.split('class="own-clashes"', 1)[1]
+    assert own.count('class="clash ') + own.count('class="clash"') == 1
+    assert f"and {mine - 1} more" in own or f"и ещё {mine - 1}" in own
+    assert 'href="/conflicts?calendar=bfu"' in own
