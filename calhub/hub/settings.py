@@ -17,6 +17,7 @@ import tomllib
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from calhub.engine.parser import AudienceParser
 from calhub.engine.rawscan import MAX_COMPONENTS, MAX_DATES, MAX_OVERRIDES
 from calhub.engine.rules import BaseRule, registry
 from calhub.engine.rules.spec import Setting
+from calhub.engine.schedule import WEEKDAY_NAMES, parse_clock, parse_grades
 from calhub.errors import ConfigError
 
 CONFIG_NAME = "calhub.toml"
@@ -317,6 +319,113 @@ PUBLIC_SCHEMA: dict[str, Option] = {
 }
 
 
+def _clock(value: Any) -> time:
+    if not isinstance(value, str):
+        raise ValueError('must be a time of day in quotes, such as "14:30"')
+    return parse_clock(value)
+
+
+def _grades(value: Any) -> frozenset[int]:
+    if not isinstance(value, str):
+        raise ValueError('must be grades in quotes, such as "5-11"; "" for none')
+    return parse_grades(value)
+
+
+def _weekdays(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+        raise ValueError('must be a list of days such as ["mon", "tue", "wed", "thu", "fri"]')
+    days = []
+    for item in value:
+        name = item.strip().lower()[:3]
+        if name not in WEEKDAY_NAMES:
+            raise ValueError(f"{item!r} is not a day: use {', '.join(WEEKDAY_NAMES)}")
+        days.append(WEEKDAY_NAMES.index(name))
+    return tuple(sorted(set(days)))
+
+
+def _grade_clocks(value: Any) -> dict[int, time]:
+    if not isinstance(value, Mapping):
+        raise ValueError('must be a table of "grades" = "HH:MM" pairs, such as "1-4" = "12:40"')
+    clocks: dict[int, time] = {}
+    for grades, clock in value.items():
+        start = _clock(clock)
+        for grade in parse_grades(str(grades)):
+            clocks[grade] = start
+    return clocks
+
+
+# [schedule]: the school's day, read by the slot finder (calhub/engine/schedule.py): lessons
+# on weekdays, when each grade is free after them, Saturday for some grades. The defaults
+# fit a Russian gymnasium (docs/configuration.md says why).
+SCHEDULE_SCHEMA: dict[str, Option] = {
+    "lesson_days": Option(
+        ("mon", "tue", "wed", "thu", "fri"),
+        "Days with lessons; on them an event for a grade starts after its last lesson.",
+        _weekdays,
+        'a list of mon, tue, wed, thu, fri, sat, sun, e.g. ["mon", "tue", "wed", "thu", "fri"]',
+    ),
+    "lessons_start": Option(
+        "08:30", "When the first lesson begins (HH:MM, hub time).", _clock, "HH:MM"
+    ),
+    "lessons_end": Option(
+        "14:30",
+        "When the last lesson ends, for grades after_lessons does not list (HH:MM).",
+        _clock,
+        "HH:MM",
+    ),
+    "after_lessons": Option(
+        {"1-4": "12:40", "10-11": "15:20"},
+        "First free minute of a lesson day per grade or range of grades (HH:MM).",
+        _grade_clocks,
+        'a table such as { "1-4" = "12:40", "10-11" = "15:20" }',
+    ),
+    "saturday_grades": Option(
+        "5-11",
+        "Grades events may be put on for Saturday; other grades never on Saturday.",
+        _grades,
+        'grades such as "5-11"; "" for none',
+    ),
+    "saturday_start": Option(
+        "10:00", "Earliest start of an event on Saturday (HH:MM).", _clock, "HH:MM"
+    ),
+    "latest_end": Option(
+        "19:00", "Latest end of an event the slot finder offers (HH:MM).", _clock, "HH:MM"
+    ),
+    "step_minutes": Option(
+        15, "Minutes between the candidate starts the slot finder tries.", _int_range(5, 240)
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """The ``[schedule]`` table, checked; times are local times of the hub's time zone."""
+
+    lesson_days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    lessons_start: time = time(8, 30)
+    lessons_end: time = time(14, 30)
+    after_lessons: Mapping[int, time] = field(
+        default_factory=lambda: _grade_clocks(SCHEDULE_SCHEMA["after_lessons"].default)
+    )
+    saturday_grades: frozenset[int] = frozenset(range(5, 12))
+    saturday_start: time = time(10, 0)
+    latest_end: time = time(19, 0)
+    step_minutes: int = 15
+
+
+def _read_schedule(path: Path, raw: Any) -> ScheduleSettings:
+    values = _read_table(path, "schedule", raw, SCHEDULE_SCHEMA)
+    # Defaults are written as the file would hold them; check them like a value set.
+    for key, option in SCHEDULE_SCHEMA.items():
+        if not isinstance(raw, Mapping) or key not in raw:
+            values[key] = option.check(option.default)
+    if values["lessons_start"] >= values["lessons_end"]:
+        raise ConfigError(
+            str(path), "schedule.lessons_end", "must be later than schedule.lessons_start"
+        )
+    return ScheduleSettings(**values)
+
+
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
     """The ``[server]`` table; every key has its default."""
@@ -434,6 +543,7 @@ class Settings:
     public_enabled: bool = PUBLIC_SCHEMA["enabled"].default
     public_frame_ancestors: str = PUBLIC_SCHEMA["frame_ancestors"].default
     public_weeks: int = PUBLIC_SCHEMA["weeks"].default
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
     def calendar(self, calendar_id: str) -> CalendarSettings | None:
         return next((c for c in self.calendars if c.id == calendar_id), None)
@@ -523,7 +633,17 @@ def _check_audiences(
 
 
 def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
-    known = {"hub", "calendars", "audience", "venues", "rules", "records", "server", "public"}
+    known = {
+        "hub",
+        "calendars",
+        "audience",
+        "venues",
+        "rules",
+        "records",
+        "server",
+        "public",
+        "schedule",
+    }
     unknown = sorted(set(document) - known)
     if unknown:
         raise ConfigError(str(path), unknown[0], "is not a known section", ", ".join(sorted(known)))
@@ -568,6 +688,7 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
         public_enabled=public["enabled"],
         public_frame_ancestors=public["frame_ancestors"],
         public_weeks=public["weeks"],
+        schedule=_read_schedule(path, document.get("schedule", {})),
         **hub,
     )
 
