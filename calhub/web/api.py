@@ -138,6 +138,8 @@ def _event_json(event: events.PlanEvent) -> dict[str, Any]:
     classes = [f"cal-{event.calendar.id}"]
     if event.mark:
         classes.append(f"clash-{event.mark}")
+    if event.default_audience:
+        classes.append("audience-default")
     detail = url_for(
         "plan.event",
         calendar=occurrence.calendar,
@@ -155,6 +157,9 @@ def _event_json(event: events.PlanEvent) -> dict[str, Any]:
         "borderColor": colour,
         "textColor": events.text_color(colour),
         "classNames": classes,
+        # Where the audience came from, and whether the event named none (issue 14).
+        "audience_source": occurrence.audience_source,
+        "default_audience": event.default_audience,
         "extendedProps": {
             "calendar": occurrence.calendar,
             "calendarName": event.calendar.name,

@@ -28,6 +28,16 @@ logger = logging.getLogger(__name__)
 
 MAX_RANGE = dt.timedelta(days=62)  # one request never scans more than two months
 
+# Audience sources (``Occurrence.audience_source``) where the event itself named no
+# audience: the calendar's default was used, or nothing at all (the whole school). Such an
+# event is flagged "default audience" (issue 14): its clashes rest on a guess.
+DEFAULT_AUDIENCE_SOURCES = frozenset({"calendar-default", "whole-school"})
+
+
+def uses_default_audience(occurrence: Occurrence) -> bool:
+    """Whether neither the event nor its text named an audience."""
+    return occurrence.audience_source in DEFAULT_AUDIENCE_SOURCES
+
 
 def zone(hub: Hub) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(hub.settings.timezone)
@@ -190,6 +200,12 @@ class PlanEvent:
     @property
     def key(self) -> tuple[str, str, str]:
         return self.occurrence.key
+
+    @property
+    def default_audience(self) -> bool:
+        """Flagged on the dashboard: the audience is the calendar's default or nobody's. A
+        closed period (the blackout calendar) is meant for everyone and is not flagged."""
+        return self.calendar.role != "blackout" and uses_default_audience(self.occurrence)
 
 
 def visible_calendars(hub: Hub) -> dict[str, CalendarSettings]:

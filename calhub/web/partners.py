@@ -37,6 +37,8 @@ UPCOMING_DAYS = 60
 UPCOMING_LIMIT = 30
 # The page lists this many clashes of its calendars; the clash pages list the rest.
 CLASH_LIMIT = 50
+# The page lists this many of its coming events that name no audience (issue 14).
+DEFAULT_AUDIENCE_LIMIT = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,8 @@ def page(login: str) -> ResponseReturnValue:
         events.PlanEvent(o, calendars[o.calendar], marks.get(o.key, ""), tz)
         for o in upcoming_occurrences[:UPCOMING_LIMIT]
     ]
+    # Coming events that name no audience: their clashes are checked against a guess.
+    defaulted = [o for o in upcoming_occurrences if events.uses_default_audience(o)]
     # Unresolved clashes with an event of the page's own calendars, that its login may see.
     wanted = Filters(status="unresolved", calendars=tuple(sorted(mine_ids)))
     scope = runtime.policy.clash_scope(account)
@@ -155,6 +159,8 @@ def page(login: str) -> ResponseReturnValue:
         more_upcoming=max(0, len(upcoming_occurrences) - UPCOMING_LIMIT),
         records=records,
         more_records=more_records,
+        defaulted=defaulted[:DEFAULT_AUDIENCE_LIMIT],
+        more_defaulted=max(0, len(defaulted) - DEFAULT_AUDIENCE_LIMIT),
         calendars=calendars,
         days=UPCOMING_DAYS,
         public_feeds=_public_page_url(),

@@ -59,11 +59,14 @@ def range_title(view: str, first: dt.date, last: dt.date) -> str:
 
 
 def audience_source(source: str) -> str:
+    """Where an occurrence's audience came from, in words (``Occurrence.audience_source``);
+    the two sources of ``events.DEFAULT_AUDIENCE_SOURCES`` get the "default audience" badge."""
     names: dict[str, str] = {
         "x-calhub-audience": _("the X-CALHUB-AUDIENCE property"),
         "categories": _("the event's categories"),
         "summary": _("the [tag] in the title"),
         "description": _("the “Классы:” line in the description"),
+        "phrase": _("a phrase in the title or description"),
         "calendar-default": _("the calendar's default audience"),
         "whole-school": _("nothing was given, so the whole school"),
     }
@@ -117,6 +120,7 @@ def index() -> ResponseReturnValue:
         title=range_title(view, first, last),
         days=events.by_day(found, first, last),
         count=len(found),
+        defaulted=sum(1 for event in found if event.default_audience),
         plan_filter=plan_filter,
         calendars=list(events.visible_calendars(hub).values()),
         groups=sorted(hub.settings.groups),
