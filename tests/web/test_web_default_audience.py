@@ -159,3 +159,17 @@ def test_the_partner_list_is_cut_with_how_many_more(
     section = section[: section.index("</section>")]
     assert section.count(">Лекция по химии</a>") == 2
     assert "и ещё 1" in section
+
+
+@pytest.mark.parametrize(
+    ("language", "name"),
+    [("ru", "фраза в названии или описании"), ("en", "a phrase in the title or description")],
+)
+def test_an_audience_read_from_a_phrase_is_named_and_not_a_default(
+    web_app: Any, language: str, name: str
+) -> None:
+    from calhub.web import events, plan
+
+    with web_app.test_request_context("/", headers={"Accept-Language": language}):
+        assert plan.audience_source("phrase") == name
+    assert "phrase" not in events.DEFAULT_AUDIENCE_SOURCES
