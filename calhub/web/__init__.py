@@ -82,6 +82,7 @@ def create_app(
         plan,
         public,
         refused,
+        slots,
         templating,
     )
 
@@ -101,6 +102,7 @@ def create_app(
         plan.bp,
         public.bp,
         refused.bp,
+        slots.bp,
     ):
         app.register_blueprint(blueprint)
     templating.init_app(app)
