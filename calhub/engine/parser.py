@@ -11,11 +11,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from calhub.engine.audience import MAX_GRADE, MIN_GRADE, Audience, canonical_letter
+from calhub.engine.phrases import phrase_audience
 
 __all__ = [
     "SOURCE_CALENDAR",
     "SOURCE_CATEGORIES",
     "SOURCE_DESCRIPTION",
+    "SOURCE_PHRASE",
     "SOURCE_PROPERTY",
     "SOURCE_SUMMARY",
     "SOURCE_WHOLE_SCHOOL",
@@ -31,6 +33,7 @@ SOURCE_PROPERTY = "x-calhub-audience"
 SOURCE_CATEGORIES = "categories"
 SOURCE_SUMMARY = "summary"
 SOURCE_DESCRIPTION = "description"
+SOURCE_PHRASE = "phrase"
 SOURCE_CALENDAR = "calendar-default"
 SOURCE_WHOLE_SCHOOL = "whole-school"
 
@@ -200,8 +203,10 @@ def resolve_audience(
     2. CATEGORIES values that parse as an audience (all of them, joined);
     3. bracket tags in SUMMARY such as ``[10-11]`` (all that parse, joined);
     4. a ``Классы: …`` / ``Grades: …`` line in DESCRIPTION (the first that parses);
-    5. the calendar's default audience;
-    6. the whole school.
+    5. audience phrases such as «для 10Б класса» in SUMMARY, else in DESCRIPTION
+       (:mod:`calhub.engine.phrases`, all phrases of the first text that has any, joined);
+    6. the calendar's default audience;
+    7. the whole school.
 
     Returns the audience and the name of its source (the ``SOURCE_*`` constants).
     """
@@ -230,6 +235,10 @@ def resolve_audience(
             audience = parser.parse(line)
             if audience is not None:
                 return audience, SOURCE_DESCRIPTION
+    for text in [summary, *_texts(component.get("DESCRIPTION"))]:
+        found = phrase_audience(text, parser)
+        if found is not None:
+            return found, SOURCE_PHRASE
     if default is not None:
         return default, SOURCE_CALENDAR
     return Audience.whole_school(), SOURCE_WHOLE_SCHOOL
