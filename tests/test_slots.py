@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from clash_support import at, conflicts, involving, own_week, put_event, set_policy
 from helpers import PASSWORDS, run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as tally
+from hypothesis import strategies as st
 
 from calhub.errors import ConfigError
 from calhub.hub import configfile
@@ -144,6 +147,64 @@ def test_the_cli_prints_the_same_slots_in_both_languages(hub: Any) -> None:
     nothing = run_cli([*argv, "--to", str(monday + dt.timedelta(days=2))])
     assert nothing.code == 0 and "No free time for 10А" in nothing.out
     assert "Свободного времени для 10А не найдено" in nothing.out
+
+
+_EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from(("bfu", "school", "blackout")),
+        st.integers(0, 4),  # day
+        st.integers(14 * 2, 18 * 2),  # start, half hours
+        st.integers(1, 8),  # length, half hours
+        st.sampled_from(("10", "10А", "11", "9-11", "10Б")),
+        st.sampled_from(("", HALL, "БФУ")),
+    ),
+    max_size=6,
+)
+_WRITERS = {"bfu": ("bfu", "/bfu/calendar/"), "school": ("coordinator", "/school/calendar/"),
+            "blackout": ("coordinator", "/school/blackout/")}  # fmt: skip
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    events=_EVENTS,
+    who=st.sampled_from(("10А", "10", "11Б")),
+    venue=st.sampled_from(("", HALL)),
+    near=st.tuples(st.integers(0, 4), st.integers(15, 18)),
+)
+def test_every_slot_returned_is_written_through_caldav_without_a_hard_clash(
+    hub: Any,
+    events: list[tuple[str, int, int, int, str, str]],
+    who: str,
+    venue: str,
+    near: tuple[int, int],
+) -> None:
+    monday = own_week()
+    tag = f"p{monday:%Y%m%d}"
+    for number, (calendar, day, start, length, audience, location) in enumerate(events):
+        login, path = _WRITERS[calendar]
+        begin = at(monday + dt.timedelta(days=day), 0) + dt.timedelta(minutes=30 * start)
+        written = put_event(
+            hub, login, path, f"{tag}-{number}", f"Занятие [{audience}]",
+            begin, begin + dt.timedelta(minutes=30 * length), location=location or None,
+        )  # fmt: skip
+        assert written.status == 201, written.text
+    wished = at(monday + dt.timedelta(days=near[0]), near[1]).isoformat()
+    found = api_slots(hub, monday, audience=who, venue=venue, near=wished, limit="3")
+    tally(f"{len(found)} slots, {len(events)} events")
+    for number, slot in enumerate(found):
+        uid = f"{tag}-slot{number}"
+        written = put_event(
+            hub, "kgtu", "/kgtu/calendar/", uid, f"Мастер-класс [{who}]",
+            local(slot["start"]), local(slot["end"]), location=venue or None,
+        )  # fmt: skip
+        assert written.status == 201, (slot, written.text)
+        hard = [r for r in involving(conflicts(hub), uid) if r["severity"] == "hard"]
+        assert not hard, hard
+        # Taken away again, so the next slot is judged against the same events.
+        gone = hub.request("DELETE", f"/dav/kgtu/calendar/{uid}.ics", "kgtu", PASSWORDS["kgtu"])
+        assert gone.status in (200, 204)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,10 @@ request as people type it (an audience such as ``10А``, a duration such as ``90
 such as ``2027-02-01``), builds the school's day from ``[schedule]`` and hands the engine
 the index as its lookup, the same lookup a write is checked against. Bad input is a
 :class:`UserError` in Russian and English with an example.
+
+Speed (December 2026, issue 14's target p95 < 200 ms): 200 two-week searches (10 slots of
+90 minutes, with and without a venue) over an index of a 5,000-event term took a median of
+48 ms and a p95 of 70 ms; a busy term is the slow case, as every candidate is checked.
 """
 
 from __future__ import annotations
