@@ -262,3 +262,21 @@ def test_schedule_defaults_fit_a_gymnasium_and_bad_values_name_the_key() -> None
     ]:
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
             parse_settings(Path("calhub.toml"), {"schedule": table})
+
+
+def test_every_schedule_key_is_documented_with_its_default() -> None:
+    from calhub.hub.settings import SCHEDULE_SCHEMA
+
+    doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text(encoding="utf-8")
+    section = doc.split("## [schedule]", 1)[1].split("\n## ", 1)[0]
+    for key, option in SCHEDULE_SCHEMA.items():
+        default = option.default
+        if isinstance(default, tuple):
+            shown = "[" + ", ".join(f'"{day}"' for day in default) + "]"
+        elif isinstance(default, dict):
+            shown = "{ " + ", ".join(f'"{k}" = "{v}"' for k, v in default.items()) + " }"
+        elif isinstance(default, str):
+            shown = f'"{default}"'
+        else:
+            shown = str(default)
+        assert f"| `{key}` | `{shown}` |" in section, key
