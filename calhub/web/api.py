@@ -20,7 +20,13 @@ from calhub.runtime import paging
 from calhub.runtime.queries import build_filters
 from calhub.store.refused import STATES
 from calhub.web import events
-from calhub.web.auth import api_error, coordinator_required, current_account, login_required
+from calhub.web.auth import (
+    api_error,
+    api_user_error,
+    coordinator_required,
+    current_account,
+    login_required,
+)
 from calhub.web.context import current_hub, current_runtime
 
 logger = logging.getLogger(__name__)
@@ -32,9 +38,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
 
-@bp.errorhandler(UserError)
-def user_error(error: UserError) -> ResponseReturnValue:
-    return api_error(400, error.message, error.hint)
+bp.register_error_handler(UserError, api_user_error)
 
 
 @bp.get("/conflicts")

@@ -34,6 +34,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from calhub.errors import UserError
 from calhub.hub.accounts import Account
 from calhub.runtime.signin import sign_in, too_many_text
 from calhub.web.context import current_hub, current_runtime
@@ -136,6 +137,12 @@ def api_error(status: int, message: str, hint: str = "") -> ResponseReturnValue:
     if status == 429:
         headers["Retry-After"] = str(g.get("auth_retry_after", 60))
     return jsonify(body), status, headers
+
+
+def api_user_error(error: UserError) -> ResponseReturnValue:
+    """What the JSON API answers to a mistake the caller can fix: 400 with the message and
+    the hint (every API blueprint registers it)."""
+    return api_error(400, error.message, error.hint)
 
 
 def _api_refusal() -> ResponseReturnValue:

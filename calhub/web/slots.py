@@ -13,15 +13,13 @@ from flask.typing import ResponseReturnValue
 
 from calhub.errors import UserError
 from calhub.runtime.slots import find_slots, read_query, slot_json
-from calhub.web.auth import api_error, login_required
+from calhub.web.auth import api_user_error, login_required
 from calhub.web.context import current_runtime
 
 bp = Blueprint("slots", __name__, url_prefix="/api")
 
 
-@bp.errorhandler(UserError)
-def user_error(error: UserError) -> ResponseReturnValue:
-    return api_error(400, error.message, error.hint)
+bp.register_error_handler(UserError, api_user_error)
 
 
 @bp.get("/slots")
