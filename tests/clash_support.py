@@ -17,10 +17,28 @@ _TODAY = dt.date.today()
 FIRST_MONDAY = _TODAY - dt.timedelta(days=_TODAY.weekday()) + dt.timedelta(weeks=9)
 
 
+# Weeks counted back from a month ago, for a test that needs many weeks of its own (a
+# property test takes one per example): the forward weeks of own_week() must stay inside
+# the horizon (two years ahead) for every other test of the process.
+_past_weeks = itertools.count(1)
+LAST_FREE_MONDAY = _TODAY - dt.timedelta(days=_TODAY.weekday()) - dt.timedelta(weeks=4)
+
+
+def past_week() -> dt.date:
+    """A Monday in the past (inside the horizon's year back) no other test uses."""
+    return LAST_FREE_MONDAY - dt.timedelta(weeks=next(_past_weeks))
+
+
 def own_week() -> dt.date:
     """A Monday no other test in this process uses, so rules such as overload (events per
     grade per week) only ever see the events of one test."""
-    return FIRST_MONDAY + dt.timedelta(weeks=next(_weeks))
+    monday = FIRST_MONDAY + dt.timedelta(weeks=next(_weeks))
+    # Past the horizon (730 days ahead by default) nothing is clash-checked: a test would
+    # pass or fail for the wrong reason. Take weeks from past_week() instead.
+    assert monday + dt.timedelta(weeks=1) < _TODAY + dt.timedelta(days=730), (
+        "own_week() ran out of weeks inside the horizon; use past_week() for tests that need many"
+    )
+    return monday
 
 
 def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
