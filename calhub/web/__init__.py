@@ -88,6 +88,7 @@ def create_app(
 
     # Built feeds, per scope and version: a poll of an unchanged feed costs a lookup.
     app.extensions[feeds.CACHE_KEY] = FeedCache()
+    app.extensions[feeds.SERVED_KEY] = {}
 
     i18n.init_app(app)
     assets.init_app(app)

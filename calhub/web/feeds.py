@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -69,20 +68,15 @@ BARE_KINDS = ("all", "conflicts")
 # One answer for every token that opens nothing: no hint whether it ever existed.
 NOT_FOUND_BODY = "Нет такой ленты. / No such feed.\n"
 CACHE_KEY = "calhub_feed_cache"
-_cache_lock = threading.Lock()
 
 
 # -- serving a feed ----------------------------------------------------------------------
 
 
 def feed_cache() -> FeedCache:
-    """The app's cache of built feeds (``create_app`` makes it; made here if it did not)."""
-    with _cache_lock:
-        cache: FeedCache | None = current_app.extensions.get(CACHE_KEY)
-        if cache is None:
-            cache = FeedCache()
-            current_app.extensions[CACHE_KEY] = cache
-        return cache
+    """The app's cache of built feeds (``create_app`` makes it)."""
+    cache: FeedCache = current_app.extensions[CACHE_KEY]
+    return cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,17 +88,13 @@ class Served:
     last_modified: dt.datetime
 
 
-_SERVED_KEY = "calhub_feed_served"
-_served_lock = threading.Lock()
+SERVED_KEY = "calhub_feed_served"
 
 
 def _served() -> dict[str, Served]:
-    with _served_lock:
-        found: dict[str, Served] | None = current_app.extensions.get(_SERVED_KEY)
-        if found is None:
-            found = {}
-            current_app.extensions[_SERVED_KEY] = found
-        return found
+    """What each scope's last answer was (``create_app`` makes the dict)."""
+    found: dict[str, Served] = current_app.extensions[SERVED_KEY]
+    return found
 
 
 def _gzip_etag(etag: str) -> str:
