@@ -2,7 +2,7 @@
 
 ``create_app(test_config=None, hub=None, runtime=None)`` follows Flask's application-factory
 pattern: one blueprint per area (auth, plan, conflicts, refused events, partners, api,
-health, feeds and the public page, plus the landing page and the language switch),
+health, feeds and the public page, the slot finder, plus the landing page and the language switch),
 per-request resources on ``g``. The hub comes from ``runtime`` (the server shares one with
 Radicale), ``hub`` or the ``CALHUB_DATA`` config key; pages read its stores through
 ``current_runtime()`` and decide who sees what through its policy (``calhub.hub.policy``).
@@ -75,6 +75,7 @@ def create_app(
         auth,
         conflicts,
         feeds,
+        findtime,
         health,
         home,
         i18n,
@@ -97,6 +98,7 @@ def create_app(
         auth.bp,
         conflicts.bp,
         feeds.bp,
+        findtime.bp,
         health.bp,
         home.bp,
         partners.bp,
