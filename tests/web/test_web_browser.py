@@ -241,6 +241,77 @@ def test_a_partner_sees_its_clashes_without_the_approve_buttons(browser: Any, de
         tab.close()
 
 
+def test_find_a_time_form_lists_free_slots(desktop: Page) -> None:
+    page = desktop.page
+    desktop.sign_in("bfu")
+    page.click("nav.mainnav a[href='/slots']")
+    page.wait_for_url(re.compile(r"/slots$"))
+    assert page.locator(".slot").count() == 0
+    monday = dt.date.fromisoformat(page.input_value("input[name=from]"))
+    assert monday.weekday() == 0
+    page.fill("input[name=audience]", "10А")
+    page.fill("input[name=duration]", "60")
+    page.fill("input[name=to]", (monday + dt.timedelta(days=4)).isoformat())
+    page.click("#slot-form button[type=submit]")
+    page.wait_for_url(re.compile(r"audience=10"))
+    page.wait_for_selector(".slot")
+    assert page.locator(".slot").count() == 10
+    days = page.locator("h3.slot-day").all_inner_texts()
+    assert days and all(re.match(r"^[А-Я][а-я]+, \d{1,2} [а-я]+$", d) for d in days), days
+    first = page.locator(".slot").first.inner_text()
+    assert re.match(r"^\d\d:\d\d–\d\d:\d\d", first) and "свободно" in first
+    assert page.input_value("input[name=audience]") == "10А"
+    desktop.shot("slots-desktop")
+
+    # A search the finder cannot read: the page again, 400, with the message and the form.
+    page.fill("input[name=duration]", "полтора")
+    with page.expect_response(re.compile(r"/slots\?")) as answer:
+        page.click("#slot-form button[type=submit]")
+    assert answer.value.status == 400
+    assert "Длительность 'полтора' не понята" in page.inner_text(".slot-error")
+    assert page.input_value("input[name=duration]") == "полтора"
+    # Chromium logs every 4xx page it loads; this one was asked for, any other still fails.
+    logged = [p for p in desktop.problems if "status of 400" in p]
+    assert len(logged) == 1
+    desktop.problems.remove(logged[0])
+
+
+def first_default_audience_event(demo: Any) -> dict[str, Any]:
+    """An event of the demo term that names no audience (the calendar's default is used)."""
+    first = dt.date.today().replace(day=1)
+    for month in range(6):
+        start = (first + dt.timedelta(days=32 * month)).replace(day=1)
+        path = f"/api/events?start={start.isoformat()}"
+        found = json.loads(demo.request("GET", path, "coordinator", "demo-coordinator").text)
+        flagged = [e for e in found if e["default_audience"] and not e["allDay"]]
+        if flagged:
+            return dict(flagged[0])
+    raise AssertionError("the demo term has no event with the default audience")
+
+
+def test_the_month_grid_marks_default_audience_events(desktop: Page, demo: Any) -> None:
+    page = desktop.page
+    desktop.sign_in("coordinator")
+    event = first_default_audience_event(demo)
+    day = event["start"][:10]
+    desktop.goto(f"/plan?view=month&date={day}")
+    page.wait_for_selector(".fc-daygrid-event")
+    # "attached": in a full month cell the event may sit behind "+N more".
+    target = page.locator(".fc-event.audience-default", has_text=event["title"][:20]).first
+    target.wait_for(state="attached")
+    mark = target.locator(".audience-mark")
+    assert mark.text_content() == "◌"
+    assert mark.get_attribute("role") == "img"
+    assert mark.get_attribute("aria-label") == "аудитория по умолчанию"
+    assert "[10А]" in (mark.get_attribute("title") or "")
+    assert "аудитория по умолчанию" in (target.get_attribute("title") or "")
+    # Only flagged events carry it, and the legend shows the same mark with its meaning.
+    assert page.locator(".fc-event:not(.audience-default) .audience-mark").count() == 0
+    legend = page.locator("details.legend")
+    legend.locator("summary").click()
+    assert "◌ аудитория по умолчанию" in legend.inner_text()
+
+
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
 def test_screenshots_of_the_main_pages(browser: Any, demo: Any, viewport: str) -> None:
     """Saved for people to look at (tests/artifacts/); the checks only guard the layout."""
@@ -253,10 +324,13 @@ def test_screenshots_of_the_main_pages(browser: Any, demo: Any, viewport: str) -
             ("week", "/plan?view=week"),
             ("conflicts", "/conflicts"),
             ("partner", "/partners/bfu"),
+            ("slots", "/slots?audience=10%D0%90&duration=90"),
         ):
             tab.goto(path)
             if name in ("month", "week"):
                 page.wait_for_selector(".fc-event")
+            if name == "slots":
+                page.wait_for_selector(".slot")
             tab.shot(f"{name}-{viewport}")
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= page.viewport_size["width"] + 1, f"{name} scrolls sideways"
