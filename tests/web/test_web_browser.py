@@ -310,6 +310,7 @@ def test_the_month_grid_marks_default_audience_events(desktop: Page, demo: Any) 
     legend = page.locator("details.legend")
     legend.locator("summary").click()
     assert "◌ аудитория по умолчанию" in legend.inner_text()
+    desktop.shot("month-default-audience")
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
