@@ -262,6 +262,13 @@ def test_find_a_time_form_lists_free_slots(desktop: Page) -> None:
     assert re.match(r"^\d\d:\d\d–\d\d:\d\d", first) and "свободно" in first
     assert page.input_value("input[name=audience]") == "10А"
     desktop.shot("slots-desktop")
+    # In print the results stand alone: the form goes, the slots keep their shape and word.
+    page.emulate_media(media="print")
+    assert page.locator("#slot-form").is_hidden()
+    assert (
+        page.locator(".slot").first.is_visible() and "●" in page.locator(".slot").first.inner_text()
+    )
+    page.emulate_media(media="screen")
 
     # A search the finder cannot read: the page again, 400, with the message and the form.
     page.fill("input[name=duration]", "полтора")
