@@ -82,7 +82,8 @@ def audience_choices(runtime: Runtime) -> list[str]:
     audiences and the grades (any class such as 10А is typed, there is no list of them)."""
     settings = runtime.settings
     defaults = {c.audience for c in settings.calendars if c.audience and not c.archived}
-    return [*sorted(settings.groups), *sorted(defaults), *(str(g) for g in range(1, 12))]
+    choices = [*sorted(settings.groups), *sorted(defaults), *(str(g) for g in range(1, 12))]
+    return list(dict.fromkeys(choices))  # a default such as "10" is a grade too: once
 
 
 def venue_choices(runtime: Runtime) -> list[str]:
