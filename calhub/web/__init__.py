@@ -3,7 +3,8 @@
 ``create_app(test_config=None, hub=None, runtime=None)`` follows Flask's application-factory
 pattern: one blueprint per area (auth, plan, conflicts, refused events, partners, api,
 health, feeds and the public page, plus the landing page and the language switch),
-per-request resources on ``g``. The hub comes from ``runtime`` (the server shares one with
+per-request resources on ``g``. Events are moved from the website (``moves``) through the
+CalDAV write path. The hub comes from ``runtime`` (the server shares one with
 Radicale), ``hub`` or the ``CALHUB_DATA`` config key; pages read its stores through
 ``current_runtime()`` and decide who sees what through its policy (``calhub.hub.policy``).
 Security rules that hold for every page (headers, CSRF, the session cookie) are wired here
@@ -78,6 +79,7 @@ def create_app(
         health,
         home,
         i18n,
+        moves,
         partners,
         plan,
         public,
@@ -99,6 +101,7 @@ def create_app(
         feeds.bp,
         health.bp,
         home.bp,
+        moves.bp,
         partners.bp,
         plan.bp,
         public.bp,
