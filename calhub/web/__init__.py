@@ -4,9 +4,10 @@
 pattern: one blueprint per area (auth, plan, conflicts, refused events, partners, api,
 health, feeds and the public page, plus the landing page and the language switch),
 per-request resources on ``g``. Events are moved from the website (``moves``) through the
-CalDAV write path. The hub comes from ``runtime`` (the server shares one with
-Radicale), ``hub`` or the ``CALHUB_DATA`` config key; pages read its stores through
-``current_runtime()`` and decide who sees what through its policy (``calhub.hub.policy``).
+CalDAV write path, and the coordinator asks partners to move theirs (``asks``). The hub
+comes from ``runtime`` (the server shares one with Radicale), ``hub`` or the
+``CALHUB_DATA`` config key; pages read its stores through ``current_runtime()`` and decide
+who sees what through its policy (``calhub.hub.policy``).
 Security rules that hold for every page (headers, CSRF, the session cookie) are wired here
 once, from ``calhub.web.security``.
 
@@ -72,6 +73,7 @@ def create_app(
     from calhub.feeds.cache import FeedCache
     from calhub.web import (
         api,
+        asks,
         assets,
         auth,
         conflicts,
@@ -96,6 +98,7 @@ def create_app(
     assets.init_app(app)
     for blueprint in (
         api.bp,
+        asks.bp,
         auth.bp,
         conflicts.bp,
         feeds.bp,

@@ -142,6 +142,7 @@ def detail(clash_id: str) -> ResponseReturnValue:
         move_options=moves.move_options(account, record) if record.status == "open" else [],
         move_url=moves.move_url,
         here=here,
+        move_requests=current_runtime().move_requests.of_clash(clash_id),
     )
 
 

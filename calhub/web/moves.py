@@ -32,7 +32,7 @@ from calhub.errors import UserError
 from calhub.hub.accounts import Account
 from calhub.runtime.slots import moving_slots, slot_json
 from calhub.store.record_types import ClashRecord
-from calhub.web import clashes, events
+from calhub.web import asks, clashes, events
 from calhub.web.auth import api_error, current_account, login_required, page_login_required
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.i18n import safe_next
@@ -50,6 +50,7 @@ class MoveOption:
     occurrence: Occurrence
     may_move: bool
     slots: list[Slot]
+    may_ask: bool = False  # whether the viewer may ask the event's partner to move it
 
 
 def may_move(account: Account, calendar_id: str) -> bool:
@@ -59,8 +60,11 @@ def may_move(account: Account, calendar_id: str) -> bool:
     return current_runtime().policy.may_write_events(account.login, calendar.path)
 
 
-def move_url(occurrence: Occurrence, slot: Slot | None = None, next_url: str = "") -> str:
-    """The move form of ``occurrence``, filled in with ``slot`` when given."""
+def move_url(
+    occurrence: Occurrence, slot: Slot | None = None, next_url: str = "", request_id: int = 0
+) -> str:
+    """The move form of ``occurrence``, filled in with ``slot`` when given; with
+    ``request_id`` the move answers that request to move the event."""
     zone = events.zone(current_hub())
     args: dict[str, str] = {"calendar": occurrence.calendar, "uid": occurrence.uid}
     if occurrence.recurrence_id:
@@ -70,6 +74,8 @@ def move_url(occurrence: Occurrence, slot: Slot | None = None, next_url: str = "
         args["end"] = _wall(slot.end.astimezone(zone))
     if next_url:
         args["next"] = next_url
+    if request_id:
+        args["request"] = str(request_id)
     return url_for("moves.form") + "?" + urlencode(args)
 
 
@@ -87,11 +93,13 @@ def move_options(account: Account, record: ClashRecord) -> list[MoveOption]:
         occurrence = events.find_occurrence(hub, *key)
         if occurrence is None or occurrence.is_blackout:
             continue
+        calendar = events.visible_calendars(hub)[occurrence.calendar]
         options.append(
             MoveOption(
                 occurrence=occurrence,
                 may_move=may_move(account, occurrence.calendar),
                 slots=moving_slots(runtime, occurrence),
+                may_ask=runtime.policy.may_ask_to_move(account, calendar),
             )
         )
     return options
@@ -213,15 +221,18 @@ def _render_form(
         rid=occurrence.recurrence_id or None,
     )
     slots = moving_slots(current_runtime(), occurrence)
+    asked = source.get("request", "")
+    request_id = int(asked) if asked.isdigit() else 0
     page = render_template(
         "move.html",
         event=events.PlanEvent(occurrence, calendar, "", zone),
         values=values,
         version=version,
         next_url=next_url,
-        slots=[(slot, move_url(occurrence, slot, next_url)) for slot in slots],
+        slots=[(slot, move_url(occurrence, slot, next_url, request_id)) for slot in slots],
         problem=problem,
         hint=hint,
+        request_id=request_id,
     )
     return page, status
 
@@ -260,6 +271,7 @@ def move() -> ResponseReturnValue:
     try:
         start, end = _form_times(data)
         _move(occurrence, start, end, data.get("version"))
+        asks.answered_by_move(account, data.get("request"))
     except EditForbidden:
         return _forbidden_page()
     except EventGone as error:
