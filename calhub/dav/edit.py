@@ -1,37 +1,42 @@
-"""Changing a stored event from the website, through the same path as a phone's PUT.
+"""Writing events from the website, through the same path as a phone's PUT.
 
-The dashboard moves an event (issue 14's free slots, the coordinator's desk): it reads the
-stored object, changes only the times of the one event or occurrence asked for, and
-stores the object again with Radicale's storage API. That upload runs the storage plugin,
-so the write hooks check it for clashes (a ``reject`` calendar refuses a new hard clash with
+The dashboard creates, edits and moves events (the coordinator's desk, issue 14's free
+slots): it reads the stored object, changes what the form asked for
+(:mod:`calhub.dav.eventtext`: every other property kept), and stores the object with
+Radicale's storage API. That upload runs the storage plugin, so the write hooks check it for
+clashes (a ``reject`` calendar refuses a new hard clash with
 :class:`~calhub.dav.refusal.WriteRefused`), index it and bring the clash records up to
 date, exactly as for a CalDAV PUT; a phone's next sync sees the new ETag.
 
-Everything the form does not show is kept: every other property, parameter, alarm and
-override of the object. The caller says which version it showed (the ETag): an object
-changed since is not overwritten (:class:`EditConflict`), as ``If-Match`` guards a PUT.
-Who may change a calendar is the policy's word (``Policy.may_write_events``), the same as
-Radicale's rights plugin asks.
+The caller says which version it showed (the ETag): an object changed since is not
+overwritten (:class:`EditConflict`), as ``If-Match`` guards a PUT. Who may change a
+calendar is the policy's word (``Policy.may_write_events``), the same Radicale's rights
+plugin asks.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import icalendar
 from radicale import item as radicale_item
 from radicale import storage as radicale_storage
 
+from calhub.dav.eventtext import (
+    EventFields,
+    OccurrenceGone,
+    edited_text,
+    moved_text,
+    new_event_text,
+)
 from calhub.dav.indexing import PARSER_ERRORS
 from calhub.dav.precheck import body_limits
 from calhub.dav.refusal import WriteRefused
 from calhub.engine import InvalidCalendarData
 from calhub.engine.precheck import check_body
-from calhub.engine.timezones import format_recurrence_id
 from calhub.errors import CalhubError, UserError
 
 if TYPE_CHECKING:
@@ -42,17 +47,16 @@ if TYPE_CHECKING:
 __all__ = [
     "EditConflict",
     "EditForbidden",
+    "EventFields",
     "EventGone",
-    "Moved",
+    "Saved",
+    "create_event",
     "current_version",
+    "edit_event",
     "move_occurrence",
 ]
 
 logger = logging.getLogger(__name__)
-
-# An override copies its master except for these: they belong to the series.
-_SERIES_ONLY = frozenset({"RRULE", "RDATE", "EXDATE", "EXRULE", "RECURRENCE-ID"})
-_TIMES = frozenset({"DTSTART", "DTEND", "DURATION"})
 
 
 class EditForbidden(CalhubError):
@@ -68,18 +72,17 @@ class EditConflict(UserError):
 
 
 @dataclass(frozen=True, slots=True)
-class Moved:
-    """A stored move: the object's new ETag and the occurrence's new times (UTC)."""
+class Saved:
+    """A stored write: the event's UID and the object's new ETag."""
 
+    uid: str
     etag: str
-    start: dt.datetime
-    end: dt.datetime
 
 
 def current_version(
     runtime: Runtime, storage: Storage, calendar: CalendarSettings, uid: str
 ) -> str | None:
-    """The stored object's ETag (what a move form sends back), or None when it is gone."""
+    """The stored object's ETag (what an edit form sends back), or None when it is gone."""
     href = runtime.index.href_of(calendar.id, uid)
     if href is None:
         return None
@@ -104,45 +107,133 @@ def move_occurrence(
     start: dt.datetime,
     end: dt.datetime,
     etag: str | None = None,
-) -> Moved:
+) -> Saved:
     """Move one event, or one occurrence of a series (``recurrence_id``), to ``start``–``end``.
 
     Raises :class:`EditForbidden`, :class:`EventGone`, :class:`EditConflict`, a
     :class:`UserError` for times that are not a move, and :class:`WriteRefused` when the
     hub refuses the result (a new hard clash in a ``reject`` calendar, limits).
     """
+    _check_times(start, end)
+    zone = runtime.parts.config.zone
+    saved = _rewrite(
+        runtime,
+        storage,
+        login,
+        calendar,
+        uid,
+        etag,
+        lambda text: moved_text(text, recurrence_id, start, end, zone),
+    )
+    logger.info("%s moved %s/%s (%s) on the website", login, calendar.id, uid, recurrence_id)
+    return saved
+
+
+def edit_event(
+    runtime: Runtime,
+    storage: Storage,
+    *,
+    login: str,
+    calendar: CalendarSettings,
+    uid: str,
+    recurrence_id: str,
+    fields: EventFields,
+    etag: str | None = None,
+) -> Saved:
+    """Give the event (or one occurrence) the form's title, venue, description, audience
+    and, when given, times; raises as :func:`move_occurrence`."""
+    if fields.start is not None and fields.end is not None:
+        _check_times(fields.start, fields.end)
+    zone = runtime.parts.config.zone
+    saved = _rewrite(
+        runtime,
+        storage,
+        login,
+        calendar,
+        uid,
+        etag,
+        lambda text: edited_text(text, recurrence_id, fields, zone),
+    )
+    logger.info("%s edited %s/%s (%s) on the website", login, calendar.id, uid, recurrence_id)
+    return saved
+
+
+def create_event(
+    runtime: Runtime,
+    storage: Storage,
+    *,
+    login: str,
+    calendar: CalendarSettings,
+    fields: EventFields,
+) -> Saved:
+    """A new event in ``calendar``, stored as ``<uid>.ics`` as a phone would."""
+    if fields.start is None or fields.end is None:
+        raise UserError(
+            "У события нет времени. / The event has no time.", hint="Give its day and times."
+        )
+    _check_times(fields.start, fields.end)
+    _check_rights(runtime, login, calendar)
+    uid, text = new_event_text(fields, runtime.parts.config.zone)
+    with storage.acquire_lock("w", login):
+        collection = _collection(storage, calendar)
+        uploaded = collection.upload(f"{uid}.ics", _item(runtime, calendar, text))
+    logger.info("%s created %s/%s on the website", login, calendar.id, uid)
+    return Saved(uid=uid, etag=str(uploaded[0].etag))
+
+
+def _check_times(start: dt.datetime, end: dt.datetime) -> None:
     if start.utcoffset() is None or end.utcoffset() is None:
-        raise ValueError("a move needs aware datetimes")
+        raise ValueError("events are written with aware datetimes")
     if end <= start:
         raise UserError(
             "Окончание должно быть позже начала. / The end must be after the start.",
             hint="Choose an end time after the start time.",
         )
+
+
+def _check_rights(runtime: Runtime, login: str, calendar: CalendarSettings) -> None:
     if not runtime.policy.may_write_events(login, calendar.path):
         raise EditForbidden(f"{login} may not change events in {calendar.id}")
-    zone = runtime.parts.config.zone
+
+
+def _collection(storage: Storage, calendar: CalendarSettings) -> radicale_storage.BaseCollection:
+    collection = next(iter(storage.discover(calendar.path)), None)
+    if not isinstance(collection, radicale_storage.BaseCollection):
+        raise EventGone(f"Calendar {calendar.id} is not in storage.")
+    return collection
+
+
+def _rewrite(
+    runtime: Runtime,
+    storage: Storage,
+    login: str,
+    calendar: CalendarSettings,
+    uid: str,
+    etag: str | None,
+    change: Callable[[str], str],
+) -> Saved:
+    """Read the stored object under the write lock, change its text, store it again."""
+    _check_rights(runtime, login, calendar)
     with storage.acquire_lock("w", login):
-        collection = next(iter(storage.discover(calendar.path)), None)
-        if not isinstance(collection, radicale_storage.BaseCollection):
-            raise EventGone(f"Calendar {calendar.id} is not in storage.")
+        collection = _collection(storage, calendar)
         href = runtime.index.href_of(calendar.id, uid)
         stored = next(iter(collection.get_multi([href])), (href, None))[1] if href else None
         if href is None or stored is None:
             raise _gone()
         if etag is not None and stored.etag != etag:
             raise EditConflict(
-                "Событие изменилось после того, как страница его показала; оно не перенесено. "
-                "/ The event changed after the page showed it; it was not moved.",
-                hint="Open the event again and repeat the move.",
+                "Событие изменилось после того, как страница его показала; изменение не "
+                "сохранено. / The event changed after the page showed it; the change was "
+                "not saved.",
+                hint="Open the event again and repeat the change.",
             )
-        text = _moved_text(stored.serialize(), recurrence_id, start, end, zone)
-        item = _item(runtime, calendar, text)
-        uploaded = collection.upload(href, item)
-    logger.info("%s moved %s/%s (%s) on the website", login, calendar.id, uid, recurrence_id)
+        try:
+            text = change(stored.serialize())
+        except OccurrenceGone:
+            raise _gone() from None
+        uploaded = collection.upload(href, _item(runtime, calendar, text))
     # Radicale answers the stored item and the one it replaced.
-    return Moved(
-        etag=str(uploaded[0].etag), start=start.astimezone(dt.UTC), end=end.astimezone(dt.UTC)
-    )
+    return Saved(uid=uid, etag=str(uploaded[0].etag))
 
 
 def _gone() -> EventGone:
@@ -153,7 +244,7 @@ def _gone() -> EventGone:
 
 
 def _item(runtime: Runtime, calendar: CalendarSettings, text: str) -> radicale_item.Item:
-    """The changed object as Radicale stores it, within the limits a PUT body has."""
+    """The object as Radicale stores it, within the limits a PUT body has."""
     body = text.encode("utf-8")
     try:
         check_body(body, False, events_only=True, limits=body_limits(runtime))
@@ -168,82 +259,3 @@ def _item(runtime: Runtime, calendar: CalendarSettings, text: str) -> radicale_i
     item = radicale_item.Item(collection_path=calendar.path.strip("/"), vobject_item=components[0])
     item.prepare()
     return item
-
-
-def _moved_text(
-    text: str, recurrence_id: str, start: dt.datetime, end: dt.datetime, zone: dt.tzinfo
-) -> str:
-    cal = icalendar.Calendar.from_ical(text)
-    events = [c for c in cal.subcomponents if c.name == "VEVENT"]
-    master = next((e for e in events if e.get("RECURRENCE-ID") is None), None)
-    target = None
-    for event in events:
-        original = event.get("RECURRENCE-ID")
-        if original is not None and format_recurrence_id(original.dt, zone) == recurrence_id:
-            target = event
-    if target is None and not recurrence_id:
-        target = master
-    if target is None:
-        if master is None or (master.get("RRULE") is None and master.get("RDATE") is None):
-            raise _gone()
-        target = _override(master, recurrence_id, zone)
-        cal.add_component(target)
-    _set_times(target, start, end, zone)
-    _touch(target)
-    result: bytes = cal.to_ical()
-    return result.decode("utf-8")
-
-
-def _override(master: Any, recurrence_id: str, zone: dt.tzinfo) -> Any:
-    """A new override of ``master`` for the occurrence ``recurrence_id`` (UTC or a date)."""
-    override = icalendar.Event()
-    for name, value in master.items():
-        if name not in _SERIES_ONLY and name not in _TIMES:
-            override[name] = copy.deepcopy(value)
-    for sub in master.subcomponents:
-        override.add_component(copy.deepcopy(sub))
-    first = master["DTSTART"].dt
-    if len(recurrence_id) == 8:
-        original: dt.date = dt.datetime.strptime(recurrence_id, "%Y%m%d").date()
-    else:
-        moment = dt.datetime.strptime(recurrence_id, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
-        original = _like(moment, first, zone)
-    override.add("RECURRENCE-ID", original)
-    # Its length and its times are set by the move; DTSTART first, in the master's zone.
-    override.add("DTSTART", original)
-    return override
-
-
-def _like(moment: dt.datetime, model: dt.date | dt.datetime, zone: dt.tzinfo) -> dt.datetime:
-    """``moment`` written the way ``model`` is: in its time zone, UTC, or floating."""
-    if not isinstance(model, dt.datetime):
-        return moment.astimezone(zone)
-    if model.tzinfo is None:
-        return moment.astimezone(zone).replace(tzinfo=None)
-    return moment.astimezone(model.tzinfo)
-
-
-def _set_times(event: Any, start: dt.datetime, end: dt.datetime, zone: dt.tzinfo) -> None:
-    model = event["DTSTART"].dt if event.get("DTSTART") is not None else start
-    uses_duration = event.get("DURATION") is not None and event.get("DTEND") is None
-    for name in _TIMES:
-        event.pop(name, None)
-    # A move to a slot is a timed event; an all-day one becomes timed in the hub's zone.
-    event.add("DTSTART", _like(start, model, zone))
-    if uses_duration:
-        event.add("DURATION", end - start)
-    else:
-        event.add("DTEND", _like(end, model, zone))
-
-
-def _touch(event: Any) -> None:
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    _set(event, "SEQUENCE", int(event.get("SEQUENCE", 0)) + 1)
-    _set(event, "DTSTAMP", now)
-    _set(event, "LAST-MODIFIED", now)
-
-
-def _set(event: Any, name: str, value: object) -> None:
-    """Replace a property; ``add`` gives the value its iCalendar type."""
-    event.pop(name, None)
-    event.add(name, value)
