@@ -4,6 +4,7 @@ write path, and who may move what."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from typing import Any
@@ -130,3 +131,18 @@ def test_the_form_needs_a_sign_in_and_the_csrf_token(web_client: Any) -> None:
     values = form_values(text(web_client.get("/plan/event/move?calendar=kgtu&uid=w-kgtu-lab")))
     values.pop("csrf_token")
     assert web_client.post("/plan/event/move", data=values).status_code == 400
+
+
+def test_the_grid_lets_an_account_drag_only_what_it_may_move(web_client: Any) -> None:
+    from web_support import WEEK
+
+    sign_in(web_client, "bfu")
+    query = {"start": str(WEEK), "end": str(WEEK + dt.timedelta(days=7))}
+    found = {
+        e["extendedProps"]["uid"]: e
+        for e in web_client.get("/api/events", query_string=query).get_json()
+    }
+    assert found["w-bfu-physics"]["editable"] is True
+    assert found["w-kgtu-lab"]["editable"] is False
+    assert found["w-holiday"]["editable"] is False, "all-day blackouts are never dragged"
+    assert found["w-school-club"]["extendedProps"]["recurrenceId"], "a date of a series moves alone"
