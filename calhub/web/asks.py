@@ -118,15 +118,20 @@ def partner_page(account: Account) -> str:
     return url_for("partners.page", login=account.login)
 
 
-@bp.post("/move-requests/<int:request_id>/accept")
-@page_login_required
-def accept(request_id: int) -> ResponseReturnValue:
+def _answering(request_id: int) -> tuple[Account, MoveRequest, str]:
+    """Who answers which request, and the page to go back to; 404 or 403 otherwise."""
     account = current_account()
     assert account is not None
     found = _request_or_404(request_id)
     if not _may_answer(account, found):
         abort(403)
-    back = partner_page(account)
+    return account, found, partner_page(account)
+
+
+@bp.post("/move-requests/<int:request_id>/accept")
+@page_login_required
+def accept(request_id: int) -> ResponseReturnValue:
+    account, found, back = _answering(request_id)
     if not found.is_open:
         flash(_("This request has been answered already."), "error")
         return _back(back)
@@ -178,12 +183,7 @@ def accept(request_id: int) -> ResponseReturnValue:
 @bp.post("/move-requests/<int:request_id>/decline")
 @page_login_required
 def decline(request_id: int) -> ResponseReturnValue:
-    account = current_account()
-    assert account is not None
-    found = _request_or_404(request_id)
-    if not _may_answer(account, found):
-        abort(403)
-    back = partner_page(account)
+    account, _found, back = _answering(request_id)
     reason = request.form.get("comment", "").strip()[:MAX_COMMENT]
     if not reason:
         flash(_("Say why the event cannot move: the coordinator reads it."), "error")
