@@ -238,6 +238,24 @@ def test_refused_writes_and_partner_pages(policy: Policy, login: str) -> None:
     assert (refused, pages) == SEEN[login]
 
 
+# Asking a partner to move an event, and answering such a request, per calendar:
+# (bfu, kgtu, school, blackout) for each login.
+MOVE_REQUESTS = {
+    "bfu": ((False, False, False, False), (True, False, False, False)),
+    "kgtu": ((False, False, False, False), (False, True, False, False)),
+    "coordinator": ((True, True, False, False), (True, True, True, True)),
+}
+
+
+@pytest.mark.parametrize("login", sorted(MOVE_REQUESTS))
+def test_move_requests(policy: Policy, login: str) -> None:
+    who = account(policy, login)
+    calendars = [policy.readable_calendars()[c] for c in ("bfu", "kgtu", "school", "blackout")]
+    ask = tuple(policy.may_ask_to_move(who, c) for c in calendars)
+    answer = tuple(policy.may_answer_move_request(who, c) for c in calendars)
+    assert (ask, answer) == MOVE_REQUESTS[login]
+
+
 def test_readable_and_own_calendars(policy: Policy) -> None:
     assert sorted(policy.readable_calendars()) == ["bfu", "blackout", "kgtu", "school"]
     own = {

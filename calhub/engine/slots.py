@@ -11,7 +11,7 @@ to the wished time first; a free one is green without soft clashes, amber with t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from calhub.engine.audience import Audience
@@ -53,8 +53,15 @@ def probe(
     duration: timedelta,
     location: str = "",
     summary: str = "",
+    moving: Occurrence | None = None,
 ) -> Occurrence:
-    """The occurrence an event at ``start`` would be (its venue normalised as the hub does)."""
+    """The occurrence an event at ``start`` would be (its venue normalised as the hub does).
+
+    With ``moving`` it is that stored occurrence moved to ``start``: the check then leaves
+    the event's stored occurrences out, as it does when the event itself is written.
+    """
+    if moving is not None:
+        return replace(moving, start=start, end=start + duration, all_day=False)
     return Occurrence(
         calendar=PROBE_CALENDAR,
         uid=PROBE_UID,
@@ -97,10 +104,16 @@ def free_slots(
     lookup: OccurrenceLookup,
     schedule: Schedule,
     summary: str = "",
+    moving: Occurrence | None = None,
 ) -> list[Slot]:
     """Up to ``limit`` free slots in ``window``, nearest to ``near`` first.
 
-    ``venue`` is the location as people write it (normalised like an event's).
+    ``venue`` is the location as people write it (normalised like an event's). With
+    ``moving`` (a stored occurrence), the slots are where that occurrence could move: its
+    audience, venue and title are the probe's, and the event's own occurrences are left
+    out of the check, as in a write of the moved event. (Of a series, the other
+    occurrences are left out too: they only matter to the weekly overload count, which the
+    write's own check still applies.)
     """
     if window[0].utcoffset() is None or window[1].utcoffset() is None:
         raise ValueError("the window must be aware datetimes")
@@ -114,7 +127,7 @@ def free_slots(
     window = (window[0].astimezone(UTC), window[1].astimezone(UTC))
     for start in ranked_starts(schedule, audience, duration, window, near):
         clashes = engine.check(
-            [probe(engine, audience, start, duration, venue or "", summary)], lookup
+            [probe(engine, audience, start, duration, venue or "", summary, moving)], lookup
         )
         if any(clash.severity == "hard" for clash in clashes):
             continue

@@ -202,6 +202,16 @@ class Policy:
 
     # -- the web and the API ---------------------------------------------------------------
 
+    def may_ask_to_move(self, account: Account, calendar: CalendarSettings) -> bool:
+        """Whether ``account`` may ask the owner of ``calendar`` to move an event: the
+        coordinator asks partners (the school's own calendars it moves itself)."""
+        return account.is_coordinator and calendar.role == "partner" and not calendar.archived
+
+    def may_answer_move_request(self, account: Account, calendar: CalendarSettings) -> bool:
+        """Whether ``account`` may answer a request to move an event of ``calendar``: its
+        partner, and the coordinator (on the partner's behalf, e.g. after a phone call)."""
+        return account.is_coordinator or self.owns(account.login, calendar)
+
     def readable_calendars(self) -> dict[str, CalendarSettings]:
         """The calendars of the merged plan: every active hub calendar, for every login."""
         return {c.id: c for c in self._hub.settings.calendars if not c.archived}

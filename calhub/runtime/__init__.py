@@ -31,6 +31,7 @@ from calhub.runtime.parts import EngineParts, build_parts
 from calhub.store.feeds import FeedTokens
 from calhub.store.index import OccurrenceIndex
 from calhub.store.logins import LoginLimiter
+from calhub.store.move_requests import MoveRequests
 from calhub.store.records import ClashRecords
 from calhub.store.refused import RefusedWrites
 from calhub.store.sessions import SessionGenerations
@@ -96,6 +97,11 @@ class Runtime:
     def feeds(self) -> FeedTokens:
         """The feeds people subscribe to, their tokens kept hashed (hub.sqlite)."""
         return FeedTokens(self.hub.paths.hub_db)
+
+    @cached_property
+    def move_requests(self) -> MoveRequests:
+        """The coordinator's requests to move an event (hub.sqlite, with the records)."""
+        return MoveRequests(self.records)
 
     @cached_property
     def clashes(self) -> ClashBook:

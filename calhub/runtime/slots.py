@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from calhub.engine import Audience
+from calhub.engine import Audience, Occurrence
 from calhub.engine.schedule import Schedule
 from calhub.engine.slots import Slot, free_slots
 from calhub.errors import UserError
@@ -28,9 +28,20 @@ if TYPE_CHECKING:
     from calhub.hub.settings import Settings
     from calhub.runtime import Runtime
 
-__all__ = ["SlotQuery", "find_slots", "read_query", "schedule_of", "slot_json"]
+__all__ = [
+    "MOVE_LIMIT",
+    "SlotQuery",
+    "find_slots",
+    "moving_slots",
+    "read_query",
+    "schedule_of",
+    "slot_json",
+]
 
 DEFAULT_LIMIT = 10
+# A clash card offers this many places to move each side to, within this many days of it.
+MOVE_LIMIT = 3
+MOVE_DAYS = 14
 MAX_LIMIT = 100
 MAX_DAYS = 62
 MAX_MINUTES = 12 * 60
@@ -194,6 +205,40 @@ def find_slots(runtime: Runtime, query: SlotQuery) -> list[Slot]:
         engine=parts.engine,
         lookup=IndexLookup(runtime.index),
         schedule=schedule_of(parts.settings),
+    )
+
+
+def moving_slots(
+    runtime: Runtime,
+    occurrence: Occurrence,
+    limit: int = MOVE_LIMIT,
+    now: dt.datetime | None = None,
+) -> list[Slot]:
+    """The free times nearest to a stored occurrence where it could move (same length,
+    audience, venue and title), within :data:`MOVE_DAYS` of it and never in the past."""
+    parts = runtime.parts
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    span = dt.timedelta(days=MOVE_DAYS)
+    low = max(occurrence.start - span, now)
+    high = max(occurrence.start + span, low + span)
+    duration = occurrence.end - occurrence.start
+    if (
+        occurrence.all_day
+        or duration <= dt.timedelta(0)
+        or duration > dt.timedelta(minutes=MAX_MINUTES)
+    ):
+        # A day-long or longer event is not moved into a slot of the school's day.
+        return []
+    return free_slots(
+        occurrence.audience,
+        duration,
+        (low, high),
+        near=occurrence.start,
+        limit=limit,
+        engine=parts.engine,
+        lookup=IndexLookup(runtime.index),
+        schedule=schedule_of(parts.settings),
+        moving=occurrence,
     )
 
 

@@ -43,6 +43,7 @@ from calhub.engine.messages import Wording
 from calhub.engine.rules import registry
 from calhub.errors import NoSuchClash, UserError
 from calhub.store.clash_versions import Change, changes, key, lapsed_text, reapproved_text, version
+from calhub.store.move_requests import SCHEMA as MOVE_REQUESTS_SCHEMA
 from calhub.store.record_groups import RecordGroup, group_clashes, is_group_rule, record_id
 from calhub.store.record_types import ClashRecord
 from calhub.store.records_migrate import group_existing
@@ -65,7 +66,8 @@ logger = logging.getLogger(__name__)
 STATUSES = ("open", "approved", "resolved")
 GROUP_RULES = tuple(name for name, rule in registry().items() if rule.is_group_rule)
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS clashes (
     id TEXT PRIMARY KEY,
     rule TEXT NOT NULL,
@@ -130,6 +132,8 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_clash ON history (clash_id);
 CREATE TABLE IF NOT EXISTS records_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+    + MOVE_REQUESTS_SCHEMA
+)
 
 # Columns added to hub.sqlite after its first release: (table, column, definition).
 # ``approvals.occurrences`` is the approved version; an approval from before it is for the
@@ -840,6 +844,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                     "approvals",
                     "past_approvals",
                     "history",
+                    "move_requests",
                 ):
                     db.execute(f"DELETE FROM {table} WHERE clash_id IN ({these})", ids)
                 db.execute(f"DELETE FROM clashes WHERE id IN ({these})", ids)
@@ -945,7 +950,7 @@ def _untouched(db: sqlite3.Connection, clash_id: str) -> bool:
 
 
 def _forget(db: sqlite3.Connection, clash_id: str) -> None:
-    for table in ("clash_instances", "clash_members", "history"):
+    for table in ("clash_instances", "clash_members", "history", "move_requests"):
         db.execute(f"DELETE FROM {table} WHERE clash_id=?", (clash_id,))
     db.execute("DELETE FROM clashes WHERE id=?", (clash_id,))
 

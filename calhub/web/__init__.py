@@ -3,9 +3,11 @@
 ``create_app(test_config=None, hub=None, runtime=None)`` follows Flask's application-factory
 pattern: one blueprint per area (auth, plan, conflicts, refused events, partners, api,
 health, feeds and the public page, the slot finder, plus the landing page and the language switch),
-per-request resources on ``g``. The hub comes from ``runtime`` (the server shares one with
-Radicale), ``hub`` or the ``CALHUB_DATA`` config key; pages read its stores through
-``current_runtime()`` and decide who sees what through its policy (``calhub.hub.policy``).
+per-request resources on ``g``. Events are moved from the website (``moves``) through the
+CalDAV write path, and the coordinator asks partners to move theirs (``asks``). The hub
+comes from ``runtime`` (the server shares one with Radicale), ``hub`` or the
+``CALHUB_DATA`` config key; pages read its stores through ``current_runtime()`` and decide
+who sees what through its policy (``calhub.hub.policy``).
 Security rules that hold for every page (headers, CSRF, the session cookie) are wired here
 once, from ``calhub.web.security``.
 
@@ -71,14 +73,17 @@ def create_app(
     from calhub.feeds.cache import FeedCache
     from calhub.web import (
         api,
+        asks,
         assets,
         auth,
         conflicts,
+        editor,
         feeds,
         findtime,
         health,
         home,
         i18n,
+        moves,
         partners,
         plan,
         public,
@@ -95,12 +100,15 @@ def create_app(
     assets.init_app(app)
     for blueprint in (
         api.bp,
+        asks.bp,
         auth.bp,
         conflicts.bp,
+        editor.bp,
         feeds.bp,
         findtime.bp,
         health.bp,
         home.bp,
+        moves.bp,
         partners.bp,
         plan.bp,
         public.bp,

@@ -129,9 +129,10 @@ def _decide(clash_id: str, action: str) -> ResponseReturnValue:
     return jsonify(record.as_json())
 
 
-def _event_json(event: events.PlanEvent) -> dict[str, Any]:
+def _event_json(event: events.PlanEvent, movable: bool = False) -> dict[str, Any]:
     """One occurrence as a FullCalendar event, in the hub's wall-clock time (the page runs
-    FullCalendar in its UTC mode, so these times are shown as they are)."""
+    FullCalendar in its UTC mode, so these times are shown as they are). ``movable``: the
+    account may move it, so the grid lets it be dragged (a timed event only)."""
     occurrence = event.occurrence
     if occurrence.all_day:
         start, end = event.start.date().isoformat(), event.end.date().isoformat()
@@ -161,6 +162,8 @@ def _event_json(event: events.PlanEvent) -> dict[str, Any]:
         "borderColor": colour,
         "textColor": events.text_color(colour),
         "classNames": classes,
+        # Dragged to another time, it is moved through POST /api/events/move.
+        "editable": movable and not occurrence.all_day and not occurrence.is_blackout,
         # Where the audience came from, and whether the event named none (issue 14).
         "audience_source": occurrence.audience_source,
         "default_audience": event.default_audience,
@@ -170,6 +173,8 @@ def _event_json(event: events.PlanEvent) -> dict[str, Any]:
             "location": occurrence.location,
             "audience": occurrence.audience.label(),
             "clash": event.mark,
+            "uid": occurrence.uid,
+            "recurrenceId": occurrence.recurrence_id,
         },
     }
 
@@ -219,7 +224,13 @@ def plan_events() -> ResponseReturnValue:
     if plan_filter.problems:
         return api_error(400, " ".join(plan_filter.problems))
     found = events.plan_events(hub, account, start, end, plan_filter)
-    return jsonify([_event_json(event) for event in found])
+    policy = current_runtime().policy
+    writable = {
+        c.id
+        for c in events.visible_calendars(hub).values()
+        if policy.may_write_events(account.login, c.path)
+    }
+    return jsonify([_event_json(event, event.calendar.id in writable) for event in found])
 
 
 @bp.get("/refused")

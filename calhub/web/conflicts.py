@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from calhub.errors import UserError
 from calhub.runtime.queries import build_filters
 from calhub.store.records import STATUSES, ClashChanged, ClashRecord, Filters
-from calhub.web import clashes, events
+from calhub.web import clashes, events, moves
 from calhub.web.auth import current_account, page_coordinator_required, page_login_required
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.i18n import safe_next
@@ -120,7 +120,10 @@ def index() -> ResponseReturnValue:
 @page_login_required
 def detail(clash_id: str) -> ResponseReturnValue:
     hub = current_hub()
+    account = current_account()
+    assert account is not None
     record = _visible_record_or_404(clash_id)
+    here = url_for("conflicts.detail", clash_id=clash_id)
     pages = max(1, -(-record.count // INSTANCES_PER_PAGE))
     number = min(_number("page", 1, range(1, 1_000_000)), pages)
     instances = current_runtime().records.instances(
@@ -135,6 +138,11 @@ def detail(clash_id: str) -> ResponseReturnValue:
         pages=pages,
         history=current_runtime().records.history(clash_id),
         calendars=events.visible_calendars(hub),
+        # Where each side could move (issue 14): only an open clash needs a way out.
+        move_options=moves.move_options(account, record) if record.status == "open" else [],
+        move_url=moves.move_url,
+        here=here,
+        move_requests=current_runtime().move_requests.of_clash(clash_id),
     )
 
 

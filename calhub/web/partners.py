@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 
 from calhub.hub.policy import view_path
 from calhub.store.records import Filters
-from calhub.web import clashes, events
+from calhub.web import asks, clashes, events, moves
 from calhub.web.auth import current_account, page_login_required
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.mobileconfig import CalDAVServer, build_profile
@@ -149,9 +149,18 @@ def page(login: str) -> ResponseReturnValue:
     shown = runtime.records.page(wanted, CLASH_LIMIT, calendar=scope, order="start")
     records = shown.records if mine_ids else []
     more_records = shown.total - len(records) if mine_ids else 0
+    viewer = current_account()
+    assert viewer is not None
+    # The coordinator's requests to move one of these events, with each event as it is now.
+    requests = [
+        (r, events.find_occurrence(hub, r.calendar, r.uid, r.recurrence_id))
+        for r in asks.visible_requests(viewer, mine_ids if not account.is_coordinator else set())
+    ]
     return render_template(
         "partner.html",
         subject=account,
+        move_requests=requests,
+        move_url=moves.move_url,
         connection=connection_for(account.login),
         mine=mine,
         others=others,

@@ -19,7 +19,7 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
 from calhub.engine import Occurrence
-from calhub.web import assets, clashes, events
+from calhub.web import assets, clashes, editor, events, moves
 from calhub.web.auth import current_account, page_login_required
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.storage import read_event_text
@@ -133,6 +133,7 @@ def index() -> ResponseReturnValue:
         grid_available=assets.fullcalendar_available(),
         feed_url=url_for("api.plan_events", **kept),
         now=now.isoformat(),
+        can_add=bool(editor.writable_calendars(account)),
     )
 
 
@@ -166,6 +167,8 @@ def event() -> ResponseReturnValue:
         current_runtime(), account, occurrence.calendar, occurrence.uid, occurrence.recurrence_id
     )
     template = "event_fragment.html" if request.args.get("fragment") else "event.html"
+    # Who may change the calendar may move the event from here (the policy's word).
+    movable = current_runtime().policy.may_write_events(account.login, calendar.path)
     return render_template(
         template,
         event=shown,
@@ -173,6 +176,9 @@ def event() -> ResponseReturnValue:
         records=records,
         calendars=events.visible_calendars(hub),
         audience_source=audience_source(occurrence.audience_source),
+        move_link=moves.move_url(occurrence) if movable and not occurrence.is_blackout else "",
+        # A series is edited whole (its dates move one by one).
+        edit_link=url_for("editor.edit", calendar=occurrence.calendar, uid=occurrence.uid),
         # Where an approval from this event returns to (the dialog's script points it at
         # the plan page instead).
         event_url=url_for(

@@ -38,6 +38,8 @@ class EventText:
     url: str = ""
     status: str = ""
     categories: tuple[str, ...] = ()
+    audience: str = ""  # X-CALHUB-AUDIENCE as written (the edit form's "who for")
+    recurring: bool = False  # the component is a series' master (it has a rule)
 
 
 def app_storage(hub: Hub) -> Storage:
@@ -109,4 +111,6 @@ def read_event_text(
         url=url,
         status=_text(component, "STATUS").upper(),
         categories=tuple(categories),
+        audience=_text(component, "X-CALHUB-AUDIENCE"),
+        recurring=component.get("RRULE") is not None or component.get("RDATE") is not None,
     )

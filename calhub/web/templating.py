@@ -90,8 +90,21 @@ def action_name(action: str) -> str:
         "reappeared": _("appeared again"),
         "changed": _("reopened: an event changed"),
         "reapproved": _("approved again (a version approved before)"),
+        "move-asked": _("asked the partner to move an event"),
+        "move-accepted": _("moved as asked"),
+        "move-declined": _("declined to move"),
     }
     return names.get(action, action)
+
+
+def request_status(status: str) -> str:
+    names: dict[str, str] = {
+        "open": _("waiting for the partner"),
+        "accepted": _("moved"),
+        "declined": _("declined"),
+        "replaced": _("replaced by a newer request"),
+    }
+    return names.get(status, status)
 
 
 def mark_name(mark: str) -> str:
@@ -174,6 +187,7 @@ def init_app(app: Flask) -> None:
         status_name=status_name,
         status_tab=status_tab,
         action_name=action_name,
+        request_status=request_status,
         mark_name=mark_name,
         clash_message=clash_message,
         who=who,

@@ -246,36 +246,36 @@ def test_find_a_time_form_lists_free_slots(desktop: Page) -> None:
     desktop.sign_in("bfu")
     page.click("nav.mainnav a[href='/slots']")
     page.wait_for_url(re.compile(r"/slots$"))
-    assert page.locator(".slot").count() == 0
+    assert page.locator(".found-slot").count() == 0
     monday = dt.date.fromisoformat(page.input_value("input[name=from]"))
     assert monday.weekday() == 0
     page.fill("input[name=audience]", "10А")
     page.fill("input[name=duration]", "60")
     page.fill("input[name=to]", (monday + dt.timedelta(days=4)).isoformat())
-    page.click("#slot-form button[type=submit]")
+    page.click("#find-form button[type=submit]")
     page.wait_for_url(re.compile(r"audience=10"))
-    page.wait_for_selector(".slot")
-    assert page.locator(".slot").count() == 10
-    days = page.locator("h3.slot-day").all_inner_texts()
+    page.wait_for_selector(".found-slot")
+    assert page.locator(".found-slot").count() == 10
+    days = page.locator("h3.found-day").all_inner_texts()
     assert days and all(re.match(r"^[А-Я][а-я]+, \d{1,2} [а-я]+$", d) for d in days), days
-    first = page.locator(".slot").first.inner_text()
+    first = page.locator(".found-slot").first.inner_text()
     assert re.match(r"^\d\d:\d\d–\d\d:\d\d", first) and "свободно" in first
     assert page.input_value("input[name=audience]") == "10А"
     desktop.shot("slots-desktop")
     # In print the results stand alone: the form goes, the slots keep their shape and word.
     page.emulate_media(media="print")
-    assert page.locator("#slot-form").is_hidden()
+    assert page.locator("#find-form").is_hidden()
     assert (
-        page.locator(".slot").first.is_visible() and "●" in page.locator(".slot").first.inner_text()
+        page.locator(".found-slot").first.is_visible() and "●" in page.locator(".found-slot").first.inner_text()
     )
     page.emulate_media(media="screen")
 
     # A search the finder cannot read: the page again, 400, with the message and the form.
     page.fill("input[name=duration]", "полтора")
     with page.expect_response(re.compile(r"/slots\?")) as answer:
-        page.click("#slot-form button[type=submit]")
+        page.click("#find-form button[type=submit]")
     assert answer.value.status == 400
-    assert "Длительность 'полтора' не понята" in page.inner_text(".slot-error")
+    assert "Длительность 'полтора' не понята" in page.inner_text(".find-error")
     assert page.input_value("input[name=duration]") == "полтора"
     # Chromium logs every 4xx page it loads; this one was asked for, any other still fails.
     logged = [p for p in desktop.problems if "status of 400" in p]
@@ -338,7 +338,7 @@ def test_screenshots_of_the_main_pages(browser: Any, demo: Any, viewport: str) -
             if name in ("month", "week"):
                 page.wait_for_selector(".fc-event")
             if name == "slots":
-                page.wait_for_selector(".slot")
+                page.wait_for_selector(".found-slot")
             tab.shot(f"{name}-{viewport}")
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= page.viewport_size["width"] + 1, f"{name} scrolls sideways"

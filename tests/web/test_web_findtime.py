@@ -50,7 +50,7 @@ def test_the_first_visit_is_the_empty_form_with_the_next_two_weeks(
     assert all(f'<option value="{g}">' in page for g in range(1, 12))
     assert all(f'<option value="{g}">' in page for g in web_runtime.settings.groups)
     assert all(f'<option value="{m}">' in page for m in (45, 60, 90, 120))
-    assert 'class="slot ' not in page and 'role="alert"' not in page
+    assert 'class="found-slot ' not in page and 'role="alert"' not in page
 
 
 def test_next_monday_is_always_ahead() -> None:
@@ -68,13 +68,13 @@ def test_the_first_slot_is_the_apis_first_under_its_day(web_client: Any) -> None
     assert response.status_code == 200
     page = text(response)
     monday = format_date(WEEK, "EEEE, d MMMM", locale="ru")
-    heading = page.index(f'<h3 class="day slot-day">{monday[:1].upper()}{monday[1:]}</h3>')
-    first = page.index('<li class="slot ', heading)
+    heading = page.index(f'<h3 class="day found-day">{monday[:1].upper()}{monday[1:]}</h3>')
+    first = page.index('<li class="found-slot ', heading)
     assert re.match(
-        r'<li class="slot slot-green">\s*<span class="slot-time">17:05–18:35<', page[first:]
+        r'<li class="found-slot found-green">\s*<span class="found-time">17:05–18:35<', page[first:]
     )
     assert "Свободное время для 10А (10)" in page
-    assert page.count('<li class="slot ') == 10
+    assert page.count('<li class="found-slot ') == 10
     # Kept in the form, for the next search.
     assert field(page, "audience") == "10А" and field(page, "from") == str(WEEK)
     assert "свободно" in page and "●" in page
@@ -98,14 +98,14 @@ def test_an_amber_slot_lists_its_soft_clash_in_the_pages_language(web_client: An
         ("en", "free, with soft clashes", "Too little travel time for 11А"),
     ):
         page = text(search(web_client, language, **friday))
-        item = page[page.index('<li class="slot slot-amber">') :]
+        item = page[page.index('<li class="found-slot found-amber">') :]
         item = item[: item.index("</ul>")]
         assert "17:50–18:50" in item and "▲" in item and grade in item
         assert reason in item
         # The engine's name for the probe event is not shown; the page says "this time".
         assert ("это время" if language == "ru" else "this time") in item
         assert "\x00" not in page and "&#0;" not in page
-        assert 'class="slot slot-green"' not in page
+        assert 'class="found-slot found-green"' not in page
 
 
 def test_no_free_time_says_how_to_widen_the_search(web_client: Any) -> None:
@@ -113,7 +113,7 @@ def test_no_free_time_says_how_to_widen_the_search(web_client: Any) -> None:
     # Sunday of the sample week is a closed day (Выходной) and no lesson day.
     sunday = str(WEEK + dt.timedelta(days=6))
     page = text(search(web_client, **{"from": sunday, "to": sunday}))
-    assert 'class="slot ' not in page
+    assert 'class="found-slot ' not in page
     assert "свободного времени нет" in page and "сократите длительность" in page
     page = text(search(web_client, "en", **{"from": sunday, "to": sunday}))
     assert "Widen the window" in page and "shorten the duration" in page
@@ -140,10 +140,10 @@ def test_bad_input_is_a_readable_400_with_the_form_kept(
     assert response.status_code == 400
     assert response.mimetype == "text/html"
     page = text(response)
-    alert = page[page.index('class="problems slot-error"') :]
+    alert = page[page.index('class="problems find-error"') :]
     alert = html.unescape(alert[: alert.index("</div>")])
-    assert message in alert and 'class="slot-error-hint"' in alert
-    assert "Traceback" not in page and 'class="slot ' not in page
+    assert message in alert and 'class="find-error-hint"' in alert
+    assert "Traceback" not in page and 'class="found-slot ' not in page
     for name, value in (SEARCH | params).items():
         assert field(page, name) == value
 

@@ -107,6 +107,49 @@
     }
   }
 
+  // Dragging (or stretching) an event the account may change moves it: the hub stores the
+  // move like a phone's change, clash check included. A refused move goes back, with why.
+  function wallClock(date) {
+    // FullCalendar runs in UTC mode on the hub's wall clock: the UTC fields are school time.
+    return date.toISOString().slice(0, 16);
+  }
+  function note(text, kind) {
+    const box = document.createElement("p");
+    box.className = "flash flash-" + kind;
+    box.setAttribute("role", kind === "error" ? "alert" : "status");
+    box.textContent = text;
+    element.before(box);
+    setTimeout(() => box.remove(), 8000);
+  }
+  async function moveEvent(info) {
+    const props = info.event.extendedProps;
+    const body = {
+      calendar: props.calendar,
+      uid: props.uid,
+      recurrence_id: props.recurrenceId || "",
+      start: wallClock(info.event.start),
+      end: wallClock(info.event.end || info.event.start),
+    };
+    try {
+      const response = await fetch(data.moveUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": data.csrf },
+        body: JSON.stringify(body),
+      });
+      const answer = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        throw new Error(answer.error || String(response.status));
+      }
+      note(data.moved, "ok");
+      // The clash marks of both events changed: ask the hub again.
+      calendar.refetchEvents();
+    } catch (error) {
+      info.revert();
+      note(data.moveFailed + " " + error.message, "error");
+    }
+  }
+
   const calendar = new window.FullCalendar.Calendar(element, {
     timeZone: "UTC",
     locale: data.locale,
@@ -130,6 +173,11 @@
     eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
     slotLabelFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
     events: { url: data.feed, failure: () => showError(data.error) },
+    // Only events marked editable by the hub can be dragged; never into all-day.
+    editable: false,
+    eventDrop: moveEvent,
+    eventResize: moveEvent,
+    eventAllow: (span) => !span.allDay,
     eventClick: (info) => {
       info.jsEvent.preventDefault();
       if (info.event.url) {
