@@ -265,9 +265,8 @@ def test_find_a_time_form_lists_free_slots(desktop: Page) -> None:
     # In print the results stand alone: the form goes, the slots keep their shape and word.
     page.emulate_media(media="print")
     assert page.locator("#find-form").is_hidden()
-    assert (
-        page.locator(".found-slot").first.is_visible() and "●" in page.locator(".found-slot").first.inner_text()
-    )
+    printed = page.locator(".found-slot").first
+    assert printed.is_visible() and "●" in printed.inner_text()
     page.emulate_media(media="screen")
 
     # A search the finder cannot read: the page again, 400, with the message and the form.
