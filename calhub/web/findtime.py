@@ -18,9 +18,8 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
-from calhub.engine.slots import PROBE_CALENDAR, Slot
+from calhub.engine.slots import Slot
 from calhub.errors import UserError
 from calhub.runtime import Runtime
 from calhub.runtime.slots import DEFAULT_LIMIT, find_slots, read_query
@@ -91,15 +90,9 @@ def venue_choices(runtime: Runtime) -> list[str]:
     return sorted(set(runtime.settings.venue_aliases.values()))
 
 
-def reason(message: str) -> str:
-    """A soft clash's message for people: the engine names the probe event by its internal
-    calendar id (a NUL-led name no real calendar can have), which the page calls "this time"."""
-    return message.replace(PROBE_CALENDAR, _("this time"))
-
-
 def shown(slot: Slot, zone: dt.tzinfo, language: str) -> ShownSlot:
     reasons = tuple(
-        reason(clash.message_ru if language == "ru" else clash.message_en) for clash in slot.soft
+        clash.message_ru if language == "ru" else clash.message_en for clash in slot.soft
     )
     return ShownSlot(
         start=slot.start.astimezone(zone).replace(tzinfo=None),

@@ -102,8 +102,9 @@ def test_an_amber_slot_lists_its_soft_clash_in_the_pages_language(web_client: An
         item = item[: item.index("</ul>")]
         assert "17:50–18:50" in item and "▲" in item and grade in item
         assert reason in item
-        # The engine's name for the probe event is not shown; the page says "this time".
-        assert ("это время" if language == "ru" else "this time") in item
+        # The engine names the time tried, never the probe's internal calendar id.
+        assert ("предлагаемое время" if language == "ru" else "the proposed time") in item
+        assert "\x00" not in item
         assert "\x00" not in page and "&#0;" not in page
         assert 'class="found-slot found-green"' not in page
 
