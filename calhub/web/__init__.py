@@ -74,6 +74,7 @@ def create_app(
         api,
         assets,
         auth,
+        board,
         conflicts,
         feeds,
         health,
@@ -97,6 +98,7 @@ def create_app(
     for blueprint in (
         api.bp,
         auth.bp,
+        board.bp,
         conflicts.bp,
         feeds.bp,
         health.bp,
