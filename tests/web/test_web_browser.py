@@ -287,8 +287,15 @@ def test_the_grade_board_on_a_desktop_and_a_phone(browser: Any, demo: Any) -> No
         assert page.locator(".chip.cal-blackout").count() == 0, "closed days are background"
         tab.shot("board-desktop")
         assert page.evaluate("document.documentElement.scrollWidth") <= BOARD_DESKTOP["width"] + 1
+        # Printed: the board and its legend, no menus, filters or buttons.
+        page.emulate_media(media="print")
+        for hidden in (".topbar", ".board-head .toolbar", ".filter-box", ".footer"):
+            assert page.locator(hidden).is_hidden(), hidden
+        assert page.locator("#board").is_visible() and page.locator(".board-legend").is_visible()
+        page.emulate_media(media="screen")
         tab.goto(f"{path}&view=month")
         page.locator("td.cell").first.wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= BOARD_DESKTOP["width"] + 1
         tab.shot("board-month-desktop")
 
         # A chip of a clashing event opens that event.
@@ -307,6 +314,8 @@ def test_the_grade_board_on_a_desktop_and_a_phone(browser: Any, demo: Any) -> No
     try:
         phone.sign_in("coordinator")
         page = phone.page
+        phone.goto(f"{path}&view=month")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
         phone.goto(path)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"] + 1, "the page itself does not scroll sideways"
