@@ -344,3 +344,75 @@ def test_screenshots_of_the_main_pages(browser: Any, demo: Any, viewport: str) -
         assert tab.problems == []
     finally:
         tab.close()
+
+
+BOARD_DESKTOP = {"width": 1366, "height": 900}
+
+
+def test_the_grade_board_on_a_desktop_and_a_phone(browser: Any, demo: Any) -> None:
+    """/board at 1366 and 390 px: clash cells, the grade column fixed while the phone scrolls
+    sideways, a chip leading to its event; screenshots for people (tests/artifacts/)."""
+    occurrence = first_open_hard_clash(demo)["occurrences"][0]
+    day = dt.datetime.fromisoformat(occurrence["start"].replace("Z", "+00:00")).date()
+    path = f"/board?date={day.isoformat()}"
+
+    tab = Page(browser, demo.url, BOARD_DESKTOP)
+    try:
+        tab.sign_in("coordinator")
+        page = tab.page
+        tab.goto(path)
+        assert page.locator(".mainnav a[aria-current=page]").inner_text() == "Доска"
+        hard = page.locator("td.cell-hard")
+        assert hard.count() > 0, "the demo's hard clash shows on its day"
+        assert "накладка" in hard.first.inner_text()
+        assert page.locator(".chip.cal-blackout").count() == 0, "closed days are background"
+        tab.shot("board-desktop")
+        assert page.evaluate("document.documentElement.scrollWidth") <= BOARD_DESKTOP["width"] + 1
+        # Printed: the board and its legend, no menus, filters or buttons.
+        page.emulate_media(media="print")
+        for hidden in (".topbar", ".board-head .toolbar", ".filter-box", ".footer"):
+            assert page.locator(hidden).is_hidden(), hidden
+        assert page.locator("#board").is_visible() and page.locator(".board-legend").is_visible()
+        page.emulate_media(media="screen")
+        tab.goto(f"{path}&view=month")
+        page.locator("td.cell").first.wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= BOARD_DESKTOP["width"] + 1
+        tab.shot("board-month-desktop")
+
+        # A chip of a clashing event opens that event.
+        tab.goto(path)
+        chip = page.locator("td.cell-hard a.chip.chip-hard").first
+        title = chip.get_attribute("title") or ""
+        chip.click()
+        page.wait_for_url(re.compile(r"/plan/event\?"))
+        heading = page.locator("main h1, main h2").first.inner_text()
+        assert heading and heading in title, (heading, title)
+        assert tab.problems == []
+    finally:
+        tab.close()
+
+    phone = Page(browser, demo.url, PHONE)
+    try:
+        phone.sign_in("coordinator")
+        page = phone.page
+        phone.goto(f"{path}&view=month")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+        phone.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"] + 1, "the page itself does not scroll sideways"
+        scroller = page.locator("#board-scroll")
+        assert scroller.evaluate("e => e.scrollWidth > e.clientWidth"), "the board does"
+        grade = page.locator("tr.grade-row th.row-head").nth(9)
+        monday = page.locator("tr.grade-row").nth(9).locator("td").first
+        before_grade, before_day = grade.bounding_box(), monday.bounding_box()
+        scroller.evaluate("e => { e.scrollLeft = 300; }")
+        page.wait_for_function("document.getElementById('board-scroll').scrollLeft >= 300")
+        after_grade, after_day = grade.bounding_box(), monday.bounding_box()
+        assert before_grade and after_grade and before_day and after_day
+        assert abs(after_grade["x"] - before_grade["x"]) < 1, "the grade column stays put"
+        assert before_day["x"] - after_day["x"] > 250, "the days scroll under it"
+        scroller.evaluate("e => { e.scrollLeft = 0; }")
+        phone.shot("board-phone")
+        assert phone.problems == []
+    finally:
+        phone.close()
