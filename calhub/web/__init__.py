@@ -2,7 +2,7 @@
 
 ``create_app(test_config=None, hub=None, runtime=None)`` follows Flask's application-factory
 pattern: one blueprint per area (auth, plan, conflicts, refused events, partners, api,
-health, feeds and the public page, plus the landing page and the language switch),
+health, feeds and the public page, live updates, plus the landing page and the language switch),
 per-request resources on ``g``. Events are moved from the website (``moves``) through the
 CalDAV write path. The hub comes from ``runtime`` (the server shares one with
 Radicale), ``hub`` or the ``CALHUB_DATA`` config key; pages read its stores through
@@ -79,6 +79,7 @@ def create_app(
         health,
         home,
         i18n,
+        live,
         moves,
         partners,
         plan,
@@ -109,6 +110,7 @@ def create_app(
         slots.bp,
     ):
         app.register_blueprint(blueprint)
+    live.init_app(app)
     templating.init_app(app)
     app.before_request(_check_csrf)
     app.after_request(_add_headers)
