@@ -63,6 +63,9 @@ STOPPING_ENVIRON = "calhub.server.stopping"
 GONE_ENVIRON = "waitress.client_disconnected"
 
 CHECK_EVERY = 0.5  # seconds between looks at the version: a write shows within 0.5 s
+# Seconds between looks at the client: the slot of a tab that navigated away is free by
+# the time its next page opens a stream.
+GONE_EVERY = 0.1
 HEARTBEAT_EVERY = 10.0  # seconds of silence before a comment line
 STREAM_SECONDS = 25.0  # a stream's life, under nginx's default 60 s proxy_read_timeout
 RETRY_MS = 1500  # EventSource waits this long before it reconnects
@@ -207,8 +210,10 @@ def _events(
     ends = time.monotonic() + seconds
     quiet_since = time.monotonic()
     while time.monotonic() < ends:
-        if stopping.wait(CHECK_EVERY) or gone():
-            return
+        # A closed tab or SIGTERM is seen within GONE_EVERY, a write within CHECK_EVERY.
+        for _ in range(round(CHECK_EVERY / GONE_EVERY)):
+            if stopping.wait(GONE_EVERY) or gone():
+                return
         version = live_version(runtime, scope)
         now = time.monotonic()
         if version != last:

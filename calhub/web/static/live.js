@@ -18,6 +18,7 @@
   }
   const POLL_MS = 1500;
   const STREAM_AGAIN_MS = 60000;
+  const OPEN_AFTER_MS = 700;
   let version = status.dataset.version || "";
   let etag = "";
   let source = null;
@@ -266,5 +267,8 @@
     });
   }
 
-  openStream();
+  // A moment after the page is up: the page this one replaced has then surely given back
+  // its stream, and a page left at once never takes one. The page carries the version it
+  // was made at, so a write in between still shows.
+  window.setTimeout(openStream, OPEN_AFTER_MS);
 })();
