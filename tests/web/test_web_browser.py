@@ -335,3 +335,54 @@ def test_a_clash_written_over_caldav_shows_live(desktop: Page, demo: Any) -> Non
         timeout=3000,
     )
     assert page.evaluate("window.__sameDocument") is True
+
+
+def test_without_server_sent_events_the_page_polls(browser: Any, demo: Any) -> None:
+    """Where EventSource is missing (or the stream is refused), live.js polls /api/live
+    every 1.5 s with If-None-Match: 304s while nothing changes, the badge within 2 s."""
+    tab = Page(browser, demo.url, DESKTOP)
+    try:
+        tab.context.add_init_script("delete window.EventSource;")
+        statuses: list[int] = []
+        tab.page.on(
+            "response",
+            lambda r: statuses.append(r.status) if r.url.endswith("/api/live") else None,
+        )
+        tab.sign_in("bfu")
+        tab.goto("/plan?view=agenda")
+        before = tab.open_count()
+        tab.page.wait_for_timeout(4000)
+        assert 304 in statuses, statuses
+        assert all(status in (200, 304) for status in statuses), statuses
+        start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=2), dt.time(7, 0))
+        end = start + dt.timedelta(hours=1)
+        written = []
+        for login, uid in (("bfu", "poll-bfu"), ("kgtu", "poll-kgtu")):
+            response = demo.request(
+                "PUT",
+                f"/dav/{login}/calendar/{uid}.ics",
+                login,
+                f"demo-{login}",
+                body=make_event(uid, f"Опрос {login} [9А]", start, end),
+                headers={"Content-Type": "text/calendar; charset=utf-8"},
+            )
+            assert response.status == 201, response.text
+            written.append((login, uid))
+        try:
+            tab.page.wait_for_function(
+                "n => Number(document.getElementById('open-count').textContent) > n",
+                arg=before,
+                timeout=2000,
+            )
+            assert "Открытых накладок" in (tab.page.text_content("#live-status") or "")
+        finally:
+            for login, uid in written:
+                demo.request("DELETE", f"/dav/{login}/calendar/{uid}.ics", login, f"demo-{login}")
+        tab.page.wait_for_function(
+            "n => Number(document.getElementById('open-count').textContent) === n",
+            arg=before,
+            timeout=3000,
+        )
+        assert tab.problems == []
+    finally:
+        tab.close()
