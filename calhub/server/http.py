@@ -46,7 +46,7 @@ from calhub.errors import UserError
 from calhub.hub import Hub
 from calhub.hub.settings import ServerSettings
 from calhub.server.allocator import limit_malloc_arenas
-from calhub.server.stack import WSGIApp, build_stack
+from calhub.server.stack import WSGIApp, build_stack, is_event_stream
 
 logger = logging.getLogger(__name__)
 
@@ -141,13 +141,6 @@ class HubRequestParser(HTTPRequestParser):
 
 
 STOPPING_ENVIRON = "calhub.server.stopping"  # read by calhub.web.live
-
-
-def is_event_stream(headers: list[tuple[str, str]]) -> bool:
-    return any(
-        name.lower() == "content-type" and value.startswith("text/event-stream")
-        for name, value in headers
-    )
 
 
 class HubTask(WSGITask):

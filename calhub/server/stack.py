@@ -175,6 +175,14 @@ def logged_path(path: str) -> str:
     return "/feeds/<token>.ics" if _FEED_PATH.match(text) else text
 
 
+def is_event_stream(headers: Iterable[tuple[str, str]]) -> bool:
+    """Whether an answer's headers say Server-Sent Events (calhub.web.live)."""
+    return any(
+        name.lower() == "content-type" and value.startswith("text/event-stream")
+        for name, value in headers
+    )
+
+
 class LoggedStream:
     """A streamed body that counts what it hands on and reports it once, when the server
     closes it (whether it ran to its end, failed, or the client left)."""
@@ -219,10 +227,7 @@ class AccessLog:
 
         def logging_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
             status_holder[0] = status.split(" ", 1)[0]
-            streaming[0] = any(
-                name.lower() == "content-type" and value.startswith("text/event-stream")
-                for name, value in headers
-            )
+            streaming[0] = is_event_stream(headers)
             return start_response(status, headers, exc_info)
 
         chunks: list[bytes] = []
