@@ -416,3 +416,126 @@ def test_the_grade_board_on_a_desktop_and_a_phone(browser: Any, demo: Any) -> No
         assert phone.problems == []
     finally:
         phone.close()
+
+
+def test_a_clash_written_over_caldav_shows_live(desktop: Page, demo: Any) -> None:
+    """Issue 15: an open clash list and the badge show a new clash within 2 s, no reload,
+    and a card whose comment is being typed stays the very same, with its text."""
+    page = desktop.page
+    desktop.sign_in("coordinator")
+    desktop.goto("/conflicts")
+    before = desktop.open_count()
+    total_before = page.inner_text("#clash-total")
+    # The page's own document: a reload would make a new one, without this mark.
+    page.evaluate("window.__sameDocument = true")
+    # The board's hook: every change is a DOM event with the new state.
+    page.evaluate(
+        "window.__changes = []; document.addEventListener('calhub:changed', "
+        "e => window.__changes.push(e.detail))"
+    )
+    card = page.locator("article.clash").first
+    card_id = card.get_attribute("id")
+    comment = card.locator("input[name=comment]")
+    comment.fill("Пишу комментарий")
+    card.evaluate("el => { el.__kept = true; }")
+    page.wait_for_function("() => window.fetch && document.getElementById('live-status')")
+    page.wait_for_timeout(1500)  # live.js opens its stream a moment after the page is up
+
+    start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=1), dt.time(7, 0))
+    end = start + dt.timedelta(hours=1)
+    written = []
+    for login, uid, title in (
+        ("bfu", "live-bfu", "Живая лекция [10А]"),
+        ("kgtu", "live-kgtu", "Живой практикум [10А]"),
+    ):
+        response = demo.request(
+            "PUT",
+            f"/dav/{login}/calendar/{uid}.ics",
+            login,
+            f"demo-{login}",
+            body=make_event(uid, title, start, end),
+            headers={"Content-Type": "text/calendar; charset=utf-8"},
+        )
+        assert response.status == 201, response.text
+        written.append((login, uid))
+    try:
+        # Within 2 s of the second PUT: the badge, the count and the new card.
+        page.wait_for_function(
+            "n => Number(document.getElementById('open-count').textContent) > n",
+            arg=before,
+            timeout=2000,
+        )
+        page.locator("article.clash", has_text="Живой практикум").first.wait_for(timeout=2000)
+        assert page.inner_text("#clash-total") != total_before
+        assert page.evaluate("window.__sameDocument") is True, "the page was reloaded"
+        changes = page.evaluate("window.__changes")
+        assert changes and changes[-1]["open"] > before, changes
+        assert changes[-1]["hard"] + changes[-1]["soft"] == changes[-1]["open"]
+        kept = page.locator(f"#{card_id}")
+        assert kept.evaluate("el => el.__kept === true"), "the card being typed in was replaced"
+        assert kept.locator("input[name=comment]").input_value() == "Пишу комментарий"
+        assert kept.locator("input[name=comment]").evaluate("el => el === document.activeElement")
+        assert "обновлён" in page.inner_text("#clash-list-status")
+        assert page.get_attribute("#live-status", "aria-live") == "polite"
+        desktop.shot("conflicts-live")
+    finally:
+        for login, uid in written:
+            demo.request("DELETE", f"/dav/{login}/calendar/{uid}.ics", login, f"demo-{login}")
+    # Deleting them resolves the clash: the badge goes back by itself too.
+    page.wait_for_function(
+        "n => Number(document.getElementById('open-count').textContent) === n",
+        arg=before,
+        timeout=3000,
+    )
+    assert page.evaluate("window.__sameDocument") is True
+
+
+def test_without_server_sent_events_the_page_polls(browser: Any, demo: Any) -> None:
+    """Where EventSource is missing (or the stream is refused), live.js polls /api/live
+    every 1.5 s with If-None-Match: 304s while nothing changes, the badge within 2 s."""
+    tab = Page(browser, demo.url, DESKTOP)
+    try:
+        tab.context.add_init_script("delete window.EventSource;")
+        statuses: list[int] = []
+        tab.page.on(
+            "response",
+            lambda r: statuses.append(r.status) if r.url.endswith("/api/live") else None,
+        )
+        tab.sign_in("bfu")
+        tab.goto("/plan?view=agenda")
+        before = tab.open_count()
+        tab.page.wait_for_timeout(4000)
+        assert 304 in statuses, statuses
+        assert all(status in (200, 304) for status in statuses), statuses
+        start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=2), dt.time(7, 0))
+        end = start + dt.timedelta(hours=1)
+        written = []
+        for login, uid in (("bfu", "poll-bfu"), ("kgtu", "poll-kgtu")):
+            response = demo.request(
+                "PUT",
+                f"/dav/{login}/calendar/{uid}.ics",
+                login,
+                f"demo-{login}",
+                body=make_event(uid, f"Опрос {login} [9А]", start, end),
+                headers={"Content-Type": "text/calendar; charset=utf-8"},
+            )
+            assert response.status == 201, response.text
+            written.append((login, uid))
+        try:
+            tab.page.wait_for_function(
+                "n => Number(document.getElementById('open-count').textContent) > n",
+                arg=before,
+                timeout=2000,
+            )
+            assert "Открытых накладок" in (tab.page.text_content("#live-status") or "")
+        finally:
+            for login, uid in written:
+                demo.request("DELETE", f"/dav/{login}/calendar/{uid}.ics", login, f"demo-{login}")
+        tab.page.wait_for_function(
+            "n => Number(document.getElementById('open-count').textContent) === n",
+            arg=before,
+            timeout=3000,
+        )
+        assert tab.problems == []
+    finally:
+        tab.close()
