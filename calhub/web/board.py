@@ -210,13 +210,14 @@ def index() -> ResponseReturnValue:
     blackout_ids = tuple(c.id for c in calendars.values() if c.role == "blackout")
     shown = [e for e in found if e.calendar.role != "blackout"]
     closed = [e for e in found if e.calendar.role == "blackout"]
-    if plan_filter.calendars and not set(blackout_ids) <= set(plan_filter.calendars):
-        # A calendar filter hides other partners' events, not the days the school is
-        # closed: they are the board's background, whichever partner is looked at.
+    if blackout_ids and (plan_filter.calendars or plan_filter.venue or plan_filter.q):
+        # A calendar, venue or text filter picks events, not the days the school is closed:
+        # those stay the board's background whatever is looked for (the audience still
+        # applies: a closed period of grade 9 is not grade 10's).
         background = dataclasses.replace(
             plan_filter, calendars=blackout_ids, venue="", venue_key="", q=""
         )
-        closed = events.plan_events(hub, account, start, end, background) if blackout_ids else []
+        closed = events.plan_events(hub, account, start, end, background)
 
     days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
     grades = sorted(ALL_GRADES)

@@ -228,6 +228,9 @@ def test_the_filters_are_kept_in_the_links_and_closed_days_stay(web_client: Any)
     toggles = [html.unescape(h) for h in re.findall(r'class="row-toggle" href="([^"]+)"', page)]
     assert toggles and all("calendar=bfu" in h for h in toggles)
     assert closed_cells(page) >= {("10", SUNDAY)}, "a calendar filter keeps the closed days"
+    searched = board(web_client, "&q=Лекция&venue=БФУ")
+    assert closed_cells(searched) == {(str(grade), SUNDAY) for grade in range(1, 12)}
+    assert states(searched) == {("10", MONDAY): "hard", ("11", MONDAY): "hard"}
     grade = board(web_client, "&grade=9")
     assert {m["row"] for m in CELL.finditer(grade)} == {"9"}
     group = board(web_client, "&group=11А")
@@ -281,3 +284,24 @@ def test_a_configured_clash_colour_is_shown_as_a_palette_colour(
     start, end = WEEK.isoformat(), (WEEK + dt.timedelta(days=7)).isoformat()
     found = web_client.get(f"/api/events?start={start}&end={end}&calendar=bfu").get_json()
     assert found and {event["backgroundColor"] for event in found} == {bfu.group(1)}
+
+
+def test_an_event_over_several_days_is_on_each_of_them(
+    web_client: Any, web_runtime: Runtime
+) -> None:
+    from helpers import make_event
+    from web_support import at
+
+    from calhub.dav.importer import import_objects
+
+    calendar = web_runtime.settings.calendar("bfu")
+    assert calendar is not None
+    body = make_event("w-bfu-school", "Выездная школа [8]", at(1, 10), at(3, 12))
+    import_objects(web_runtime, calendar, [body])
+    sign_in(web_client, "coordinator")
+    page = board(web_client)
+    days = [d for d in DAYS if "Выездная школа" in cell(page, "8", d)]
+    assert days == DAYS[1:4]
+    assert "10:00" in words(cell(page, "8", DAYS[1]))
+    assert "→ Выездная школа" in words(cell(page, "8", DAYS[2]))
+    assert "Выездная школа" not in cell(page, "7", DAYS[2])
