@@ -234,6 +234,9 @@ def _never() -> bool:
 @quiet
 @login_required
 def stream() -> ResponseReturnValue:
+    if request.method == "HEAD":
+        # Nothing will be read from it: no slot, no worker held.
+        return Response(mimetype="text/event-stream", headers={"Cache-Control": "no-store"})
     slots: StreamSlots = current_app.extensions[STREAMS_KEY]
     release = slots.take()
     if release is None:

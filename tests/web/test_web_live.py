@@ -170,3 +170,16 @@ def test_the_default_cap_follows_the_threads(web_runtime: Runtime) -> None:
     threads = web_runtime.hub.settings.server.threads
     assert app.extensions[live.STREAMS_KEY].limit == max(1, threads // 4)
     assert live.stream_limit(1) == 1 and live.stream_limit(8) == 2 and live.stream_limit(64) == 16
+
+
+def test_a_head_of_the_stream_gives_its_slot_back(web_runtime: Runtime) -> None:
+    app = create_app({"TESTING": True, live.LIMIT_CONFIG: 1}, runtime=web_runtime)
+    client = app.test_client()
+    sign_in(client, "kgtu")
+    assert client.head("/api/live/stream").status_code == 200
+    assert app.extensions[live.STREAMS_KEY].running == 0
+    streamed = client.get("/api/live/stream", buffered=False)
+    assert streamed.status_code == 200
+    assert app.extensions[live.STREAMS_KEY].running == 1
+    streamed.close()
+    assert app.extensions[live.STREAMS_KEY].running == 0

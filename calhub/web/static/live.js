@@ -25,6 +25,7 @@
   let pollTimer = 0;
   let streamAgainTimer = 0;
   let lastOpen = null;
+  let signedOut = false;
 
   function setBadge(data) {
     const badge = document.getElementById("open-count");
@@ -67,7 +68,9 @@
         headers,
       });
       if (response.status === 401) {
-        return; // signed out: nothing more to follow
+        signedOut = true; // nothing more to follow, by stream or poll
+        window.clearTimeout(streamAgainTimer);
+        return;
       }
       if (response.ok) {
         etag = response.headers.get("ETag") || "";
@@ -82,6 +85,9 @@
   }
 
   function startPolling() {
+    if (signedOut) {
+      return;
+    }
     if (!pollTimer) {
       pollTimer = window.setTimeout(poll, 0);
     }
@@ -106,7 +112,7 @@
   }
 
   function openStream() {
-    if (source || document.hidden) {
+    if (source || document.hidden || signedOut) {
       return;
     }
     if (typeof window.EventSource !== "function") {
