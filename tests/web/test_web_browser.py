@@ -9,59 +9,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import DESKTOP, PHONE, Page, chromium
 from helpers import make_event
 
 from calhub.engine import Audience, AudienceParser
-from calhub.web import assets
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 XSS_TITLES = (
     "<script>window.__xss = 1</script> [1А]",
     '"><img src=x onerror="window.__xss=2"> [1Б]',
 )
 
 
-def _require(condition: bool, reason: str) -> None:
-    if condition:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must run the browser tests: .ci/run installs Chromium)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _require(CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _require(False, "Playwright is missing: pip install -e '.[test]'")
-        raise
-    _require(assets.fullcalendar_available(), "FullCalendar was not fetched at build time (npm)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -90,44 +57,6 @@ def demo(module_hubs: Any) -> Any:
         assert response.status == 201, response.text
     hub.xss_day = day
     return hub
-
-
-class Page:
-    """A signed-in tab that records console errors (CSP violations among them)."""
-
-    def __init__(self, browser: Any, base: str, viewport: dict[str, int]) -> None:
-        self.context = browser.new_context(viewport=viewport, locale="ru-RU")
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(20_000)
-        self.base = base.rstrip("/")
-        self.problems: list[str] = []
-        self.page.on(
-            "console",
-            lambda m: self.problems.append(m.text) if m.type == "error" else None,
-        )
-        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-
-    def goto(self, path: str) -> Any:
-        return self.page.goto(self.base + path)
-
-    def sign_in(self, login: str) -> None:
-        self.goto("/login")
-        self.page.fill("input[name=login]", login)
-        self.page.fill("input[name=password]", f"demo-{login}")
-        self.page.click("form.stack button[type=submit]")
-        self.page.wait_for_url(re.compile(r"/plan"))
-
-    def shot(self, name: str) -> Path:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
-
-    def open_count(self) -> int:
-        return int(self.page.text_content("#open-count") or "-1")
-
-    def close(self) -> None:
-        self.context.close()
 
 
 @pytest.fixture
@@ -346,9 +275,6 @@ def test_screenshots_of_the_main_pages(browser: Any, demo: Any, viewport: str) -
         tab.close()
 
 
-BOARD_DESKTOP = {"width": 1366, "height": 900}
-
-
 def test_the_grade_board_on_a_desktop_and_a_phone(browser: Any, demo: Any) -> None:
     """/board at 1366 and 390 px: clash cells, the grade column fixed while the phone scrolls
     sideways, a chip leading to its event; screenshots for people (tests/artifacts/)."""
@@ -356,7 +282,7 @@ def test_the_grade_board_on_a_desktop_and_a_phone(browser: Any, demo: Any) -> No
     day = dt.datetime.fromisoformat(occurrence["start"].replace("Z", "+00:00")).date()
     path = f"/board?date={day.isoformat()}"
 
-    tab = Page(browser, demo.url, BOARD_DESKTOP)
+    tab = Page(browser, demo.url, DESKTOP)
     try:
         tab.sign_in("coordinator")
         page = tab.page
@@ -367,7 +293,7 @@ def test_the_grade_board_on_a_desktop_and_a_phone(browser: Any, demo: Any) -> No
         assert "накладка" in hard.first.inner_text()
         assert page.locator(".chip.cal-blackout").count() == 0, "closed days are background"
         tab.shot("board-desktop")
-        assert page.evaluate("document.documentElement.scrollWidth") <= BOARD_DESKTOP["width"] + 1
+        assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"] + 1
         # Printed: the board and its legend, no menus, filters or buttons.
         page.emulate_media(media="print")
         for hidden in (".topbar", ".board-head .toolbar", ".filter-box", ".footer"):
@@ -376,7 +302,7 @@ def test_the_grade_board_on_a_desktop_and_a_phone(browser: Any, demo: Any) -> No
         page.emulate_media(media="screen")
         tab.goto(f"{path}&view=month")
         page.locator("td.cell").first.wait_for()
-        assert page.evaluate("document.documentElement.scrollWidth") <= BOARD_DESKTOP["width"] + 1
+        assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"] + 1
         tab.shot("board-month-desktop")
 
         # A chip of a clashing event opens that event.
