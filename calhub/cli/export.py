@@ -72,7 +72,16 @@ def run(args: argparse.Namespace) -> int:
             "Проверьте права на папку. / Check the directory's permissions.",
         ) from exc
     print(
-        f"{target}: {made.rows} мероприятий, {request.first:%d.%m.%Y}–{request.last:%d.%m.%Y} / "
-        f"{made.rows} events"
+        f"{target}: {made.rows} {events_ru(made.rows)}, "
+        f"{request.first:%d.%m.%Y}–{request.last:%d.%m.%Y} / {made.rows} events"
     )
     return 0
+
+
+def events_ru(count: int) -> str:
+    """«1 мероприятие», «3 мероприятия», «5 мероприятий» (11–14 take the last)."""
+    if count % 10 == 1 and count % 100 != 11:
+        return "мероприятие"
+    if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
+        return "мероприятия"
+    return "мероприятий"

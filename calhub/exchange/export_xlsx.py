@@ -13,6 +13,7 @@ marked with the quote prefix (formula injection; see :func:`text_cell`).
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 from collections.abc import Sequence
@@ -54,6 +55,7 @@ CONFLICT_COLUMNS = (
 )
 
 
+@functools.cache
 def fill(colour: str) -> PatternFill:
     return PatternFill(fill_type="solid", start_color=colour, end_color=colour)
 
@@ -72,6 +74,7 @@ def text_cell(sheet: Worksheet, row: int, column: int, value: str) -> Cell:
     return cell
 
 
+@functools.cache
 def contrast_font(colour: str) -> Font:
     """Black or white text, whichever reads on the fill (WCAG's relative luminance)."""
     red, green, blue = (int(colour[i : i + 2], 16) / 255 for i in (0, 2, 4))

@@ -302,7 +302,7 @@ def test_cli_writes_each_format(
             "-o", str(target), capsys=capsys,
         )  # fmt: skip
         assert code == 0, err
-        assert str(target) in out and "мероприятий" in out
+        assert str(target) in out and "11 мероприятий" in out
         assert target.stat().st_size > 200
     titles = [
         r["Мероприятие"] for r in plan_rows(book_of((tmp_path / "plan.xlsx").read_bytes())["План"])
@@ -342,6 +342,15 @@ def test_cli_refuses_a_missing_directory(
         "-o", str(tmp_path / "nowhere" / "plan.csv"), capsys=capsys,
     )  # fmt: skip
     assert code == 2 and "There is no directory" in err
+
+
+def test_cli_counts_in_russian() -> None:
+    from calhub.cli.export import events_ru
+
+    assert [events_ru(n) for n in (1, 3, 5, 11, 12, 21, 74, 111)] == [
+        "мероприятие", "мероприятия", "мероприятий", "мероприятий", "мероприятий",
+        "мероприятие", "мероприятия", "мероприятий",
+    ]  # fmt: skip
 
 
 def test_cli_default_range_is_four_weeks(web_runtime: Runtime) -> None:
@@ -426,3 +435,65 @@ def test_web_anonymous_is_sent_to_sign_in(web_client: Any) -> None:
     response = web_client.get("/export", query_string={"format": "xlsx"})
     assert response.status_code in (302, 303)
     assert "/login" in response.headers["Location"]
+
+
+def crowded_export(count: int, title: str) -> Any:
+    """``count`` events of grade 10 on one day (a day no real plan has, to bound the PDF)."""
+    import zoneinfo
+
+    from calhub.engine import Audience, Occurrence
+    from calhub.exchange.export_rows import Export, ExportRequest, ExportRow, _board
+    from calhub.hub.settings import CalendarSettings
+
+    zone = zoneinfo.ZoneInfo("Europe/Kaliningrad")
+    calendar = CalendarSettings("bfu", "БФУ им. И. Канта", "#1565C0")
+    rows = []
+    for number in range(count):
+        start = dt.datetime.combine(WEEK, dt.time(8), zone) + dt.timedelta(minutes=number)
+        end = start + dt.timedelta(hours=1)
+        occurrence = Occurrence(
+            "bfu", f"crowd-{number}", "", f"{title} {number}", start.astimezone(dt.UTC),
+            end.astimezone(dt.UTC), False, "БФУ", "бфу", Audience(frozenset({10})), "summary",
+            False,
+        )  # fmt: skip
+        rows.append(ExportRow(occurrence, calendar, "hard", start, end))
+    request = ExportRequest(WEEK, WEEK + dt.timedelta(days=6))
+    return Export(
+        request, "Школа", "Школа: план", rows, [], _board(rows, request), dt.datetime.now(zone)
+    )
+
+
+def test_pdf_of_a_crowded_day_and_a_huge_title_is_bounded(tmp_path: Path) -> None:
+    """A board cell lists six events and how many more, a title is cut: fpdf2 cannot draw a
+    row taller than a page, and a 5,000-event term must not take a minute (it took 48 s
+    with fpdf2's own tables; docs/exchange.md)."""
+    import time
+
+    from calhub.exchange.export_pdf import write_pdf
+
+    pdftotext = poppler("pdftotext")
+    started = time.perf_counter()
+    body = write_pdf(crowded_export(400, "Очень длинное название " * 200))
+    assert time.perf_counter() - started < 20
+    path = tmp_path / "crowded.pdf"
+    path.write_bytes(body)
+    text = subprocess.run(
+        [pdftotext, str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    assert "и ещё 394" in text
+    assert "Очень длинное название" in text
+
+
+def test_the_font_and_its_licence_are_package_data() -> None:
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["calhub"]
+    fonts = root / "calhub" / "exchange" / "fonts"
+    for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "LICENSE"):
+        assert (fonts / name).is_file(), name
+        assert any(fnmatch.fnmatch(f"exchange/fonts/{name}", p) for p in patterns), name
+    assert "Bitstream Vera" in (fonts / "LICENSE").read_text()
