@@ -305,3 +305,11 @@ def test_an_event_over_several_days_is_on_each_of_them(
     assert "10:00" in words(cell(page, "8", DAYS[1]))
     assert "→ Выездная школа" in words(cell(page, "8", DAYS[2]))
     assert "Выездная школа" not in cell(page, "7", DAYS[2])
+
+
+def test_the_board_offers_its_range_as_files(web_client: Any) -> None:
+    sign_in(web_client, "coordinator")
+    page = text(web_client.get(f"/board?date={WEEK}"))
+    links = re.findall(r'href="(/export\?[^"]+)"', page)
+    assert len(links) == 4
+    assert all(f"from={WEEK}" in html.unescape(link) for link in links)
