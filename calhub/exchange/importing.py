@@ -353,16 +353,22 @@ class _Planner:
 
 
 def _event_text(event: RowEvent, zone: dt.tzinfo, source: str, digest: str, sequence: int) -> str:
-    """The row's VCALENDAR, as the website makes a new event, marked as this import's."""
+    """The row's VCALENDAR, as the website makes a new event, marked as this import's.
+
+    The marks go in as text lines before ``END:VEVENT``: parsing the object again to add
+    three properties would cost as much as making it (thousands of rows)."""
     _, text = new_event_text(event.fields, zone, uid=event.uid)
-    cal = icalendar.Calendar.from_ical(text)
-    for vevent in cal.walk("VEVENT"):
-        vevent.add(MARK, source)
-        vevent.add(ROW_MARK, digest)
-        if event.contact:
-            vevent.add("CONTACT", event.contact)
-        if sequence:
-            vevent.pop("SEQUENCE", None)
-            vevent.add("SEQUENCE", sequence)
-    result: bytes = cal.to_ical()
-    return result.decode("utf-8")
+    lines = [_line(MARK, source), _line(ROW_MARK, digest)]
+    if event.contact:
+        lines.append(_line("CONTACT", event.contact))
+    if sequence:
+        text = text.replace("\r\nSEQUENCE:0\r\n", f"\r\nSEQUENCE:{sequence}\r\n", 1)
+    head, tail = text.rsplit("END:VEVENT\r\n", 1)
+    return head + "".join(lines) + "END:VEVENT\r\n" + tail
+
+
+def _line(name: str, value: str) -> str:
+    """One content line, its text escaped and folded as RFC 5545 says."""
+    escaped = icalendar.vText(value).to_ical().decode("utf-8")
+    folded: str = icalendar.parser.foldline(f"{name}:{escaped}")
+    return folded + "\r\n"

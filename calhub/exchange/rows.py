@@ -30,6 +30,7 @@ from calhub.exchange.values import (
     parse_time,
     parse_time_range,
     school_year_of,
+    split_date_time,
 )
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ class _Reader:
         calendar = self._calendar(number, row, out, fail)
         day: dt.date | None = None
         try:
-            day = parse_date(self.cell(row, "date"), self.school_year)
+            day = parse_date(split_date_time(self.cell(row, "date"))[0], self.school_year)
         except BadValue as exc:
             fail("date", str(exc))
         if calendar is not None and day is not None and title:
@@ -201,7 +202,10 @@ class _Reader:
                 start, end = parse_time_range(self.cell(row, "time"))
             else:
                 date_cell = self.cell(row, "date")
-                if isinstance(date_cell, dt.datetime) and date_cell.time() != dt.time(0):
+                written = split_date_time(date_cell)[1]
+                if written is not None:
+                    start, end = parse_time_range(written)
+                elif isinstance(date_cell, dt.datetime) and date_cell.time() != dt.time(0):
                     start = date_cell.time().replace(second=0, microsecond=0)
         except BadValue as exc:
             report("start" if "start" in self.index else "time", str(exc))

@@ -23,6 +23,7 @@ __all__ = [
     "parse_time",
     "parse_time_range",
     "school_year_of",
+    "split_date_time",
 ]
 
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -54,6 +55,11 @@ _RANGE = re.compile(
 _DURATION_PARTS = re.compile(
     r"(\d+(?:[.,]\d+)?)\s*(ч(?:ас(?:а|ов)?)?|h(?:ours?)?|м(?:ин(?:ут(?:ы|а)?)?)?|m(?:in(?:utes?)?)?)\.?",
     re.IGNORECASE,
+)
+
+
+_DATE_AND_TIME = re.compile(
+    r"^(.*?\S),?\s+(?:в\s+)?(\d{1,2}[:.]\d{2}(?:\s*(?:[-–—]|до)\s*\d{1,2}[:.]\d{2})?)$"
 )
 
 
@@ -117,6 +123,16 @@ def parse_date(value: object, school_year: int) -> dt.date:
         f"не похоже на дату: «{value}» (пишите 05.02.2027, 5 февраля или 2027-02-05) / "
         f"not a date: '{value}' (write 05.02.2027, 5 февраля or 2027-02-05)"
     )
+
+
+def split_date_time(value: object) -> tuple[object, str | None]:
+    """A date cell that also holds the time (``08.02.2027 15:00``, ``5 февраля, 15:00–16:30``):
+    the date part and the time part; any other cell as it is and None."""
+    if isinstance(value, str):
+        match = _DATE_AND_TIME.match(value.strip())
+        if match and not _ISO.match(value.strip()):
+            return match[1], match[2]
+    return value, None
 
 
 def has_year(value: object) -> bool:
