@@ -369,6 +369,13 @@ def _event_text(event: RowEvent, zone: dt.tzinfo, source: str, digest: str, sequ
 
 def _line(name: str, value: str) -> str:
     """One content line, its text escaped and folded as RFC 5545 says."""
-    escaped = icalendar.vText(value).to_ical().decode("utf-8")
-    folded: str = icalendar.parser.foldline(f"{name}:{escaped}")
-    return folded + "\r\n"
+    line = f"{name}:{icalendar.vText(value).to_ical().decode('utf-8')}"
+    parts: list[str] = []
+    while len(line.encode("utf-8")) > 75:
+        cut = 75 if not parts else 74  # a continuation line starts with a space
+        while len(line[:cut].encode("utf-8")) > (75 if not parts else 74):
+            cut -= 1
+        parts.append(line[:cut])
+        line = line[cut:]
+    parts.append(line)
+    return "\r\n ".join(parts) + "\r\n"
