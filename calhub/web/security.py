@@ -34,6 +34,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # The largest form body read for its token: a sign-in, or a comment of at most 2,000
 # characters (calhub.web.conflicts.MAX_COMMENT, up to 4 bytes each, percent-encoded).
 MAX_FORM_BYTES = 64 * 1024
+# Forms that upload a file (the import page): multipart bodies up to the server's body
+# limit, whose files Werkzeug spools to disk, not memory.
+UPLOAD_PATHS = frozenset({"/import"})
 
 
 # -- the secret key ----------------------------------------------------------------------
@@ -142,7 +145,8 @@ def csrf_problem(req: Request) -> str | None:
         return "no-session"
     sent = req.headers.get(CSRF_HEADER)
     if not sent:
-        if (req.content_length or 0) > MAX_FORM_BYTES:
+        upload = req.path in UPLOAD_PATHS and req.mimetype == "multipart/form-data"
+        if (req.content_length or 0) > MAX_FORM_BYTES and not upload:
             # Werkzeug reads a urlencoded form into memory whole, before the view knows
             # who is asking; the hub's forms are a few hundred bytes.
             return "too-large"

@@ -465,3 +465,26 @@ def test_without_server_sent_events_the_page_polls(browser: Any, demo: Any) -> N
         assert tab.problems == []
     finally:
         tab.close()
+
+
+def test_import_page_upload_report_confirm(desktop: Page) -> None:
+    """The coordinator uploads a sheet, reads the report and confirms, in a real browser
+    (the page's CSP, the multipart upload, the kept file between the two steps)."""
+    day = dt.date.today() + dt.timedelta(days=9)
+    sheet = (
+        "Дата;Время;Партнёр;Мероприятие;Классы\n"
+        f"{day:%d.%m.%Y};19:00–20:00;БФУ;Импорт из браузера;8\n"
+    ).encode()
+    desktop.sign_in("coordinator")
+    desktop.goto("/import")
+    desktop.page.set_input_files(
+        "input[name=sheet]", files=[{"name": "plan.csv", "mimeType": "text/csv", "buffer": sheet}]
+    )
+    desktop.page.click("#upload-form button[type=submit]")
+    desktop.page.wait_for_selector("#import-report")
+    assert desktop.page.text_content("#rows-ok") == "1"
+    desktop.shot("import-report-desktop")
+    desktop.page.click("#confirm-form button[type=submit]")
+    desktop.page.wait_for_selector("#import-done")
+    desktop.goto(f"/plan?view=list&date={day:%Y-%m-%d}")
+    desktop.page.wait_for_selector("text=Импорт из браузера")
