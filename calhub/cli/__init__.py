@@ -33,7 +33,18 @@ def data_option() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from calhub.cli import backup, conflicts, feed, index, init, partner, serve, slots
+    from calhub.cli import (
+        account,
+        backup,
+        conflicts,
+        feed,
+        index,
+        init,
+        notify,
+        partner,
+        serve,
+        slots,
+    )
 
     parser = argparse.ArgumentParser(
         prog="calhub",
@@ -43,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"calhub {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     common = data_option()
-    for module in (init, partner, serve, conflicts, index, backup, feed, slots):
+    for module in (init, partner, account, serve, conflicts, index, backup, feed, slots, notify):
         module.register(subparsers, common)
     return parser
 

@@ -31,7 +31,7 @@ import sys
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
@@ -46,6 +46,13 @@ from calhub.hub import Hub
 from calhub.hub.settings import ServerSettings
 from calhub.server.allocator import limit_malloc_arenas
 from calhub.server.stack import WSGIApp, build_stack
+
+if TYPE_CHECKING:
+    from calhub.runtime import Runtime
+
+# Work a server runs beside its requests (calhub serve: the notification sender): started
+# with the runtime and the server's address once it listens; returns how to stop it.
+Background = Callable[["Runtime", str], Callable[[], None]]
 
 logger = logging.getLogger(__name__)
 
@@ -340,11 +347,18 @@ def serve(
     port: int,
     threads: int | None = None,
     on_ready: Callable[[str], None] | None = None,
+    background: Background | None = None,
 ) -> None:
     limit_malloc_arenas()
     limits = hub.settings.server
+    runtimes: list[Runtime] = []
     server = make_server(
-        build_stack(hub), host, port, limits, lambda: hub.settings.max_body_bytes, threads
+        build_stack(hub, runtimes.append),
+        host,
+        port,
+        limits,
+        lambda: hub.settings.max_body_bytes,
+        threads,
     )
     bound = str(server.effective_host)
     url = f"http://{f'[{bound}]' if ':' in bound else bound}:{server.effective_port}/"
@@ -356,6 +370,7 @@ def serve(
         stop_requested.append(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    stop_background = None if background is None else background(runtimes[0], url)
     try:
         if on_ready is not None:
             on_ready(url)
@@ -363,6 +378,8 @@ def serve(
         if stop_requested:
             logger.info("Received %s, stopped", signal.Signals(stop_requested[0]).name)
     finally:
+        if stop_background is not None:
+            stop_background()
         for sig, old_handler in previous.items():
             signal.signal(sig, old_handler)
         logger.info("Stopped")
