@@ -81,7 +81,8 @@ def _authenticate(
         and data.login == SMTP_USER.encode()
         and data.password == SMTP_PASSWORD.encode()
     )
-    return AuthResult(success=ok)
+    # handled=False: the server answers 535 itself (True would leave the client waiting).
+    return AuthResult(success=ok, handled=False)
 
 
 class SmtpServer:

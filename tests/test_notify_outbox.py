@@ -15,6 +15,9 @@ from clash_support import at, own_week
 from helpers import make_event
 from notify_support import ADDRESSES, configure_mail
 
+# aiosmtpd warns about AUTH without TLS (a loopback test server) and about its own internals.
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+
 # Tomorrow 06:00 in Kaliningrad: past every batch wait, before the daily digest (07:30).
 FAR = dt.datetime.combine(
     dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1), dt.time(4, 0), tzinfo=dt.UTC
@@ -283,3 +286,115 @@ def test_every_notify_key_is_in_docs_configuration() -> None:
     keys += [f"webhook.{k}" for k in WEBHOOK_SCHEMA]
     missing = [key for key in keys if f"| `{key}` |" not in text]
     assert not missing, f"docs/configuration.md [notify] lacks {missing}"
+
+
+def test_a_move_request_reaches_the_partner_asked_and_its_answer_the_coordinator(
+    fresh_hub: Any,
+) -> None:
+    from calhub.notify.worker import Notifier
+
+    root = fresh_hub.create()
+    configure_mail(root, 1, languages={"bfu": "en"}, notify={"kgtu": "digest"})
+    runtime = _runtime(root)
+    _bulk(runtime, 1, "ask")
+    hard = [n for n in runtime.outbox.pending() if n.severity == "hard"]
+    clash_id = hard[0].clash_id
+    sent = Sent()
+    notifier = Notifier(runtime, "https://hub.example/", sender=sent)
+    notifier.run_once(FAR)
+    # kgtu asked for the daily digest: the clash waits for it; bfu and the coordinator heard.
+    assert sorted(m.recipient for m in sent.messages) == ["bfu", "coordinator"]
+    sent.messages.clear()
+    slot = (dt.datetime(2027, 3, 1, 14, tzinfo=dt.UTC), dt.datetime(2027, 3, 1, 15, tzinfo=dt.UTC))
+    request = runtime.move_requests.ask(
+        clash_id,
+        calendar="bfu",
+        uid="ask-bfu-0",
+        recurrence_id="",
+        summary="Лекция [10]",
+        by="coordinator",
+        comment="Зал занят",
+        slots=[slot],
+    )
+    notifier.run_once(FAR)
+    [asked] = sent.messages
+    assert asked.recipient == "bfu"
+    assert asked.subject.startswith('[calhub] Please move "Лекция [10]": ')
+    assert "Free times to move it to:" in asked.text and "2027-03-01 16:00–17:00" in asked.text
+    assert "Comment: Зал занят" in asked.text and "By: coordinator" in asked.text
+    runtime.move_requests.answer(request.id, by="bfu", accepted=True, chosen=slot)
+    notifier.run_once(FAR)
+    answered = sent.messages[1]
+    assert answered.recipient == "coordinator"
+    assert answered.subject.startswith("[calhub] Перенос «Лекция [10]» принят: ")
+    assert "Выбранное время: 01.03.2027 16:00–17:00" in answered.text
+
+
+def test_notify_test_and_outbox_retry_from_the_command_line(
+    fresh_hub: Any, runner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from notify_support import PASSWORD_ENV, SMTP_PASSWORD, SmtpServer
+
+    root = fresh_hub.create()
+    off = runner("notify", "test", "a@b.example", "--data", str(root))
+    assert off.code == 2 and "no [notify.smtp] host" in off.err
+    smtp = SmtpServer()
+    configure_mail(root, smtp.port)
+    down = runner("notify", "test", "a@b.example", "--data", str(root))
+    assert down.code == 2 and "was not sent" in down.err
+    monkeypatch.setenv(PASSWORD_ENV, "wrong-password")
+    smtp.start()
+    try:
+        refused = runner("notify", "test", "a@b.example", "--data", str(root))
+        assert refused.code == 2 and "refused the login" in refused.err
+        assert "wrong-password" not in refused.err
+        monkeypatch.setenv(PASSWORD_ENV, SMTP_PASSWORD)
+        done = runner(
+            "notify", "test", "ops@school.example", "--language", "en", "--data", str(root)
+        )
+        assert done.code == 0, done
+        [mail] = smtp.inbox.wait_for(1)
+        assert mail["To"] == "ops@school.example" and mail["Subject"] == "[calhub] calhub mail test"
+    finally:
+        smtp.stop()
+    missing = runner("outbox", "retry", "999", "--data", str(root))
+    assert missing.code == 2 and "no message 999" in missing.err
+    runtime = _runtime(root)
+    _bulk(runtime, 1, "retry")
+    from calhub.notify.worker import Notifier
+
+    def failing(settings: Any, message: Any) -> None:
+        from calhub.notify.smtp import SendFailed
+
+        raise SendFailed("the SMTP server answered 451 later")
+
+    Notifier(runtime, "https://hub.example/", sender=failing).run_once(FAR)
+    # One attempt failed and waits for its retry; the rest wait behind it (the channel is down).
+    queued = runtime.outbox.messages()
+    tried = [m for m in queued if m.attempts]
+    assert len(queued) == 3 and len(tried) == 1 and tried[0].next_at > tried[0].created_at
+    again = runner("outbox", "retry", str(tried[0].id), "--data", str(root))
+    assert again.code == 0 and "is due now" in again.out
+    assert runtime.outbox.get(tried[0].id).next_at <= dt.datetime.now(dt.UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    listing = runner("outbox", "--data", str(root))
+    assert "451 later" in listing.out and "E-mail: through 127.0.0.1" in listing.out
+
+
+def test_old_notices_and_messages_are_pruned_but_digest_items_kept(fresh_hub: Any) -> None:
+    from calhub.notify.worker import Notifier
+
+    root = fresh_hub.create()
+    configure_mail(root, 1)
+    runtime = _runtime(root)
+    _bulk(runtime, 8, "prune")
+    notifier = Notifier(runtime, "https://hub.example/", sender=Sent())
+    notifier.run_once(FAR)
+    outbox = runtime.outbox
+    assert outbox.counts()["sent"] == 3 and outbox.digest_recipients()
+    later = FAR + dt.timedelta(days=100)
+    assert outbox.prune(later, later) > 0
+    assert outbox.counts()["sent"] == 0
+    # The soft clashes still waiting for the daily digest are not forgotten.
+    assert outbox.digest_of("coordinator")

@@ -46,6 +46,11 @@ __all__ = ["Notifier", "backoff", "deliver", "idem_key"]
 logger = logging.getLogger(__name__)
 
 ROUND_SECONDS = 1.0
+# Taken notices are kept a month and sent messages three (for 'calhub outbox' and questions
+# such as "did bfu hear of it?"), then pruned, at most once an hour.
+KEEP_NOTICES = dt.timedelta(days=30)
+KEEP_MESSAGES = dt.timedelta(days=90)
+PRUNE_EVERY = dt.timedelta(hours=1)
 MAX_BACKOFF = dt.timedelta(hours=1)
 CHANNEL = "email"
 WEBHOOK = "webhook"
@@ -97,6 +102,7 @@ class Notifier:
         self.owner = f"{self._host}:{os.getpid()}:{secrets.token_hex(4)}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pruned: dt.datetime | None = None
 
     # -- the thread ----------------------------------------------------------------------
 
@@ -140,6 +146,9 @@ class Notifier:
             )
         self.compose(settings, moment)
         self.daily_digest(settings, moment)
+        if self._pruned is None or moment - self._pruned >= PRUNE_EVERY:
+            self._pruned = moment
+            outbox.prune(moment - KEEP_NOTICES, moment - KEEP_MESSAGES)
         return self.send_due(settings)
 
     def _composer(self, settings: Settings) -> Composer:

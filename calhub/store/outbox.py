@@ -318,6 +318,21 @@ class Outbox(ThreadLocalDatabase):
             )
         return cursor.rowcount
 
+    def prune(self, notices_before: dt.datetime, sent_before: dt.datetime) -> int:
+        """Forget notices taken before ``notices_before`` (and not waiting for a digest) and
+        messages sent or failed before ``sent_before``; returns how many rows went."""
+        with self.transaction() as db:
+            gone = db.execute(
+                "DELETE FROM notices WHERE done != 0 AND at < ? AND id NOT IN "
+                "(SELECT notice_id FROM digest_items)",
+                (utc_text(notices_before),),
+            ).rowcount
+            gone += db.execute(
+                "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at < ?",
+                (utc_text(sent_before),),
+            ).rowcount
+        return gone
+
     def count_pending(self) -> int:
         row = self.db.execute("SELECT count(*) FROM notices WHERE done=0").fetchone()
         return int(row[0])
