@@ -72,6 +72,7 @@ def create_app(
 
     from calhub.feeds.cache import FeedCache
     from calhub.web import (
+        account,
         api,
         asks,
         assets,
@@ -98,6 +99,7 @@ def create_app(
     i18n.init_app(app)
     assets.init_app(app)
     for blueprint in (
+        account.bp,
         api.bp,
         asks.bp,
         auth.bp,
