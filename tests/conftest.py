@@ -357,7 +357,13 @@ def module_hubs(
 # Files slow by nature, marked ``slow`` whole so that ``pytest -m "not slow"`` gives a quick
 # inner loop (CI runs everything): the reliability suite (servers under load, crashes, the
 # soak), the browser tests, installing the package, and the sync clients.
-SLOW_FILES = ("reliability/", "web/test_web_browser", "test_install_", "test_interop_clients.py")
+SLOW_FILES = (
+    "reliability/",
+    "web/test_web_browser",
+    "test_install_",
+    "test_interop_clients.py",
+    "test_live_stream.py",  # one test waits for a whole event stream to end (25 s)
+)
 TESTS_DIR = Path(__file__).resolve().parent
 
 

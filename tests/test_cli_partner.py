@@ -450,3 +450,67 @@ def test_partner_added_on_a_running_server_can_log_in_and_put_at_once(fresh_hub,
         headers={"Depth": "0"},
     )
     assert "/dav/ranepa/" in response.text
+
+
+# -- colours (issue 15) -------------------------------------------------------------------------
+
+
+def test_add_without_a_colour_takes_the_next_palette_colours(hub, runner) -> None:
+    from calhub.hub import palette
+
+    taken = [calendar_entry(hub, login)["color"] for login in ("bfu", "kgtu")]
+    assert taken == list(palette.PALETTE[:2]), "the fixture's partners were added without --color"
+    for login in ("ranepa", "kfruk"):
+        code, _, err = runner(
+            "partner",
+            "add",
+            login,
+            "--name",
+            login.upper(),
+            "--password-stdin",
+            "--data",
+            str(hub),
+            input="a-password-long-enough\n",
+        )
+        assert code == 0, err
+    colours = [calendar_entry(hub, login)["color"] for login in ("bfu", "kgtu", "ranepa", "kfruk")]
+    assert colours == list(palette.PALETTE[:4])
+    assert len(set(colours)) == 4
+
+
+def test_add_refuses_a_colour_that_reads_as_a_clash(hub, runner) -> None:
+    from calhub.hub import palette
+
+    before = snapshot(hub)
+    result = runner(
+        "partner",
+        "add",
+        "ranepa",
+        "--name",
+        "РАНХиГС",
+        "--color",
+        "#D1242F",
+        "--password-stdin",
+        "--data",
+        str(hub),
+        input="a-password-long-enough\n",
+    )
+    suggested = palette.nearest_palette("#D1242F")
+    assert_user_error(result, "#D1242F", "too close to #C62828", "hard clash", *suggested)
+    assert snapshot(hub) == before, "nothing was written"
+    assert calendar_entry(hub, "ranepa") is None
+    for amber_or_green in ("#BF8700", "#0E8A16"):
+        result = runner(
+            "partner",
+            "add",
+            "ranepa",
+            "--name",
+            "РАНХиГС",
+            "--color",
+            amber_or_green,
+            "--password-stdin",
+            "--data",
+            str(hub),
+            input="a-password-long-enough\n",
+        )
+        assert_user_error(result, amber_or_green, "too close")

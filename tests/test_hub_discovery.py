@@ -18,12 +18,15 @@ from helpers import (
     request,
 )
 
+from calhub.hub.palette import PALETTE
+
 # Calendar path → (display name, colour) as the fixture hub configures them.
 CALENDARS = {
     "school/calendar": (SCHOOL_NAME, "#1F6FEB"),
     "school/blackout": (f"{SCHOOL_NAME}: экзамены и каникулы", "#6E7781"),
-    "bfu/calendar": ("БФУ им. И. Канта", "#3A87AD"),
-    "kgtu/calendar": ("КГТУ", "#3A87AD"),
+    # Added without --color: the first two palette colours (calhub.hub.palette).
+    "bfu/calendar": ("БФУ им. И. Канта", PALETTE[0]),
+    "kgtu/calendar": ("КГТУ", PALETTE[1]),
 }
 HUB_TIMEZONE = "Europe/Kaliningrad"
 

@@ -48,7 +48,8 @@ PASSWORDS = {
     "kgtu": "kgtu-pass-12345",
     "nsu": "nsu-pass-12345",
 }
-PARTNERS = {"bfu": ("БФУ им. И. Канта", "#2E7D32"), "kgtu": ("КГТУ", "#AD1457")}
+# Colours a partner may have: none like a clash colour (calhub.hub.palette refuses those).
+PARTNERS = {"bfu": ("БФУ им. И. Канта", "#0550AE"), "kgtu": ("КГТУ", "#882266")}
 START_TIMEOUT = 30.0
 
 DAV = "DAV:"

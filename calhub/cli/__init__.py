@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         account,
         backup,
         conflicts,
+        export,
         feed,
         index,
         init,
@@ -54,7 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"calhub {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     common = data_option()
-    for module in (init, partner, account, serve, conflicts, index, backup, feed, slots, notify):
+    for module in (
+        init,
+        partner,
+        account,
+        serve,
+        conflicts,
+        index,
+        backup,
+        feed,
+        slots,
+        export,
+        notify,
+    ):
         module.register(subparsers, common)
     return parser
 

@@ -10,9 +10,9 @@ from calhub.cli.common import open_hub, read_password
 from calhub.dav import calendars
 from calhub.dav.maintenance import open_runtime
 from calhub.errors import UserError
-from calhub.hub import configfile
+from calhub.hub import configfile, palette
 from calhub.hub.accounts import check_email
-from calhub.hub.settings import CALENDAR_SCHEMA, POLICIES, CalendarSettings, check_color, check_id
+from calhub.hub.settings import POLICIES, CalendarSettings, Settings, check_color, check_id
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,12 @@ def register(
     )
     add.add_argument("id", metavar="ID", help="login and calendar id, e.g. bfu")
     add.add_argument("--name", required=True, help="display name, e.g. 'БФУ им. И. Канта'")
-    add.add_argument("--color", default=CALENDAR_SCHEMA["color"].default, help="#RRGGBB")
+    add.add_argument(
+        "--color",
+        default=None,
+        help="#RRGGBB (default: the next colour of the hub's palette; red, amber and green "
+        "are refused: they mean clashes)",
+    )
     add.add_argument(
         "--audience",
         default="",
@@ -72,12 +77,43 @@ def register(
     remove.set_defaults(handler=run_remove)
 
 
-def _validated_calendar(args: argparse.Namespace) -> CalendarSettings:
+def _colour(given: str | None, settings: Settings) -> str:
+    """The partner's colour: ``--color`` if it cannot be mistaken for a clash colour, else
+    the next palette colour no calendar of the hub has yet.
+
+    A colour too close to red, amber or green is refused, not taken with a warning: the
+    dashboard would show a palette colour in its place anyway (``palette.display_colours``),
+    so the config would name a colour nobody ever sees, and a warning scrolls away unread.
+    The message names the nearest palette colours to choose from instead.
+    """
+    if given is None:
+        used = [c.color for c in settings.calendars if not c.archived]
+        return palette.next_colour(used)
     try:
-        partner_id = check_id(args.id)
-        color = check_color(args.color)
+        colour = check_color(given)
     except ValueError as exc:
         raise UserError(str(exc), hint="See 'calhub partner add --help'.") from exc
+    too_close = palette.clash_too_close(colour)
+    if too_close is not None:
+        clash, distance = too_close
+        suggestions = ", ".join(palette.nearest_palette(colour))
+        raise UserError(
+            f"--color {colour} is too close to {clash}, the {palette.CLASH_COLOURS[clash]} "
+            f"colour of the dashboard (ΔE {distance:.0f}, at least "
+            f"{palette.MIN_DISTANCE:.0f} needed): people would read the partner's events as "
+            "clashes.",
+            hint=f"Use one of the nearest palette colours: {suggestions}; or leave --color out "
+            "to get the next free one.",
+        )
+    return colour
+
+
+def _validated_calendar(args: argparse.Namespace, settings: Settings) -> CalendarSettings:
+    try:
+        partner_id = check_id(args.id)
+    except ValueError as exc:
+        raise UserError(str(exc), hint="See 'calhub partner add --help'.") from exc
+    color = _colour(args.color, settings)
     if partner_id in RESERVED_IDS:
         raise UserError(
             f"{partner_id!r} is reserved by the hub.", hint="Choose another id for the partner."
@@ -92,7 +128,7 @@ def _validated_calendar(args: argparse.Namespace) -> CalendarSettings:
 
 def run_add(args: argparse.Namespace) -> int:
     hub = open_hub(args)
-    calendar = _validated_calendar(args)
+    calendar = _validated_calendar(args, hub.settings)
     existing = hub.settings.calendar(calendar.id)
     if existing is not None or hub.accounts.get(calendar.id) is not None:
         state = (

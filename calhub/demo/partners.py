@@ -13,13 +13,15 @@ SCHOOL_CALENDARS = (
     ),
 )
 
+# Partner colours from calhub.hub.palette: none can be taken for the red, amber and green
+# that mean clashes (БФУ was red, КГТУ green and КФ РУК amber before issue 15).
 PARTNERS = (
-    CalendarSettings(id="bfu", name="БФУ им. И. Канта", color="#D1242F", audience="8-11"),
-    CalendarSettings(id="kgtu", name="КГТУ", color="#0E8A16", audience="9-11"),
+    CalendarSettings(id="bfu", name="БФУ им. И. Канта", color="#BF3989", audience="8-11"),
+    CalendarSettings(id="kgtu", name="КГТУ", color="#00A3C4", audience="9-11"),
     CalendarSettings(id="ranepa", name="РАНХиГС", color="#8250DF", audience="10-11"),
-    CalendarSettings(id="kfruk", name="КФ РУК", color="#BF8700", audience="9-11"),
+    CalendarSettings(id="kfruk", name="КФ РУК", color="#88AAFF", audience="9-11"),
     CalendarSettings(
-        id="pedcollege", name="Педагогический колледж", color="#E16F24", audience="7-11"
+        id="pedcollege", name="Педагогический колледж", color="#444466", audience="7-11"
     ),
     CalendarSettings(id="kodyutsekt", name="КОДЮЦЭКТ", color="#1B7C83", audience="5-9"),
 )

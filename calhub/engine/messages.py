@@ -33,6 +33,11 @@ def when(occ: Occurrence, zone: tzinfo, lang: str = "ru") -> str:
     return f"{_day(start, lang)} {start:%H:%M} – {_day(end, lang)} {end:%H:%M}"
 
 
+# The calendar of the slot finder's probe (calhub.engine.slots): no stored event, so a
+# message names it as the time being tried, not by a calendar and a title.
+PROBE_CALENDAR = "\x00slot"
+
+
 @dataclass(frozen=True, slots=True)
 class Wording:
     """What a message needs besides the events: the hub's time zone and calendar names."""
@@ -43,6 +48,9 @@ class Wording:
 
 def describe(occ: Occurrence, wording: Wording, lang: str = "ru", *, place: bool = False) -> str:
     """One event for a message: title, calendar, time and, if asked, its location."""
+    if occ.calendar == PROBE_CALENDAR:
+        proposed = "the proposed time" if lang == "en" else "предлагаемое время"
+        return f"{proposed} ({when(occ, wording.zone, lang)})"
     title = occ.summary.strip() or ("(untitled)" if lang == "en" else "(без названия)")
     zone = wording.zone
     parts = [wording.names.get(occ.calendar, occ.calendar), when(occ, zone, lang)]

@@ -18,6 +18,7 @@ from calhub.engine.audience import Audience
 from calhub.engine.clash import Clash
 from calhub.engine.engine import ClashEngine
 from calhub.engine.index import OccurrenceLookup
+from calhub.engine.messages import PROBE_CALENDAR
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.schedule import Schedule
 from calhub.engine.venue import normalise_venue
@@ -25,7 +26,6 @@ from calhub.engine.venue import normalise_venue
 __all__ = ["PROBE_CALENDAR", "PROBE_UID", "Slot", "free_slots", "probe", "ranked_starts"]
 
 # The probe is no stored event: these cannot be a calendar id or a UID the hub stores.
-PROBE_CALENDAR = "\x00slot"
 PROBE_UID = "\x00calhub-slot-probe"
 
 GREEN = "green"

@@ -17,8 +17,8 @@ connections sending a header line a second held all 16 workers). On top of waitr
   reading a body over it, and the request is answered by the hub's BodyLimit (the 413
   with the reason and, for a calendar PUT, max-resource-size) without its body.
 
-SIGTERM and SIGINT stop it cleanly: listening stops, requests in flight finish (for up to
-``STOP_GRACE`` seconds), worker threads are joined.
+SIGTERM and SIGINT stop it cleanly: listening stops, live streams end (``stopping``),
+requests in flight finish (for up to ``STOP_GRACE`` seconds), worker threads are joined.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import logging
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from types import FrameType
@@ -45,7 +46,7 @@ from calhub.errors import UserError
 from calhub.hub import Hub
 from calhub.hub.settings import ServerSettings
 from calhub.server.allocator import limit_malloc_arenas
-from calhub.server.stack import WSGIApp, build_stack
+from calhub.server.stack import WSGIApp, build_stack, is_event_stream
 
 if TYPE_CHECKING:
     from calhub.runtime import Runtime
@@ -146,7 +147,39 @@ class HubRequestParser(HTTPRequestParser):
         return consumed
 
 
-class TooLargeTask(WSGITask):
+STOPPING_ENVIRON = "calhub.server.stopping"  # read by calhub.web.live
+
+
+class HubTask(WSGITask):
+    """A request's task: tells the app when the server stops, and its channel when the
+    answer is an event stream (calhub.web.live).
+
+    waitress (3.x) sends every chunk the app yields at once (``send_bytes`` is 1 since
+    1.3, so each write is flushed from the worker thread), so events need no padding. What
+    it does not do is notice a client that left while its request runs: a channel is not
+    read meanwhile unless ``channel_request_lookahead`` is set. A stream's channel is read
+    (``HubChannel.readable``), so a closed tab frees its worker within a check, not at the
+    next failed write.
+    """
+
+    def get_environment(self) -> dict[str, Any]:
+        environ: dict[str, Any] = super().get_environment()
+        environ[STOPPING_ENVIRON] = self.channel.server.stopping
+        return environ
+
+    def write(self, data: bytes) -> None:
+        if not self.wrote_header and is_event_stream(self.response_headers):
+            self.channel.streaming = True
+        super().write(data)
+
+    def service(self) -> None:
+        try:
+            super().service()
+        finally:
+            self.channel.streaming = False
+
+
+class TooLargeTask(HubTask):
     """A request whose body waitress stopped reading, handed to the app without it.
 
     The hub's BodyLimit then answers from the length alone (the 413 with its reason), and
@@ -173,7 +206,9 @@ class HubChannel(HTTPChannel):
     """A connection that remembers when its current request began to arrive."""
 
     parser_class = HubRequestParser
+    task_class = HubTask
     request_started: float | None = None
+    streaming = False  # the answer being sent is an event stream (HubTask)
     requests: list[Any]  # waitress's: the complete requests not yet answered
 
     def received(self, data: bytes) -> bool:
@@ -201,6 +236,20 @@ class HubChannel(HTTPChannel):
             return
         super().service()
 
+    def readable(self) -> bool:
+        if self.streaming:
+            # As waitress with channel_request_lookahead = 1: read on while the stream
+            # runs, so a client's close is seen (waitress.client_disconnected); a request
+            # sent meanwhile only waits its turn.
+            return not (
+                self.will_close
+                or self.close_when_flushed
+                or len(self.requests) > 1
+                or self.total_outbufs_len
+            )
+        result: bool = super().readable()
+        return result
+
     def time_out(self, seconds: int) -> None:
         """Answer 408 and close: the request did not arrive in time (event loop only)."""
         payload = plain_answer("408 Request Timeout", REFUSED_SLOW.format(seconds=seconds))
@@ -221,6 +270,8 @@ class HubServer(TcpWSGIServer):
     def __init__(self, app: WSGIApp, limits: ServerSettings, **kw: Any) -> None:
         self.limits = limits
         self.refusals_logged: dict[str, float] = {}
+        # Set when the server stops: live streams end at once (calhub.web.live).
+        self.stopping = threading.Event()
         super().__init__(app, **kw)
 
     def accept(self) -> tuple[socket.socket, Any] | None:
@@ -330,6 +381,7 @@ def run_until(server: HubServer, stopping: Callable[[], bool]) -> None:
     while not stopping():
         wasyncore.loop(timeout=LOOP_TIMEOUT, map=socket_map, use_poll=True, count=1)
     logger.info("Shutting down")
+    server.stopping.set()
     # Only the listening socket: the channels and the trigger stay in the loop.
     wasyncore.dispatcher.close(server)
     deadline = time.monotonic() + STOP_GRACE
@@ -353,7 +405,7 @@ def serve(
     limits = hub.settings.server
     runtimes: list[Runtime] = []
     server = make_server(
-        build_stack(hub, runtimes.append),
+        build_stack(hub, threads, runtimes.append),
         host,
         port,
         limits,

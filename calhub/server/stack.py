@@ -11,7 +11,7 @@ import io
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from calhub.dav.app import DAV_PREFIX, build_radicale_app
@@ -176,8 +176,47 @@ def logged_path(path: str) -> str:
     return "/feeds/<token>.ics" if _FEED_PATH.match(text) else text
 
 
+def is_event_stream(headers: Iterable[tuple[str, str]]) -> bool:
+    """Whether an answer's headers say Server-Sent Events (calhub.web.live)."""
+    return any(
+        name.lower() == "content-type" and value.startswith("text/event-stream")
+        for name, value in headers
+    )
+
+
+class LoggedStream:
+    """A streamed body that counts what it hands on and reports it once, when the server
+    closes it (whether it ran to its end, failed, or the client left)."""
+
+    def __init__(self, body: Iterable[bytes], report: Callable[[int], None]) -> None:
+        self.body = body
+        self.report: Callable[[int], None] | None = report
+        self.sent = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.body:
+            self.sent += len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            report, self.report = self.report, None
+            if report is not None:
+                report(self.sent)
+
+
 class AccessLog:
-    """One line per request: client, login, method, path, status, bytes, milliseconds."""
+    """One line per request: client, login, method, path, status, bytes, milliseconds.
+
+    An answer is read whole before it is logged (an error while it is made is then still
+    a 500 the server can send), except an event stream (``text/event-stream``,
+    calhub.web.live), which is handed on chunk by chunk and logged when it ends, with its
+    whole duration and size.
+    """
 
     def __init__(self, app: WSGIApp) -> None:
         self.app = app
@@ -185,14 +224,18 @@ class AccessLog:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         status_holder: list[str] = ["-"]
+        streaming: list[bool] = [False]
 
         def logging_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
             status_holder[0] = status.split(" ", 1)[0]
+            streaming[0] = is_event_stream(headers)
             return start_response(status, headers, exc_info)
 
         chunks: list[bytes] = []
         try:
             body = self.app(environ, logging_start_response)
+            if streaming[0]:
+                return self._streamed(body, environ, status_holder, started)
             try:
                 chunks = list(body)
             finally:
@@ -203,12 +246,20 @@ class AccessLog:
             status_holder[0] = "500"
             raise
         finally:
-            self._log(environ, status_holder[0], chunks, started)
+            if not streaming[0]:
+                self._log(environ, status_holder[0], chunks, started)
         return chunks
 
+    def _streamed(
+        self, body: Iterable[bytes], environ: Environ, status: list[str], started: float
+    ) -> LoggedStream:
+        return LoggedStream(body, lambda sent: self._log(environ, status[0], [], started, sent))
+
     @staticmethod
-    def _log(environ: Environ, status: str, chunks: list[bytes], started: float) -> None:
-        size = sum(len(chunk) for chunk in chunks)
+    def _log(
+        environ: Environ, status: str, chunks: list[bytes], started: float, size: int = 0
+    ) -> None:
+        size += sum(len(chunk) for chunk in chunks)
         access_logger.info(
             '%s %s "%s %s%s" %s %d %.1fms',
             environ.get("REMOTE_ADDR", "-"),
@@ -244,9 +295,12 @@ class SecurityHeaders:
         return self.app(environ, with_headers)
 
 
-def build_stack(hub: Hub, on_runtime: Callable[[Runtime], None] | None = None) -> WSGIApp:
-    """The whole hub as one WSGI app; ``on_runtime`` is handed the process's one runtime
-    (``calhub serve`` starts its background work on it)."""
+def build_stack(
+    hub: Hub, threads: int | None = None, on_runtime: Callable[[Runtime], None] | None = None
+) -> WSGIApp:
+    """The whole stack; ``threads``: how many workers the server runs, which rations the
+    live streams each of which holds one (calhub.web.live); ``on_runtime`` is handed the
+    process's one runtime (``calhub serve`` starts its background work on it)."""
     from calhub.dav.answers import DavAnswers
     from calhub.dav.capture import RefusalRecorder
     from calhub.dav.login import DavLogin
@@ -267,7 +321,10 @@ def build_stack(hub: Hub, on_runtime: Callable[[Runtime], None] | None = None) -
     problems = verify_index(runtime, repair=True)
     for problem in problems:
         logger.warning("Index was out of step with storage and was repaired: %s", problem)
-    web = create_app(hub=hub, runtime=runtime)
+    from calhub.web.live import LIMIT_CONFIG, stream_limit
+
+    workers = threads or hub.settings.server.threads
+    web = create_app({LIMIT_CONFIG: stream_limit(workers)}, hub=hub, runtime=runtime)
     answers = DavAnswers(
         build_radicale_app(runtime), runtime.policy, lambda: hub.settings.max_body_bytes
     )

@@ -167,6 +167,19 @@ class PagedRecords:
         sql = f"SELECT count(*) FROM clashes c LEFT JOIN approvals a ON a.clash_id = c.id{where}"
         return int(self.db.execute(sql, args).fetchone()[0])
 
+    def open_counts(self, calendar: str | None = None) -> dict[str, int]:
+        """Open records by severity (``hard``, ``soft``; with an event of ``calendar``, if
+        given): one query, for the live badge, which asks only after a write."""
+        where, args = _where(Filters(status="open"), None, calendar)
+        sql = (
+            "SELECT c.severity, count(*) FROM clashes c LEFT JOIN approvals a "
+            f"ON a.clash_id = c.id{where} GROUP BY c.severity"
+        )
+        found = {"hard": 0, "soft": 0}
+        for severity, number in self.db.execute(sql, args):
+            found[str(severity)] = int(number)
+        return found
+
     def page(
         self,
         filters: Filters,

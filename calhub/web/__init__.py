@@ -2,7 +2,8 @@
 
 ``create_app(test_config=None, hub=None, runtime=None)`` follows Flask's application-factory
 pattern: one blueprint per area (auth, plan, conflicts, refused events, partners, api,
-health, feeds and the public page, plus the landing page and the language switch),
+health, feeds and the public page, the slot finder, live updates, plus the landing page and
+the language switch),
 per-request resources on ``g``. Events are moved from the website (``moves``) through the
 CalDAV write path, and the coordinator asks partners to move theirs (``asks``). The hub
 comes from ``runtime`` (the server shares one with Radicale), ``hub`` or the
@@ -77,12 +78,16 @@ def create_app(
         asks,
         assets,
         auth,
+        board,
         conflicts,
         editor,
+        export,
         feeds,
+        findtime,
         health,
         home,
         i18n,
+        live,
         moves,
         partners,
         plan,
@@ -103,9 +108,12 @@ def create_app(
         api.bp,
         asks.bp,
         auth.bp,
+        board.bp,
         conflicts.bp,
         editor.bp,
+        export.bp,
         feeds.bp,
+        findtime.bp,
         health.bp,
         home.bp,
         moves.bp,
@@ -116,6 +124,7 @@ def create_app(
         slots.bp,
     ):
         app.register_blueprint(blueprint)
+    live.init_app(app)
     templating.init_app(app)
     app.before_request(_check_csrf)
     app.after_request(_add_headers)

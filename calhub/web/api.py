@@ -139,7 +139,7 @@ def _event_json(event: events.PlanEvent, movable: bool = False) -> dict[str, Any
     else:
         start = event.start.replace(tzinfo=None).isoformat(timespec="minutes")
         end = event.end.replace(tzinfo=None).isoformat(timespec="minutes")
-    colour = event.calendar.color[:7]
+    colour = events.shown_colours(current_hub()).get(event.calendar.id, event.calendar.color[:7])
     classes = [f"cal-{event.calendar.id}"]
     if event.mark:
         classes.append(f"clash-{event.mark}")

@@ -89,7 +89,9 @@ def _session_account() -> Account | None:
         # Signed out elsewhere, password changed, account removed, or idle too long.
         session.clear()
         return None
-    if now - seen >= SEEN_EVERY:
+    # A quiet request (calhub.web.live: an open tab asking for news) is not activity:
+    # it must not keep a forgotten sign-in alive.
+    if now - seen >= SEEN_EVERY and not g.get("quiet_session"):
         session["seen"] = now
     return account
 

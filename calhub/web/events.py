@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flask_babel import gettext as _
 
 from calhub.engine import Audience, Occurrence, normalise_venue
+from calhub.hub import palette
 from calhub.web import clashes
 from calhub.web.context import current_runtime
 
@@ -270,11 +271,10 @@ def venues(events: list[PlanEvent]) -> list[str]:
 
 def text_color(background: str) -> str:
     """Black or white, whichever reads better on ``background`` (#RRGGBB)."""
-    red, green, blue = (int(background[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return palette.text_colour(background)
 
-    def linear(channel: float) -> float:
-        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
 
-    luminance = 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
-    # The luminance where white and black text have the same contrast ratio (WCAG).
-    return "#000000" if luminance > 0.179 else "#FFFFFF"
+def shown_colours(hub: Hub) -> dict[str, str]:
+    """Calendar id → the colour pages show: the configured one, unless it is too close to a
+    clash colour (then a palette colour instead, ``calhub.hub.palette.display_colours``)."""
+    return palette.display_colours([(c.id, c.color) for c in hub.settings.calendars])

@@ -194,8 +194,11 @@ def event() -> ResponseReturnValue:
 def calendar_colours() -> ResponseReturnValue:
     """One class per calendar with its colour, so pages need no inline styles (CSP)."""
     lines = []
-    for calendar in current_hub().settings.calendars:
-        colour = calendar.color[:7]
+    # A colour too close to a clash colour is shown as a palette colour instead, here and
+    # in /api/events alike (issue 15: БФУ in red read as a hard clash everywhere).
+    for calendar_id, colour in events.shown_colours(current_hub()).items():
+        calendar = current_hub().settings.calendar(calendar_id)
+        assert calendar is not None
         lines.append(f".cal-{calendar.id}{{--cal:{colour};--cal-text:{events.text_color(colour)}}}")
     body = "\n".join(lines) + "\n"
     response = Response(body, mimetype="text/css")

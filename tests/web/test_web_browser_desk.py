@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from browser_support import DESKTOP, Page, chromium
-from helpers import dav_client
+from helpers import dav_client, make_event
 
 from calhub.hub import Hub
 
@@ -192,3 +192,39 @@ def test_dragging_an_event_in_the_week_grid_moves_it(tab: Page, demo: Any) -> No
         assert response.status == 409, body
         page.wait_for_selector(".flash-error")
         assert moved == set()
+
+
+def test_the_board_shows_a_clash_written_over_caldav_within_two_seconds(
+    tab: Page, demo: Any
+) -> None:
+    day = dt.date.today() + dt.timedelta(days=2)
+    tab.sign_in("coordinator")
+    tab.goto(f"/board?date={day.isoformat()}")
+    page = tab.page
+    cell = page.locator(f"td.cell[data-row='7'][data-day='{day.isoformat()}']")
+    cell.wait_for()
+    assert "cell-hard" not in (cell.get_attribute("class") or "")
+    page.evaluate("window.__sameDocument = true")
+    page.wait_for_timeout(1500)  # live.js opens its stream a moment after the page is up
+    start = dt.datetime.combine(day, dt.time(7, 0))
+    for login, uid, title in (
+        ("bfu", "board-live-bfu", "Утренняя лекция [7А]"),
+        ("kgtu", "board-live-kgtu", "Утренний практикум [7А]"),
+    ):
+        response = demo.request(
+            "PUT",
+            f"/dav/{login}/calendar/{uid}.ics",
+            login,
+            f"demo-{login}",
+            body=make_event(uid, title, start, start + dt.timedelta(hours=1)),
+            headers={"Content-Type": "text/calendar; charset=utf-8"},
+        )
+        assert response.status == 201, response.text
+    page.wait_for_function(
+        "([row, day]) => { const c = document.querySelector("
+        "`td.cell[data-row='${row}'][data-day='${day}']`); "
+        "return c && c.classList.contains('cell-hard'); }",
+        arg=["7", day.isoformat()],
+        timeout=2000,
+    )
+    assert page.evaluate("window.__sameDocument") is True, "no reload"

@@ -83,3 +83,21 @@ def test_bad_input_is_a_400_in_both_languages(
     body = response.get_json()
     assert ru in body["error"] and en in body["error"]
     assert body["hint"]
+
+
+def test_a_soft_clash_names_the_proposed_time_not_the_probe(web_client: Any) -> None:
+    # Friday: Лабораторная работа [11А] ends 17:40 at КГТУ; БФУ from 17:50 is a short trip.
+    body = slots(
+        web_client,
+        audience="11А",
+        duration="60",
+        venue="БФУ, ул. Невского, 14",
+        near=f"{FRIDAY}T17:45",
+        limit="1",
+        **{"from": str(FRIDAY), "to": str(FRIDAY)},
+    ).get_json()
+    [slot] = body["slots"]
+    assert slot["grade"] == "amber", slot
+    [soft] = slot["soft"]
+    assert "предлагаемое время" in soft["message_ru"] and "the proposed time" in soft["message_en"]
+    assert "\x00" not in soft["message_ru"] + soft["message_en"]

@@ -186,9 +186,24 @@
     },
     eventDidMount: (info) => {
       const props = info.event.extendedProps;
-      info.el.title = [info.event.title, props.calendarName, props.location, props.audience]
+      const flagged = props.default_audience === true;
+      const hint = flagged ? data.defaultAudience + ": " + data.defaultAudienceHint : "";
+      // The audience stays last: it is what the tooltip ends with.
+      info.el.title = [info.event.title, props.calendarName, props.location, hint, props.audience]
         .filter(Boolean)
         .join(" · ");
+      if (flagged) {
+        // The legend's mark for "the event names no audience" (the list's badge has it
+        // too): a shape, not a colour, with its meaning as the accessible name.
+        const mark = document.createElement("span");
+        mark.className = "audience-mark";
+        mark.textContent = "◌";
+        mark.setAttribute("role", "img");
+        mark.setAttribute("aria-label", data.defaultAudience);
+        mark.title = hint;
+        const title = info.el.querySelector(".fc-event-title, .fc-list-event-title") || info.el;
+        title.prepend(mark, " ");
+      }
     },
   });
   calendar.render();
