@@ -34,6 +34,7 @@ def data_option() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     from calhub.cli import (
+        account,
         backup,
         conflicts,
         export,
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         importing,
         index,
         init,
+        notify,
         partner,
         serve,
         slots,
@@ -54,7 +56,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"calhub {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     common = data_option()
-    for module in (init, partner, serve, conflicts, index, backup, feed, slots, importing, export):
+    for module in (
+        init,
+        partner,
+        account,
+        serve,
+        conflicts,
+        index,
+        backup,
+        feed,
+        slots,
+        importing,
+        export,
+        notify,
+    ):
         module.register(subparsers, common)
     return parser
 

@@ -10,7 +10,7 @@ from calhub.dav import calendars
 from calhub.dav.maintenance import open_runtime
 from calhub.errors import UserError
 from calhub.hub import Hub, HubPaths, configfile
-from calhub.hub.accounts import AccountStore
+from calhub.hub.accounts import AccountStore, check_email
 from calhub.hub.settings import CalendarSettings, check_timezone
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ def register(
         action="store_true",
         help="read the coordinator password from standard input instead of generating one",
     )
+    parser.add_argument(
+        "--email", default="", metavar="ADDR", help="the coordinator's address for clash notices"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -55,6 +58,7 @@ def create_hub(
     timezone: str,
     password: str,
     extra: tuple[CalendarSettings, ...] = (),
+    email: str = "",
 ) -> Hub:
     """Write a new hub to disk and provision its calendars. ``extra`` are more calendars."""
     if paths.config.exists():
@@ -68,12 +72,15 @@ def create_hub(
         raise UserError(f"--timezone: {exc}", hint="Use a name like Europe/Kaliningrad.") from exc
     if not school.strip():
         raise UserError("--school must not be empty.", hint='Use e.g. --school "Гимназия №32".')
+    email = check_email(email)
     paths.root.mkdir(parents=True, exist_ok=True)
     document = configfile.new_document(school.strip(), timezone)
     for calendar in (*school_calendars(school.strip()), *extra):
         configfile.add_calendar(document, calendar)
     configfile.save_document(paths.root, document)
-    AccountStore(paths.accounts).add(COORDINATOR, "coordinator", "Координатор", password)
+    AccountStore(paths.accounts).add(
+        COORDINATOR, "coordinator", "Координатор", password, email=email
+    )
     hub = Hub(paths.root)
     runtime = open_runtime(hub)
     for calendar in hub.settings.calendars:
@@ -86,7 +93,7 @@ def create_hub(
 def run(args: argparse.Namespace) -> int:
     paths = HubPaths(data_dir(args))
     password, generated = read_password(args.password_stdin)
-    hub = create_hub(paths, args.school, args.timezone, password)
+    hub = create_hub(paths, args.school, args.timezone, password, email=args.email)
     print(f"Created hub '{hub.settings.school}' in {paths.root}")
     print(
         "Calendars: /dav/school/calendar/ (school events), /dav/school/blackout/ (exams, holidays)"

@@ -11,6 +11,7 @@ from calhub.dav import calendars
 from calhub.dav.maintenance import open_runtime
 from calhub.errors import UserError
 from calhub.hub import configfile, palette
+from calhub.hub.accounts import check_email
 from calhub.hub.settings import POLICIES, CalendarSettings, Settings, check_color, check_id
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ def register(
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    add.add_argument("--email", default="", metavar="ADDR", help="where its clash notices go")
     add.set_defaults(handler=run_add)
 
     listing = actions.add_parser("list", parents=[common], help="list partners")
@@ -138,12 +140,13 @@ def run_add(args: argparse.Namespace) -> int:
         )
     if calendar.audience:
         _check_audience(calendar.audience, hub.settings.groups)
+    email = check_email(args.email)
     password, generated = read_password(args.password_stdin)
     document = configfile.read_document(hub.root)
     configfile.add_calendar(document, calendar)
     configfile.save_document(hub.root, document)
     calendars.provision(open_runtime(hub), calendar)
-    hub.accounts.add(calendar.id, "partner", calendar.name, password)
+    hub.accounts.add(calendar.id, "partner", calendar.name, password, email=email)
     print(f"Added partner {calendar.id!r} ({calendar.name}); calendar /dav{calendar.path}")
     print(f"Login: {calendar.id}")
     if generated:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from calhub.cli.common import open_hub
 from calhub.hub import Hub, HubPaths
+from calhub.notify.worker import Notifier
+from calhub.runtime import Runtime
 from calhub.server import http as server
 
 logger = logging.getLogger(__name__)
@@ -109,10 +111,21 @@ def start_up_warnings() -> None:
         logger.warning("%s", warning)
 
 
+def start_notifier(runtime: Runtime, url: str) -> Callable[[], None]:
+    """The notification sender, in a thread of its own beside the server's."""
+    notifier = Notifier(runtime, url)
+    if not runtime.settings.notify.email_enabled:
+        logger.info("Notifications: no [notify.smtp] host; notices are kept, nothing is sent")
+    notifier.start()
+    return notifier.stop
+
+
 def _serve(hub: Hub, args: argparse.Namespace, on_ready: Callable[[str], None]) -> None:
     import_everything()
     start_up_warnings()
-    server.serve(hub, args.host, args.port, args.threads, on_ready=on_ready)
+    server.serve(
+        hub, args.host, args.port, args.threads, on_ready=on_ready, background=start_notifier
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:

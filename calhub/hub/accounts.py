@@ -25,12 +25,13 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 import time
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import bcrypt
@@ -45,6 +46,11 @@ ROLES = ("coordinator", "partner")
 BCRYPT_MAX_BYTES = 72
 MIN_PASSWORD_LENGTH = 8
 DEFAULT_ROUNDS = 12
+LANGUAGES = ("ru", "en")
+NOTIFY_MODES = ("immediate", "digest", "off")
+# One address people type: local@domain.tld, no spaces, quotes, angle brackets or line
+# breaks (it goes into a To: header), at most 254 characters (RFC 5321).
+EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +59,38 @@ class Account:
     role: str
     name: str
     password_hash: str
+    # How the account hears about clashes (calhub.notify); an accounts.json from before
+    # these existed reads as no address, Russian, immediate.
+    email: str = ""
+    language: str = "ru"
+    notify: str = "immediate"
 
     @property
     def is_coordinator(self) -> bool:
         return self.role == "coordinator"
+
+
+def check_email(value: str) -> str:
+    """The address as it is kept (trimmed); "" clears it; UserError when it is not one."""
+    text = value.strip()
+    if not text:
+        return ""
+    if len(text) > 254 or not EMAIL_PATTERN.match(text) or ".." in text:
+        raise UserError(
+            f"{value!r} is not an e-mail address.",
+            hint="Use one address such as zavuch@school.example (no name, no spaces); "
+            "an empty one turns e-mail off.",
+        )
+    return text
+
+
+def _check_choice(what: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise UserError(
+            f"{what} {value!r} is not one of {', '.join(choices)}.",
+            hint=f"Use one of: {', '.join(choices)}.",
+        )
+    return value
 
 
 def generate_password() -> str:
@@ -83,6 +117,18 @@ def hash_password(password: str, rounds: int | None = None) -> str:
     check_password_strength(password)
     cost = rounds or int(os.environ.get("CALHUB_BCRYPT_ROUNDS", DEFAULT_ROUNDS))
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=cost)).decode()
+
+
+def _entry(account: Account) -> dict[str, str]:
+    entry = {"role": account.role, "name": account.name, "hash": account.password_hash}
+    # Written only when set, so a hub that never used notices keeps its file as it was.
+    if account.email:
+        entry["email"] = account.email
+    if account.language != "ru":
+        entry["language"] = account.language
+    if account.notify != "immediate":
+        entry["notify"] = account.notify
+    return entry
 
 
 # The verdicts of the request being served (AccountStore.one_check_per_request): a context
@@ -123,9 +169,20 @@ class AccountStore:
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
             accounts = {
-                login: Account(login, entry["role"], entry.get("name", login), entry["hash"])
+                login: Account(
+                    login,
+                    entry["role"],
+                    entry.get("name", login),
+                    entry["hash"],
+                    email=str(entry.get("email", "")),
+                    language=str(entry.get("language", "ru")),
+                    notify=str(entry.get("notify", "immediate")),
+                )
                 for login, entry in document["accounts"].items()
             }
+            for account in accounts.values():
+                if account.language not in LANGUAGES or account.notify not in NOTIFY_MODES:
+                    raise ValueError(f"account {account.login!r}: unknown language or notify")
         except (ValueError, KeyError, TypeError) as exc:
             raise UserError(
                 f"{path} is damaged: {exc}",
@@ -145,14 +202,11 @@ class AccountStore:
     def _write(self, accounts: dict[str, Account]) -> None:
         document = {
             "version": 1,
-            "accounts": {
-                a.login: {"role": a.role, "name": a.name, "hash": a.password_hash}
-                for a in accounts.values()
-            },
+            "accounts": {a.login: _entry(a) for a in accounts.values()},
         }
         write_atomically(self.path, json.dumps(document, ensure_ascii=False, indent=2), 0o600)
 
-    def add(self, login: str, role: str, name: str, password: str) -> Account:
+    def add(self, login: str, role: str, name: str, password: str, email: str = "") -> Account:
         if role not in ROLES:
             raise AccountError(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
         accounts = dict(self._load())
@@ -161,7 +215,7 @@ class AccountStore:
                 f"An account {login!r} exists already.",
                 hint=f"Use 'calhub partner passwd {login}' to change its password.",
             )
-        account = Account(login, role, name, hash_password(password))
+        account = Account(login, role, name, hash_password(password), email=check_email(email))
         accounts[login] = account
         self._write(accounts)
         return account
@@ -171,8 +225,33 @@ class AccountStore:
         old = accounts.get(login)
         if old is None:
             raise AccountError(f"There is no account {login!r}.", hint="See 'calhub partner list'.")
-        accounts[login] = Account(login, old.role, old.name, hash_password(password))
+        accounts[login] = replace(old, password_hash=hash_password(password))
         self._write(accounts)
+
+    def edit(
+        self,
+        login: str,
+        *,
+        email: str | None = None,
+        language: str | None = None,
+        notify: str | None = None,
+    ) -> Account:
+        """Change how an account hears about clashes; None leaves a value as it is."""
+        accounts = dict(self._load())
+        old = accounts.get(login)
+        if old is None:
+            raise AccountError(f"There is no account {login!r}.", hint="See 'calhub account list'.")
+        account = replace(
+            old,
+            email=old.email if email is None else check_email(email),
+            language=old.language
+            if language is None
+            else _check_choice("Language", language, LANGUAGES),
+            notify=old.notify if notify is None else _check_choice("Notify", notify, NOTIFY_MODES),
+        )
+        accounts[login] = account
+        self._write(accounts)
+        return account
 
     def remove(self, login: str) -> None:
         accounts = dict(self._load())

@@ -28,6 +28,7 @@ from calhub.engine.rules import BaseRule, registry
 from calhub.engine.rules.spec import Setting
 from calhub.engine.schedule import WEEKDAY_NAMES, parse_clock, parse_grades
 from calhub.errors import ConfigError
+from calhub.hub.notify_settings import NotifySettings, read_notify
 
 CONFIG_NAME = "calhub.toml"
 
@@ -544,6 +545,7 @@ class Settings:
     public_frame_ancestors: str = PUBLIC_SCHEMA["frame_ancestors"].default
     public_weeks: int = PUBLIC_SCHEMA["weeks"].default
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     def calendar(self, calendar_id: str) -> CalendarSettings | None:
         return next((c for c in self.calendars if c.id == calendar_id), None)
@@ -643,6 +645,7 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
         "server",
         "public",
         "schedule",
+        "notify",
     }
     unknown = sorted(set(document) - known)
     if unknown:
@@ -689,6 +692,7 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
         public_frame_ancestors=public["frame_ancestors"],
         public_weeks=public["weeks"],
         schedule=_read_schedule(path, document.get("schedule", {})),
+        notify=read_notify(path, document.get("notify", {})),
         **hub,
     )
 

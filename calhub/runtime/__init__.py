@@ -8,7 +8,7 @@ needs and nothing passes through one class:
 - ``runtime.parts``: the engine, its configuration and parser, built again only when the
   settings change (:mod:`calhub.runtime.parts`);
 - ``runtime.index``, ``runtime.records``, ``runtime.refused``, ``runtime.logins``,
-  ``runtime.sessions``, ``runtime.feeds``: the stores on the data directory
+  ``runtime.sessions``, ``runtime.feeds``, ``runtime.outbox``: the stores on the data directory
   (:mod:`calhub.store`), opened on first use;
 - ``runtime.clashes``: keeping the clash records in step with the index
   (:mod:`calhub.runtime.bookkeeping`);
@@ -32,6 +32,7 @@ from calhub.store.feeds import FeedTokens
 from calhub.store.index import OccurrenceIndex
 from calhub.store.logins import LoginLimiter
 from calhub.store.move_requests import MoveRequests
+from calhub.store.outbox import Outbox
 from calhub.store.records import ClashRecords
 from calhub.store.refused import RefusedWrites
 from calhub.store.sessions import SessionGenerations
@@ -104,6 +105,11 @@ class Runtime:
         return MoveRequests(self.records)
 
     @cached_property
+    def outbox(self) -> Outbox:
+        """Notices of what happened to clashes and the messages made of them (hub.sqlite)."""
+        return Outbox(self.hub.paths.hub_db)
+
+    @cached_property
     def clashes(self) -> ClashBook:
         return ClashBook(self)
 
@@ -113,7 +119,15 @@ class Runtime:
 
     def close(self) -> None:
         """Close this thread's database connections (a command's work is done)."""
-        for name in ("index", "records", "refused", "logins", "sessions", "feeds"):
+        for name in (
+            "index",
+            "records",
+            "refused",
+            "logins",
+            "sessions",
+            "feeds",
+            "outbox",
+        ):
             store = self.__dict__.get(name)
             if store is not None:
                 store.close()

@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
@@ -47,6 +47,13 @@ from calhub.hub import Hub
 from calhub.hub.settings import ServerSettings
 from calhub.server.allocator import limit_malloc_arenas
 from calhub.server.stack import WSGIApp, build_stack, is_event_stream
+
+if TYPE_CHECKING:
+    from calhub.runtime import Runtime
+
+# Work a server runs beside its requests (calhub serve: the notification sender): started
+# with the runtime and the server's address once it listens; returns how to stop it.
+Background = Callable[["Runtime", str], Callable[[], None]]
 
 logger = logging.getLogger(__name__)
 
@@ -392,11 +399,13 @@ def serve(
     port: int,
     threads: int | None = None,
     on_ready: Callable[[str], None] | None = None,
+    background: Background | None = None,
 ) -> None:
     limit_malloc_arenas()
     limits = hub.settings.server
+    runtimes: list[Runtime] = []
     server = make_server(
-        build_stack(hub, threads),
+        build_stack(hub, threads, runtimes.append),
         host,
         port,
         limits,
@@ -413,6 +422,7 @@ def serve(
         stop_requested.append(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    stop_background = None if background is None else background(runtimes[0], url)
     try:
         if on_ready is not None:
             on_ready(url)
@@ -420,6 +430,8 @@ def serve(
         if stop_requested:
             logger.info("Received %s, stopped", signal.Signals(stop_requested[0]).name)
     finally:
+        if stop_background is not None:
+            stop_background()
         for sig, old_handler in previous.items():
             signal.signal(sig, old_handler)
         logger.info("Stopped")

@@ -20,6 +20,7 @@ from calhub.dav.request import basic_credentials, request_problem
 
 if TYPE_CHECKING:
     from calhub.hub import Hub
+    from calhub.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("calhub.access")
@@ -294,9 +295,12 @@ class SecurityHeaders:
         return self.app(environ, with_headers)
 
 
-def build_stack(hub: Hub, threads: int | None = None) -> WSGIApp:
+def build_stack(
+    hub: Hub, threads: int | None = None, on_runtime: Callable[[Runtime], None] | None = None
+) -> WSGIApp:
     """The whole stack; ``threads``: how many workers the server runs, which rations the
-    live streams each of which holds one (calhub.web.live)."""
+    live streams each of which holds one (calhub.web.live); ``on_runtime`` is handed the
+    process's one runtime (``calhub serve`` starts its background work on it)."""
     from calhub.dav.answers import DavAnswers
     from calhub.dav.capture import RefusalRecorder
     from calhub.dav.login import DavLogin
@@ -312,6 +316,8 @@ def build_stack(hub: Hub, threads: int | None = None) -> WSGIApp:
     check_hub_database(hub.paths.hub_db)
     # One runtime for the process: Radicale's plugins and the web share its stores.
     runtime = open_runtime(hub)
+    if on_runtime is not None:
+        on_runtime(runtime)
     problems = verify_index(runtime, repair=True)
     for problem in problems:
         logger.warning("Index was out of step with storage and was repaired: %s", problem)

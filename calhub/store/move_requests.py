@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from calhub.errors import NoSuchClash, UserError
+from calhub.store.outbox import add_notice
 from calhub.store.sqlitedb import IN_LIST, in_list, utc_text
 
 if TYPE_CHECKING:
@@ -171,6 +172,21 @@ class MoveRequests:
                 "INSERT INTO history (clash_id, at, actor, action, comment) VALUES (?, ?, ?, ?, ?)",
                 (clash_id, stamp, by, "move-asked", comment),
             )
+            add_notice(
+                db,
+                "move-asked",
+                clash_id,
+                by,
+                stamp,
+                {
+                    "request": request_id,
+                    "calendar": calendar,
+                    "uid": uid,
+                    "summary": summary,
+                    "comment": comment,
+                    "slots": pairs,
+                },
+            )
         logger.info("Move request %d for %s/%s asked by %s", request_id, calendar, uid, by)
         found = self.get(request_id)
         assert found is not None
@@ -192,7 +208,8 @@ class MoveRequests:
         start, end = (utc_text(chosen[0]), utc_text(chosen[1])) if chosen else (None, None)
         with self._records.transaction() as db:
             row = db.execute(
-                "SELECT clash_id, status FROM move_requests WHERE id=?", (request_id,)
+                "SELECT clash_id, status, calendar, uid, summary FROM move_requests WHERE id=?",
+                (request_id,),
             ).fetchone()
             if row is None or row[1] != "open":
                 raise RequestClosed(
@@ -207,6 +224,21 @@ class MoveRequests:
             db.execute(
                 "INSERT INTO history (clash_id, at, actor, action, comment) VALUES (?, ?, ?, ?, ?)",
                 (row[0], stamp, by, f"move-{status}", comment),
+            )
+            add_notice(
+                db,
+                f"move-{status}",
+                row[0],
+                by,
+                stamp,
+                {
+                    "request": request_id,
+                    "calendar": row[2],
+                    "uid": row[3],
+                    "summary": row[4],
+                    "comment": comment,
+                    "chosen": [start, end] if start else None,
+                },
             )
         logger.info("Move request %d %s by %s", request_id, status, by)
         found = self.get(request_id)

@@ -44,6 +44,8 @@ from calhub.engine.rules import registry
 from calhub.errors import NoSuchClash, UserError
 from calhub.store.clash_versions import Change, changes, key, lapsed_text, reapproved_text, version
 from calhub.store.move_requests import SCHEMA as MOVE_REQUESTS_SCHEMA
+from calhub.store.outbox import SCHEMA as OUTBOX_SCHEMA
+from calhub.store.outbox import add_notice
 from calhub.store.record_groups import RecordGroup, group_clashes, is_group_rule, record_id
 from calhub.store.record_types import ClashRecord
 from calhub.store.records_migrate import group_existing
@@ -133,6 +135,7 @@ CREATE INDEX IF NOT EXISTS history_clash ON history (clash_id);
 CREATE TABLE IF NOT EXISTS records_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
     + MOVE_REQUESTS_SCHEMA
+    + OUTBOX_SCHEMA
 )
 
 # Columns added to hub.sqlite after its first release: (table, column, definition).
@@ -689,6 +692,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                 "INSERT INTO history (clash_id, at, actor, action) VALUES (?, ?, ?, ?)",
                 (rid, stamp, "calhub", "detected"),
             )
+            add_notice(db, "detected", rid, "calhub", stamp)
         else:
             db.execute(
                 "UPDATE clashes SET severity=?, resolved=0, resolved_at=NULL, first_start=?, "
@@ -701,6 +705,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                     "INSERT INTO history (clash_id, at, actor, action) VALUES (?, ?, ?, ?)",
                     (rid, stamp, "calhub", "reappeared"),
                 )
+                add_notice(db, "reappeared", rid, "calhub", stamp)
             self._recheck_approval(db, rid, _version(row[1]), current, stamp, words)
         db.execute("DELETE FROM clash_members WHERE clash_id=?", (rid,))
         db.executemany(
@@ -787,6 +792,10 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
             "VALUES (?, ?, ?, ?, ?, ?)",
             (clash_id, stamp, "calhub", action, message_ru, message_en),
         )
+        if action == "changed":
+            add_notice(
+                db, "changed", clash_id, "calhub", stamp, {"ru": message_ru, "en": message_en}
+            )
 
     def all_active_ids(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT id FROM clashes WHERE resolved=0")}
@@ -903,6 +912,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                 "INSERT INTO history (clash_id, at, actor, action, comment) VALUES (?, ?, ?, ?, ?)",
                 (clash_id, stamp, actor, "approved", comment),
             )
+            add_notice(db, "approved", clash_id, actor, stamp, {"comment": comment})
         record = self.get(clash_id)
         assert record is not None
         return record
@@ -919,6 +929,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                 "INSERT INTO history (clash_id, at, actor, action, comment) VALUES (?, ?, ?, ?, ?)",
                 (clash_id, stamp, actor, "reopened", comment.strip()),
             )
+            add_notice(db, "reopened", clash_id, actor, stamp, {"comment": comment.strip()})
         record = self.get(clash_id)
         assert record is not None
         return record

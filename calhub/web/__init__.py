@@ -73,6 +73,7 @@ def create_app(
 
     from calhub.feeds.cache import FeedCache
     from calhub.web import (
+        account,
         api,
         asks,
         assets,
@@ -104,6 +105,7 @@ def create_app(
     i18n.init_app(app)
     assets.init_app(app)
     for blueprint in (
+        account.bp,
         api.bp,
         asks.bp,
         auth.bp,

@@ -1,0 +1,119 @@
+"""E-mail out: a queued message as a MIME message, and one SMTP session to send it.
+
+The password is read when a message is sent (``password_env`` or ``password_cmd`` of
+``[notify.smtp]``), never kept in the outbox, and never written to a log: errors say which
+setting failed, not what it held.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import os
+import shlex
+import smtplib
+import ssl
+import subprocess
+from email.message import EmailMessage
+
+from calhub.errors import CalhubError
+from calhub.hub.notify_settings import NotifySettings, SmtpSettings
+from calhub.store.outbox import Message
+
+__all__ = ["SendFailed", "build_email", "send_email"]
+
+logger = logging.getLogger(__name__)
+
+PASSWORD_CMD_TIMEOUT = 15
+
+
+class SendFailed(CalhubError):
+    """An attempt to send failed; the message stays queued (its text is safe to log)."""
+
+
+def message_id(idem_key: str, sender: str) -> str:
+    """The same Message-ID for every attempt of one message, so a mail system that sees a
+    message twice (a crash between the SMTP reply and its commit) can tell."""
+    domain = sender.rpartition("@")[2] or "calhub.invalid"
+    return f"<{idem_key}@{domain}>"
+
+
+def build_email(message: Message, sender: str) -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = message.address
+    mail["Subject"] = message.subject
+    mail["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
+    mail["Message-ID"] = message_id(message.idem_key, sender)
+    mail.set_content(message.text)
+    if message.html:
+        mail.add_alternative(message.html, subtype="html")
+    # After the parts: set_content drops every Content-* header (Content-Language too).
+    for name, value in message.headers.items():
+        mail[name] = value
+    return mail
+
+
+def password(smtp: SmtpSettings) -> str | None:
+    """The SMTP password, from the environment or a command; None when none is set."""
+    if smtp.password_env:
+        value = os.environ.get(smtp.password_env)
+        if value is None:
+            raise SendFailed(
+                f"[notify.smtp] password_env names {smtp.password_env}, which is not set in "
+                "the server's environment"
+            )
+        return value
+    if smtp.password_cmd:
+        try:
+            done = subprocess.run(  # noqa: S603 - the coordinator's own command from calhub.toml
+                shlex.split(smtp.password_cmd),
+                capture_output=True,
+                text=True,
+                timeout=PASSWORD_CMD_TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SendFailed(
+                f"[notify.smtp] password_cmd could not run: {type(exc).__name__}"
+            ) from None
+        if done.returncode != 0:
+            raise SendFailed(f"[notify.smtp] password_cmd exited with {done.returncode}")
+        return done.stdout.rstrip("\r\n")
+    return None
+
+
+def send_email(settings: NotifySettings, mail: EmailMessage) -> None:
+    """One SMTP session for one message; SendFailed with a loggable reason on failure."""
+    smtp = settings.smtp
+    try:
+        secret = password(smtp)
+        context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if smtp.security == "tls":
+            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
+        else:
+            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+        with client:
+            if smtp.security == "starttls":
+                client.starttls(context=context)
+            if smtp.username:
+                client.login(smtp.username, secret or "")
+            client.send_message(mail)
+    except SendFailed:
+        raise
+    except smtplib.SMTPAuthenticationError as exc:
+        raise SendFailed(
+            f"the SMTP server refused the login {smtp.username!r} ({exc.smtp_code})"
+        ) from None
+    except smtplib.SMTPResponseException as exc:
+        reason = (
+            exc.smtp_error.decode("utf-8", "replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
+        raise SendFailed(f"the SMTP server answered {exc.smtp_code} {reason[:200]}") from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise SendFailed(
+            f"cannot send through {smtp.host}:{smtp.port}: {type(exc).__name__}: {exc}"[:400]
+        ) from None

@@ -1,0 +1,168 @@
+"""A real loopback SMTP server (aiosmtpd) for the notification tests, and the hub settings
+that send through it."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from helpers import cli_ok
+
+SMTP_USER = "calhub-mailer"
+SMTP_PASSWORD = "s3cret-Smtp-pa55word-x9"
+PASSWORD_ENV = "CALHUB_TEST_SMTP_PASSWORD"
+SENDER = "calhub@school.example"
+ADDRESSES = {
+    "coordinator": "zavuch@school.example",
+    "bfu": "events@bfu.example",
+    "kgtu": "olymp@kgtu.example",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Inbox:
+    """What the SMTP server received: each message parsed, with its envelope."""
+
+    messages: list[tuple[Envelope, EmailMessage]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # Answer for DATA: None accepts; a text such as "451 try later" refuses.
+    refuse: Callable[[EmailMessage], str | None] = lambda _mail: None
+
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content or b""
+        assert isinstance(raw, bytes)
+        mail = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(mail, EmailMessage)
+        answer = self.refuse(mail)
+        if answer is not None:
+            return answer
+        with self.lock:
+            self.messages.append((envelope, mail))
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            return [m for e, m in self.messages if address in e.rcpt_tos]
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.messages) >= count:
+                    return [m for _, m in self.messages]
+            time.sleep(0.2)
+        with self.lock:
+            got = [(e.rcpt_tos, m["Subject"]) for e, m in self.messages]
+        raise AssertionError(f"expected {count} messages within {timeout} s, got {got}")
+
+
+def _authenticate(
+    server: Any, session: Session, envelope: Envelope, mechanism: str, data: Any
+) -> AuthResult:
+    ok = (
+        isinstance(data, LoginPassword)
+        and data.login == SMTP_USER.encode()
+        and data.password == SMTP_PASSWORD.encode()
+    )
+    # handled=False: the server answers 535 itself (True would leave the client waiting).
+    return AuthResult(success=ok, handled=False)
+
+
+class SmtpServer:
+    """A loopback SMTP server with AUTH, which can be stopped and started on one port."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.inbox = Inbox()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(
+            self.inbox,
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=_authenticate,
+            auth_required=True,
+            auth_require_tls=False,
+        )
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+def configure_mail(
+    root: Path,
+    port: int,
+    *,
+    languages: dict[str, str] | None = None,
+    notify: dict[str, str] | None = None,
+    batch_seconds: int = 1,
+    soft: str = "digest",
+) -> None:
+    """Set [notify] in the hub's calhub.toml and give each account an address."""
+    from calhub.hub import configfile
+
+    document = configfile.read_document(root)
+    document["notify"] = {
+        "sender": SENDER,
+        "batch_seconds": batch_seconds,
+        "retry_seconds": 1,
+        "soft": soft,
+        "smtp": {
+            "host": "127.0.0.1",
+            "port": port,
+            "security": "none",
+            "username": SMTP_USER,
+            "password_env": PASSWORD_ENV,
+            "timeout": 5,
+        },
+    }
+    configfile.save_document(root, document)
+    for login, address in ADDRESSES.items():
+        argv = ["account", "edit", login, "--email", address, "--data", str(root)]
+        argv += ["--language", (languages or {}).get(login, "ru")]
+        argv += ["--notify", (notify or {}).get(login, "immediate")]
+        cli_ok(argv)
+
+
+def outbox_json(root: Path) -> dict[str, Any]:
+    result = cli_ok(["outbox", "--json", "--data", str(root)])
+    document: dict[str, Any] = json.loads(result.out)
+    return document
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"not within {timeout} s: {what}")
+
+
+def parts(mail: EmailMessage) -> tuple[str, str]:
+    """The plain text and HTML parts of a message."""
+    text = mail.get_body(preferencelist=("plain",))
+    page = mail.get_body(preferencelist=("html",))
+    assert text is not None and page is not None, mail
+    return str(text.get_content()), str(page.get_content())

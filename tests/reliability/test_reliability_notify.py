@@ -1,0 +1,106 @@
+"""Notifications through failures: an SMTP outage, then a kill -9 of the server with
+messages queued. Each message reaches its recipient exactly once; none is lost."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from clash_support import at, conflicts, involving, own_week, put_event
+from notify_support import (
+    ADDRESSES,
+    PASSWORD_ENV,
+    SMTP_PASSWORD,
+    SmtpServer,
+    configure_mail,
+    outbox_json,
+    wait_until,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
+    monkeypatch.setenv(PASSWORD_ENV, SMTP_PASSWORD)
+    server = SmtpServer()  # not started: each test decides when the mail server is up
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def clash(hub: Any, prefix: str) -> None:
+    day = own_week()
+    for login, uid, title in (("bfu", "a", "Лекция [10]"), ("kgtu", "b", "Практикум [10А]")):
+        response = put_event(
+            hub, login, f"/{login}/calendar/", f"{prefix}-{uid}", title, at(day, 15), at(day, 16)
+        )
+        assert response.status == 201, response.text
+    assert involving(conflicts(hub), f"{prefix}-a", f"{prefix}-b")
+
+
+def exactly_once_each(smtp: SmtpServer, settle: float = 4.0) -> list[EmailMessage]:
+    """Wait for one message per address, then a while longer: no second copy comes."""
+    smtp.inbox.wait_for(len(ADDRESSES), timeout=60)
+    time.sleep(settle)
+    mails = [m for _, m in smtp.inbox.messages]
+    assert Counter(str(m["To"]) for m in mails) == Counter(ADDRESSES.values())
+    assert len({str(m["Message-ID"]) for m in mails}) == len(mails)
+    return mails
+
+
+def test_an_smtp_outage_then_recovery_sends_each_message_exactly_once(
+    fresh_hub: Any, smtp: SmtpServer
+) -> None:
+    root = fresh_hub.create()
+    configure_mail(root, smtp.port)
+    hub = fresh_hub.serve(root)
+    clash(hub, "out")
+
+    def retried() -> bool:
+        messages = outbox_json(root)["messages"]
+        return len(messages) == 3 and all(m["attempts"] >= 1 for m in messages)
+
+    wait_until(retried, what="three messages tried while the mail server is down")
+    queued = outbox_json(root)
+    assert queued["counts"]["queued"] == 3
+    assert all("Connection" in m["last_error"] for m in queued["messages"]), queued
+    smtp.start()
+    exactly_once_each(smtp)
+    assert outbox_json(root)["counts"] == {"queued": 0, "sent": 3, "failed": 0}
+    # The failures were logged, the password never.
+    log = hub.stderr()
+    assert "not sent" in log and SMTP_PASSWORD not in log
+
+
+def test_a_kill_9_mid_queue_loses_nothing_and_doubles_nothing(
+    fresh_hub: Any, smtp: SmtpServer
+) -> None:
+    root = fresh_hub.create()
+    configure_mail(root, smtp.port)
+    # The mail server takes the coordinator's message and answers "try later" to the rest.
+    coordinator = ADDRESSES["coordinator"]
+    smtp.inbox.refuse = lambda mail: None if str(mail["To"]) == coordinator else "451 4.3.0 later"
+    smtp.start()
+    hub = fresh_hub.serve(root)
+    clash(hub, "kill")
+    wait_until(lambda: len(smtp.inbox.to(coordinator)) == 1, what="the coordinator's message")
+
+    def refused_once() -> bool:
+        messages = outbox_json(root)["messages"]
+        return sum(1 for m in messages if m["status"] == "queued" and m["attempts"] >= 1) == 2
+
+    wait_until(refused_once, what="the partners' messages refused once")
+    assert hub.stop(signal.SIGKILL) == -signal.SIGKILL
+    fresh_hub.servers.remove(hub)  # it did not stop cleanly, on purpose
+    smtp.inbox.refuse = lambda mail: None
+    restarted = fresh_hub.serve(root)
+    exactly_once_each(smtp)
+    assert outbox_json(root)["counts"] == {"queued": 0, "sent": 3, "failed": 0}
+    assert SMTP_PASSWORD not in restarted.stderr() + hub.stderr()
