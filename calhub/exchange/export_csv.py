@@ -19,7 +19,6 @@ from calhub.exchange.export_rows import PLAN_HEADER, safe_text
 if TYPE_CHECKING:
     from calhub.exchange.export_rows import Export
 
-MIME = "text/csv"  # Flask adds "; charset=utf-8"
 DELIMITER = ";"
 HEADER = PLAN_HEADER
 

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MIME = "application/pdf"
 FONT = "DejaVu"
 STATE_COLOURS = {
     "hard": (244, 167, 167),

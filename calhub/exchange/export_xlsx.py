@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The old sheet's marks, and the dashboard's meaning of them: red, amber, green, grey.
 STATE_FILLS = {
     "hard": "F4A7A7",

@@ -8,12 +8,13 @@ the events whole from it).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from calhub.errors import UserError
-from calhub.exchange import export_csv, export_ics, export_pdf, export_xlsx
+from calhub.exchange import export_ics
 from calhub.exchange.export_rows import Export, ExportRequest, collect
 
 if TYPE_CHECKING:
@@ -22,17 +23,25 @@ if TYPE_CHECKING:
     from calhub.runtime import Runtime
 
 FORMATS = ("xlsx", "pdf", "csv", "ics")
-_WRITERS: dict[str, Callable[[Export], bytes]] = {
-    "xlsx": export_xlsx.write_xlsx,
-    "pdf": export_pdf.write_pdf,
-    "csv": export_csv.write_csv,
+# The writer of each format, imported on its first use: openpyxl and fpdf2 (with Pillow and
+# fontTools) cost a server some 35 MB it would carry from the start for an export a week.
+_WRITERS = {
+    "xlsx": ("calhub.exchange.export_xlsx", "write_xlsx"),
+    "pdf": ("calhub.exchange.export_pdf", "write_pdf"),
+    "csv": ("calhub.exchange.export_csv", "write_csv"),
 }
+# Each format's media type (here, so knowing it loads no writer).
 MIMES = {
-    "xlsx": export_xlsx.MIME,
-    "pdf": export_pdf.MIME,
-    "csv": export_csv.MIME,
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+    "csv": "text/csv",  # Flask adds "; charset=utf-8"
     "ics": export_ics.MIME,
 }
+
+
+def _writer(file_format: str) -> Callable[[Export], bytes]:
+    module, name = _WRITERS[file_format]
+    return cast("Callable[[Export], bytes]", getattr(importlib.import_module(module), name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,5 +78,5 @@ def export_file(
             raise ValueError("an ICS export needs the storage")
         body = export_ics.write_ics(runtime, storage(), export)
     else:
-        body = _WRITERS[chosen](export)
+        body = _writer(chosen)(export)
     return ExportFile(body, MIMES[chosen], f"{request.file_stem()}.{chosen}", len(export.rows))

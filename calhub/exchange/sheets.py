@@ -16,8 +16,6 @@ import logging
 import zipfile
 from dataclasses import dataclass, field
 
-import charset_normalizer
-
 from calhub.errors import UserError
 
 __all__ = ["Cell", "Limits", "Sheet", "SheetError", "check_size", "read_sheet"]
@@ -105,6 +103,8 @@ def _decode(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         pass
     if b"\x00" not in data:
+        import charset_normalizer  # only here: reading a CSV of unknown encoding
+
         best = charset_normalizer.from_bytes(data, cp_isolation=_CANDIDATES).best()
         if best is not None and best.chaos < 0.3:
             return str(best), str(best.encoding)
