@@ -21,6 +21,15 @@ from calhub.hub import Hub
 from calhub.runtime import Runtime
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for one browser-test module (tests/web/browser_support.py)."""
+    from browser_support import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
 @pytest.fixture(scope="session")
 def web_hub_template(tmp_path_factory: pytest.TempPathFactory, hub_template: Path) -> Path:
     from calhub.dav.importer import import_objects

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_support import DESKTOP, PHONE, Page, chromium
+from browser_support import DESKTOP, PHONE, Page
 from helpers import make_event
 
 from calhub.engine import Audience, AudienceParser
@@ -23,12 +23,6 @@ XSS_TITLES = (
     "<script>window.__xss = 1</script> [1А]",
     '"><img src=x onerror="window.__xss=2"> [1Б]',
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")

@@ -12,18 +12,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_support import DESKTOP, Page, chromium
+from browser_support import DESKTOP, Page
 from helpers import dav_client, make_event
 
 from calhub.hub import Hub
 
 PARTNERS = ("bfu", "kgtu", "ranepa", "kfruk", "pedcollege", "kodyutsekt")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")
