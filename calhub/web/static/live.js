@@ -11,6 +11,52 @@
 // Texts are set as text only.
 "use strict";
 
+// Pages that show what changed (the clash list here, the grade board in board.js) follow
+// changes with followPage(apply, retryMs): on each "calhub:changed" this page is fetched
+// again, one fetch at a time, and the parsed copy handed to apply(page), which swaps in its
+// part and returns false when it must try again later (after retryMs).
+(() => {
+  function followPage(apply, retryMs) {
+    let busy = false;
+    let again = false;
+
+    async function refresh() {
+      if (busy) {
+        again = true;
+        return;
+      }
+      busy = true;
+      try {
+        const response = await fetch(window.location.href, {
+          credentials: "same-origin",
+          cache: "no-store",
+          headers: { Accept: "text/html" },
+        });
+        if (response.ok && !response.redirected) {
+          const page = new DOMParser().parseFromString(await response.text(), "text/html");
+          if (apply(page) === false) {
+            again = true;
+          }
+        }
+      } catch (error) {
+        again = true; // offline for a moment, or the page changed under us: later
+      } finally {
+        busy = false;
+        if (again) {
+          again = false;
+          window.setTimeout(refresh, retryMs);
+        }
+      }
+    }
+
+    document.addEventListener("calhub:changed", () => {
+      refresh();
+    });
+  }
+
+  window.calhub = Object.freeze({ followPage });
+})();
+
 (() => {
   const status = document.getElementById("live-status");
   if (!status || !status.dataset.pollUrl) {
@@ -157,9 +203,6 @@
   // person is using (typing a comment, a field in focus, its free times opened).
   const list = document.getElementById("clash-list");
   const note = document.getElementById("clash-list-status");
-  let refreshing = false;
-  let again = false;
-
   function inUse(card) {
     if (card.contains(document.activeElement) || card.querySelector("details[open]")) {
       return true;
@@ -216,61 +259,35 @@
     }
   }
 
-  async function refreshList() {
-    if (refreshing) {
-      again = true;
-      return;
+  function refreshList(page) {
+    const fresh = page.getElementById("clash-list");
+    if (!fresh) {
+      return true;
     }
-    refreshing = true;
-    try {
-      const response = await fetch(window.location.href, {
-        credentials: "same-origin",
-        cache: "no-store",
-        headers: { Accept: "text/html" },
-      });
-      if (!response.ok || response.redirected) {
-        return;
-      }
-      const page = new DOMParser().parseFromString(await response.text(), "text/html");
-      const fresh = page.getElementById("clash-list");
-      if (!fresh) {
-        return;
-      }
-      const kept = new Map();
-      for (const card of list.querySelectorAll("article.clash")) {
-        if (inUse(card)) {
-          kept.set(card.id, card);
-        }
-      }
-      for (const card of kept.values()) {
-        if (!fresh.querySelector("#" + CSS.escape(card.id))) {
-          // That clash left the list while someone is using its card: wait for them.
-          again = true;
-          return;
-        }
-      }
-      merge(list, document.adoptNode(fresh), kept);
-      if (note) {
-        const time = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
-          hour: "2-digit", minute: "2-digit", second: "2-digit",
-        }).format(new Date());
-        note.textContent = (note.dataset.updated || "{time}").replace("{time}", time);
-      }
-    } catch (error) {
-      again = true;
-    } finally {
-      refreshing = false;
-      if (again) {
-        again = false;
-        window.setTimeout(refreshList, 5000);
+    const kept = new Map();
+    for (const card of list.querySelectorAll("article.clash")) {
+      if (inUse(card)) {
+        kept.set(card.id, card);
       }
     }
+    for (const card of kept.values()) {
+      if (!fresh.querySelector("#" + CSS.escape(card.id))) {
+        // That clash left the list while someone is using its card: wait for them.
+        return false;
+      }
+    }
+    merge(list, document.adoptNode(fresh), kept);
+    if (note) {
+      const time = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+        hour: "2-digit", minute: "2-digit", second: "2-digit",
+      }).format(new Date());
+      note.textContent = (note.dataset.updated || "{time}").replace("{time}", time);
+    }
+    return true;
   }
 
   if (list) {
-    document.addEventListener("calhub:changed", () => {
-      refreshList();
-    });
+    window.calhub.followPage(refreshList, 5000);
   }
 
   // A moment after the page is up: the page this one replaced has then surely given back
