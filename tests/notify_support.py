@@ -3,6 +3,7 @@ that send through it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import json
@@ -17,7 +18,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
-from helpers import cli_ok
+from clash_support import at, own_week
+from helpers import cli_ok, make_event
 
 SMTP_USER = "calhub-mailer"
 SMTP_PASSWORD = "s3cret-Smtp-pa55word-x9"
@@ -44,6 +46,26 @@ class Inbox:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Answer for DATA: None accepts; a text such as "451 try later" refuses.
     refuse: Callable[[EmailMessage], str | None] = lambda _mail: None
+    # Answer for RCPT TO: None accepts the address; a text such as "550 no such user" refuses.
+    refuse_rcpt: Callable[[str], str | None] = lambda _address: None
+    # Answer for QUIT, when not the usual "221 Bye".
+    quit_answer: str | None = None
+    rcpt_refused: list[str] = field(default_factory=list)
+
+    async def handle_RCPT(
+        self, server: Any, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        answer = self.refuse_rcpt(address)
+        if answer is not None:
+            with self.lock:
+                self.rcpt_refused.append(address)
+            return answer
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
+
+    async def handle_QUIT(self, server: Any, session: Session, envelope: Envelope) -> str:
+        return self.quit_answer or "221 Bye"
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content or b""
@@ -166,3 +188,45 @@ def parts(mail: EmailMessage) -> tuple[str, str]:
     page = mail.get_body(preferencelist=("html",))
     assert text is not None and page is not None, mail
     return str(text.get_content()), str(page.get_content())
+
+
+# Tomorrow 06:00 in Kaliningrad: past every batch wait, before the daily digest (07:30).
+FAR = dt.datetime.combine(
+    dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1), dt.time(4, 0), tzinfo=dt.UTC
+)
+
+
+def open_runtime(root: Path) -> Any:
+    from calhub.dav.maintenance import open_runtime
+    from calhub.hub import Hub
+
+    return open_runtime(Hub(root))
+
+
+def bulk_clashes(runtime: Any, pairs: int, prefix: str) -> None:
+    """``pairs`` bfu lectures for grade 10 and as many kgtu practices for 10А at the same
+    times: 2 × pairs rows written in one bulk import each, ``pairs`` hard clashes."""
+    from calhub.dav.importer import import_objects
+
+    day = own_week()
+    times = [(day + dt.timedelta(days=n // 8), 9 + n % 8) for n in range(pairs)]
+    settings = runtime.settings
+    for calendar, title in (("bfu", "Лекция [10]"), ("kgtu", "Практикум [10А]")):
+        texts = [
+            make_event(
+                f"{prefix}-{calendar}-{n}", title, at(d, h), at(d, h) + dt.timedelta(minutes=45)
+            )
+            for n, (d, h) in enumerate(times)
+        ]
+        import_objects(runtime, settings.calendar(calendar), texts)
+
+
+class Sent:
+    """A sender that keeps what it is handed (the SMTP tests send for real)."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    def __call__(self, settings: Any, message: Any, accepted: Any) -> None:
+        self.messages.append(message)
+        accepted()

@@ -11,52 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clash_support import at, own_week
-from helpers import make_event
-from notify_support import ADDRESSES, configure_mail
+from notify_support import ADDRESSES, FAR, Sent, bulk_clashes, configure_mail, open_runtime
 
 # aiosmtpd warns about AUTH without TLS (a loopback test server) and about its own internals.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
-
-# Tomorrow 06:00 in Kaliningrad: past every batch wait, before the daily digest (07:30).
-FAR = dt.datetime.combine(
-    dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1), dt.time(4, 0), tzinfo=dt.UTC
-)
-
-
-def _runtime(root: Path) -> Any:
-    from calhub.dav.maintenance import open_runtime
-    from calhub.hub import Hub
-
-    return open_runtime(Hub(root))
-
-
-def _bulk(runtime: Any, pairs: int, prefix: str) -> None:
-    """``pairs`` bfu lectures for grade 10 and as many kgtu practices for 10А at the same
-    times: 2 × pairs rows written in one bulk import each, ``pairs`` hard clashes."""
-    from calhub.dav.importer import import_objects
-
-    day = own_week()
-    times = [(day + dt.timedelta(days=n // 8), 9 + n % 8) for n in range(pairs)]
-    settings = runtime.settings
-    for calendar, title in (("bfu", "Лекция [10]"), ("kgtu", "Практикум [10А]")):
-        texts = [
-            make_event(
-                f"{prefix}-{calendar}-{n}", title, at(d, h), at(d, h) + dt.timedelta(minutes=45)
-            )
-            for n, (d, h) in enumerate(times)
-        ]
-        import_objects(runtime, settings.calendar(calendar), texts)
-
-
-class Sent:
-    """A sender that keeps what it is handed (the SMTP tests send for real)."""
-
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    def __call__(self, settings: Any, message: Any) -> None:
-        self.messages.append(message)
 
 
 def test_a_200_row_bulk_write_makes_one_digest_per_recipient(fresh_hub: Any) -> None:
@@ -64,8 +22,8 @@ def test_a_200_row_bulk_write_makes_one_digest_per_recipient(fresh_hub: Any) -> 
 
     root = fresh_hub.create()
     configure_mail(root, 1, languages={"kgtu": "en"})
-    runtime = _runtime(root)
-    _bulk(runtime, 100, "bulk")
+    runtime = open_runtime(root)
+    bulk_clashes(runtime, 100, "bulk")
     pending = runtime.outbox.pending()
     hard = [n for n in pending if n.severity == "hard"]
     assert len(hard) == 100 and {n.kind for n in hard} == {"detected"}
@@ -96,12 +54,12 @@ def test_a_200_row_bulk_write_makes_one_digest_per_recipient(fresh_hub: Any) -> 
 def test_notices_are_written_in_the_records_transaction_or_not_at_all(fresh_hub: Any) -> None:
     from calhub.store.outbox import add_notice
 
-    runtime = _runtime(fresh_hub.create())
+    runtime = open_runtime(fresh_hub.create())
     with pytest.raises(RuntimeError), runtime.records.transaction() as db:
         add_notice(db, "approved", "x", "coordinator", "2027-01-01T00:00:00Z")
         raise RuntimeError("the write failed")
     assert runtime.outbox.pending() == []
-    _bulk(runtime, 1, "tx")
+    bulk_clashes(runtime, 1, "tx")
     [notice] = runtime.outbox.pending()
     record = runtime.records.get(notice.clash_id)
     assert record is not None and notice.severity == record.severity == "hard"
@@ -120,8 +78,8 @@ def test_a_take_is_all_or_nothing_and_a_lease_is_one_process_s(fresh_hub: Any) -
 
     root = fresh_hub.create()
     configure_mail(root, 1)
-    first, second = _runtime(root), _runtime(root)
-    _bulk(first, 1, "lease")
+    first, second = open_runtime(root), open_runtime(root)
+    bulk_clashes(first, 1, "lease")
     notices = first.outbox.pending()
     message = NewMessage("email", "bfu", "a@b.example", "s", "t", "", "key-1", (notices[0].id,))
     assert first.outbox.take(notices, [message]) is True
@@ -247,8 +205,8 @@ def test_the_html_part_escapes_and_the_text_part_reads(fresh_hub: Any) -> None:
     from calhub.notify.compose import Composer, Item
     from calhub.store.outbox import Notice
 
-    runtime = _runtime(fresh_hub.create())
-    _bulk(runtime, 1, "esc")
+    runtime = open_runtime(fresh_hub.create())
+    bulk_clashes(runtime, 1, "esc")
     [notice] = runtime.outbox.pending()
     record = runtime.records.get(notice.clash_id)
     asked = Notice(
@@ -295,8 +253,8 @@ def test_a_move_request_reaches_the_partner_asked_and_its_answer_the_coordinator
 
     root = fresh_hub.create()
     configure_mail(root, 1, languages={"bfu": "en"}, notify={"kgtu": "digest"})
-    runtime = _runtime(root)
-    _bulk(runtime, 1, "ask")
+    runtime = open_runtime(root)
+    bulk_clashes(runtime, 1, "ask")
     hard = [n for n in runtime.outbox.pending() if n.severity == "hard"]
     clash_id = hard[0].clash_id
     sent = Sent()
@@ -359,11 +317,11 @@ def test_notify_test_and_outbox_retry_from_the_command_line(
         smtp.stop()
     missing = runner("outbox", "retry", "999", "--data", str(root))
     assert missing.code == 2 and "no message 999" in missing.err
-    runtime = _runtime(root)
-    _bulk(runtime, 1, "retry")
+    runtime = open_runtime(root)
+    bulk_clashes(runtime, 1, "retry")
     from calhub.notify.worker import Notifier
 
-    def failing(settings: Any, message: Any) -> None:
+    def failing(settings: Any, message: Any, accepted: Any) -> None:
         from calhub.notify.smtp import SendFailed
 
         raise SendFailed("the SMTP server answered 451 later")
@@ -387,8 +345,8 @@ def test_old_notices_and_messages_are_pruned_but_digest_items_kept(fresh_hub: An
 
     root = fresh_hub.create()
     configure_mail(root, 1)
-    runtime = _runtime(root)
-    _bulk(runtime, 8, "prune")
+    runtime = open_runtime(root)
+    bulk_clashes(runtime, 8, "prune")
     notifier = Notifier(runtime, "https://hub.example/", sender=Sent())
     notifier.run_once(FAR)
     outbox = runtime.outbox

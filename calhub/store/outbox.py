@@ -408,12 +408,18 @@ class Outbox(ThreadLocalDatabase):
         return self.get(int(row[0]))
 
     def sent(self, message_id: int, owner: str) -> None:
+        """The channel accepted the message: recorded whoever holds the lease now (it went,
+        whatever else is true), and never undone by a late :meth:`failed`."""
         with self.transaction() as db:
-            db.execute(
+            cursor = db.execute(
                 "UPDATE outbox SET status='sent', sent_at=?, attempts=attempts+1, "
-                "lease_owner=NULL, lease_until=NULL, last_error='' WHERE id=? AND lease_owner=?",
-                (utc_text(), message_id, owner),
+                "lease_owner=NULL, lease_until=NULL, last_error='' "
+                "WHERE id=? AND status='queued'",
+                (utc_text(), message_id),
             )
+        if cursor.rowcount == 1:
+            return
+        logger.warning("Outbox: message %d was marked sent already (by %s?)", message_id, owner)
 
     def failed(self, message_id: int, owner: str, error: str, retry_at: dt.datetime | None) -> None:
         """A failed attempt: tried again at ``retry_at``, or given up (None)."""
@@ -421,7 +427,7 @@ class Outbox(ThreadLocalDatabase):
             db.execute(
                 "UPDATE outbox SET attempts=attempts+1, last_error=?, lease_owner=NULL, "
                 "lease_until=NULL, status=?, next_at=coalesce(?, next_at) "
-                "WHERE id=? AND lease_owner=?",
+                "WHERE id=? AND lease_owner=? AND status='queued'",
                 (
                     error[:MAX_ERROR],
                     "queued" if retry_at is not None else "failed",

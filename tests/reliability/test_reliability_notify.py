@@ -1,5 +1,6 @@
-"""Notifications through failures: an SMTP outage, then a kill -9 of the server with
-messages queued. Each message reaches its recipient exactly once; none is lost."""
+"""Notifications through failures: an SMTP outage, a kill -9 of the server with messages
+queued, two servers on one hub sharing the queue through an outage. Each message reaches its
+recipient exactly once (counted at the SMTP server); none is lost."""
 
 from __future__ import annotations
 
@@ -104,3 +105,22 @@ def test_a_kill_9_mid_queue_loses_nothing_and_doubles_nothing(
     exactly_once_each(smtp)
     assert outbox_json(root)["counts"] == {"queued": 0, "sent": 3, "failed": 0}
     assert SMTP_PASSWORD not in restarted.stderr() + hub.stderr()
+
+
+def test_two_servers_on_one_hub_through_an_outage_send_each_message_once(
+    fresh_hub: Any, smtp: SmtpServer
+) -> None:
+    root = fresh_hub.create()
+    configure_mail(root, smtp.port)
+    first, second = fresh_hub.serve(root), fresh_hub.serve(root)
+    # One clash written through the first: both senders see its notices and race for them.
+    clash(first, "two")
+
+    def both_tried() -> bool:
+        return all("not sent" in hub.stderr() for hub in (first, second))
+
+    # Both senders work the same queue while the mail server is down.
+    wait_until(both_tried, timeout=60, what="both senders tried while the mail server is down")
+    smtp.start()
+    exactly_once_each(smtp)
+    assert outbox_json(root)["counts"] == {"queued": 0, "sent": 3, "failed": 0}
