@@ -356,3 +356,31 @@ def test_old_notices_and_messages_are_pruned_but_digest_items_kept(fresh_hub: An
     assert outbox.counts()["sent"] == 0
     # The soft clashes still waiting for the daily digest are not forgotten.
     assert outbox.digest_of("coordinator")
+
+
+def test_a_bulk_write_holds_its_notices_back_until_it_ends(fresh_hub: Any) -> None:
+    """The API a source sync uses (Outbox.bulk_write): one digest per recipient however
+    long the sync takes and however many transactions it writes."""
+    import zoneinfo
+
+    from calhub.notify.worker import Notifier
+
+    root = fresh_hub.create()
+    configure_mail(root, 1)
+    runtime = open_runtime(root)
+    sent = Sent()
+    notifier = Notifier(runtime, "https://hub.example/", sender=sent)
+    # Minutes on: past every batch wait, inside the hold; today's daily digest already gone.
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    local = later.astimezone(zoneinfo.ZoneInfo("Europe/Kaliningrad"))
+    runtime.outbox.set_meta("digest_day", local.date().isoformat())
+    with runtime.outbox.bulk_write("sync feed-7"):
+        bulk_clashes(runtime, 2, "hold-a")
+        assert runtime.outbox.holds() == ["sync feed-7"]
+        assert notifier.run_once(later) == 0 and runtime.outbox.count_pending() > 0
+        bulk_clashes(runtime, 2, "hold-b")  # a second write, minutes after the first
+        # A hold outlives no crash: past HOLD_LIMIT it no longer counts.
+        assert runtime.outbox.holds(later + dt.timedelta(hours=1)) == []
+    assert runtime.outbox.holds() == []
+    assert notifier.run_once(later) == 3
+    assert [m.subject for m in sent.messages] == ["[calhub] Новости о накладках: 4"] * 3

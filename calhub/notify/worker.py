@@ -5,7 +5,8 @@ so no SMTP server, slow or down, ever holds up a CalDAV write (nothing here runs
 Radicale's lock). Each round it
 
 1. sets aside notices older than ``[notify] expire_days``;
-2. once a write's notices have settled (none newer than ``batch_seconds``), makes them into
+2. once a write's notices have settled (none newer than ``batch_seconds``, no bulk write
+   holding them back: :meth:`calhub.store.outbox.Outbox.bulk_write`), makes them into
    messages: one per recipient, a digest when there are several (a bulk write), the notices
    marked done in the same transaction (:meth:`calhub.store.outbox.Outbox.take`);
 3. at ``digest_time`` (hub time), once a day, one digest per recipient of what waited for it;
@@ -181,6 +182,8 @@ class Notifier:
         pending = outbox.pending()
         if not pending:
             return 0
+        if outbox.holds(now):
+            return 0  # a bulk write is going on (Outbox.bulk_write): its notices wait for it
         wait = dt.timedelta(seconds=settings.notify.batch_seconds)
         newest, oldest = _moment(pending[-1].at), _moment(pending[0].at)
         if now - newest < wait and now - oldest < max(dt.timedelta(minutes=1), wait * 10):

@@ -15,6 +15,16 @@ retried at ``next_at`` after a failure, ``failed`` after the last attempt.
 
 **Digest items** are the notices a recipient hears about only in the daily digest (soft
 clashes, or an account that asked for a digest), one row per recipient and notice.
+
+**A bulk write** (an import, a source sync) that spans several transactions, or pauses
+longer than ``[notify] batch_seconds`` between them, wraps itself in
+:meth:`Outbox.bulk_write`: while any such hold is open (in any process) no notice is made
+into a message, so everything the bulk write caused goes out as one digest per recipient
+when it ends. A hold left by a crashed process runs out after ``HOLD_LIMIT``::
+
+    with runtime.outbox.bulk_write("sync feed-7"):
+        ...  # the writes; their notices wait
+    # the sender's next round makes one message per recipient of all of them
 """
 
 from __future__ import annotations
@@ -22,8 +32,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import secrets
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +43,7 @@ from calhub.errors import UserError
 from calhub.store.sqlitedb import IN_LIST, ThreadLocalDatabase, in_list, utc_text
 
 __all__ = [
+    "HOLD_LIMIT",
     "KINDS",
     "SCHEMA",
     "Message",
@@ -55,6 +68,9 @@ KINDS = (
 )
 MESSAGE_STATUSES = ("queued", "sent", "failed")
 MAX_ERROR = 500
+# The longest a bulk write holds the notices back; a hold of a crashed process ends then.
+HOLD_LIMIT = dt.timedelta(minutes=30)
+_HOLD = "hold:"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS notices (
@@ -336,6 +352,32 @@ class Outbox(ThreadLocalDatabase):
     def count_pending(self) -> int:
         row = self.db.execute("SELECT count(*) FROM notices WHERE done=0").fetchone()
         return int(row[0])
+
+    @contextmanager
+    def bulk_write(self, what: str, limit: dt.timedelta = HOLD_LIMIT) -> Iterator[None]:
+        """Hold every notice back while the block runs (see the module docstring): the
+        bulk write's notices then travel together, one message per recipient."""
+        key = f"{_HOLD}{secrets.token_hex(8)}"
+        until = utc_text(dt.datetime.now(dt.UTC) + limit)
+        self.set_meta(key, f"{until} {what}")
+        try:
+            yield
+        finally:
+            with self.transaction() as db:
+                db.execute("DELETE FROM outbox_meta WHERE key=?", (key,))
+
+    def holds(self, now: dt.datetime | None = None) -> list[str]:
+        """What the bulk writes holding the notices back say they are (unexpired ones)."""
+        stamp = utc_text(now or dt.datetime.now(dt.UTC))
+        rows = self.db.execute(
+            "SELECT value FROM outbox_meta WHERE key LIKE ? ORDER BY value", (_HOLD + "%",)
+        )
+        found = []
+        for (value,) in rows:
+            until, _, what = str(value).partition(" ")
+            if until >= stamp:
+                found.append(what)
+        return found
 
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM outbox_meta WHERE key=?", (key,)).fetchone()
