@@ -39,7 +39,7 @@ from calhub.notify.smtp import SendFailed, build_email, send_email
 from calhub.notify.webhook import body as webhook_body
 from calhub.notify.webhook import post
 from calhub.runtime import Runtime
-from calhub.store.outbox import Message, NewMessage, Notice
+from calhub.store.outbox import EMAIL, WEBHOOK, Message, NewMessage, Notice
 from calhub.store.record_types import ClashRecord
 
 __all__ = ["Notifier", "backoff", "deliver", "idem_key", "lease_for"]
@@ -53,8 +53,7 @@ KEEP_NOTICES = dt.timedelta(days=30)
 KEEP_MESSAGES = dt.timedelta(days=90)
 PRUNE_EVERY = dt.timedelta(hours=1)
 MAX_BACKOFF = dt.timedelta(hours=1)
-CHANNEL = "email"
-WEBHOOK = "webhook"
+CHANNEL = EMAIL
 
 # A sender gets the message and a callback to call the moment the channel accepted it (the
 # SMTP server's 250 to DATA, the webhook's 2xx): "sent" is committed right then.

@@ -43,9 +43,12 @@ from calhub.errors import UserError
 from calhub.store.sqlitedb import IN_LIST, ThreadLocalDatabase, in_list, utc_text
 
 __all__ = [
+    "EMAIL",
     "HOLD_LIMIT",
     "KINDS",
     "SCHEMA",
+    "WEBHOOK",
+    "ChannelState",
     "Message",
     "NewMessage",
     "Notice",
@@ -67,6 +70,9 @@ KINDS = (
     "move-declined",
 )
 MESSAGE_STATUSES = ("queued", "sent", "failed")
+# The channels a message goes out by.
+EMAIL = "email"
+WEBHOOK = "webhook"
 MAX_ERROR = 500
 # The longest a bulk write holds the notices back; a hold of a crashed process ends then.
 HOLD_LIMIT = dt.timedelta(minutes=30)
@@ -235,6 +241,18 @@ def _notice(row: Sequence[Any]) -> Notice:
         loaded if isinstance(loaded, dict) else {},
         batch,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelState:
+    """How one channel is doing, for the dashboard: the newest delivery, and the newest
+    error of a message not sent since (a message sent after its errors clears them)."""
+
+    queued: int
+    failed: int
+    last_sent_at: str | None
+    last_error: str
+    error_message: Message | None
 
 
 class _TakenElsewhere(Exception):
@@ -533,6 +551,29 @@ class Outbox(ThreadLocalDatabase):
             (in_list(statuses), limit),
         )
         return [_message(row) for row in rows.fetchall()]
+
+    def channel_state(self, channel: str) -> ChannelState:
+        counts = dict(
+            self.db.execute(
+                "SELECT status, count(*) FROM outbox WHERE channel=? GROUP BY status", (channel,)
+            ).fetchall()
+        )
+        row = self.db.execute(
+            "SELECT max(sent_at) FROM outbox WHERE channel=? AND status='sent'", (channel,)
+        ).fetchone()
+        erred = self.db.execute(
+            f"SELECT {_MESSAGE_COLUMNS} FROM outbox WHERE channel=? AND status != 'sent' "
+            "AND last_error != '' ORDER BY id DESC LIMIT 1",
+            (channel,),
+        ).fetchone()
+        message = None if erred is None else _message(erred)
+        return ChannelState(
+            queued=int(counts.get("queued", 0)),
+            failed=int(counts.get("failed", 0)),
+            last_sent_at=None if row is None or row[0] is None else str(row[0]),
+            last_error=message.last_error if message is not None else "",
+            error_message=message,
+        )
 
     def counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT status, count(*) FROM outbox GROUP BY status")
