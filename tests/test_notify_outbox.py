@@ -186,6 +186,16 @@ def test_init_takes_the_coordinator_s_address(tmp_path: Path, runner: Any) -> No
         ({"soft": "never"}, "notify.soft", "not one of"),
         ({"webhook": {"url": "https://bridge.example/h"}}, "notify.webhook.secret_env", "required"),
         ({"webhook": {"url": "ftp://x", "secret_env": "K"}}, "notify.webhook.url", "not an http"),
+        (
+            {"webhook": {"url": "https://b.example/h", "secret": "k3y"}},
+            "notify.webhook.secret",
+            "must not be in the file",
+        ),
+        (
+            {"webhook": {"url": "https://b.example/h", "secret_env": "K", "secret_cmd": "pass"}},
+            "notify.webhook.secret_cmd",
+            "not both",
+        ),
     ],
 )
 def test_bad_notify_settings_name_the_file_and_key(

@@ -1,14 +1,21 @@
 """Sending through a real loopback SMTP server (aiosmtpd), the sender run in-process on a
-clock of the test's: when retries come, a refused address, a session that ends badly."""
+clock of the test's: when retries come, a refused address, a session that ends badly; and a
+webhook call to a loopback HTTP server, its key from a command."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import http.server
 import itertools
+import json
+import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from notify_support import (
@@ -143,3 +150,57 @@ def test_a_message_accepted_counts_as_sent_however_the_session_ends(
     assert notifier.run_once(FAR + dt.timedelta(hours=1)) == 0
     assert Counter(str(m["To"]) for _, m in smtp.inbox.messages) == Counter(ADDRESSES.values())
     assert runtime.outbox.counts() == {"queued": 0, "sent": 3, "failed": 0}
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    """A loopback webhook receiver that keeps what it was sent and answers 204."""
+
+    calls: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+
+    def do_POST(self) -> None:
+        payload = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.calls.append((dict(self.headers.items()), payload))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_the_webhook_key_comes_from_a_command_and_signs_the_exact_body(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from calhub.hub.notify_settings import WebhookSettings
+    from calhub.notify.smtp import SendFailed
+    from calhub.notify.webhook import post
+    from calhub.store.outbox import Message
+
+    key = "cmd-key-5b1e"
+    script = tmp_path / "key.py"
+    script.write_text(f"print({key!r})\n", encoding="utf-8")
+    _Receiver.calls = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    body = json.dumps({"notices": [{"kind": "detected", "headline": {"ru": "Накладка"}}]})
+    message = Message(
+        1, "webhook", "webhook", url, "1 notices", body, "", {}, "key-1", (), "queued", 0,
+        "", "", None, None, "", None,
+    )  # fmt: skip
+    try:
+        post(WebhookSettings(url=url, secret_cmd=f"{sys.executable} {script}", timeout=5), message)
+        # A variable that is not set: refused before any call, its name said, no key shown.
+        monkeypatch.delenv("CALHUB_NO_SUCH_KEY", raising=False)
+        with pytest.raises(SendFailed, match="CALHUB_NO_SUCH_KEY, which is not set"):
+            post(WebhookSettings(url=url, secret_env="CALHUB_NO_SUCH_KEY"), message)
+        with pytest.raises(SendFailed, match="secret_cmd exited with 3"):
+            post(WebhookSettings(url=url, secret_cmd=f"{sys.executable} -c 'exit(3)'"), message)
+    finally:
+        server.shutdown()
+        server.server_close()
+    [(headers, payload)] = _Receiver.calls
+    assert payload == body.encode()
+    expected = "sha256=" + hmac.new(key.encode(), payload, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Calhub-Signature"], expected)
+    assert headers["X-Calhub-Delivery"] == "key-1"
+    assert headers["Content-Type"] == "application/json; charset=utf-8"

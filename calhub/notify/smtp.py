@@ -14,23 +14,19 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import os
-import shlex
 import smtplib
 import ssl
-import subprocess
 from collections.abc import Callable
 from email.message import EmailMessage
 
 from calhub.errors import CalhubError
 from calhub.hub.notify_settings import NotifySettings, SmtpSettings
+from calhub.notify.keys import KeyUnavailable, read_secret
 from calhub.store.outbox import Message
 
 __all__ = ["SendFailed", "build_email", "send_email"]
 
 logger = logging.getLogger(__name__)
-
-PASSWORD_CMD_TIMEOUT = 15
 
 
 class SendFailed(CalhubError):
@@ -72,31 +68,10 @@ def build_email(message: Message, sender: str) -> EmailMessage:
 
 def password(smtp: SmtpSettings) -> str | None:
     """The SMTP password, from the environment or a command; None when none is set."""
-    if smtp.password_env:
-        value = os.environ.get(smtp.password_env)
-        if value is None:
-            raise SendFailed(
-                f"[notify.smtp] password_env names {smtp.password_env}, which is not set in "
-                "the server's environment"
-            )
-        return value
-    if smtp.password_cmd:
-        try:
-            done = subprocess.run(  # noqa: S603 - the coordinator's own command from calhub.toml
-                shlex.split(smtp.password_cmd),
-                capture_output=True,
-                text=True,
-                timeout=PASSWORD_CMD_TIMEOUT,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SendFailed(
-                f"[notify.smtp] password_cmd could not run: {type(exc).__name__}"
-            ) from None
-        if done.returncode != 0:
-            raise SendFailed(f"[notify.smtp] password_cmd exited with {done.returncode}")
-        return done.stdout.rstrip("\r\n")
-    return None
+    try:
+        return read_secret("notify.smtp", "password", smtp.password_env, smtp.password_cmd)
+    except KeyUnavailable as exc:
+        raise SendFailed(str(exc)) from None
 
 
 def _reason(error: bytes | str) -> str:
