@@ -394,3 +394,40 @@ def test_a_bulk_write_holds_its_notices_back_until_it_ends(fresh_hub: Any) -> No
     assert runtime.outbox.holds() == []
     assert notifier.run_once(later) == 3
     assert [m.subject for m in sent.messages] == ["[calhub] Новости о накладках: 4"] * 3
+
+
+@pytest.mark.parametrize("soft", ["immediate", "off"])
+def test_soft_clashes_at_once_or_never_and_a_digest_account_hears_next_morning(
+    fresh_hub: Any, soft: str
+) -> None:
+    """[notify] soft (the default, digest, is in the 200-row test); kgtu asked for a daily
+    digest: it hears nothing at once and everything in the morning."""
+    from calhub.notify.worker import Notifier
+
+    root = fresh_hub.create()
+    configure_mail(root, 1, soft=soft, notify={"kgtu": "digest"})
+    runtime = open_runtime(root)
+    bulk_clashes(runtime, 8, f"soft-{soft}")
+    pending = runtime.outbox.pending()
+    hard = sum(1 for n in pending if n.severity == "hard")
+    soft_count = len(pending) - hard
+    assert hard == 8 and soft_count > 0
+    told = hard + soft_count if soft == "immediate" else hard
+    sent = Sent()
+    notifier = Notifier(runtime, "https://hub.example/", sender=sent)
+    assert notifier.run_once(FAR) == 2
+    assert sorted(m.recipient for m in sent.messages) == ["bfu", "coordinator"]
+    counts = {m.recipient: int(m.subject.rsplit(": ", 1)[1]) for m in sent.messages}
+    # The coordinator hears of every clash; bfu of the hard ones and of the soft ones of its
+    # own events (a busy week for grade 10) unless soft clashes are off.
+    assert counts["coordinator"] == told
+    assert hard < counts["bfu"] <= told if soft == "immediate" else counts["bfu"] == hard
+    assert runtime.outbox.digest_recipients() == ["kgtu"]
+    morning = FAR + dt.timedelta(hours=2)  # 08:00 in Kaliningrad, past digest_time
+    assert notifier.run_once(morning) == 1
+    daily = sent.messages[-1]
+    assert daily.recipient == "kgtu" and daily.subject.startswith("[calhub] Сводка за день: ")
+    assert daily.text.count("https://hub.example/conflicts/") >= hard
+    if soft == "off":
+        assert daily.subject == f"[calhub] Сводка за день: {hard}"
+    assert runtime.outbox.digest_recipients() == []
