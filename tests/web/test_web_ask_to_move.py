@@ -11,6 +11,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from web_support import session_csrf, sign_in, text
 
 from calhub.store.records import Filters
@@ -185,6 +186,8 @@ def test_only_the_coordinator_asks_and_only_the_partner_answers(
     )
 
 
+# aiosmtpd warns about AUTH without TLS (a loopback test server) and about its own internals.
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 def test_the_partner_asked_is_mailed_the_three_nearest_free_slots(
     web_app: Any, web_hub: Any, web_runtime: Any, monkeypatch: Any
 ) -> None:
