@@ -8,6 +8,8 @@ import email
 import email.policy
 import json
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -108,11 +110,21 @@ def _authenticate(
 
 
 class SmtpServer:
-    """A loopback SMTP server with AUTH, which can be stopped and started on one port."""
+    """A loopback SMTP server with AUTH, which can be stopped and started on one port;
+    ``starttls`` (STARTTLS required, AUTH only after it) or ``smtps`` (TLS from the first
+    byte) is the server's TLS context."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        starttls: ssl.SSLContext | None = None,
+        smtps: ssl.SSLContext | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.inbox = Inbox()
+        self._starttls = starttls
+        self._smtps = smtps
         self._controller: Controller | None = None
 
     def start(self) -> None:
@@ -120,9 +132,12 @@ class SmtpServer:
             self.inbox,
             hostname="127.0.0.1",
             port=self.port,
+            ssl_context=self._smtps,
             authenticator=_authenticate,
             auth_required=True,
-            auth_require_tls=False,
+            auth_require_tls=self._starttls is not None,
+            tls_context=self._starttls,
+            require_starttls=self._starttls is not None,
         )
         self._controller.start()
 
@@ -130,6 +145,22 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+def certificate(directory: Path) -> ssl.SSLContext:
+    """A server context with a fresh self-signed certificate for 127.0.0.1, made by the
+    openssl command; the certificate is ``directory / "cert.pem"`` (a client trusts it with
+    SSL_CERT_FILE)."""
+    key, cert = directory / "key.pem", directory / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
 
 
 def configure_mail(
@@ -140,6 +171,7 @@ def configure_mail(
     notify: dict[str, str] | None = None,
     batch_seconds: int = 1,
     soft: str = "digest",
+    security: str = "none",
 ) -> None:
     """Set [notify] in the hub's calhub.toml and give each account an address."""
     from calhub.hub import configfile
@@ -153,7 +185,7 @@ def configure_mail(
         "smtp": {
             "host": "127.0.0.1",
             "port": port,
-            "security": "none",
+            "security": security,
             "username": SMTP_USER,
             "password_env": PASSWORD_ENV,
             "timeout": 5,

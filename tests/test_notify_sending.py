@@ -25,6 +25,7 @@ from notify_support import (
     SMTP_PASSWORD,
     SmtpServer,
     bulk_clashes,
+    certificate,
     configure_mail,
     open_runtime,
 )
@@ -204,3 +205,28 @@ def test_the_webhook_key_comes_from_a_command_and_signs_the_exact_body(
     assert hmac.compare_digest(headers["X-Calhub-Signature"], expected)
     assert headers["X-Calhub-Delivery"] == "key-1"
     assert headers["Content-Type"] == "application/json; charset=utf-8"
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_starttls_and_smtps_send_only_to_a_server_whose_certificate_is_trusted(
+    fresh_hub: Any, runner: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, security: str
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, SMTP_PASSWORD)
+    context = certificate(tmp_path)
+    server = SmtpServer(**{"starttls" if security == "starttls" else "smtps": context})
+    server.start()
+    try:
+        root = fresh_hub.create()
+        configure_mail(root, server.port, security=security)
+        # A certificate nobody vouches for: refused, said so, nothing sent, no password shown.
+        refused = runner("notify", "test", "ops@school.example", "--data", str(root))
+        assert refused.code == 2 and "CERTIFICATE_VERIFY_FAILED" in refused.err, refused
+        assert SMTP_PASSWORD not in refused.err and server.inbox.messages == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
+        done = runner("notify", "test", "ops@school.example", "--data", str(root))
+        assert done.code == 0, done
+    finally:
+        server.stop()
+    [(envelope, mail)] = server.inbox.messages
+    assert envelope.rcpt_tos == ["ops@school.example"]
+    assert mail["Subject"] == "[calhub] Проверка почты calhub"
