@@ -151,5 +151,7 @@ def send_email(
         raise SendFailed(
             f"cannot send through {smtp.host}:{smtp.port}: {type(exc).__name__}: {exc}"[:400]
         ) from None
-    accepted()
-    _quit(client)
+    try:
+        accepted()
+    finally:
+        _quit(client)
