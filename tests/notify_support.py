@@ -3,10 +3,13 @@ that send through it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import json
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +20,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
-from helpers import cli_ok
+from clash_support import at, own_week
+from helpers import cli_ok, make_event
 
 SMTP_USER = "calhub-mailer"
 SMTP_PASSWORD = "s3cret-Smtp-pa55word-x9"
@@ -44,6 +48,26 @@ class Inbox:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Answer for DATA: None accepts; a text such as "451 try later" refuses.
     refuse: Callable[[EmailMessage], str | None] = lambda _mail: None
+    # Answer for RCPT TO: None accepts the address; a text such as "550 no such user" refuses.
+    refuse_rcpt: Callable[[str], str | None] = lambda _address: None
+    # Answer for QUIT, when not the usual "221 Bye".
+    quit_answer: str | None = None
+    rcpt_refused: list[str] = field(default_factory=list)
+
+    async def handle_RCPT(
+        self, server: Any, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        answer = self.refuse_rcpt(address)
+        if answer is not None:
+            with self.lock:
+                self.rcpt_refused.append(address)
+            return answer
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
+
+    async def handle_QUIT(self, server: Any, session: Session, envelope: Envelope) -> str:
+        return self.quit_answer or "221 Bye"
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content or b""
@@ -86,11 +110,21 @@ def _authenticate(
 
 
 class SmtpServer:
-    """A loopback SMTP server with AUTH, which can be stopped and started on one port."""
+    """A loopback SMTP server with AUTH, which can be stopped and started on one port;
+    ``starttls`` (STARTTLS required, AUTH only after it) or ``smtps`` (TLS from the first
+    byte) is the server's TLS context."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        starttls: ssl.SSLContext | None = None,
+        smtps: ssl.SSLContext | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.inbox = Inbox()
+        self._starttls = starttls
+        self._smtps = smtps
         self._controller: Controller | None = None
 
     def start(self) -> None:
@@ -98,9 +132,12 @@ class SmtpServer:
             self.inbox,
             hostname="127.0.0.1",
             port=self.port,
+            ssl_context=self._smtps,
             authenticator=_authenticate,
             auth_required=True,
-            auth_require_tls=False,
+            auth_require_tls=self._starttls is not None,
+            tls_context=self._starttls,
+            require_starttls=self._starttls is not None,
         )
         self._controller.start()
 
@@ -108,6 +145,22 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+def certificate(directory: Path) -> ssl.SSLContext:
+    """A server context with a fresh self-signed certificate for 127.0.0.1, made by the
+    openssl command; the certificate is ``directory / "cert.pem"`` (a client trusts it with
+    SSL_CERT_FILE)."""
+    key, cert = directory / "key.pem", directory / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
 
 
 def configure_mail(
@@ -118,6 +171,7 @@ def configure_mail(
     notify: dict[str, str] | None = None,
     batch_seconds: int = 1,
     soft: str = "digest",
+    security: str = "none",
 ) -> None:
     """Set [notify] in the hub's calhub.toml and give each account an address."""
     from calhub.hub import configfile
@@ -131,7 +185,7 @@ def configure_mail(
         "smtp": {
             "host": "127.0.0.1",
             "port": port,
-            "security": "none",
+            "security": security,
             "username": SMTP_USER,
             "password_env": PASSWORD_ENV,
             "timeout": 5,
@@ -166,3 +220,45 @@ def parts(mail: EmailMessage) -> tuple[str, str]:
     page = mail.get_body(preferencelist=("html",))
     assert text is not None and page is not None, mail
     return str(text.get_content()), str(page.get_content())
+
+
+# Tomorrow 06:00 in Kaliningrad: past every batch wait, before the daily digest (07:30).
+FAR = dt.datetime.combine(
+    dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1), dt.time(4, 0), tzinfo=dt.UTC
+)
+
+
+def open_runtime(root: Path) -> Any:
+    from calhub.dav.maintenance import open_runtime
+    from calhub.hub import Hub
+
+    return open_runtime(Hub(root))
+
+
+def bulk_clashes(runtime: Any, pairs: int, prefix: str) -> None:
+    """``pairs`` bfu lectures for grade 10 and as many kgtu practices for 10А at the same
+    times: 2 × pairs rows written in one bulk import each, ``pairs`` hard clashes."""
+    from calhub.dav.importer import import_objects
+
+    day = own_week()
+    times = [(day + dt.timedelta(days=n // 8), 9 + n % 8) for n in range(pairs)]
+    settings = runtime.settings
+    for calendar, title in (("bfu", "Лекция [10]"), ("kgtu", "Практикум [10А]")):
+        texts = [
+            make_event(
+                f"{prefix}-{calendar}-{n}", title, at(d, h), at(d, h) + dt.timedelta(minutes=45)
+            )
+            for n, (d, h) in enumerate(times)
+        ]
+        import_objects(runtime, settings.calendar(calendar), texts)
+
+
+class Sent:
+    """A sender that keeps what it is handed (the SMTP tests send for real)."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    def __call__(self, settings: Any, message: Any, accepted: Any) -> None:
+        self.messages.append(message)
+        accepted()

@@ -11,52 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clash_support import at, own_week
-from helpers import make_event
-from notify_support import ADDRESSES, configure_mail
+from notify_support import ADDRESSES, FAR, Sent, bulk_clashes, configure_mail, open_runtime
 
 # aiosmtpd warns about AUTH without TLS (a loopback test server) and about its own internals.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
-
-# Tomorrow 06:00 in Kaliningrad: past every batch wait, before the daily digest (07:30).
-FAR = dt.datetime.combine(
-    dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1), dt.time(4, 0), tzinfo=dt.UTC
-)
-
-
-def _runtime(root: Path) -> Any:
-    from calhub.dav.maintenance import open_runtime
-    from calhub.hub import Hub
-
-    return open_runtime(Hub(root))
-
-
-def _bulk(runtime: Any, pairs: int, prefix: str) -> None:
-    """``pairs`` bfu lectures for grade 10 and as many kgtu practices for 10А at the same
-    times: 2 × pairs rows written in one bulk import each, ``pairs`` hard clashes."""
-    from calhub.dav.importer import import_objects
-
-    day = own_week()
-    times = [(day + dt.timedelta(days=n // 8), 9 + n % 8) for n in range(pairs)]
-    settings = runtime.settings
-    for calendar, title in (("bfu", "Лекция [10]"), ("kgtu", "Практикум [10А]")):
-        texts = [
-            make_event(
-                f"{prefix}-{calendar}-{n}", title, at(d, h), at(d, h) + dt.timedelta(minutes=45)
-            )
-            for n, (d, h) in enumerate(times)
-        ]
-        import_objects(runtime, settings.calendar(calendar), texts)
-
-
-class Sent:
-    """A sender that keeps what it is handed (the SMTP tests send for real)."""
-
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    def __call__(self, settings: Any, message: Any) -> None:
-        self.messages.append(message)
 
 
 def test_a_200_row_bulk_write_makes_one_digest_per_recipient(fresh_hub: Any) -> None:
@@ -64,8 +22,8 @@ def test_a_200_row_bulk_write_makes_one_digest_per_recipient(fresh_hub: Any) -> 
 
     root = fresh_hub.create()
     configure_mail(root, 1, languages={"kgtu": "en"})
-    runtime = _runtime(root)
-    _bulk(runtime, 100, "bulk")
+    runtime = open_runtime(root)
+    bulk_clashes(runtime, 100, "bulk")
     pending = runtime.outbox.pending()
     hard = [n for n in pending if n.severity == "hard"]
     assert len(hard) == 100 and {n.kind for n in hard} == {"detected"}
@@ -96,12 +54,12 @@ def test_a_200_row_bulk_write_makes_one_digest_per_recipient(fresh_hub: Any) -> 
 def test_notices_are_written_in_the_records_transaction_or_not_at_all(fresh_hub: Any) -> None:
     from calhub.store.outbox import add_notice
 
-    runtime = _runtime(fresh_hub.create())
+    runtime = open_runtime(fresh_hub.create())
     with pytest.raises(RuntimeError), runtime.records.transaction() as db:
         add_notice(db, "approved", "x", "coordinator", "2027-01-01T00:00:00Z")
         raise RuntimeError("the write failed")
     assert runtime.outbox.pending() == []
-    _bulk(runtime, 1, "tx")
+    bulk_clashes(runtime, 1, "tx")
     [notice] = runtime.outbox.pending()
     record = runtime.records.get(notice.clash_id)
     assert record is not None and notice.severity == record.severity == "hard"
@@ -120,8 +78,8 @@ def test_a_take_is_all_or_nothing_and_a_lease_is_one_process_s(fresh_hub: Any) -
 
     root = fresh_hub.create()
     configure_mail(root, 1)
-    first, second = _runtime(root), _runtime(root)
-    _bulk(first, 1, "lease")
+    first, second = open_runtime(root), open_runtime(root)
+    bulk_clashes(first, 1, "lease")
     notices = first.outbox.pending()
     message = NewMessage("email", "bfu", "a@b.example", "s", "t", "", "key-1", (notices[0].id,))
     assert first.outbox.take(notices, [message]) is True
@@ -228,6 +186,16 @@ def test_init_takes_the_coordinator_s_address(tmp_path: Path, runner: Any) -> No
         ({"soft": "never"}, "notify.soft", "not one of"),
         ({"webhook": {"url": "https://bridge.example/h"}}, "notify.webhook.secret_env", "required"),
         ({"webhook": {"url": "ftp://x", "secret_env": "K"}}, "notify.webhook.url", "not an http"),
+        (
+            {"webhook": {"url": "https://b.example/h", "secret": "k3y"}},
+            "notify.webhook.secret",
+            "must not be in the file",
+        ),
+        (
+            {"webhook": {"url": "https://b.example/h", "secret_env": "K", "secret_cmd": "pass"}},
+            "notify.webhook.secret_cmd",
+            "not both",
+        ),
     ],
 )
 def test_bad_notify_settings_name_the_file_and_key(
@@ -247,8 +215,8 @@ def test_the_html_part_escapes_and_the_text_part_reads(fresh_hub: Any) -> None:
     from calhub.notify.compose import Composer, Item
     from calhub.store.outbox import Notice
 
-    runtime = _runtime(fresh_hub.create())
-    _bulk(runtime, 1, "esc")
+    runtime = open_runtime(fresh_hub.create())
+    bulk_clashes(runtime, 1, "esc")
     [notice] = runtime.outbox.pending()
     record = runtime.records.get(notice.clash_id)
     asked = Notice(
@@ -295,8 +263,8 @@ def test_a_move_request_reaches_the_partner_asked_and_its_answer_the_coordinator
 
     root = fresh_hub.create()
     configure_mail(root, 1, languages={"bfu": "en"}, notify={"kgtu": "digest"})
-    runtime = _runtime(root)
-    _bulk(runtime, 1, "ask")
+    runtime = open_runtime(root)
+    bulk_clashes(runtime, 1, "ask")
     hard = [n for n in runtime.outbox.pending() if n.severity == "hard"]
     clash_id = hard[0].clash_id
     sent = Sent()
@@ -359,11 +327,11 @@ def test_notify_test_and_outbox_retry_from_the_command_line(
         smtp.stop()
     missing = runner("outbox", "retry", "999", "--data", str(root))
     assert missing.code == 2 and "no message 999" in missing.err
-    runtime = _runtime(root)
-    _bulk(runtime, 1, "retry")
+    runtime = open_runtime(root)
+    bulk_clashes(runtime, 1, "retry")
     from calhub.notify.worker import Notifier
 
-    def failing(settings: Any, message: Any) -> None:
+    def failing(settings: Any, message: Any, accepted: Any) -> None:
         from calhub.notify.smtp import SendFailed
 
         raise SendFailed("the SMTP server answered 451 later")
@@ -387,8 +355,8 @@ def test_old_notices_and_messages_are_pruned_but_digest_items_kept(fresh_hub: An
 
     root = fresh_hub.create()
     configure_mail(root, 1)
-    runtime = _runtime(root)
-    _bulk(runtime, 8, "prune")
+    runtime = open_runtime(root)
+    bulk_clashes(runtime, 8, "prune")
     notifier = Notifier(runtime, "https://hub.example/", sender=Sent())
     notifier.run_once(FAR)
     outbox = runtime.outbox
@@ -398,3 +366,68 @@ def test_old_notices_and_messages_are_pruned_but_digest_items_kept(fresh_hub: An
     assert outbox.counts()["sent"] == 0
     # The soft clashes still waiting for the daily digest are not forgotten.
     assert outbox.digest_of("coordinator")
+
+
+def test_a_bulk_write_holds_its_notices_back_until_it_ends(fresh_hub: Any) -> None:
+    """The API a source sync uses (Outbox.bulk_write): one digest per recipient however
+    long the sync takes and however many transactions it writes."""
+    import zoneinfo
+
+    from calhub.notify.worker import Notifier
+
+    root = fresh_hub.create()
+    configure_mail(root, 1)
+    runtime = open_runtime(root)
+    sent = Sent()
+    notifier = Notifier(runtime, "https://hub.example/", sender=sent)
+    # Minutes on: past every batch wait, inside the hold; today's daily digest already gone.
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    local = later.astimezone(zoneinfo.ZoneInfo("Europe/Kaliningrad"))
+    runtime.outbox.set_meta("digest_day", local.date().isoformat())
+    with runtime.outbox.bulk_write("sync feed-7"):
+        bulk_clashes(runtime, 2, "hold-a")
+        assert runtime.outbox.holds() == ["sync feed-7"]
+        assert notifier.run_once(later) == 0 and runtime.outbox.count_pending() > 0
+        bulk_clashes(runtime, 2, "hold-b")  # a second write, minutes after the first
+        # A hold outlives no crash: past HOLD_LIMIT it no longer counts.
+        assert runtime.outbox.holds(later + dt.timedelta(hours=1)) == []
+    assert runtime.outbox.holds() == []
+    assert notifier.run_once(later) == 3
+    assert [m.subject for m in sent.messages] == ["[calhub] Новости о накладках: 4"] * 3
+
+
+@pytest.mark.parametrize("soft", ["immediate", "off"])
+def test_soft_clashes_at_once_or_never_and_a_digest_account_hears_next_morning(
+    fresh_hub: Any, soft: str
+) -> None:
+    """[notify] soft (the default, digest, is in the 200-row test); kgtu asked for a daily
+    digest: it hears nothing at once and everything in the morning."""
+    from calhub.notify.worker import Notifier
+
+    root = fresh_hub.create()
+    configure_mail(root, 1, soft=soft, notify={"kgtu": "digest"})
+    runtime = open_runtime(root)
+    bulk_clashes(runtime, 8, f"soft-{soft}")
+    pending = runtime.outbox.pending()
+    hard = sum(1 for n in pending if n.severity == "hard")
+    soft_count = len(pending) - hard
+    assert hard == 8 and soft_count > 0
+    told = hard + soft_count if soft == "immediate" else hard
+    sent = Sent()
+    notifier = Notifier(runtime, "https://hub.example/", sender=sent)
+    assert notifier.run_once(FAR) == 2
+    assert sorted(m.recipient for m in sent.messages) == ["bfu", "coordinator"]
+    counts = {m.recipient: int(m.subject.rsplit(": ", 1)[1]) for m in sent.messages}
+    # The coordinator hears of every clash; bfu of the hard ones and of the soft ones of its
+    # own events (a busy week for grade 10) unless soft clashes are off.
+    assert counts["coordinator"] == told
+    assert hard < counts["bfu"] <= told if soft == "immediate" else counts["bfu"] == hard
+    assert runtime.outbox.digest_recipients() == ["kgtu"]
+    morning = FAR + dt.timedelta(hours=2)  # 08:00 in Kaliningrad, past digest_time
+    assert notifier.run_once(morning) == 1
+    daily = sent.messages[-1]
+    assert daily.recipient == "kgtu" and daily.subject.startswith("[calhub] Сводка за день: ")
+    assert daily.text.count("https://hub.example/conflicts/") >= hard
+    if soft == "off":
+        assert daily.subject == f"[calhub] Сводка за день: {hard}"
+    assert runtime.outbox.digest_recipients() == []

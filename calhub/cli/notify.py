@@ -83,7 +83,12 @@ def run_outbox(args: argparse.Namespace) -> int:
             f"{notify.expire_days} days are dropped)."
         )
     if notify.webhook_enabled:
-        print(f"Webhook: {notify.webhook.url}, signed with ${notify.webhook.secret_env}")
+        key = (
+            f"${notify.webhook.secret_env}"
+            if notify.webhook.secret_env
+            else f"the output of '{notify.webhook.secret_cmd}'"
+        )
+        print(f"Webhook: {notify.webhook.url}, signed with the key in {key}")
     print(
         f"Notices waiting: {pending}; messages queued {counts['queued']}, "
         f"sent {counts['sent']}, failed {counts['failed']}"

@@ -192,6 +192,10 @@ WEBHOOK_SCHEMA: dict[str, tuple[_Option, Any]] = {
         ),
         _env,
     ),
+    "secret_cmd": (
+        _Option("", "Or a command that prints the key.", "a command line"),
+        _command,
+    ),
     "timeout": (
         _Option(10, "Seconds to wait for the webhook's answer.", "1 to 120"),
         lambda v: _int(v, 1, 120),
@@ -203,6 +207,7 @@ WEBHOOK_SCHEMA: dict[str, tuple[_Option, Any]] = {
 class WebhookSettings:
     url: str = ""
     secret_env: str = ""
+    secret_cmd: str = ""
     timeout: int = 10
 
 
@@ -250,10 +255,10 @@ def _read(
     unknown = sorted(set(raw) - set(schema))
     if unknown:
         what = "is not a known key"
-        if unknown[0] == "password":
+        if unknown[0] in ("password", "secret"):
             what = (
-                "must not be in the file: name an environment variable (password_env) or "
-                "a command (password_cmd)"
+                "must not be in the file: name an environment variable "
+                f"({unknown[0]}_env) or a command ({unknown[0]}_cmd)"
             )
         raise ConfigError(str(path), f"{section}.{unknown[0]}", what, ", ".join(schema))
     values: dict[str, Any] = {}
@@ -280,12 +285,16 @@ def read_notify(path: Path, raw: Any) -> NotifySettings:
     values = _read(path, "notify", top, NOTIFY_SCHEMA)
     smtp = SmtpSettings(**_read(path, "notify.smtp", tables["smtp"], SMTP_SCHEMA))
     webhook = WebhookSettings(**_read(path, "notify.webhook", tables["webhook"], WEBHOOK_SCHEMA))
-    if webhook.url and not webhook.secret_env:
+    if webhook.url and not (webhook.secret_env or webhook.secret_cmd):
         raise ConfigError(
             str(path),
             "notify.webhook.secret_env",
-            "is required when [notify.webhook] url is set: every call is signed",
+            "(or secret_cmd) is required when [notify.webhook] url is set: every call is signed",
             WEBHOOK_SCHEMA["secret_env"][0].allowed,
+        )
+    if webhook.secret_env and webhook.secret_cmd:
+        raise ConfigError(
+            str(path), "notify.webhook.secret_cmd", "give secret_env or secret_cmd, not both"
         )
     if smtp.password_env and smtp.password_cmd:
         raise ConfigError(

@@ -2,7 +2,8 @@
 
 The school bridges it to the messenger it uses. The body is the notices with their clash
 (what, when, where, a link); ``X-Calhub-Signature: sha256=<hex>`` is the HMAC-SHA256 of the
-exact body under the key in the environment variable ``[notify.webhook] secret_env``, and
+exact body under the key from ``[notify.webhook] secret_env`` (an environment variable) or
+``secret_cmd`` (a command that prints it; never the key itself in calhub.toml), and
 ``X-Calhub-Delivery`` is the message's idempotency key, the same on every attempt, so the
 receiver can drop a repeat.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -20,6 +20,7 @@ from typing import Any
 
 from calhub.hub.notify_settings import WebhookSettings
 from calhub.notify.compose import Composer, Item
+from calhub.notify.keys import KeyUnavailable, read_secret
 from calhub.notify.smtp import SendFailed
 from calhub.store.outbox import Message
 
@@ -58,12 +59,12 @@ def body(items: Sequence[Item], composer: Composer) -> str:
 
 def post(settings: WebhookSettings, message: Message) -> None:
     """One POST; SendFailed (safe to log: no key, no body) unless the answer is 2xx."""
-    secret = os.environ.get(settings.secret_env)
+    try:
+        secret = read_secret("notify.webhook", "secret", settings.secret_env, settings.secret_cmd)
+    except KeyUnavailable as exc:
+        raise SendFailed(str(exc)) from None
     if not secret:
-        raise SendFailed(
-            f"[notify.webhook] secret_env names {settings.secret_env}, which is not set in the "
-            "server's environment"
-        )
+        raise SendFailed("[notify.webhook] gives no signing key (secret_env or secret_cmd)")
     payload = message.text.encode()
     request = urllib.request.Request(  # noqa: S310 - an http(s) URL checked by the schema
         settings.url,

@@ -5,7 +5,8 @@ so no SMTP server, slow or down, ever holds up a CalDAV write (nothing here runs
 Radicale's lock). Each round it
 
 1. sets aside notices older than ``[notify] expire_days``;
-2. once a write's notices have settled (none newer than ``batch_seconds``), makes them into
+2. once a write's notices have settled (none newer than ``batch_seconds``, no bulk write
+   holding them back: :meth:`calhub.store.outbox.Outbox.bulk_write`), makes them into
    messages: one per recipient, a digest when there are several (a bulk write), the notices
    marked done in the same transaction (:meth:`calhub.store.outbox.Outbox.take`);
 3. at ``digest_time`` (hub time), once a day, one digest per recipient of what waited for it;
@@ -38,10 +39,10 @@ from calhub.notify.smtp import SendFailed, build_email, send_email
 from calhub.notify.webhook import body as webhook_body
 from calhub.notify.webhook import post
 from calhub.runtime import Runtime
-from calhub.store.outbox import Message, NewMessage, Notice
+from calhub.store.outbox import EMAIL, WEBHOOK, Message, NewMessage, Notice
 from calhub.store.record_types import ClashRecord
 
-__all__ = ["Notifier", "backoff", "deliver", "idem_key"]
+__all__ = ["Notifier", "backoff", "deliver", "idem_key", "lease_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +53,11 @@ KEEP_NOTICES = dt.timedelta(days=30)
 KEEP_MESSAGES = dt.timedelta(days=90)
 PRUNE_EVERY = dt.timedelta(hours=1)
 MAX_BACKOFF = dt.timedelta(hours=1)
-CHANNEL = "email"
-WEBHOOK = "webhook"
+CHANNEL = EMAIL
 
-Sender = Callable[[Settings, Message], None]
+# A sender gets the message and a callback to call the moment the channel accepted it (the
+# SMTP server's 250 to DATA, the webhook's 2xx): "sent" is committed right then.
+Sender = Callable[[Settings, Message, Callable[[], None]], None]
 
 
 def idem_key(channel: str, recipient: str, what: str) -> str:
@@ -69,12 +71,21 @@ def backoff(retry_seconds: int, attempts: int) -> dt.timedelta:
     return min(dt.timedelta(seconds=seconds), MAX_BACKOFF)
 
 
-def deliver(settings: Settings, message: Message) -> None:
+def deliver(settings: Settings, message: Message, accepted: Callable[[], None]) -> None:
     """Send one message by its channel; SendFailed when it did not go."""
     if message.channel == WEBHOOK:
         post(settings.notify.webhook, message)
+        accepted()
     else:
-        send_email(settings.notify, build_email(message, settings.notify.sender))
+        send_email(settings.notify, build_email(message, settings.notify.sender), accepted)
+
+
+def lease_for(settings: Settings) -> dt.timedelta:
+    """How long a sender holds a message: longer than any one attempt can take (an SMTP
+    session is about ten exchanges, each bounded by the timeout), so a lease never runs
+    out under a live sender and another process never sends the same message meanwhile."""
+    timeout = max(settings.notify.smtp.timeout, settings.notify.webhook.timeout)
+    return dt.timedelta(seconds=timeout * 12 + 60)
 
 
 def _moment(text: str) -> dt.datetime:
@@ -149,7 +160,7 @@ class Notifier:
         if self._pruned is None or moment - self._pruned >= PRUNE_EVERY:
             self._pruned = moment
             outbox.prune(moment - KEEP_NOTICES, moment - KEEP_MESSAGES)
-        return self.send_due(settings)
+        return self.send_due(settings, now)
 
     def _composer(self, settings: Settings) -> Composer:
         return Composer(settings, settings.public_url or self._base_url)
@@ -170,6 +181,8 @@ class Notifier:
         pending = outbox.pending()
         if not pending:
             return 0
+        if outbox.holds(now):
+            return 0  # a bulk write is going on (Outbox.bulk_write): its notices wait for it
         wait = dt.timedelta(seconds=settings.notify.batch_seconds)
         newest, oldest = _moment(pending[-1].at), _moment(pending[0].at)
         if now - newest < wait and now - oldest < max(dt.timedelta(minutes=1), wait * 10):
@@ -289,43 +302,70 @@ class Notifier:
                     "Notifications: %d messages leased by a stopped process taken back", released
                 )
 
-    def send_due(self, settings: Settings) -> int:
+    def send_due(self, settings: Settings, now: dt.datetime | None = None) -> int:
         """Send every message due, one at a time; returns how many went."""
         outbox = self._runtime.outbox
         self.release_dead_leases()
-        lease = dt.timedelta(seconds=settings.notify.smtp.timeout * 3 + 30)
+        lease = lease_for(settings)
         sent = 0
         while not self._stop.is_set():
-            message = outbox.claim(self.owner, lease, settings.notify.channels)
+            message = outbox.claim(self.owner, lease, settings.notify.channels, now)
             if message is None:
                 break
-            try:
-                self._send(settings, message)
-            except SendFailed as exc:
-                attempts = message.attempts + 1
-                if attempts >= settings.notify.max_attempts:
-                    outbox.failed(message.id, self.owner, str(exc), None)
-                    logger.error(
-                        "Notifications: message %d to %s failed %d times, given up: %s",
-                        message.id,
-                        message.recipient,
-                        attempts,
-                        exc,
-                    )
-                else:
-                    delay = backoff(settings.notify.retry_seconds, attempts)
-                    retry = dt.datetime.now(dt.UTC) + delay
-                    outbox.failed(message.id, self.owner, str(exc), retry)
-                    logger.warning(
-                        "Notifications: message %d to %s not sent (%s); again in %d s",
-                        message.id,
-                        message.recipient,
-                        exc,
-                        delay.total_seconds(),
-                    )
-                # The channel is down: the rest waits for the next round.
-                break
-            outbox.sent(message.id, self.owner)
-            sent += 1
-            logger.info("Notifications: message %d sent to %s", message.id, message.recipient)
+            failure = self._send_one(settings, message, now)
+            if failure is None:
+                sent += 1
+                logger.info("Notifications: message %d sent to %s", message.id, message.recipient)
+            elif failure.channel_down:
+                break  # the channel is down: the rest waits for the next round
         return sent
+
+    def _send_one(
+        self, settings: Settings, message: Message, now: dt.datetime | None
+    ) -> SendFailed | None:
+        """One attempt at one leased message; the failure, or None when it went."""
+        outbox = self._runtime.outbox
+        marked = False
+
+        def accepted() -> None:
+            # Its own transaction, committed before the SMTP session ends: the window in
+            # which a crash sends the message again is this commit (docs/notifications.md).
+            nonlocal marked
+            if not marked:
+                outbox.sent(message.id, self.owner)
+                marked = True
+
+        try:
+            self._send(settings, message, accepted)
+        except SendFailed as exc:
+            if not marked:
+                self._failed(settings, message, exc, now)
+                return exc
+            logger.warning("Notifications: message %d was accepted, then: %s", message.id, exc)
+        accepted()
+        return None
+
+    def _failed(
+        self, settings: Settings, message: Message, exc: SendFailed, now: dt.datetime | None
+    ) -> None:
+        outbox = self._runtime.outbox
+        attempts = message.attempts + 1
+        if exc.permanent or attempts >= settings.notify.max_attempts:
+            outbox.failed(message.id, self.owner, str(exc), None)
+            logger.error(
+                "Notifications: message %d to %s given up after %d attempts: %s",
+                message.id,
+                message.recipient,
+                attempts,
+                exc,
+            )
+            return
+        delay = backoff(settings.notify.retry_seconds, attempts)
+        outbox.failed(message.id, self.owner, str(exc), (now or dt.datetime.now(dt.UTC)) + delay)
+        logger.warning(
+            "Notifications: message %d to %s not sent (%s); again in %d s",
+            message.id,
+            message.recipient,
+            exc,
+            delay.total_seconds(),
+        )

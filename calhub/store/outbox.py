@@ -15,6 +15,16 @@ retried at ``next_at`` after a failure, ``failed`` after the last attempt.
 
 **Digest items** are the notices a recipient hears about only in the daily digest (soft
 clashes, or an account that asked for a digest), one row per recipient and notice.
+
+**A bulk write** (an import, a source sync) that spans several transactions, or pauses
+longer than ``[notify] batch_seconds`` between them, wraps itself in
+:meth:`Outbox.bulk_write`: while any such hold is open (in any process) no notice is made
+into a message, so everything the bulk write caused goes out as one digest per recipient
+when it ends. A hold left by a crashed process runs out after ``HOLD_LIMIT``::
+
+    with runtime.outbox.bulk_write("sync feed-7"):
+        ...  # the writes; their notices wait
+    # the sender's next round makes one message per recipient of all of them
 """
 
 from __future__ import annotations
@@ -22,8 +32,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import secrets
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,8 +43,12 @@ from calhub.errors import UserError
 from calhub.store.sqlitedb import IN_LIST, ThreadLocalDatabase, in_list, utc_text
 
 __all__ = [
+    "EMAIL",
+    "HOLD_LIMIT",
     "KINDS",
     "SCHEMA",
+    "WEBHOOK",
+    "ChannelState",
     "Message",
     "NewMessage",
     "Notice",
@@ -54,7 +70,13 @@ KINDS = (
     "move-declined",
 )
 MESSAGE_STATUSES = ("queued", "sent", "failed")
+# The channels a message goes out by.
+EMAIL = "email"
+WEBHOOK = "webhook"
 MAX_ERROR = 500
+# The longest a bulk write holds the notices back; a hold of a crashed process ends then.
+HOLD_LIMIT = dt.timedelta(minutes=30)
+_HOLD = "hold:"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS notices (
@@ -221,6 +243,18 @@ def _notice(row: Sequence[Any]) -> Notice:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelState:
+    """How one channel is doing, for the dashboard: the newest delivery, and the newest
+    error of a message not sent since (a message sent after its errors clears them)."""
+
+    queued: int
+    failed: int
+    last_sent_at: str | None
+    last_error: str
+    error_message: Message | None
+
+
 class _TakenElsewhere(Exception):
     """Another process made messages of some of the notices first (rolls the take back)."""
 
@@ -337,6 +371,32 @@ class Outbox(ThreadLocalDatabase):
         row = self.db.execute("SELECT count(*) FROM notices WHERE done=0").fetchone()
         return int(row[0])
 
+    @contextmanager
+    def bulk_write(self, what: str, limit: dt.timedelta = HOLD_LIMIT) -> Iterator[None]:
+        """Hold every notice back while the block runs (see the module docstring): the
+        bulk write's notices then travel together, one message per recipient."""
+        key = f"{_HOLD}{secrets.token_hex(8)}"
+        until = utc_text(dt.datetime.now(dt.UTC) + limit)
+        self.set_meta(key, f"{until} {what}")
+        try:
+            yield
+        finally:
+            with self.transaction() as db:
+                db.execute("DELETE FROM outbox_meta WHERE key=?", (key,))
+
+    def holds(self, now: dt.datetime | None = None) -> list[str]:
+        """What the bulk writes holding the notices back say they are (unexpired ones)."""
+        stamp = utc_text(now or dt.datetime.now(dt.UTC))
+        rows = self.db.execute(
+            "SELECT value FROM outbox_meta WHERE key LIKE ? ORDER BY value", (_HOLD + "%",)
+        )
+        found = []
+        for (value,) in rows:
+            until, _, what = str(value).partition(" ")
+            if until >= stamp:
+                found.append(what)
+        return found
+
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM outbox_meta WHERE key=?", (key,)).fetchone()
         return None if row is None else str(row[0])
@@ -408,12 +468,18 @@ class Outbox(ThreadLocalDatabase):
         return self.get(int(row[0]))
 
     def sent(self, message_id: int, owner: str) -> None:
+        """The channel accepted the message: recorded whoever holds the lease now (it went,
+        whatever else is true), and never undone by a late :meth:`failed`."""
         with self.transaction() as db:
-            db.execute(
+            cursor = db.execute(
                 "UPDATE outbox SET status='sent', sent_at=?, attempts=attempts+1, "
-                "lease_owner=NULL, lease_until=NULL, last_error='' WHERE id=? AND lease_owner=?",
-                (utc_text(), message_id, owner),
+                "lease_owner=NULL, lease_until=NULL, last_error='' "
+                "WHERE id=? AND status='queued'",
+                (utc_text(), message_id),
             )
+        if cursor.rowcount == 1:
+            return
+        logger.warning("Outbox: message %d was marked sent already (by %s?)", message_id, owner)
 
     def failed(self, message_id: int, owner: str, error: str, retry_at: dt.datetime | None) -> None:
         """A failed attempt: tried again at ``retry_at``, or given up (None)."""
@@ -421,7 +487,7 @@ class Outbox(ThreadLocalDatabase):
             db.execute(
                 "UPDATE outbox SET attempts=attempts+1, last_error=?, lease_owner=NULL, "
                 "lease_until=NULL, status=?, next_at=coalesce(?, next_at) "
-                "WHERE id=? AND lease_owner=?",
+                "WHERE id=? AND lease_owner=? AND status='queued'",
                 (
                     error[:MAX_ERROR],
                     "queued" if retry_at is not None else "failed",
@@ -485,6 +551,29 @@ class Outbox(ThreadLocalDatabase):
             (in_list(statuses), limit),
         )
         return [_message(row) for row in rows.fetchall()]
+
+    def channel_state(self, channel: str) -> ChannelState:
+        counts = dict(
+            self.db.execute(
+                "SELECT status, count(*) FROM outbox WHERE channel=? GROUP BY status", (channel,)
+            ).fetchall()
+        )
+        row = self.db.execute(
+            "SELECT max(sent_at) FROM outbox WHERE channel=? AND status='sent'", (channel,)
+        ).fetchone()
+        erred = self.db.execute(
+            f"SELECT {_MESSAGE_COLUMNS} FROM outbox WHERE channel=? AND status != 'sent' "
+            "AND last_error != '' ORDER BY id DESC LIMIT 1",
+            (channel,),
+        ).fetchone()
+        message = None if erred is None else _message(erred)
+        return ChannelState(
+            queued=int(counts.get("queued", 0)),
+            failed=int(counts.get("failed", 0)),
+            last_sent_at=None if row is None or row[0] is None else str(row[0]),
+            last_error=message.last_error if message is not None else "",
+            error_message=message,
+        )
 
     def counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT status, count(*) FROM outbox GROUP BY status")

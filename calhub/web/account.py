@@ -16,7 +16,8 @@ from flask_babel import gettext as _
 from calhub.errors import UserError
 from calhub.hub.accounts import LANGUAGES, NOTIFY_MODES
 from calhub.web.auth import current_account, page_login_required
-from calhub.web.context import current_hub
+from calhub.web.context import current_hub, current_runtime
+from calhub.web.notify_status import notify_status
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def _page(
             target=account,
             email=account.email if email is None else email,
             email_enabled=notify.email_enabled,
+            notify=notify_status(current_runtime(), account),
             modes=_mode_names(),
             languages=_language_names(),
             error=error,

@@ -20,6 +20,7 @@ from calhub.web import clashes, events, moves
 from calhub.web.auth import current_account, page_coordinator_required, page_login_required
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.i18n import safe_next
+from calhub.web.notify_status import notify_status
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ def index() -> ResponseReturnValue:
         problem=problem,
         calendars=events.visible_calendars(hub),
         statuses=("open", "approved", "resolved", "all"),
+        notify=notify_status(current_runtime(), account),
     )
 
 

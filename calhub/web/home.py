@@ -7,7 +7,9 @@ import logging
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
-from calhub.web.context import current_hub
+from calhub.web.auth import current_account
+from calhub.web.context import current_hub, current_runtime
+from calhub.web.notify_status import notify_status
 
 logger = logging.getLogger(__name__)
 
@@ -21,4 +23,5 @@ def index() -> ResponseReturnValue:
         "home.html",
         base_url=request.host_url.rstrip("/"),
         calendars=[c for c in settings.calendars if not c.archived],
+        notify=notify_status(current_runtime(), current_account()),
     )

@@ -23,6 +23,7 @@ from calhub.web import asks, clashes, events, moves
 from calhub.web.auth import current_account, page_login_required
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.mobileconfig import CalDAVServer, build_profile
+from calhub.web.notify_status import notify_status
 from calhub.web.security import request_is_https
 
 if TYPE_CHECKING:
@@ -115,6 +116,7 @@ def index() -> ResponseReturnValue:
         upcoming=upcoming,
         open_by_calendar=open_by_calendar,
         days=UPCOMING_DAYS,
+        notify=notify_status(runtime, viewer),
     )
 
 

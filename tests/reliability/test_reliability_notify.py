@@ -1,9 +1,12 @@
-"""Notifications through failures: an SMTP outage, then a kill -9 of the server with
-messages queued. Each message reaches its recipient exactly once; none is lost."""
+"""Notifications through failures: an SMTP outage, a kill -9 of the server with messages
+queued, two servers on one hub sharing the queue through an outage. Each message reaches its
+recipient exactly once (counted at the SMTP server); none is lost."""
 
 from __future__ import annotations
 
 import signal
+import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -104,3 +107,74 @@ def test_a_kill_9_mid_queue_loses_nothing_and_doubles_nothing(
     exactly_once_each(smtp)
     assert outbox_json(root)["counts"] == {"queued": 0, "sent": 3, "failed": 0}
     assert SMTP_PASSWORD not in restarted.stderr() + hub.stderr()
+
+
+def test_two_servers_on_one_hub_through_an_outage_send_each_message_once(
+    fresh_hub: Any, smtp: SmtpServer
+) -> None:
+    root = fresh_hub.create()
+    configure_mail(root, smtp.port)
+    first, second = fresh_hub.serve(root), fresh_hub.serve(root)
+    # One clash written through the first: both senders see its notices and race for them.
+    clash(first, "two")
+
+    def both_tried() -> bool:
+        return all("not sent" in hub.stderr() for hub in (first, second))
+
+    # Both senders work the same queue while the mail server is down.
+    wait_until(both_tried, timeout=60, what="both senders tried while the mail server is down")
+    smtp.start()
+    exactly_once_each(smtp)
+    assert outbox_json(root)["counts"] == {"queued": 0, "sent": 3, "failed": 0}
+
+
+class _SilentServer:
+    """A loopback TCP server that accepts SMTP connections and never says a word: a mail
+    server hanging. Its connections are held until it stops."""
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.2)
+        self.port = int(self._sock.getsockname()[1])
+        self.accepted: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            self.accepted.append(connection)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for connection in self.accepted:
+            connection.close()
+        self._sock.close()
+
+
+def test_a_hanging_mail_server_does_not_slow_caldav_writes(
+    fresh_hub: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, SMTP_PASSWORD)
+    silent = _SilentServer()
+    try:
+        root = fresh_hub.create()
+        configure_mail(root, silent.port)  # [notify.smtp] timeout = 5 s
+        hub = fresh_hub.serve(root)
+        clash(hub, "hang")
+        wait_until(lambda: bool(silent.accepted), what="the sender connected")
+        # The sender waits up to 5 s for a greeting that never comes; writes go on meanwhile.
+        took = []
+        for n in range(4):
+            started = time.monotonic()
+            clash(hub, f"hang{n}")
+            took.append(time.monotonic() - started)
+        assert max(took) < 3.0, took
+        assert outbox_json(root)["counts"]["sent"] == 0
+    finally:
+        silent.stop()

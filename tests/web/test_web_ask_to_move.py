@@ -11,6 +11,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from web_support import session_csrf, sign_in, text
 
 from calhub.store.records import Filters
@@ -183,3 +184,42 @@ def test_only_the_coordinator_asks_and_only_the_partner_answers(
         web_client.post("/move-requests/99999/accept", data={"csrf_token": token}).status_code
         == 404
     )
+
+
+# aiosmtpd warns about AUTH without TLS (a loopback test server) and about its own internals.
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+def test_the_partner_asked_is_mailed_the_three_nearest_free_slots(
+    web_app: Any, web_hub: Any, web_runtime: Any, monkeypatch: Any
+) -> None:
+    """The desk's request reaches the partner asked through a loopback SMTP server
+    (aiosmtpd), with what, when and the three free slots the desk offered (issue 17)."""
+    from notify_support import PASSWORD_ENV, SMTP_PASSWORD, SmtpServer, configure_mail, parts
+
+    from calhub.notify.worker import Notifier
+
+    monkeypatch.setenv(PASSWORD_ENV, SMTP_PASSWORD)
+    smtp = SmtpServer()
+    smtp.start()
+    try:
+        configure_mail(web_hub.root, smtp.port)
+        notifier = Notifier(web_runtime, "http://localhost/")
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)  # past every batch wait
+        web_runtime.outbox.set_meta("digest_day", later.astimezone(ZONE).date().isoformat())
+        notifier.run_once(later)  # the sample week's clashes, told first
+        before = len(smtp.inbox.messages)
+        record = audience_clash(web_runtime)
+        slots = ask(person(web_app, "coordinator"), record, "w-kgtu-lab", "Зал занят")
+        assert len(slots) == 3
+        # The coordinator asked, so only the partner asked hears of it.
+        assert notifier.run_once(later) == 1
+    finally:
+        smtp.stop()
+    [(envelope, mail)] = smtp.inbox.messages[before:]
+    assert envelope.rcpt_tos == ["olymp@kgtu.example"]
+    assert str(mail["Subject"]).startswith("[calhub] Просьба перенести")
+    body, _page = parts(mail)
+    assert "Свободное время для переноса:" in body and "Зал занят" in body
+    for slot in slots:
+        start, end = (dt.datetime.fromisoformat(t).astimezone(ZONE) for t in slot.split("|"))
+        assert f"{start:%d.%m.%Y %H:%M}–{end:%H:%M}" in body, (slot, body)
+    assert f"http://localhost/conflicts/{record.id}" in body
