@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from calhub.dav.storage import open_storage
+from calhub.hub.dataformat import LOCK_NAME
 from calhub.store.health import copy_database
 
 if TYPE_CHECKING:
@@ -25,6 +26,11 @@ logger = logging.getLogger(__name__)
 
 # Radicale's own caches (item cache, sync-token history) are rebuilt on demand too.
 SKIPPED_PARTS = (".Radicale.cache", ".Radicale.lock", ".Radicale.tmp-")
+# Backups written before an upgrade, kept in the data directory (calhub.dav.upgrade), and
+# what a restore unpacks before it moves it into place (calhub.dav.restore): never backed up.
+UPGRADE_BACKUPS = "upgrade-backups"
+RESTORE_STAGING = ".calhub-restore-"
+SKIPPED_ENTRIES = (UPGRADE_BACKUPS, LOCK_NAME)
 
 
 def _wanted(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
@@ -34,7 +40,11 @@ def _wanted(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
 
 
 def _is_cache_or_live_database(name: str) -> bool:
-    return name.startswith(("index.sqlite", "hub.sqlite")) or name.endswith(".tmp")
+    return (
+        name.startswith(("index.sqlite", "hub.sqlite", RESTORE_STAGING))
+        or name.endswith(".tmp")
+        or name in SKIPPED_ENTRIES
+    )
 
 
 def backup(runtime: Runtime, target_dir: Path) -> Path:
