@@ -17,9 +17,9 @@ def register(
         parents=[common],
         help="write a backup archive (events, accounts, config, clash approvals)",
         description="Write calhub-backup-<time>.tar.gz with the calendars, accounts, config "
-        "and clash records (approvals and history). Safe while the server runs. To restore, "
-        "unpack it into an empty data directory and start the hub; the occurrence index is "
-        "rebuilt by itself.",
+        "and hub.sqlite whole (clash approvals and history, feed tokens, the outbox, refused "
+        "writes). Safe while the server runs. Restore it with 'calhub restore FILE --data "
+        "DIR'.",
     )
     parser.add_argument("--to", required=True, metavar="DIR", help="directory for the archive")
     parser.set_defaults(handler=run)
@@ -28,7 +28,5 @@ def register(
 def run(args: argparse.Namespace) -> int:
     archive = backup(runtime_of(args), Path(args.to).absolute())
     print(f"Backup written: {archive}")
-    print(
-        f"Restore: mkdir NEWDIR && tar -xzf {archive.name} -C NEWDIR && calhub serve --data NEWDIR"
-    )
+    print(f"Restore: calhub restore {archive} --data NEWDIR")
     return 0

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from calhub.cli.common import open_hub
-from calhub.hub import Hub, HubPaths
+from calhub.dav.upgrade import upgrade
+from calhub.hub import Hub, HubPaths, dataformat
 from calhub.notify.worker import Notifier
 from calhub.runtime import Runtime
 from calhub.server import http as server
@@ -123,9 +124,13 @@ def start_notifier(runtime: Runtime, url: str) -> Callable[[], None]:
 def _serve(hub: Hub, args: argparse.Namespace, on_ready: Callable[[str], None]) -> None:
     import_everything()
     start_up_warnings()
-    server.serve(
-        hub, args.host, args.port, args.threads, on_ready=on_ready, background=start_notifier
-    )
+    if hub.needs_upgrade:
+        upgrade(hub)
+    # Held shared while serving: a restore or an upgrade waits for the server to stop.
+    with dataformat.format_lock(hub.root, shared=True):
+        server.serve(
+            hub, args.host, args.port, args.threads, on_ready=on_ready, background=start_notifier
+        )
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -3,7 +3,16 @@
 Taken while the server runs: Radicale's storage is read under its storage lock (writers
 wait a moment), and hub.sqlite is copied with SQLite's online backup API, so the archive
 never holds a half-written event or a torn database page. The occurrence index is a cache
-and is left out; it is rebuilt on the first start after a restore.
+and is left out; ``calhub restore`` (:mod:`calhub.dav.restore`) rebuilds it.
+
+What is in it: ``calhub.toml`` (the settings), ``accounts.json``, ``calhub-format.json``,
+``storage/`` (every event), ``archive/`` (removed partners' calendars) and every other entry
+of the data directory but the caches, and ``hub.sqlite`` copied whole: clash records and
+approvals, history, refused writes, feed tokens, the outbox and its notices, move requests,
+sign-in counters, sessions. A store that keeps its tables in hub.sqlite (as the mirrored
+sources will, ``calhub.store.sources``) is in the backup with nothing to add here; a store
+with a file of its own must be added below, or it is left out only if it is a cache
+(then list it in ``_is_cache_or_live_database``).
 """
 
 from __future__ import annotations

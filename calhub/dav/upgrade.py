@@ -36,32 +36,39 @@ def _from_0(hub: Hub) -> None:
 STEPS: dict[int, Callable[[Hub], None]] = {0: _from_0}
 
 
-def upgrade(hub: Hub, backup_first: bool = True) -> Path | None:
+def upgrade(hub: Hub, backup_first: bool = True, locked: bool = False) -> Path | None:
     """Upgrade ``hub``'s directory to :data:`~calhub.hub.dataformat.CURRENT_FORMAT`.
 
     Returns the backup written first (None when another process had upgraded it already,
-    or with ``backup_first=False``: a restore's archive is that backup).
+    or with ``backup_first=False``: a restore's archive is that backup). ``locked``: the
+    caller holds the directory's format lock already (a restore).
     """
+    if locked:
+        return _upgrade(hub, backup_first)
+    with dataformat.format_lock(hub.root):
+        return _upgrade(hub, backup_first)
+
+
+def _upgrade(hub: Hub, backup_first: bool) -> Path | None:
     root = hub.root
     written: Path | None = None
-    with dataformat.format_lock(root):
-        version = dataformat.check_format(root)
-        if version < dataformat.CURRENT_FORMAT:
-            logger.warning(
-                "Upgrading the data directory %s from format %s to %s",
-                root,
-                version,
-                dataformat.CURRENT_FORMAT,
-            )
-            if backup_first:
-                runtime = Runtime(hub)
-                written = backup(runtime, root / UPGRADE_BACKUPS)
-                runtime.close()
-                logger.warning("Backup before the upgrade: %s", written)
-            while version < dataformat.CURRENT_FORMAT:
-                STEPS[version](hub)
-                version += 1
-                # Each step is marked as it is done: an upgrade cut short resumes there.
-                dataformat.write_format(root, version)
+    version = dataformat.check_format(root)
+    if version < dataformat.CURRENT_FORMAT:
+        logger.warning(
+            "Upgrading the data directory %s from format %s to %s",
+            root,
+            version,
+            dataformat.CURRENT_FORMAT,
+        )
+        if backup_first:
+            runtime = Runtime(hub)
+            written = backup(runtime, root / UPGRADE_BACKUPS)
+            runtime.close()
+            logger.warning("Backup before the upgrade: %s", written)
+        while version < dataformat.CURRENT_FORMAT:
+            STEPS[version](hub)
+            version += 1
+            # Each step is marked as it is done: an upgrade cut short resumes there.
+            dataformat.write_format(root, version)
     hub.data_format = version
     return written

@@ -105,23 +105,40 @@ def write_format(root: Path, version: int = CURRENT_FORMAT) -> None:
 
 
 @contextlib.contextmanager
-def format_lock(root: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """Hold the directory's upgrade lock (exclusive, between processes)."""
+def format_lock(root: Path, shared: bool = False, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the directory's format lock, between processes.
+
+    A server holds it shared for as long as it serves (``calhub serve``); an upgrade or a
+    restore holds it alone, so neither changes the files under a running server, and a
+    server does not start in the middle of either.
+    """
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     with (root / LOCK_NAME).open("a") as handle:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle.fileno(), mode | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise UserError(
-                        f"Another calhub process has been upgrading or restoring {root} "
-                        f"for over {timeout:.0f} s.",
-                        hint="Wait for it to finish (see its log), then run the command again.",
-                    ) from None
+                if time.monotonic() >= deadline:
+                    raise _busy(root, shared, timeout) from None
                 time.sleep(0.1)
         try:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _busy(root: Path, shared: bool, timeout: float) -> UserError:
+    if shared:
+        return UserError(
+            f"Another calhub process has been upgrading or restoring {root} for over "
+            f"{timeout:.0f} s.",
+            hint="Wait for it to finish (see its log), then start the server again.",
+        )
+    return UserError(
+        f"Каталог {root} занят работающим сервером calhub. / The data directory {root} is in "
+        "use by a running calhub server (or another upgrade or restore).",
+        hint="Stop the server first (systemctl stop calhub, or Ctrl+C), then run the command "
+        "again. Nothing was changed.",
+    )
