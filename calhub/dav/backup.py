@@ -56,6 +56,23 @@ def _is_cache_or_live_database(name: str) -> bool:
     )
 
 
+ARCHIVE_GLOB = "calhub-backup-*.tar.gz"
+
+
+def rotate(target_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` backups in ``target_dir``; returns those deleted.
+
+    Only this command's own archives (``calhub-backup-<UTC time>.tar.gz``, whose names sort
+    as their times) are looked at, so a directory shared with other files is safe.
+    """
+    archives = sorted(target_dir.glob(ARCHIVE_GLOB))
+    old = archives[: max(0, len(archives) - keep)]
+    for archive in old:
+        archive.unlink()
+        logger.info("Rotated out the old backup %s", archive)
+    return old
+
+
 def backup(runtime: Runtime, target_dir: Path) -> Path:
     """Write ``calhub-backup-<UTC time>.tar.gz`` into ``target_dir``; returns its path."""
     hub = runtime.hub
