@@ -205,3 +205,17 @@ def test_a_restore_that_does_not_verify_puts_the_old_hub_back(
     after = tree(target)
     after.pop(dataformat.LOCK_NAME)
     assert after == untouched
+
+
+def test_an_archive_of_a_format_0_hub_is_restored_and_upgraded(
+    good: Any, runner: Any, tmp_path: Path
+) -> None:
+    """A backup taken by today's main (no format marker) restores into this calhub."""
+    _, archive, before = good
+    old = rewrite(archive, tmp_path / "format0.tar.gz", without(dataformat.FORMAT_NAME))
+    target = tmp_path / "hub"
+    code, _, err = runner("restore", str(old), "--data", str(target))
+    assert code == 0, err
+    assert dataformat.read_format(target) == dataformat.CURRENT_FORMAT
+    assert not (target / "upgrade-backups").exists(), "the archive is the backup"
+    assert kept(target) == before

@@ -14,7 +14,9 @@ The order is what makes a refused archive leave the target untouched:
 
 then it is unpacked into ``.calhub-restore-<pid>/`` in the target, what was there is moved
 aside and the restored files take its place; the index (a cache, not in the archive) is
-rebuilt and verified. If that fails the old files are moved back.
+rebuilt and verified. If that fails the old files are moved back. A restore cut short
+(power off) leaves what was there in ``.calhub-restore-<pid>-previous/``; nothing is deleted
+before the restored hub has verified.
 """
 
 from __future__ import annotations
