@@ -148,3 +148,16 @@ def test_a_damaged_marker_is_named(future_hub: Path, runner: Any, text: str, fra
     (future_hub / dataformat.FORMAT_NAME).write_text(text)
     code, _, err = runner("conflicts", "--data", str(future_hub))
     assert code == 2 and fragment in err and dataformat.FORMAT_NAME in err
+
+
+def test_a_format_too_old_to_upgrade_is_refused_without_writing(
+    fresh_hub: Any, runner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root: Path = fresh_hub.create()
+    (root / dataformat.FORMAT_NAME).unlink()
+    before = tree(root)
+    # As a release that no longer carries the step from format 0 would be.
+    monkeypatch.setattr(dataformat, "OLDEST_UPGRADABLE", 1)
+    code, _, err = runner("conflicts", "--data", str(root))
+    assert code == 2 and "older than this calhub can upgrade" in err and "deploy/README.md" in err
+    assert tree(root) == before
