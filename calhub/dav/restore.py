@@ -169,14 +169,13 @@ def _check_target(root: Path, archive: Path, force: bool) -> bool:
     return bool(entries)
 
 
-def _move_all(source: Path, target: Path, keep: tuple[str, ...]) -> list[str]:
-    moved = []
+def _move_all(source: Path, target: Path, keep: tuple[str, ...], moved: list[str]) -> None:
+    """Move the entries of ``source`` into ``target``, noting each in ``moved`` as it goes."""
     for entry in sorted(source.iterdir()):
         if entry.name in keep or entry.name.startswith(RESTORE_STAGING):
             continue
         entry.rename(target / entry.name)
         moved.append(entry.name)
-    return moved
 
 
 def _remove_all(root: Path) -> None:
@@ -206,16 +205,28 @@ def restore(archive: Path, root: Path, force: bool = False) -> Restored:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         previous.mkdir()
-        _move_all(root, previous, keep=(dataformat.LOCK_NAME,))
-        _move_all(staging, root, keep=())
-        staging.rmdir()
+        aside: list[str] = []
         try:
+            _move_all(root, previous, keep=(dataformat.LOCK_NAME,), moved=aside)
+        except BaseException:
+            # Only what had moved goes back; the rest never left.
+            for name in aside:
+                (previous / name).rename(root / name)
+            previous.rmdir()
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        try:
+            _move_all(staging, root, keep=(), moved=[])
+            staging.rmdir()
             events, occurrences = _settle(root)
         except BaseException:
-            logger.error("The restored hub did not verify; putting back what was there")
+            logger.error("The restore did not complete; putting back what was there")
+            # The old hub is whole in ``previous``: everything in root now is the
+            # restore's (its files, the index and write-ahead logs it opened).
             _remove_all(root)
-            _move_all(previous, root, keep=())
+            _move_all(previous, root, keep=(), moved=[])
             previous.rmdir()
+            shutil.rmtree(staging, ignore_errors=True)
             raise
         shutil.rmtree(previous)
     logger.info("Restored %s into %s", archive, root)
