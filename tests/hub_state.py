@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from clash_support import approve, at, conflicts, involving, own_week, put_event
-from conftest import set_hub_settings
 from helpers import cli_ok
 
+from calhub.hub import configfile
 from calhub.store.outbox import NewMessage, Outbox
 
 FEED_NAME = "10А, родители"
@@ -28,7 +28,10 @@ def populate(fresh_hub: Any) -> Path:
     """A hub with an event in each partner calendar and the school's, an approved clash, a
     feed, an address, a setting; served, then stopped (its databases closed)."""
     root = fresh_hub.create()
-    set_hub_settings(root, {"horizon_past_days": 400})
+    document = configfile.read_document(root)
+    hub_table: Any = document["hub"]
+    hub_table["horizon_past_days"] = 400
+    configfile.save_document(root, document)
     cli_ok(
         ["account", "edit", "coordinator", "--email", "zavuch@school.example", "--data", str(root)]
     )

@@ -8,12 +8,12 @@ from __future__ import annotations
 import io
 import shutil
 import tarfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import PASSWORDS, assert_user_error
+from helpers import PASSWORDS, assert_user_error, cli_ok
 from hub_state import kept, populate, tree
 
 from calhub.dav import restore as restoring
@@ -23,20 +23,12 @@ Member = tuple[tarfile.TarInfo, bytes]
 
 
 @pytest.fixture(scope="module")
-def good(tmp_path_factory: pytest.TempPathFactory, hub_template: Path) -> Iterator[Any]:
+def good(module_hubs: Any) -> Any:
     """One populated hub and its backup, shared by the module (read-only)."""
-    from conftest import FreshHubFactory
-
-    factory = FreshHubFactory(tmp_path_factory.mktemp("restore"), hub_template)
-    try:
-        root = populate(factory)
-        from helpers import cli_ok
-
-        cli_ok(["backup", "--to", str(root.parent / "backups"), "--data", str(root)])
-        [archive] = (root.parent / "backups").glob("calhub-backup-*.tar.gz")
-        yield root, archive, kept(root)
-    finally:
-        factory.stop_all()
+    root = populate(module_hubs)
+    cli_ok(["backup", "--to", str(root.parent / "backups"), "--data", str(root)])
+    [archive] = (root.parent / "backups").glob("calhub-backup-*.tar.gz")
+    return root, archive, kept(root)
 
 
 def test_backup_wipe_restore_brings_everything_back(
