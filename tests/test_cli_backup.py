@@ -67,3 +67,21 @@ def test_removing_a_partner_resolves_its_clashes_and_archives_its_calendar(
     assert {r["status"] for r in involving(conflicts(hub), "rm-a", "rm-b")} == {"resolved"}
     archived = list((hub.data_dir / "archive").glob("kgtu-*/rm-b.ics"))
     assert len(archived) == 1
+
+
+def test_keep_rotates_the_oldest_backups_out(hub_dir: Path, runner: Any, tmp_path: Path) -> None:
+    target = tmp_path / "nightly"
+    target.mkdir()
+    old = [target / f"calhub-backup-2026010{day}T021500Z.tar.gz" for day in range(1, 5)]
+    for path in old:
+        path.write_bytes(b"an old backup")
+    other = target / "notes.txt"
+    other.write_text("not a backup: never rotated")
+    code, out, err = runner("backup", "--to", str(target), "--keep", "2", "--data", str(hub_dir))
+    assert code == 0, err
+    assert "removed 3 older" in out
+    left = sorted(p.name for p in target.glob("calhub-backup-*.tar.gz"))
+    assert len(left) == 2 and left[0] == old[-1].name, left
+    assert other.exists()
+    result = runner("backup", "--to", str(target), "--keep", "0", "--data", str(hub_dir))
+    assert result.code == 2 and "--keep 1 or more" in result.err

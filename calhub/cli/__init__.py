@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         init,
         notify,
         partner,
+        restore,
         serve,
         slots,
     )
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         conflicts,
         index,
         backup,
+        restore,
         feed,
         slots,
         importing,

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from calhub.dav.maintenance import open_runtime
+from calhub.dav.upgrade import upgrade
 from calhub.errors import UserError
 from calhub.hub import Hub, resolve_data_dir
 from calhub.hub.accounts import check_password_strength, generate_password
@@ -18,7 +19,12 @@ def data_dir(args: argparse.Namespace) -> Path:
 
 
 def open_hub(args: argparse.Namespace) -> Hub:
-    return Hub(data_dir(args))
+    """The hub named by ``--data``: refused when a newer calhub wrote it, upgraded first
+    (a backup, then the steps) when an older one did."""
+    hub = Hub(data_dir(args))
+    if hub.needs_upgrade:
+        upgrade(hub)
+    return hub
 
 
 def runtime_of(args: argparse.Namespace) -> Runtime:

@@ -9,7 +9,7 @@ from calhub.cli.common import data_dir, read_password
 from calhub.dav import calendars
 from calhub.dav.maintenance import open_runtime
 from calhub.errors import UserError
-from calhub.hub import Hub, HubPaths, configfile
+from calhub.hub import Hub, HubPaths, configfile, dataformat
 from calhub.hub.accounts import AccountStore, check_email
 from calhub.hub.settings import CalendarSettings, check_timezone
 
@@ -74,6 +74,8 @@ def create_hub(
         raise UserError("--school must not be empty.", hint='Use e.g. --school "Гимназия №32".')
     email = check_email(email)
     paths.root.mkdir(parents=True, exist_ok=True)
+    # A new hub is of the current data format (the marker before the hub is opened).
+    dataformat.write_format(paths.root)
     document = configfile.new_document(school.strip(), timezone)
     for calendar in (*school_calendars(school.strip()), *extra):
         configfile.add_calendar(document, calendar)

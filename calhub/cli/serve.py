@@ -10,11 +10,14 @@ import pkgutil
 from collections.abc import Callable
 from pathlib import Path
 
+from calhub.cli import handle_cli_error
 from calhub.cli.common import open_hub
-from calhub.hub import Hub, HubPaths
+from calhub.dav.upgrade import upgrade
+from calhub.hub import Hub, HubPaths, dataformat
 from calhub.notify.worker import Notifier
 from calhub.runtime import Runtime
 from calhub.server import http as server
+from calhub.server.workers import MAX_WORKERS, serve_workers
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,16 @@ def _threads(value: str) -> int:
     return threads
 
 
+def _workers(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of processes") from None
+    if not 1 <= count <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"workers: a whole number from 1 to {MAX_WORKERS}")
+    return count
+
+
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
@@ -54,6 +67,13 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
         type=_threads,
         default=None,
         help="worker threads (default: [server] threads in calhub.toml, 8)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="server processes sharing the port and the data directory, each with --threads "
+        "threads; a worker that dies is started again (default: %(default)s)",
     )
 
 
@@ -120,18 +140,43 @@ def start_notifier(runtime: Runtime, url: str) -> Callable[[], None]:
     return notifier.stop
 
 
-def _serve(hub: Hub, args: argparse.Namespace, on_ready: Callable[[str], None]) -> None:
+def _serve(hub: Hub, args: argparse.Namespace, on_ready: Callable[[str], None]) -> int:
     import_everything()
     start_up_warnings()
-    server.serve(
-        hub, args.host, args.port, args.threads, on_ready=on_ready, background=start_notifier
-    )
+    if hub.needs_upgrade:
+        upgrade(hub)
+    # Held shared while serving: a restore or an upgrade waits for the server to stop.
+    with dataformat.format_lock(hub.root, shared=True):
+        if args.workers > 1:
+            _log_process_ids()
+            return serve_workers(
+                hub,
+                args.host,
+                args.port,
+                args.workers,
+                args.threads,
+                on_ready,
+                start_notifier,
+                handle_cli_error,
+            )
+        server.serve(
+            hub, args.host, args.port, args.threads, on_ready=on_ready, background=start_notifier
+        )
+    return 0
+
+
+def _log_process_ids() -> None:
+    """With several workers every log line names its process (the supervisor's or a
+    worker's), so an access line can be told from which worker it came."""
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
+        )
 
 
 def run_serve(args: argparse.Namespace) -> int:
     hub = open_hub(args)
-    _serve(hub, args, announce)
-    return 0
+    return _serve(hub, args, announce)
 
 
 def demo_password(login: str) -> str:
@@ -192,5 +237,4 @@ def run_demo(args: argparse.Namespace) -> int:
         print("Connect a calendar app to the server address above with one of the partner logins.")
         print("Stop with Ctrl+C.", flush=True)
 
-    _serve(hub, args, ready)
-    return 0
+    return _serve(hub, args, ready)

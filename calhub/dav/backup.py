@@ -3,7 +3,16 @@
 Taken while the server runs: Radicale's storage is read under its storage lock (writers
 wait a moment), and hub.sqlite is copied with SQLite's online backup API, so the archive
 never holds a half-written event or a torn database page. The occurrence index is a cache
-and is left out; it is rebuilt on the first start after a restore.
+and is left out; ``calhub restore`` (:mod:`calhub.dav.restore`) rebuilds it.
+
+What is in it: ``calhub.toml`` (the settings), ``accounts.json``, ``calhub-format.json``,
+``storage/`` (every event), ``archive/`` (removed partners' calendars) and every other entry
+of the data directory but the caches, and ``hub.sqlite`` copied whole: clash records and
+approvals, history, refused writes, feed tokens, the outbox and its notices, move requests,
+sign-in counters, sessions. A store that keeps its tables in hub.sqlite (as the mirrored
+sources will, ``calhub.store.sources``) is in the backup with nothing to add here; a store
+with a file of its own must be added below, or it is left out only if it is a cache
+(then list it in ``_is_cache_or_live_database``).
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from calhub.dav.storage import open_storage
+from calhub.hub.dataformat import LOCK_NAME
 from calhub.store.health import copy_database
 
 if TYPE_CHECKING:
@@ -25,6 +35,11 @@ logger = logging.getLogger(__name__)
 
 # Radicale's own caches (item cache, sync-token history) are rebuilt on demand too.
 SKIPPED_PARTS = (".Radicale.cache", ".Radicale.lock", ".Radicale.tmp-")
+# Backups written before an upgrade, kept in the data directory (calhub.dav.upgrade), and
+# what a restore unpacks before it moves it into place (calhub.dav.restore): never backed up.
+UPGRADE_BACKUPS = "upgrade-backups"
+RESTORE_STAGING = ".calhub-restore-"
+SKIPPED_ENTRIES = (UPGRADE_BACKUPS, LOCK_NAME)
 
 
 def _wanted(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
@@ -34,7 +49,28 @@ def _wanted(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
 
 
 def _is_cache_or_live_database(name: str) -> bool:
-    return name.startswith(("index.sqlite", "hub.sqlite")) or name.endswith(".tmp")
+    return (
+        name.startswith(("index.sqlite", "hub.sqlite", RESTORE_STAGING))
+        or name.endswith(".tmp")
+        or name in SKIPPED_ENTRIES
+    )
+
+
+ARCHIVE_GLOB = "calhub-backup-*.tar.gz"
+
+
+def rotate(target_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` backups in ``target_dir``; returns those deleted.
+
+    Only this command's own archives (``calhub-backup-<UTC time>.tar.gz``, whose names sort
+    as their times) are looked at, so a directory shared with other files is safe.
+    """
+    archives = sorted(target_dir.glob(ARCHIVE_GLOB))
+    old = archives[: max(0, len(archives) - keep)]
+    for archive in old:
+        archive.unlink()
+        logger.info("Rotated out the old backup %s", archive)
+    return old
 
 
 def backup(runtime: Runtime, target_dir: Path) -> Path:

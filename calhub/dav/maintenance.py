@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from calhub.dav import locking
 from calhub.dav.indexing import Indexer
 from calhub.dav.storage import open_storage
+from calhub.dav.upgrade import upgrade
 from calhub.engine.bulk import expand_all
 from calhub.runtime import Runtime
 from calhub.runtime.parts import expand_job
@@ -34,7 +35,10 @@ _R = TypeVar("_R")
 
 def open_runtime(hub: Hub) -> Runtime:
     """The runtime of ``hub`` whose index, found damaged by a reader, is rebuilt from
-    Radicale's storage (every face opens its runtime here)."""
+    Radicale's storage (every face opens its runtime here). A directory of an older data
+    format is upgraded first (:mod:`calhub.dav.upgrade`), before any store opens it."""
+    if hub.needs_upgrade:
+        upgrade(hub)
     runtime = Runtime(hub)
     runtime.index.repair = lambda: _repair_index(runtime)
     return runtime

@@ -9,6 +9,7 @@ the one place that decides who may read and write what. It imports the engine an
 
 Layout of a data directory::
 
+    calhub-format.json  the data format version (calhub.hub.dataformat; none: format 0)
     calhub.toml     human-edited configuration (calhub.hub.settings is its schema)
     accounts.json   logins, roles and bcrypt hashes (hub data)
     hub.sqlite      clash records, approvals, history (hub data, backed up)
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from calhub.errors import ConfigError, HubNotFound
 from calhub.hub.accounts import ACCOUNTS_NAME, AccountStore
+from calhub.hub.dataformat import CURRENT_FORMAT, check_format
 from calhub.hub.filewatch import ReloadingFile
 from calhub.hub.settings import CONFIG_NAME, Settings, load_settings
 
@@ -85,11 +87,18 @@ class Hub:
                 hint="Create one with 'calhub init --school NAME', or point --data / $CALHUB_DATA "
                 "at an existing hub.",
             )
+        # A directory of a newer calhub is refused here, before anything reads or writes it.
+        self.data_format = check_format(data_dir)
         self._settings_file = ReloadingFile(self.paths.config, self._parse_settings, self._gone)
 
     @property
     def root(self) -> Path:
         return self.paths.root
+
+    @property
+    def needs_upgrade(self) -> bool:
+        """An older data format: ``calhub.dav.upgrade`` brings it up to date."""
+        return self.data_format < CURRENT_FORMAT
 
     def _parse_settings(self, path: Path) -> Settings:
         return load_settings(path.parent)

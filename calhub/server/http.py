@@ -336,8 +336,10 @@ def make_server(
     limits: ServerSettings,
     body_limit: Callable[[], int],
     threads: int | None = None,
+    sock: socket.socket | None = None,
 ) -> HubServer:
-    """A bound, listening server (not yet serving); UserError if the address is taken."""
+    """A bound, listening server (not yet serving); UserError if the address is taken.
+    ``sock``: a socket bound already (by the workers' supervisor, shared by them all)."""
     shown = f"[{host}]" if ":" in host else host
     adjustments = HubAdjustments(
         body_limit,
@@ -365,6 +367,8 @@ def make_server(
             dispatcher=dispatcher,
             adj=adjustments,
             sockinfo=adjustments.listen[0],
+            _sock=sock,
+            bind_socket=sock is None,
         )
     except OSError as exc:
         dispatcher.shutdown()
@@ -400,7 +404,11 @@ def serve(
     threads: int | None = None,
     on_ready: Callable[[str], None] | None = None,
     background: Background | None = None,
+    sock: socket.socket | None = None,
+    orphaned: Callable[[], bool] = lambda: False,
 ) -> None:
+    """Serve until SIGTERM or SIGINT. A worker of ``calhub serve --workers`` passes the
+    shared ``sock`` and ``orphaned`` (its supervisor is gone: stop too)."""
     limit_malloc_arenas()
     limits = hub.settings.server
     runtimes: list[Runtime] = []
@@ -411,6 +419,7 @@ def serve(
         limits,
         lambda: hub.settings.max_body_bytes,
         threads,
+        sock,
     )
     bound = str(server.effective_host)
     url = f"http://{f'[{bound}]' if ':' in bound else bound}:{server.effective_port}/"
@@ -426,7 +435,7 @@ def serve(
     try:
         if on_ready is not None:
             on_ready(url)
-        run_until(server, lambda: bool(stop_requested))
+        run_until(server, lambda: bool(stop_requested) or orphaned())
         if stop_requested:
             logger.info("Received %s, stopped", signal.Signals(stop_requested[0]).name)
     finally:

@@ -5,6 +5,7 @@ What this proves:
 - Radicale's storage write lock (a file lock) makes calhub's clash check and the write one
   step, within one process and across processes: of two clashing PUTs that race into two
   ``reject`` calendars exactly one is stored, in every trial;
+- the same holds through one port served by two workers (``calhub serve --workers 2``);
 - no acknowledged (2xx) write is lost when 8 threads write through 2 processes at once:
   every acknowledged event reads back, from both servers, as it was acknowledged; every
   refused or deleted one is absent;
@@ -16,6 +17,7 @@ What this proves:
 from __future__ import annotations
 
 import random
+import re
 import threading
 from typing import Any
 
@@ -110,6 +112,31 @@ def test_racing_clashing_puts_exactly_one_wins_in_every_trial(race_hubs: tuple[A
         bfu_won=wins["bfu"],
         kgtu_won=wins["kgtu"],
         failures=0,
+    )
+
+
+WORKER_TRIALS = 20
+
+
+def test_racing_clashing_puts_through_two_workers(module_hubs: Any) -> None:
+    """The same race through one port served by ``calhub serve --workers 2``: which worker
+    takes which PUT is the kernel's choice, and still exactly one wins every time."""
+    root = module_hubs.create()
+    set_policy(root, "bfu", "reject")
+    set_policy(root, "kgtu", "reject")
+    hub = module_hubs.serve(root, extra=["--workers", "2"])
+    wins = {"bfu": 0, "kgtu": 0}
+    for n in range(WORKER_TRIALS):
+        responses = race_once(n, {"bfu": hub, "kgtu": hub})
+        wins[check_race(n, responses, [hub])] += 1
+    workers = set(re.findall(r"\[(\d+)\] calhub\.access: ", hub.stderr()))
+    assert len(workers) == 2, f"the PUTs reached {len(workers)} worker(s)"
+    verify = calhub_cli(root, "index", "verify")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    record(
+        "concurrency.race_two_workers",
+        trials=WORKER_TRIALS,
+        **{f"{k}_won": v for k, v in wins.items()},
     )
 
 
