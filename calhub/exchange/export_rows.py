@@ -314,7 +314,9 @@ def _marks(
     """The plan's marks (``calhub.web.clashes.marks`` reads the same store the same way; the
     web may not be imported here): hard wins over soft, approved only when all are."""
     found: dict[OccurrenceKey, str] = {}
-    for severity, approved, occurrences in runtime.records.instances_between(start, end, scope):
+    for severity, approved, occurrences, _rule in runtime.records.instances_between(
+        start, end, scope
+    ):
         mark = "approved" if approved else severity
         for occurrence in occurrences:
             key = _key(occurrence)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 
 class StoredOccurrence(TypedDict):
@@ -24,6 +24,15 @@ class StoredOccurrence(TypedDict):
     all_day: bool
     location: str
     audience: str
+
+
+class InstanceMark(NamedTuple):
+    """One instance of an unresolved record in a window: what the plan and the board mark."""
+
+    severity: str
+    approved: bool
+    occurrences: list[StoredOccurrence]
+    rule: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from calhub.store.record_types import (
     ClashRecord,
     HistoryEntry,
     Instance,
+    InstanceMark,
     Message,
     StoredOccurrence,
 )
@@ -97,19 +98,23 @@ class PagedRecords:
 
     def instances_between(
         self, start: dt.datetime, end: dt.datetime, calendar: str | None = None
-    ) -> list[tuple[str, bool, list[StoredOccurrence]]]:
-        """(severity, approved, occurrences) of each instance of an unresolved record in
-        [start, end), of records with an event of ``calendar`` if given."""
+    ) -> list[InstanceMark]:
+        """Each instance of an unresolved record in [start, end) (of records with an event of
+        ``calendar`` if given): its severity, approval, occurrences and rule."""
         sql = (
-            "SELECT c.severity, a.clash_id IS NOT NULL, i.occurrences FROM clash_instances i "
-            "JOIN clashes c ON c.id = i.clash_id LEFT JOIN approvals a ON a.clash_id = c.id "
+            "SELECT c.severity, a.clash_id IS NOT NULL, i.occurrences, c.rule"
+            " FROM clash_instances i JOIN clashes c ON c.id = i.clash_id"
+            " LEFT JOIN approvals a ON a.clash_id = c.id "
             "WHERE c.resolved=0 AND i.start_at < ? AND i.end_at > ?"
         )
         args: list[Any] = [utc_text(end), utc_text(start)]
         if calendar is not None:
             sql += " AND c.id IN (SELECT clash_id FROM clash_members WHERE calendar=?)"
             args.append(calendar)
-        return [(r[0], bool(r[1]), _occurrences(r[2])) for r in self.db.execute(sql, args)]
+        return [
+            InstanceMark(r[0], bool(r[1]), _occurrences(r[2]), r[3])
+            for r in self.db.execute(sql, args)
+        ]
 
     def history(
         self, clash_id: str | None = None, limit: int = 200, calendar: str | None = None

@@ -5,12 +5,12 @@ Rows are the grades 1–11; a grade opens (``?open=10``, a plain link: no JavaSc
 its classes (those the groups of ``calhub.toml`` name and those the shown events name) and
 the named groups that touch it. A cell holds the events whose audience meets the row's on
 that day, as chips in the partner's colour linking to the event. Its state comes from the
-clash marks the plan uses (``clashes.marks``, through ``events.plan_events``): red when one
-of its events is in an open hard clash, amber for a soft one, green when all its events'
-clashes are approved; closed periods (the ``blackout`` calendar) are a grey background and
-a label, never a chip, so a holiday is not read as a clash. Each state has a sign and a
-word as well as a colour. Only the range shown is read (a week, or a month: less than
-``events.MAX_RANGE``).
+clashes of its events that concern the row (``clashes.concerns``: the classes at both
+events for a students' clash, the whole event for a room): red for an open hard one,
+amber for a soft one, green when all of them are approved. Closed periods (the
+``blackout`` calendar) are a grey background and a label, never a chip, so a holiday is
+not read as a clash. Each state has a sign and a word as well as a colour. Only the range
+shown is read (a week, or a month: less than ``events.MAX_RANGE``).
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from flask_babel import gettext as _
 
 from calhub.engine import Audience
 from calhub.engine.audience import ALL_GRADES
-from calhub.web import events
+from calhub.web import clashes, events
 from calhub.web.auth import current_account, page_login_required
+from calhub.web.clashes import Concern, OccurrenceKey
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.plan import step, view_range
 
@@ -86,9 +87,21 @@ def range_title(view: str, first: dt.date, last: dt.date) -> str:
     return f"{first.day}–{format_date(last, 'd MMMM yyyy')}"
 
 
-def cell_state(chips: Iterable[events.PlanEvent]) -> str:
-    """Hard wins over soft, soft over approved; "" when no event of the cell clashes."""
-    return max((event.mark for event in chips), key=STATE_RANK.__getitem__, default="")
+def cell_state(
+    chips: Iterable[events.PlanEvent], row: Row, concerns: dict[OccurrenceKey, list[Concern]]
+) -> str:
+    """Hard wins over soft, soft over approved; "" when no clash of the cell's events
+    concerns the row (a students' clash of 10–11 with 10А is 10А's, not grade 11's)."""
+    return max(
+        (
+            mark
+            for event in chips
+            for mark, whose in concerns.get(event.occurrence.key, ())
+            if whose is None or whose.intersects(row.audience)
+        ),
+        key=STATE_RANK.__getitem__,
+        default="",
+    )
 
 
 def covers(event: events.PlanEvent, day: dt.date) -> bool:
@@ -127,6 +140,7 @@ def build_cells(
     by_day: dict[dt.date, list[events.PlanEvent]],
     blackouts: dict[dt.date, list[events.PlanEvent]],
     limit: int,
+    concerns: dict[OccurrenceKey, list[Concern]],
 ) -> list[Cell]:
     cells = []
     for day in days:
@@ -135,7 +149,13 @@ def build_cells(
             e for e in blackouts.get(day, []) if e.occurrence.audience.intersects(row.audience)
         ]
         cells.append(
-            Cell(day, chips[:limit], closed, cell_state(chips), max(0, len(chips) - limit))
+            Cell(
+                day,
+                chips[:limit],
+                closed,
+                cell_state(chips, row, concerns),
+                max(0, len(chips) - limit),
+            )
         )
     return cells
 
@@ -231,6 +251,13 @@ def index() -> ResponseReturnValue:
     by_day = _per_day(shown, days)
     closed_by_day = _per_day(closed, days)
     limit = CHIPS_PER_CELL[view]
+    concerns = clashes.concerns(
+        current_runtime(),
+        account,
+        start,
+        end,
+        {e.occurrence.key: e.occurrence.audience for e in shown},
+    )
 
     kept = plan_filter.query()
 
@@ -259,10 +286,12 @@ def index() -> ResponseReturnValue:
         row = Row(str(grade), str(grade), Audience(frozenset({grade})), grade, "grade")
         is_open = everything_open or str(grade) in opened
         subrows = [
-            (child, build_cells(child, days, by_day, closed_by_day, limit))
+            (child, build_cells(child, days, by_day, closed_by_day, limit, concerns))
             for child in (children[grade] if is_open else [])
         ]
-        table.append((row, build_cells(row, days, by_day, closed_by_day, limit), is_open, subrows))
+        table.append(
+            (row, build_cells(row, days, by_day, closed_by_day, limit, concerns), is_open, subrows)
+        )
 
     return render_template(
         "board.html",

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from calhub.engine import Audience
+from calhub.engine.rules import registry
 from calhub.store.record_types import ClashRecord, StoredOccurrence
 from calhub.store.records import Filters, Page
 from calhub.web.context import current_runtime
@@ -57,12 +59,48 @@ def marks(
     rank = {"approved": 0, "soft": 1, "hard": 2}
     scope = runtime.policy.clash_scope(account)
     instances = runtime.records.instances_between(start, end, scope)
-    for severity, approved, occurrences in instances:
+    for severity, approved, occurrences, _rule in instances:
         mark = "approved" if approved else severity
         for occurrence in occurrences:
             key = occurrence_key(occurrence)
             if rank[mark] > rank.get(found.get(key, ""), -1):
                 found[key] = mark
+    return found
+
+
+Concern = tuple[str, "Audience | None"]  # (mark, whose trouble it is; None: the whole event's)
+
+
+def concerns(
+    runtime: Runtime,
+    account: Account,
+    start: dt.datetime,
+    end: dt.datetime,
+    known: dict[OccurrenceKey, Audience],
+) -> dict[OccurrenceKey, list[Concern]]:
+    """Each occurrence's clashes in [start, end) as the grade board needs them: the mark
+    (as :func:`marks` gives it) and whom the clash concerns (the rule says: the classes at
+    both events for a students' clash, the whole event for a double-booked room), so an
+    event for 10–11 clashing with one for 10А reddens 10А's rows, not grade 11's.
+    ``known`` has the audiences of the occurrences on show; others are read from the
+    record's own label."""
+    rules = registry()
+    parser = runtime.parts.parser
+    found: dict[OccurrenceKey, list[Concern]] = {}
+    scope = runtime.policy.clash_scope(account)
+    for severity, approved, occurrences, rule in runtime.records.instances_between(
+        start, end, scope
+    ):
+        mark = "approved" if approved else severity
+        audiences = []
+        for occurrence in occurrences:
+            audience = known.get(occurrence_key(occurrence)) or parser.parse(occurrence["audience"])
+            if audience is not None:
+                audiences.append(audience)
+        kind = rules.get(rule)
+        whose = kind.concerned(audiences) if kind is not None else None
+        for occurrence in occurrences:
+            found.setdefault(occurrence_key(occurrence), []).append((mark, whose))
     return found
 
 

@@ -159,7 +159,7 @@ def _build_model(runtime: Runtime, key: tuple[str, str, str, str]) -> PublicMode
     ]
     shown.sort(key=lambda o: (o.start, o.end, o.summary))
     unsettled: set[clashes.OccurrenceKey] = set()
-    for severity, approved, occurrences in runtime.records.instances_between(start, end):
+    for severity, approved, occurrences, _rule in runtime.records.instances_between(start, end):
         if severity == "hard" and not approved:
             unsettled.update(clashes.occurrence_key(o) for o in occurrences)
     private = _private_events(runtime, {o.event_key for o in shown})

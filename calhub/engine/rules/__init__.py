@@ -44,6 +44,7 @@ from importlib import import_module
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from calhub.engine.audience import Audience
 from calhub.engine.clash import Clash, Text, pair_clash_id
 from calhub.engine.config import EngineConfig, RuleSettings
 from calhub.engine.index import NO_NARROWING, Narrowing, OccurrenceLookup
@@ -51,7 +52,16 @@ from calhub.engine.messages import Wording
 from calhub.engine.occurrence import Occurrence
 from calhub.engine.rules.spec import Setting, read_params
 
-__all__ = ["RULE_NAMES", "BaseRule", "Key", "load", "ordered", "overlaps", "registry"]
+__all__ = [
+    "RULE_NAMES",
+    "BaseRule",
+    "Key",
+    "load",
+    "ordered",
+    "overlaps",
+    "registry",
+    "shared_audience",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +76,16 @@ Key = tuple[str, str, str]
 def overlaps(a: Occurrence, b: Occurrence) -> bool:
     """Half-open overlap: an event ending at 10:00 does not meet one starting at 10:00."""
     return a.start < b.end and b.start < a.end
+
+
+def shared_audience(audiences: Sequence[Audience]) -> Audience | None:
+    """The classes in every one of ``audiences`` (None for none given)."""
+    if not audiences:
+        return None
+    common = audiences[0]
+    for audience in audiences[1:]:
+        common = common.intersection(audience)
+    return common
 
 
 def ordered(a: Occurrence, b: Occurrence) -> tuple[Occurrence, Occurrence]:
@@ -89,6 +109,13 @@ class BaseRule:
         self.wording = Wording(config.zone, config.calendar_names)
         # Checked here too, so a caller that bypasses the hub's schema still fails early.
         self.params: Mapping[str, Any] = read_params(self.name, self.options, settings.params)
+
+    @classmethod
+    def concerned(cls, audiences: Sequence[Audience]) -> Audience | None:
+        """Whose trouble a clash of this rule is, given its occurrences' audiences (the grade
+        board reddens only those rows). None: each event's own audience (a double-booked
+        room or a duplicate is a problem of the whole event, whoever it is for)."""
+        return None
 
     def applies_to(self, occ: Occurrence) -> bool:
         """Whether the rule looks at this occurrence at all (blackouts: only their own rule)."""

@@ -9,14 +9,15 @@ Settings: :attr:`AudienceRule.options`.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 
+from calhub.engine.audience import Audience
 from calhub.engine.clash import Clash
 from calhub.engine.config import EngineConfig, RuleSettings
 from calhub.engine.index import Narrowing
 from calhub.engine.messages import describe, shared
 from calhub.engine.occurrence import Occurrence
-from calhub.engine.rules import BaseRule, ordered, overlaps
+from calhub.engine.rules import BaseRule, ordered, overlaps, shared_audience
 from calhub.engine.rules.spec import Flag
 
 __all__ = ["AudienceRule", "Rule"]
@@ -33,6 +34,11 @@ class AudienceRule(BaseRule):
             "rather than as real events.",
         ),
     )
+
+    @classmethod
+    def concerned(cls, audiences: Sequence[Audience]) -> Audience | None:
+        """The classes at both events at once."""
+        return shared_audience(audiences)
 
     def __init__(self, config: EngineConfig, settings: RuleSettings) -> None:
         super().__init__(config, settings)

@@ -10,13 +10,14 @@ Settings: none besides ``enabled`` and ``severity``.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 
+from calhub.engine.audience import Audience
 from calhub.engine.clash import Clash
 from calhub.engine.index import Narrowing
 from calhub.engine.messages import describe, shared
 from calhub.engine.occurrence import Occurrence
-from calhub.engine.rules import BaseRule, overlaps
+from calhub.engine.rules import BaseRule, overlaps, shared_audience
 
 __all__ = ["BlackoutRule", "Rule"]
 
@@ -24,6 +25,11 @@ __all__ = ["BlackoutRule", "Rule"]
 class BlackoutRule(BaseRule):
     name = "blackout"
     default_severity = "hard"
+
+    @classmethod
+    def concerned(cls, audiences: Sequence[Audience]) -> Audience | None:
+        """The classes of the event that the closed period is for."""
+        return shared_audience(audiences)
 
     def applies_to(self, occ: Occurrence) -> bool:
         return True

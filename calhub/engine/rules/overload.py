@@ -20,6 +20,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 
+from calhub.engine.audience import Audience
 from calhub.engine.clash import Clash, Members, clash_id
 from calhub.engine.config import EngineConfig, RuleSettings
 from calhub.engine.index import Narrowing, OccurrenceLookup
@@ -50,6 +51,14 @@ class OverloadRule(BaseRule):
         ),
         Flag("count_all_day", True, "Whether all-day events count towards the week."),
     )
+
+    @classmethod
+    def concerned(cls, audiences: Sequence[Audience]) -> Audience | None:
+        """The grade overloaded: one every event of the week touches (10А and 10Б: grade 10)."""
+        if not audiences:
+            return None
+        grades = frozenset.intersection(*(a.grades_touched() for a in audiences))
+        return Audience(grades) if grades else None
 
     def __init__(self, config: EngineConfig, settings: RuleSettings) -> None:
         super().__init__(config, settings)

@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
+from calhub.engine.audience import Audience
 from calhub.engine.clash import Clash
 from calhub.engine.config import EngineConfig, RuleSettings
 from calhub.engine.index import Narrowing
 from calhub.engine.messages import describe, shared
 from calhub.engine.occurrence import Occurrence
-from calhub.engine.rules import BaseRule, overlaps
+from calhub.engine.rules import BaseRule, overlaps, shared_audience
 from calhub.engine.rules.spec import Flag, SiteMap, Whole
 from calhub.engine.venue import VenueNormaliser, is_virtual_venue
 
@@ -65,6 +66,11 @@ class TravelRule(BaseRule):
             "them belongs to the site.",
         ),
     )
+
+    @classmethod
+    def concerned(cls, audiences: Sequence[Audience]) -> Audience | None:
+        """The classes that must get from one event to the other."""
+        return shared_audience(audiences)
 
     def __init__(self, config: EngineConfig, settings: RuleSettings) -> None:
         super().__init__(config, settings)
