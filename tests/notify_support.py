@@ -12,12 +12,14 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from clash_support import at, own_week
@@ -145,6 +147,20 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+@contextmanager
+def mail_sink(monkeypatch: pytest.MonkeyPatch, *, started: bool) -> Iterator[SmtpServer]:
+    """A loopback SMTP server for one test, with the hub's password in its environment
+    variable; ``started=False`` leaves starting it to the test (an outage first)."""
+    monkeypatch.setenv(PASSWORD_ENV, SMTP_PASSWORD)
+    server = SmtpServer()
+    if started:
+        server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def certificate(directory: Path) -> ssl.SSLContext:

@@ -16,10 +16,9 @@ from clash_support import at, own_week, put_text
 from helpers import PASSWORDS, make_event, run_cli, vtimezone
 from notify_support import (
     ADDRESSES,
-    PASSWORD_ENV,
-    SMTP_PASSWORD,
     SmtpServer,
     configure_mail,
+    mail_sink,
     open_runtime,
     outbox_json,
     wait_until,
@@ -34,13 +33,8 @@ BATCH_SECONDS = 2
 
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
-    monkeypatch.setenv(PASSWORD_ENV, SMTP_PASSWORD)
-    server = SmtpServer()
-    server.start()
-    try:
+    with mail_sink(monkeypatch, started=True) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def slots(count: int) -> list[tuple[dt.datetime, dt.datetime]]:

@@ -17,11 +17,11 @@ from clash_support import at, conflicts, involving, own_week, put_event
 from helpers import PASSWORDS
 from notify_support import (
     ADDRESSES,
-    PASSWORD_ENV,
     SENDER,
     SMTP_PASSWORD,
     SmtpServer,
     configure_mail,
+    mail_sink,
     outbox_json,
     parts,
     wait_until,
@@ -33,13 +33,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::Deprecat
 
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
-    monkeypatch.setenv(PASSWORD_ENV, SMTP_PASSWORD)
-    server = SmtpServer()
-    server.start()
-    try:
+    with mail_sink(monkeypatch, started=True) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def clash(hub: Any, prefix: str) -> str:

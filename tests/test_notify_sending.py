@@ -27,6 +27,7 @@ from notify_support import (
     bulk_clashes,
     certificate,
     configure_mail,
+    mail_sink,
     open_runtime,
 )
 
@@ -38,12 +39,9 @@ BASE = "https://calendar.school.example/"
 
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
-    monkeypatch.setenv(PASSWORD_ENV, SMTP_PASSWORD)
-    server = SmtpServer()  # each test starts it when the mail server should be up
-    try:
+    # Not started: each test starts it when the mail server should be up.
+    with mail_sink(monkeypatch, started=False) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _default_retry(root: Path) -> None:

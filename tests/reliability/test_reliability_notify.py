@@ -21,6 +21,7 @@ from notify_support import (
     SMTP_PASSWORD,
     SmtpServer,
     configure_mail,
+    mail_sink,
     outbox_json,
     wait_until,
 )
@@ -30,12 +31,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::Deprecat
 
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
-    monkeypatch.setenv(PASSWORD_ENV, SMTP_PASSWORD)
-    server = SmtpServer()  # not started: each test decides when the mail server is up
-    try:
+    # Not started: each test decides when the mail server is up.
+    with mail_sink(monkeypatch, started=False) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def clash(hub: Any, prefix: str) -> None:
