@@ -176,6 +176,17 @@ def kill9(factory: Any, hub: Any) -> None:
         factory.servers.remove(hub)
 
 
+def assert_rebuild_keeps_records(hub: Any, data_dir: Path) -> set[tuple[Any, ...]]:
+    """``calhub index rebuild`` (a rescan from Radicale's storage) gives the clash records the
+    hub holds now: what it had recorded is what its events say. Returns the records."""
+    before = conflict_snapshot(hub)
+    rebuild = calhub_cli(data_dir, "index", "rebuild")
+    assert rebuild.returncode == 0, rebuild.stdout + rebuild.stderr
+    after = conflict_snapshot(hub)
+    assert after == before, {"only before": before - after, "only after": after - before}
+    return before
+
+
 def calhub_cli(data_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     """``python -m calhub ARGV --data DIR`` in a subprocess, as an operator runs it."""
     command = [sys.executable, "-m", "calhub", *argv, "--data", str(data_dir)]

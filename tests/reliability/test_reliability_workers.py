@@ -23,9 +23,9 @@ import time
 from typing import Any
 
 from reliability_support import (
+    assert_rebuild_keeps_records,
     at,
     calhub_cli,
-    conflict_snapshot,
     day,
     event,
     event_fields,
@@ -174,10 +174,7 @@ def test_two_workers_under_writers_readers_and_a_kill9_lose_nothing(fresh_hub: A
 
     verify = calhub_cli(root, "index", "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    before = conflict_snapshot(hub)
-    rebuild = calhub_cli(root, "index", "rebuild")
-    assert rebuild.returncode == 0, rebuild.stdout + rebuild.stderr
-    assert conflict_snapshot(hub) == before
+    assert_rebuild_keeps_records(hub, root)
     record(
         "workers.two_workers_kill9",
         writers=WRITERS,
