@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         partner,
         serve,
         slots,
+        source,
     )
 
     parser = argparse.ArgumentParser(
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         importing,
         export,
         notify,
+        source,
     ):
         module.register(subparsers, common)
     return parser

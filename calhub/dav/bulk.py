@@ -53,6 +53,7 @@ class Put:
     uid: str
     text: str
     tag: object = None  # the caller's (a row number), handed back with a refusal
+    href: str | None = None  # for a new object; None: ``<uid>.ics``
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,7 @@ def _apply(
         collection = collections[put.calendar.id]
         old = stored.get((put.calendar.id, put.uid))
         href = old.href if old else runtime.index.href_of(put.calendar.id, put.uid)
-        href = href or f"{put.uid}.ics"
+        href = href or put.href or f"{put.uid}.ics"
         try:
             collection.upload(href, _item(runtime, put.calendar, put.text))
         except WriteRefused as refusal:

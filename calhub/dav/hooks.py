@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
 
 from calhub.dav.indexing import Indexer
 from calhub.dav.maintenance import recovering
+from calhub.dav.mirror import mirroring, source_of
+from calhub.dav.mirror import refusal as mirror_refusal
 from calhub.dav.refusal import WriteRefused
 from calhub.engine import Clash, IntervalIndex, Occurrence
 from calhub.engine.index import NO_NARROWING, CountingLookup, Narrowing
@@ -112,9 +114,12 @@ class WriteHooks:
         calendar = self.indexer.hub_calendar(collection.path)
         if calendar is None:
             return
+        self._check_mirrored(collection, href, item.serialize())
         occurrences = self.indexer.expand_item(calendar, item)
         _pending.set((calendar.id, href, occurrences))
-        if calendar.policy != "reject":
+        # A mirrored event is checked in record mode whatever the calendar's policy: the
+        # clash is recorded, the copy of what the partner already published is kept.
+        if calendar.policy != "reject" or mirroring() is not None:
             return
         self.indexer.ensure_calendar(calendar, collection)
         event = (calendar.id, item.uid)
@@ -122,6 +127,26 @@ class WriteHooks:
         lookup = IndexLookup(self.runtime.index, replaced)
         clashes = self.runtime.parts.engine.check(occurrences, lookup)
         self._refuse_new_hard(clashes, replaced)
+
+    def _check_mirrored(self, collection: BaseCollection, href: str, text: str | None) -> None:
+        """Refuse a write or delete of a mirrored event by anyone but its mirror, and a
+        write by the mirror over anything but its own events."""
+        writer = mirroring()
+        marked = None if text is None else source_of(text)
+        if writer is None and marked is not None:
+            raise mirror_refusal(self.runtime, marked)
+        old = next(iter(collection.get_multi([href])), (href, None))[1]
+        before = None if old is None else source_of(old.serialize())
+        if before != writer and (writer is None or old is not None):
+            # A client over a mirrored event, or the mirror over a local event or another
+            # source's (calhub.sources leaves those out; this holds it for any caller).
+            raise mirror_refusal(self.runtime, before if before is not None else writer or 0)
+
+    @_under_lock
+    def before_item_delete(self, collection: BaseCollection, href: str) -> None:
+        if self.indexer.hub_calendar(collection.path) is None:
+            return
+        self._check_mirrored(collection, href, None)
 
     @_under_lock
     def after_item_write(self, collection: BaseCollection, href: str, item: Item) -> None:

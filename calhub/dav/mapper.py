@@ -113,7 +113,8 @@ class RefusalMapper:
             skip_body(environ["wsgi.input"], length)
         status: str = captured["status"]
         headers: list[tuple[str, str]] = captured["headers"]
-        if slot.refusal is not None and status.startswith(("400", "403", "409")):
+        # Radicale answers a refusal raised in a DELETE (a mirrored event) with a 500.
+        if slot.refusal is not None and status.startswith(("400", "403", "409", "500")):
             return self._refused(environ, body, start_response, slot.refusal)
         if status.startswith("400") and method == "PUT":
             reason = diagnose_unreadable(body)
