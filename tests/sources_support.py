@@ -86,14 +86,14 @@ class _Handler(BaseHTTPRequestHandler):
         if state.status != 200:
             self._send(state.status, b"server trouble\n", "text/plain")
             return
+        if state.endless:
+            self._endless()
+            return
         if self.headers.get("If-None-Match") == state.etag:
             state.not_modified += 1
             self.send_response(304)
             self.send_header("ETag", state.etag)
             self.end_headers()
-            return
-        if state.endless:
-            self._endless()
             return
         body = state.body
         headers = {"ETag": state.etag, "Last-Modified": LAST_MODIFIED}

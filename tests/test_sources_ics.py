@@ -6,18 +6,19 @@ status while the mirrored events stay as they were."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import make_event
+from helpers import assert_user_error, make_event
 from sources_support import FeedServer, calendar_files, feed, feed_server, runtime_on, vevent
 
 from calhub.dav.importer import import_objects
 from calhub.dav.mirror import source_of
-from calhub.hub import HubPaths
+from calhub.hub import HubPaths, configfile
 
 
 @pytest.fixture
@@ -45,8 +46,8 @@ def sync(runner: Any, root: Path, source_id: int) -> dict[str, Any]:
     return shown
 
 
-LECTURE = vevent("lecture-1@bfu.example", "Лекция", "20311201T150000", "20311201T160000")
-SEMINAR = vevent("seminar-2@bfu.example", "Семинар", "20311202T150000", "20311202T160000")
+LECTURE = vevent("lecture-1@bfu.example", "Лекция", "20271201T150000", "20271201T160000")
+SEMINAR = vevent("seminar-2@bfu.example", "Семинар", "20271202T150000", "20271202T160000")
 
 
 def stored(root: Path) -> dict[str, str]:
@@ -107,7 +108,121 @@ def test_local_events_are_never_touched(runner: Any, hub: Path, partner_feed: Fe
 
 
 def _slot(day: int) -> tuple[Any, Any]:
-    import datetime as dt
-
-    start = dt.datetime(2031, 12, day, 10, 0)
+    start = dt.datetime(2027, 12, day, 10, 0)
     return start, start + dt.timedelta(hours=1)
+
+
+def set_sources(root: Path, **values: Any) -> None:
+    document = configfile.read_document(root)
+    document["sources"] = values
+    configfile.save_document(root, document)
+
+
+GOOGLE = feed(
+    "BEGIN:VEVENT\r\nUID:g1@google.com\r\nDTSTAMP:20261201T000000Z\r\n"
+    "DTSTART:20271203T170000\r\nDTEND:20271203T180000\r\nSUMMARY:Google\r\nEND:VEVENT\r\n",
+    vevent("g2@google.com", "Twice, older", "20271204T100000", "20271204T110000"),
+    vevent("g2@google.com", "Twice, newer", "20271204T120000", "20271204T130000", ["SEQUENCE:3"]),
+    "BEGIN:VEVENT\r\nUID:w1@outlook.com\r\nDTSTAMP:20261201T000000Z\r\n"
+    "DTSTART;TZID=Russian Standard Time:20271205T100000\r\n"
+    "DTEND;TZID=Russian Standard Time:20271205T110000\r\nSUMMARY:Outlook\r\nEND:VEVENT\r\n",
+    "BEGIN:VTODO\r\nUID:t1@google.com\r\nSUMMARY:A task\r\nEND:VTODO\r\n",
+    head=["METHOD:PUBLISH", "X-WR-TIMEZONE:Europe/Moscow", "X-WR-CALNAME:БФУ"],
+)
+
+
+def test_a_google_style_feed_is_cleaned_before_it_is_mirrored(
+    runner: Any, hub: Path, partner_feed: FeedServer
+) -> None:
+    partner_feed.serve(GOOGLE)
+    partner_feed.state.gzip = True
+    source = add(runner, hub, partner_feed.url)
+    shown = sync(runner, hub, source)
+    assert shown["added"] == 3, shown
+    assert "повторы UID" in shown["note"] and "не события" in shown["note"]
+    runtime = runtime_on(hub)
+    try:
+        google = runtime.index.occurrences_of("bfu", "g1@google.com")
+        outlook = runtime.index.occurrences_of("bfu", "w1@outlook.com")
+        twice = runtime.index.occurrences_of("bfu", "g2@google.com")
+    finally:
+        runtime.close()
+    # Floating 17:00 in X-WR-TIMEZONE Moscow is 14:00 UTC; a Windows zone name is Moscow too.
+    assert [o.start.astimezone(dt.UTC).hour for o in google] == [14]
+    assert [o.start.astimezone(dt.UTC).hour for o in outlook] == [7]
+    assert [o.summary for o in twice] == ["Twice, newer"]
+    text = stored(hub)["g1@google.com.ics"]
+    assert "METHOD" not in text and "BEGIN:VTIMEZONE" in text and "TZID:Europe/Moscow" in text
+
+
+BROKEN = {
+    "a 500": ({"status": 500}, {}, "500"),
+    "a timeout": ({"delay": 2.5}, {"timeout_seconds": 1}, "1 s"),
+    "malformed": ({"body": b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\n"}, {}, "malformed"),
+    "not a calendar": ({"body": b"<html>Not found</html>"}, {}, "BEGIN:VCALENDAR"),
+    "over the limit": ({"endless": True}, {"max_bytes": 100_000}, "100000 bytes"),
+    "a redirect loop": ({"redirect_loop": True}, {}, "redirects"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_a_bad_feed_is_refused_with_a_clear_status_and_nothing_is_lost(
+    runner: Any, hub: Path, partner_feed: FeedServer, case: str
+) -> None:
+    trouble, limits, words = BROKEN[case]
+    set_sources(hub, **limits)
+    partner_feed.serve(feed(LECTURE, SEMINAR))
+    source = add(runner, hub, partner_feed.url)
+    sync(runner, hub, source)
+    before = stored(hub)
+    for name, value in trouble.items():
+        setattr(partner_feed.state, name, value)
+    result = runner("source", "sync", str(source), "--data", str(hub))
+    assert_user_error(result, f"Источник {source} не синхронизирован", words)
+    assert stored(hub) == before, "a failed sync must leave the mirrored events as they were"
+    _code, out, _ = runner("source", "list", "--json", "--data", str(hub))
+    [listed] = json.loads(out)
+    assert words in listed["last_error"] and listed["failures"] == 1
+    assert listed["next_run_at"] > listed["last_attempt_at"]
+
+
+def test_the_full_default_limit_refuses_an_endless_feed(
+    runner: Any, hub: Path, partner_feed: FeedServer
+) -> None:
+    partner_feed.state.endless = True
+    source = add(runner, hub, partner_feed.url)
+    result = runner("source", "sync", str(source), "--data", str(hub))
+    assert_user_error(result, "20971520 bytes")
+    assert stored(hub) == {}
+
+
+def test_mistakes_on_the_command_line_say_what_to_do(runner: Any, hub: Path) -> None:
+    data = ("--data", str(hub))
+    assert_user_error(runner("source", "add", "nobody", "https://x.example/a.ics", *data), "nobody")
+    assert_user_error(
+        runner("source", "add", "bfu", "https://u:secret@x.example/a.ics", *data), "password"
+    )
+    assert_user_error(runner("source", "add", "bfu", "ftp://x.example/a.ics", *data), "http")
+    assert_user_error(
+        runner("source", "add", "bfu", "https://x.example/a.ics", "--every", "5s", *data), "5s"
+    )
+    assert_user_error(
+        runner("source", "add", "bfu", "https://x.example/a", "--password-env", "V", *data),
+        "username",
+    )
+    assert_user_error(runner("source", "sync", "7", *data), "7")
+    assert_user_error(runner("source", "remove", "x7", *data), "x7")
+
+
+def test_remove_deletes_the_mirrored_events_and_says_so(
+    runner: Any, hub: Path, partner_feed: FeedServer
+) -> None:
+    partner_feed.serve(feed(LECTURE, SEMINAR))
+    source = add(runner, hub, partner_feed.url, "--every", "1h")
+    sync(runner, hub, source)
+    code, out, err = runner("source", "remove", str(source), "--data", str(hub))
+    assert code == 0, err
+    assert "2" in out and "untouched" in out
+    assert stored(hub) == {}
+    code, out, _ = runner("source", "list", "--json", "--data", str(hub))
+    assert json.loads(out) == []

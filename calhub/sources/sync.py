@@ -92,7 +92,7 @@ def _failed(
 ) -> Outcome:
     failures = source.failures + 1
     next_run = moment + backoff(interval, failures)
-    runtime.sources.record_failure(source.id, error, next_run)
+    runtime.sources.record_failure(source.id, error, next_run, now=moment)
     logger.warning(
         "Source %d (%s): %s; %d failures in a row, next try %s",
         source.id,

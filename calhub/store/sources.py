@@ -268,20 +268,22 @@ class Sources(ThreadLocalDatabase):
         with self.transaction() as db:
             if counts is None:
                 db.execute(
-                    "UPDATE sources SET last_success_at = ?, last_error = '', failures = 0, "
-                    "next_run_at = ? WHERE id = ?",
-                    (moment, utc_text(next_run), source_id),
+                    "UPDATE sources SET last_success_at = ?, last_attempt_at = ?, "
+                    "last_error = '', failures = 0, next_run_at = ? WHERE id = ?",
+                    (moment, moment, utc_text(next_run), source_id),
                 )
                 return
             db.execute(
                 "UPDATE sources SET etag = ?, last_modified = ?, sync_token = ?, "
-                "last_success_at = ?, last_error = '', failures = 0, added = ?, changed = ?, "
+                "last_success_at = ?, last_attempt_at = ?, last_error = '', "
+                "failures = 0, added = ?, changed = ?, "
                 "removed = ?, refused = ?, mirrored = ?, next_run_at = ?, note = ? "
                 "WHERE id = ?",
                 (
                     fetched.etag,
                     fetched.last_modified,
                     fetched.sync_token,
+                    moment,
                     moment,
                     counts.added,
                     counts.changed,
@@ -294,13 +296,19 @@ class Sources(ThreadLocalDatabase):
                 ),
             )
 
-    def record_failure(self, source_id: int, error: str, next_run: dt.datetime) -> int:
+    def record_failure(
+        self,
+        source_id: int,
+        error: str,
+        next_run: dt.datetime,
+        now: dt.datetime | None = None,
+    ) -> int:
         """A sync that failed, and when to try again; returns the failures in a row."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE sources SET last_error = ?, failures = failures + 1, next_run_at = ? "
-                "WHERE id = ?",
-                (error[:1000], utc_text(next_run), source_id),
+                "UPDATE sources SET last_error = ?, failures = failures + 1, next_run_at = ?, "
+                "last_attempt_at = ? WHERE id = ?",
+                (error[:1000], utc_text(next_run), utc_text(now), source_id),
             )
             row = db.execute("SELECT failures FROM sources WHERE id = ?", (source_id,)).fetchone()
         return 0 if row is None else int(row[0])
