@@ -15,6 +15,7 @@ from calhub.hub import Hub, HubPaths
 from calhub.notify.worker import Notifier
 from calhub.runtime import Runtime
 from calhub.server import http as server
+from calhub.sources.scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -120,11 +121,24 @@ def start_notifier(runtime: Runtime, url: str) -> Callable[[], None]:
     return notifier.stop
 
 
+def start_background(runtime: Runtime, url: str) -> Callable[[], None]:
+    """The threads beside the server's: the notification sender and the sources' scheduler."""
+    stop_notifier = start_notifier(runtime, url)
+    scheduler = Scheduler(runtime)
+    scheduler.start()
+
+    def stop() -> None:
+        scheduler.stop()
+        stop_notifier()
+
+    return stop
+
+
 def _serve(hub: Hub, args: argparse.Namespace, on_ready: Callable[[str], None]) -> None:
     import_everything()
     start_up_warnings()
     server.serve(
-        hub, args.host, args.port, args.threads, on_ready=on_ready, background=start_notifier
+        hub, args.host, args.port, args.threads, on_ready=on_ready, background=start_background
     )
 
 
