@@ -25,9 +25,13 @@ from calhub.dav.refusal import DAV_NS, WriteRefused, error_xml
 if TYPE_CHECKING:
     from calhub.runtime import Runtime
 
-__all__ = ["MARKER", "mirror_writes", "mirroring", "refusal", "source_of"]
+__all__ = ["DIGEST", "MARKER", "MIRRORED", "mirror_writes", "mirroring", "refusal", "source_of"]
 
 MARKER = "X-CALHUB-SOURCE"
+# What a mirrored event carries beside the marker: the digest the mirror compares, and, in
+# a feed the hub publishes, the mark that it is a copy (so another hub never mirrors it back).
+DIGEST = "X-CALHUB-DIGEST"
+MIRRORED = "X-CALHUB-MIRRORED"
 # Read from the text: parsing each stored object to find the marker would cost far more.
 _MARKER_LINE = re.compile(rf"^{MARKER}(?:;[^:\r\n]*)?:[ \t]*(\d+)[ \t]*\r?$", re.MULTILINE)
 

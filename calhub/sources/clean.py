@@ -27,14 +27,12 @@ from dataclasses import dataclass, field
 import icalendar
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-from calhub.dav.mirror import MARKER
+from calhub.dav.mirror import DIGEST, MARKER, MIRRORED
 from calhub.engine.expand import standard_times
 from calhub.sources.errors import SourceFailed
 
 logger = logging.getLogger(__name__)
 
-DIGEST = "X-CALHUB-DIGEST"
-MIRRORED = "X-CALHUB-MIRRORED"  # set by calhub.feeds on events a hub mirrored in
 TIME_PROPERTIES = ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID")
 DATE_LISTS = ("EXDATE", "RDATE")
 # A UID that is safe as a file name is the object's href as a phone would make it.
@@ -125,7 +123,8 @@ def _short(exc: BaseException) -> str:
 def _add_event(
     event: icalendar.Component, by_uid: dict[str, dict[str, icalendar.Component]], result: Cleaned
 ) -> None:
-    if MIRRORED in event:
+    if MIRRORED in event or MARKER in event:
+        # A copy another hub made (its feed marks it; its CalDAV storage keeps the marker).
         result.echoes += 1
         return
     uid = str(event.get("UID", "")).strip()
