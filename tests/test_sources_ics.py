@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import assert_user_error, make_event
+from helpers import assert_user_error, backup_and_restore, make_event
 from sources_support import FeedServer, calendar_files, feed, feed_server, runtime_on, vevent
 
 from calhub.dav.importer import import_objects
@@ -220,6 +220,12 @@ def test_remove_deletes_the_mirrored_events_and_says_so(
     partner_feed.serve(feed(LECTURE, SEMINAR))
     source = add(runner, hub, partner_feed.url, "--every", "1h")
     sync(runner, hub, source)
+    # A backup carries the source (hub.sqlite) and its mirrored events (storage).
+    restored = backup_and_restore(runner, hub, hub.parent / "scratch")
+    code, out, _ = runner("source", "list", "--json", "--data", str(restored))
+    [kept] = json.loads(out)
+    assert (kept["id"], kept["url"], kept["mirrored"]) == (source, partner_feed.url, 2)
+    assert set(stored(restored)) == set(stored(hub))
     code, out, err = runner("source", "remove", str(source), "--data", str(hub))
     assert code == 0, err
     assert "2" in out and "untouched" in out
