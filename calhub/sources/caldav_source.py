@@ -13,10 +13,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import niquests
-from caldav.davclient import DAVClient
-from caldav.lib import error as caldav_error
-
 from calhub.hub.settings import SourceSettings
 from calhub.sources.errors import SourceFailed
 from calhub.sources.ics import where
@@ -39,6 +35,12 @@ def fetch_caldav(
     sync_token: str = "",
     auth: tuple[str, str] | None = None,
 ) -> Remote:
+    # Loaded on the first CalDAV sync: caldav with lxml and niquests cost a server about
+    # 16 MB it needs only then.
+    import niquests
+    from caldav.davclient import DAVClient
+    from caldav.lib import error as caldav_error
+
     host = where(url)
     username, secret = auth if auth is not None else (None, None)
     try:
