@@ -232,3 +232,39 @@ def test_remove_deletes_the_mirrored_events_and_says_so(
     assert stored(hub) == {}
     code, out, _ = runner("source", "list", "--json", "--data", str(hub))
     assert json.loads(out) == []
+
+
+def test_one_sync_is_one_index_transaction_and_its_clashes_are_recorded(
+    hub: Path, partner_feed: FeedServer
+) -> None:
+    from calhub.sources.manage import NewSource, add_source
+    from calhub.sources.sync import sync_source
+
+    events = [
+        vevent(f"batch-{n}@bfu.example", f"Пара {n}", f"202702{n + 10:02d}T150000",
+               f"202702{n + 10:02d}T160000")
+        for n in range(5)
+    ]  # fmt: skip
+    overlapping = vevent("batch-x@bfu.example", "Накладка", "20270210T153000", "20270210T163000")
+    partner_feed.serve(feed(*events, overlapping))
+    runtime = runtime_on(hub)
+    try:
+        source = add_source(runtime, NewSource("bfu", partner_feed.url), "test")
+        index = runtime.index
+        opened = index.transaction
+        count = {"transactions": 0}
+
+        def counting() -> Any:
+            count["transactions"] += 1
+            return opened()
+
+        index.transaction = counting  # type: ignore[method-assign]
+        outcome = sync_source(runtime, source.id)
+        assert outcome.counts is not None and outcome.counts.added == 6
+        # The rows of all six, then the clash book's note that the records caught up (a PUT
+        # each would take two per object).
+        assert count["transactions"] == 2, "one index transaction for the whole sync"
+        clashing = runtime.records.events_in_open("hard")
+    finally:
+        runtime.close()
+    assert {("bfu", "batch-0@bfu.example"), ("bfu", "batch-x@bfu.example")} <= clashing

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from radicale import storage as radicale_storage
 
 from calhub.dav.edit import _item
+from calhub.dav.plugins.storage import Storage as HubStorage
 from calhub.dav.refusal import WriteRefused
 from calhub.dav.storage import open_storage
 from calhub.errors import UserError
@@ -83,9 +84,14 @@ def write_batch(
     *,
     login: str = "calhub-import",
     atomic: bool = True,
+    one_transaction: bool = False,
 ) -> BatchResult | None:
     """Under the write lock: read the objects of ``calendars`` whose text holds ``marker``,
-    let ``decide`` choose the writes (None: write nothing, a dry run or a refusal), do them."""
+    let ``decide`` choose the writes (None: write nothing, a dry run or a refusal), do them.
+
+    ``one_transaction``: the index rows of all the writes go in one transaction at the end,
+    with one refresh of the clash records (for writes checked in ``record`` mode only: the
+    mirror's, :meth:`calhub.dav.hooks.WriteHooks.one_transaction`)."""
     storage = open_storage(runtime)
     with storage.acquire_lock("w", login):
         collections = {c.id: _collection(storage, c) for c in calendars}
@@ -99,7 +105,10 @@ def write_batch(
         batch = decide(stored)
         if batch is None:
             return None
-        return _apply(runtime, collections, stored, batch, atomic)
+        if not one_transaction or not isinstance(storage, HubStorage):
+            return _apply(runtime, collections, stored, batch, atomic)
+        with storage.hooks.one_transaction():
+            return _apply(runtime, collections, stored, batch, atomic)
 
 
 def _apply(

@@ -14,10 +14,11 @@ raises ``WriteRefused`` before anything is stored; ``calhub.dav.mapper`` turns i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
 
@@ -28,7 +29,7 @@ from calhub.dav.mirror import refusal as mirror_refusal
 from calhub.dav.refusal import WriteRefused
 from calhub.engine import Clash, IntervalIndex, Occurrence
 from calhub.engine.index import NO_NARROWING, CountingLookup, Narrowing
-from calhub.store.index import IndexLookup
+from calhub.store.index import IndexedItem, IndexLookup
 
 if TYPE_CHECKING:
     from radicale.item import Item
@@ -45,6 +46,11 @@ Pending = tuple[str, str, list[Occurrence]]  # (calendar id, href, occurrences)
 # The occurrences a write was checked with, from before_item_write to after_item_write of
 # the same request: expanding an object twice per PUT would double its cost.
 _pending: ContextVar[Pending | None] = ContextVar("calhub_pending_write", default=None)
+
+Deferred = tuple[str, str, "IndexedItem", list[Occurrence]]  # (calendar id, href, row, occ.)
+# The index rows of a batch of writes (WriteHooks.one_transaction), written together at its
+# end: one index transaction and one clash refresh for the batch, not one per object.
+_deferred: ContextVar[list[Deferred] | None] = ContextVar("calhub_index_batch", default=None)
 
 
 class CombinedLookup:
@@ -163,6 +169,10 @@ class WriteHooks:
         else:
             occurrences = self.indexer.expand_item(calendar, item)
         row, occurrences = self.indexer.index_row(calendar, item, occurrences)
+        deferred = _deferred.get()
+        if deferred is not None:
+            deferred.append((calendar.id, href, row, occurrences))
+            return
         index = self.runtime.index
         with index.transaction() as db:
             index.mark_records_pending(db)
@@ -171,6 +181,36 @@ class WriteHooks:
         events = {(calendar.id, item.uid)}
         if old_uid and old_uid != item.uid:
             events.add((calendar.id, old_uid))
+        self.runtime.clashes.refresh(events)
+
+    @contextlib.contextmanager
+    def one_transaction(self) -> Iterator[None]:
+        """Writes inside (the caller holds the storage write lock throughout) put their
+        index rows in one transaction at the end and refresh the clash records once.
+
+        Only for writes checked in ``record`` mode (the mirror's): a ``reject`` check of a
+        later object would not see the earlier ones in the index yet."""
+        deferred: list[Deferred] = []
+        token = _deferred.set(deferred)
+        try:
+            yield
+        finally:
+            _deferred.reset(token)
+            if deferred:
+                self._write_deferred(deferred)
+
+    @_under_lock
+    def _write_deferred(self, deferred: list[Deferred]) -> None:
+        index = self.runtime.index
+        events: set[Event] = set()
+        with index.transaction() as db:
+            index.mark_records_pending(db)
+            for calendar_id, href, row, occurrences in deferred:
+                old_uid = index.delete_item(db, calendar_id, href)
+                index.put_item(db, calendar_id, row, occurrences)
+                events.add((calendar_id, row.uid))
+                if old_uid and old_uid != row.uid:
+                    events.add((calendar_id, old_uid))
         self.runtime.clashes.refresh(events)
 
     @_under_lock

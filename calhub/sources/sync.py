@@ -193,7 +193,13 @@ def _mirror(
     plan = _Plan(runtime, source, calendar, cleaned)
     with mirror_writes(source.id):
         result = write_batch(
-            runtime, [calendar], f"{MARKER}:", plan.decide, login=LOGIN, atomic=False
+            runtime,
+            [calendar],
+            f"{MARKER}:",
+            plan.decide,
+            login=LOGIN,
+            atomic=False,
+            one_transaction=True,
         )
     assert result is not None  # decide always answers a batch
     refused = {str(put.tag): 0 for put, _ in result.refused}
