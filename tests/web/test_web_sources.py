@@ -16,7 +16,8 @@ from web_support import csrf_in, sign_in, text
 from calhub.runtime import Runtime
 from calhub.sources.sync import sync_source
 
-LECTURE = vevent("web-lecture@bfu.example", "Лекция", "20270501T150000", "20270501T160000")
+UID = "web-lecture@bfu.example"
+LECTURE = vevent(UID, "Лекция", "20270501T150000", "20270501T160000")
 
 
 @pytest.fixture
@@ -50,6 +51,25 @@ def test_the_coordinator_adds_sees_syncs_and_removes_a_source(
     row = re.search(rf'<tr id="source-{source.id}".*?</tr>', page, re.S)
     assert row, page
     assert re.search(r"(added|добавлено) 1", row.group(0))
+
+    # The event's page says where it comes from and offers no edit; an edit is refused.
+    shown = text(web_client.get("/plan/event", query_string={"calendar": "bfu", "uid": UID}))
+    assert f"source {source.id}" in shown or f"источника {source.id}" in shown, shown
+    assert "/plan/event/edit" not in shown
+    edit = web_client.post(
+        "/plan/event/edit",
+        data={
+            "csrf_token": csrf_in(page),
+            "calendar": "bfu",
+            "uid": UID,
+            "summary": "Правка",
+            "date": "2027-05-01",
+            "start": "15:00",
+            "end": "16:00",
+        },
+    )
+    assert edit.status_code == 403
+    assert "127.0.0.1" in html.unescape(text(edit))
 
     partner_feed.state.status = 500
     web_runtime.sources.forget_versions(source.id)
