@@ -87,6 +87,8 @@ def test_a_phone_cannot_change_or_delete_a_mirrored_event(mirrored: tuple[Any, i
     assert coordinator.status == 403
     still = hub.request("GET", HREF, "bfu", PASSWORDS["bfu"])
     assert still.status == 200 and "изменена" not in still.text
+    # Refused before Radicale: inside it, a DELETE refusal would be logged as a crash.
+    assert "app/delete.py" not in hub.stderr(), hub.stderr()[-3000:]
 
 
 def test_a_forged_marker_is_refused_and_plain_events_still_go_in(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from calhub.dav.refusal import DAV_NS, WriteRefused, error_xml
 
 if TYPE_CHECKING:
+    from calhub.dav.storage import Storage
     from calhub.runtime import Runtime
 
 __all__ = ["DIGEST", "MARKER", "MIRRORED", "mirror_writes", "mirroring", "refusal", "source_of"]
@@ -82,3 +83,28 @@ def refusal(runtime: Runtime, source_id: int) -> WriteRefused:
         f"{named}); change it there, and the hub updates its copy at the next sync.\n"
     )
     return WriteRefused(403, text, error_xml(DAV_NS, "need-privileges", text))
+
+
+class DeleteGuard:
+    """``RefusalMapper``'s check of a DELETE: a mirrored event is refused before Radicale
+    sees the request (the storage hook refuses it too, under the lock, should it be
+    mirrored in the meantime)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._storage: Storage | None = None
+
+    def __call__(self, path: str, login: str) -> None:
+        from calhub.dav.storage import open_storage, read_object
+
+        folder, _, name = path.rpartition("/")
+        if not name or self.runtime.settings.calendar_by_path(folder) is None:
+            return  # a collection, or not a hub calendar: Radicale's own answer
+        if not self.runtime.policy.may_write_events(login, folder + "/"):
+            return  # Radicale answers 403 without telling what the object is
+        if self._storage is None:
+            self._storage = open_storage(self.runtime)  # one for the process, as Radicale's
+        text = read_object(self._storage, folder + "/", name)
+        source = None if text is None else source_of(text)
+        if source is not None:
+            raise refusal(self.runtime, source)
