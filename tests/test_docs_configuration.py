@@ -18,6 +18,7 @@ from calhub.hub.settings import (
     RECORDS_SCHEMA,
     RULE_SCHEMA,
     SERVER_SCHEMA,
+    SOURCES_SCHEMA,
     parse_settings,
 )
 
@@ -34,7 +35,8 @@ def rule_section(rule: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "key", [*HUB_SCHEMA, *SERVER_SCHEMA, *CALENDAR_SCHEMA, *RULE_SCHEMA, *RECORDS_SCHEMA]
+    "key",
+    [*HUB_SCHEMA, *SERVER_SCHEMA, *CALENDAR_SCHEMA, *RULE_SCHEMA, *RECORDS_SCHEMA, *SOURCES_SCHEMA],
 )
 def test_every_key_is_documented(key: str) -> None:
     assert f"| `{key}` |" in DOC

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("openpyxl", "fpdf", "PIL", "fontTools", "charset_normalizer")
+# niquests and caldav: the sources' HTTP and CalDAV clients (about 16 MB), loaded on a sync.
+HEAVY = ("openpyxl", "fpdf", "PIL", "fontTools", "charset_normalizer", "niquests", "caldav")
 
 PROGRAM = """
 import sys

@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         restore,
         serve,
         slots,
+        source,
     )
 
     parser = argparse.ArgumentParser(
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         importing,
         export,
         notify,
+        source,
     ):
         module.register(subparsers, common)
     return parser

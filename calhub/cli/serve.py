@@ -18,6 +18,7 @@ from calhub.notify.worker import Notifier
 from calhub.runtime import Runtime
 from calhub.server import http as server
 from calhub.server.workers import MAX_WORKERS, serve_workers
+from calhub.sources.scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +141,19 @@ def start_notifier(runtime: Runtime, url: str) -> Callable[[], None]:
     return notifier.stop
 
 
+def start_background(runtime: Runtime, url: str) -> Callable[[], None]:
+    """The threads beside the server's: the notification sender and the sources' scheduler."""
+    stop_notifier = start_notifier(runtime, url)
+    scheduler = Scheduler(runtime)
+    scheduler.start()
+
+    def stop() -> None:
+        scheduler.stop()
+        stop_notifier()
+
+    return stop
+
+
 def _serve(hub: Hub, args: argparse.Namespace, on_ready: Callable[[str], None]) -> int:
     import_everything()
     start_up_warnings()
@@ -156,11 +170,11 @@ def _serve(hub: Hub, args: argparse.Namespace, on_ready: Callable[[str], None]) 
                 args.workers,
                 args.threads,
                 on_ready,
-                start_notifier,
+                start_background,
                 handle_cli_error,
             )
         server.serve(
-            hub, args.host, args.port, args.threads, on_ready=on_ready, background=start_notifier
+            hub, args.host, args.port, args.threads, on_ready=on_ready, background=start_background
         )
     return 0
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from radicale import storage as radicale_storage
 
 from calhub.dav.edit import _item
+from calhub.dav.plugins.storage import Storage as HubStorage
 from calhub.dav.refusal import WriteRefused
 from calhub.dav.storage import open_storage
 from calhub.errors import UserError
@@ -53,6 +54,7 @@ class Put:
     uid: str
     text: str
     tag: object = None  # the caller's (a row number), handed back with a refusal
+    href: str | None = None  # for a new object; None: ``<uid>.ics``
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +84,14 @@ def write_batch(
     *,
     login: str = "calhub-import",
     atomic: bool = True,
+    one_transaction: bool = False,
 ) -> BatchResult | None:
     """Under the write lock: read the objects of ``calendars`` whose text holds ``marker``,
-    let ``decide`` choose the writes (None: write nothing, a dry run or a refusal), do them."""
+    let ``decide`` choose the writes (None: write nothing, a dry run or a refusal), do them.
+
+    ``one_transaction``: the index rows of all the writes go in one transaction at the end,
+    with one refresh of the clash records (for writes checked in ``record`` mode only: the
+    mirror's, :meth:`calhub.dav.hooks.WriteHooks.one_transaction`)."""
     storage = open_storage(runtime)
     with storage.acquire_lock("w", login):
         collections = {c.id: _collection(storage, c) for c in calendars}
@@ -98,7 +105,10 @@ def write_batch(
         batch = decide(stored)
         if batch is None:
             return None
-        return _apply(runtime, collections, stored, batch, atomic)
+        if not one_transaction or not isinstance(storage, HubStorage):
+            return _apply(runtime, collections, stored, batch, atomic)
+        with storage.hooks.one_transaction():
+            return _apply(runtime, collections, stored, batch, atomic)
 
 
 def _apply(
@@ -114,7 +124,7 @@ def _apply(
         collection = collections[put.calendar.id]
         old = stored.get((put.calendar.id, put.uid))
         href = old.href if old else runtime.index.href_of(put.calendar.id, put.uid)
-        href = href or f"{put.uid}.ics"
+        href = href or put.href or f"{put.uid}.ics"
         try:
             collection.upload(href, _item(runtime, put.calendar, put.text))
         except WriteRefused as refusal:

@@ -33,6 +33,7 @@ from calhub.dav.eventtext import (
     new_event_text,
 )
 from calhub.dav.indexing import PARSER_ERRORS
+from calhub.dav.mirror import describe, source_of
 from calhub.dav.precheck import body_limits
 from calhub.dav.refusal import WriteRefused
 from calhub.engine import InvalidCalendarData
@@ -49,6 +50,7 @@ __all__ = [
     "EditForbidden",
     "EventFields",
     "EventGone",
+    "MirroredEvent",
     "Saved",
     "create_event",
     "current_version",
@@ -61,6 +63,15 @@ logger = logging.getLogger(__name__)
 
 class EditForbidden(CalhubError):
     """The account may not change events in this calendar (a 403)."""
+
+
+class MirroredEvent(EditForbidden):
+    """The event is mirrored from an external calendar: it changes there, not here (a 403)."""
+
+    def __init__(self, source_id: int, named: str) -> None:
+        super().__init__(f"the event is mirrored from source {named}; change it there")
+        self.source_id = source_id
+        self.named = named
 
 
 class EventGone(UserError):
@@ -220,6 +231,9 @@ def _rewrite(
         stored = next(iter(collection.get_multi([href])), (href, None))[1] if href else None
         if href is None or stored is None:
             raise _gone()
+        source_id = source_of(stored.serialize())
+        if source_id is not None:
+            raise MirroredEvent(source_id, describe(runtime, source_id))
         if etag is not None and stored.etag != etag:
             raise EditConflict(
                 "Событие изменилось после того, как страница его показала; изменение не "

@@ -14,19 +14,22 @@ raises ``WriteRefused`` before anything is stored; ``calhub.dav.mapper`` turns i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
 
 from calhub.dav.indexing import Indexer
 from calhub.dav.maintenance import recovering
+from calhub.dav.mirror import mirroring, source_of
+from calhub.dav.mirror import refusal as mirror_refusal
 from calhub.dav.refusal import WriteRefused
 from calhub.engine import Clash, IntervalIndex, Occurrence
 from calhub.engine.index import NO_NARROWING, CountingLookup, Narrowing
-from calhub.store.index import IndexLookup
+from calhub.store.index import IndexedItem, IndexLookup
 
 if TYPE_CHECKING:
     from radicale.item import Item
@@ -43,6 +46,11 @@ Pending = tuple[str, str, list[Occurrence]]  # (calendar id, href, occurrences)
 # The occurrences a write was checked with, from before_item_write to after_item_write of
 # the same request: expanding an object twice per PUT would double its cost.
 _pending: ContextVar[Pending | None] = ContextVar("calhub_pending_write", default=None)
+
+Deferred = tuple[str, str, "IndexedItem", list[Occurrence]]  # (calendar id, href, row, occ.)
+# The index rows of a batch of writes (WriteHooks.one_transaction), written together at its
+# end: one index transaction and one clash refresh for the batch, not one per object.
+_deferred: ContextVar[list[Deferred] | None] = ContextVar("calhub_index_batch", default=None)
 
 
 class CombinedLookup:
@@ -112,9 +120,12 @@ class WriteHooks:
         calendar = self.indexer.hub_calendar(collection.path)
         if calendar is None:
             return
+        self._check_mirrored(collection, href, item.serialize())
         occurrences = self.indexer.expand_item(calendar, item)
         _pending.set((calendar.id, href, occurrences))
-        if calendar.policy != "reject":
+        # A mirrored event is checked in record mode whatever the calendar's policy: the
+        # clash is recorded, the copy of what the partner already published is kept.
+        if calendar.policy != "reject" or mirroring() is not None:
             return
         self.indexer.ensure_calendar(calendar, collection)
         event = (calendar.id, item.uid)
@@ -122,6 +133,26 @@ class WriteHooks:
         lookup = IndexLookup(self.runtime.index, replaced)
         clashes = self.runtime.parts.engine.check(occurrences, lookup)
         self._refuse_new_hard(clashes, replaced)
+
+    def _check_mirrored(self, collection: BaseCollection, href: str, text: str | None) -> None:
+        """Refuse a write or delete of a mirrored event by anyone but its mirror, and a
+        write by the mirror over anything but its own events."""
+        writer = mirroring()
+        marked = None if text is None else source_of(text)
+        if writer is None and marked is not None:
+            raise mirror_refusal(self.runtime, marked)
+        old = next(iter(collection.get_multi([href])), (href, None))[1]
+        before = None if old is None else source_of(old.serialize())
+        if before != writer and (writer is None or old is not None):
+            # A client over a mirrored event, or the mirror over a local event or another
+            # source's (calhub.sources leaves those out; this holds it for any caller).
+            raise mirror_refusal(self.runtime, before if before is not None else writer or 0)
+
+    @_under_lock
+    def before_item_delete(self, collection: BaseCollection, href: str) -> None:
+        if self.indexer.hub_calendar(collection.path) is None:
+            return
+        self._check_mirrored(collection, href, None)
 
     @_under_lock
     def after_item_write(self, collection: BaseCollection, href: str, item: Item) -> None:
@@ -138,6 +169,10 @@ class WriteHooks:
         else:
             occurrences = self.indexer.expand_item(calendar, item)
         row, occurrences = self.indexer.index_row(calendar, item, occurrences)
+        deferred = _deferred.get()
+        if deferred is not None:
+            deferred.append((calendar.id, href, row, occurrences))
+            return
         index = self.runtime.index
         with index.transaction() as db:
             index.mark_records_pending(db)
@@ -146,6 +181,36 @@ class WriteHooks:
         events = {(calendar.id, item.uid)}
         if old_uid and old_uid != item.uid:
             events.add((calendar.id, old_uid))
+        self.runtime.clashes.refresh(events)
+
+    @contextlib.contextmanager
+    def one_transaction(self) -> Iterator[None]:
+        """Writes inside (the caller holds the storage write lock throughout) put their
+        index rows in one transaction at the end and refresh the clash records once.
+
+        Only for writes checked in ``record`` mode (the mirror's): a ``reject`` check of a
+        later object would not see the earlier ones in the index yet."""
+        deferred: list[Deferred] = []
+        token = _deferred.set(deferred)
+        try:
+            yield
+        finally:
+            _deferred.reset(token)
+            if deferred:
+                self._write_deferred(deferred)
+
+    @_under_lock
+    def _write_deferred(self, deferred: list[Deferred]) -> None:
+        index = self.runtime.index
+        events: set[Event] = set()
+        with index.transaction() as db:
+            index.mark_records_pending(db)
+            for calendar_id, href, row, occurrences in deferred:
+                old_uid = index.delete_item(db, calendar_id, href)
+                index.put_item(db, calendar_id, row, occurrences)
+                events.add((calendar_id, row.uid))
+                if old_uid and old_uid != row.uid:
+                    events.add((calendar_id, old_uid))
         self.runtime.clashes.refresh(events)
 
     @_under_lock

@@ -66,9 +66,13 @@ class RefusalMapper:
         on_refused: Callable[[Attempt, WriteRefused], None] | None = None,
         on_written: Callable[[Attempt], None] | None = None,
         max_properties: Callable[[], int] | None = None,
+        before_delete: Callable[[str, str], None] | None = None,
     ) -> None:
         self.app = app
         self.precheck = precheck
+        # A DELETE refused before Radicale sees it (a mirrored event, calhub.dav.mirror):
+        # refused inside Radicale it would be logged as a crash with its traceback.
+        self.before_delete = before_delete
         self.on_refused = on_refused
         self.on_written = on_written
         self.max_properties = max_properties
@@ -101,6 +105,11 @@ class RefusalMapper:
                 self.precheck(environ.get("PATH_INFO", ""), body, login, password)
             except WriteRefused as refusal:
                 return self._refused(environ, body, start_response, refusal)
+        if method == "DELETE" and self.before_delete is not None and not anonymous:
+            try:
+                self.before_delete(environ.get("PATH_INFO", ""), basic_credentials(environ)[0])
+            except WriteRefused as refusal:
+                return self._refused(environ, body, start_response, refusal)
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -113,7 +122,8 @@ class RefusalMapper:
             skip_body(environ["wsgi.input"], length)
         status: str = captured["status"]
         headers: list[tuple[str, str]] = captured["headers"]
-        if slot.refusal is not None and status.startswith(("400", "403", "409")):
+        # Radicale answers a refusal raised in a DELETE (a mirrored event) with a 500.
+        if slot.refusal is not None and status.startswith(("400", "403", "409", "500")):
             return self._refused(environ, body, start_response, slot.refusal)
         if status.startswith("400") and method == "PUT":
             reason = diagnose_unreadable(body)

@@ -33,7 +33,7 @@ from calhub.engine.timezones import format_recurrence_id, to_utc
 from calhub.engine.validate import checked_events, date_values, parse_calendar, prop, start_of
 from calhub.engine.venue import VenueNormaliser
 
-__all__ = ["expand_calendar"]
+__all__ = ["expand_calendar", "standard_times"]
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +290,15 @@ def _x_wr_timezone(calendar: Calendar) -> Any:
         logger.warning("Ignoring X-WR-TIMEZONE %r: not a known time zone", str(value))
         return None
     return value
+
+
+def standard_times(calendar: Calendar) -> Calendar:
+    """The calendar with its X-WR-TIMEZONE applied: floating times become times of that
+    zone (Google's feeds), as the expansion reads them; a wrong zone is ignored."""
+    if _x_wr_timezone(calendar) is None:
+        return calendar
+    converted: Calendar = x_wr_timezone.to_standard(calendar)
+    return converted
 
 
 def expand_calendar(

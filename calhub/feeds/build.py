@@ -20,7 +20,11 @@ UIDs. A copied event's UID is ``<its UID>@<calendar id>``: unique across a merge
 when two calendars hold one UID (calendar ids have no ``@``, so the last ``@`` splits it
 back), the same in every feed and every fetch, and an override keeps its master's. A busy
 block's UID is ``busy-<hash>@calhub`` of the calendar, UID and instance (SHA-256, so it
-says neither), a clash's ``clash-<record id>@calhub``.
+says neither), a clash's ``clash-<record id>@calhub``. An event the hub mirrors in from a
+source (``X-CALHUB-SOURCE``, :mod:`calhub.sources`) keeps the source's own UID and is
+marked ``X-CALHUB-MIRRORED``: it is the same event in every hub, and another hub that adds
+this feed as a source leaves it out, so no event is mirrored back to where it came from
+(docs/federation.md).
 
 Privacy. An event marked ``CLASS:PRIVATE`` or ``CLASS:CONFIDENTIAL`` (a partner's or the
 school's) is shown in every feed as busy blocks only. Copied events lose their alarms
@@ -55,6 +59,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from calhub.dav.mirror import DIGEST, MARKER, MIRRORED
 from calhub.errors import CalhubError
 from calhub.feeds.scopes import scope_title
 from calhub.store.records_pages import Filters
@@ -353,7 +358,15 @@ class _Document:
 
     def _copy(self, event: icalendar.Component, calendar: str, tentative: bool) -> None:
         uid = str(event.get("UID", ""))
-        event["UID"] = icalendar.vText(f"{uid}@{calendar}")
+        if MARKER in event:
+            # Mirrored in from a source: published under the source's own UID (the same
+            # event in every hub and app) and marked as a copy, so that no hub mirrors it
+            # back as this hub's own (calhub.sources leaves such events out: no loops).
+            for name in (MARKER, DIGEST):
+                event.pop(name, None)
+            event.add(MIRRORED, "1")
+        else:
+            event["UID"] = icalendar.vText(f"{uid}@{calendar}")
         for name in DROPPED_PROPERTIES:
             event.pop(name, None)
         event.subcomponents = [c for c in event.subcomponents if c.name not in DROPPED_COMPONENTS]

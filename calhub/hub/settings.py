@@ -320,6 +320,33 @@ PUBLIC_SCHEMA: dict[str, Option] = {
 }
 
 
+# [sources]: how the hub fetches the external calendars it mirrors (calhub.sources).
+SOURCES_SCHEMA: dict[str, Option] = {
+    "max_bytes": Option(
+        20 * 1024 * 1024,
+        "Largest calendar a source may send (after gzip is undone); a larger one is refused.",
+        _int_range(1024, 1024**3),
+    ),
+    "timeout_seconds": Option(
+        30,
+        "Seconds a source has to answer and to send its whole calendar.",
+        _int_range(1, 600),
+    ),
+    "max_redirects": Option(
+        5, "Most redirects followed to reach a source's calendar.", _int_range(0, 20)
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSettings:
+    """The ``[sources]`` table; every key has its default."""
+
+    max_bytes: int = SOURCES_SCHEMA["max_bytes"].default
+    timeout_seconds: int = SOURCES_SCHEMA["timeout_seconds"].default
+    max_redirects: int = SOURCES_SCHEMA["max_redirects"].default
+
+
 def _clock(value: Any) -> time:
     if not isinstance(value, str):
         raise ValueError('must be a time of day in quotes, such as "14:30"')
@@ -546,6 +573,7 @@ class Settings:
     public_weeks: int = PUBLIC_SCHEMA["weeks"].default
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    sources: SourceSettings = field(default_factory=SourceSettings)
 
     def calendar(self, calendar_id: str) -> CalendarSettings | None:
         return next((c for c in self.calendars if c.id == calendar_id), None)
@@ -646,6 +674,7 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
         "public",
         "schedule",
         "notify",
+        "sources",
     }
     unknown = sorted(set(document) - known)
     if unknown:
@@ -693,6 +722,9 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
         public_weeks=public["weeks"],
         schedule=_read_schedule(path, document.get("schedule", {})),
         notify=read_notify(path, document.get("notify", {})),
+        sources=SourceSettings(
+            **_read_table(path, "sources", document.get("sources", {}), SOURCES_SCHEMA)
+        ),
         **hub,
     )
 

@@ -8,7 +8,8 @@ needs and nothing passes through one class:
 - ``runtime.parts``: the engine, its configuration and parser, built again only when the
   settings change (:mod:`calhub.runtime.parts`);
 - ``runtime.index``, ``runtime.records``, ``runtime.refused``, ``runtime.logins``,
-  ``runtime.sessions``, ``runtime.feeds``, ``runtime.outbox``: the stores on the data directory
+  ``runtime.sessions``, ``runtime.feeds``, ``runtime.outbox``,
+  ``runtime.sources``: the stores on the data directory
   (:mod:`calhub.store`), opened on first use;
 - ``runtime.clashes``: keeping the clash records in step with the index
   (:mod:`calhub.runtime.bookkeeping`);
@@ -36,6 +37,7 @@ from calhub.store.outbox import Outbox
 from calhub.store.records import ClashRecords
 from calhub.store.refused import RefusedWrites
 from calhub.store.sessions import SessionGenerations
+from calhub.store.sources import Sources
 
 if TYPE_CHECKING:
     from calhub.hub import Hub
@@ -110,6 +112,11 @@ class Runtime:
         return Outbox(self.hub.paths.hub_db)
 
     @cached_property
+    def sources(self) -> Sources:
+        """The external calendars mirrored into partner calendars (hub.sqlite)."""
+        return Sources(self.hub.paths.hub_db)
+
+    @cached_property
     def clashes(self) -> ClashBook:
         return ClashBook(self)
 
@@ -127,6 +134,7 @@ class Runtime:
             "sessions",
             "feeds",
             "outbox",
+            "sources",
         ):
             store = self.__dict__.get(name)
             if store is not None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from calhub.dav.app import DAV_PREFIX, build_radicale_app
+from calhub.dav.mirror import DeleteGuard
 from calhub.dav.refusal import CALDAV_NS, error_xml, xml_answer
 from calhub.dav.request import basic_credentials, request_problem
 
@@ -337,6 +338,7 @@ def build_stack(
         recorder.refused,
         recorder.written,
         max_properties=lambda: hub.settings.max_properties_per_request,
+        before_delete=DeleteGuard(runtime),
     )
     # Credentials first, once per request, within the sign-in limit (calhub.dav.login).
     dav = DavLogin(mapper, runtime)

@@ -95,6 +95,7 @@ def create_app(
         public,
         refused,
         slots,
+        sources,
         templating,
     )
 
@@ -124,6 +125,7 @@ def create_app(
         public.bp,
         refused.bp,
         slots.bp,
+        sources.bp,
     ):
         app.register_blueprint(blueprint)
     live.init_app(app)

@@ -24,6 +24,7 @@ from calhub.dav.edit import (
     EditForbidden,
     EventFields,
     EventGone,
+    MirroredEvent,
     create_event,
     current_version,
     edit_event,
@@ -253,6 +254,8 @@ def edit() -> ResponseReturnValue:
             fields=_fields(request.form, series=series),
             etag=version or None,
         )
+    except MirroredEvent as error:
+        return error_page(403, mirrored_message(error))
     except EditForbidden:
         return error_page(403, _("Only the coordinator and the event's own partner can change it."))
     except EventGone as error:
@@ -277,3 +280,14 @@ def edit() -> ResponseReturnValue:
         return _render(values, status=error.status, problem=error.text, version=version, **common)
     flash(_("Saved. Calendar apps show the change at their next sync."), "ok")
     return redirect(next_url, code=303)
+
+
+def mirrored_message(error: MirroredEvent) -> str:
+    """Why a mirrored event cannot be changed here, naming its source."""
+    return str(
+        _(
+            "This event is mirrored from an external calendar (source %(source)s): change it "
+            "there, and the hub updates its copy at the next sync.",
+            source=error.named,
+        )
+    )

@@ -24,7 +24,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from calhub.dav.edit import EditConflict, EditForbidden, EventGone, current_version, move_occurrence
+from calhub.dav.edit import (
+    EditConflict,
+    EditForbidden,
+    EventGone,
+    MirroredEvent,
+    current_version,
+    move_occurrence,
+)
 from calhub.dav.refusal import WriteRefused
 from calhub.engine import Occurrence
 from calhub.engine.slots import Slot
@@ -33,8 +40,15 @@ from calhub.hub.accounts import Account
 from calhub.runtime.slots import moving_slots, slot_json
 from calhub.store.record_types import ClashRecord
 from calhub.web import asks, clashes, events
-from calhub.web.auth import api_error, current_account, login_required, page_login_required
+from calhub.web.auth import (
+    api_error,
+    current_account,
+    error_page,
+    login_required,
+    page_login_required,
+)
 from calhub.web.context import current_hub, current_runtime
+from calhub.web.editor import mirrored_message
 from calhub.web.i18n import safe_next
 from calhub.web.storage import app_storage
 
@@ -272,6 +286,8 @@ def move() -> ResponseReturnValue:
         start, end = _form_times(data)
         _move(occurrence, start, end, data.get("version"))
         asks.answered_by_move(account, data.get("request"))
+    except MirroredEvent as error:
+        return error_page(403, mirrored_message(error))
     except EditForbidden:
         return _forbidden_page()
     except EventGone as error:
@@ -325,6 +341,8 @@ def api_move() -> ResponseReturnValue:
         start = _local(str(body.get("start") or ""), "start")
         end = _local(str(body.get("end") or ""), "end")
         etag = _move(occurrence, start, end, str(body.get("etag") or "") or None)
+    except MirroredEvent as error:
+        return api_error(403, mirrored_message(error))
     except EditForbidden:
         return api_error(403, "Only the coordinator and the event's own partner can move it.")
     except EventGone as error:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 
+from calhub.dav.mirror import source_of
 from calhub.dav.storage import Storage, open_storage, read_object
 from calhub.engine.timezones import format_recurrence_id
 from calhub.engine.validate import parse_calendar
@@ -40,6 +41,7 @@ class EventText:
     categories: tuple[str, ...] = ()
     audience: str = ""  # X-CALHUB-AUDIENCE as written (the edit form's "who for")
     recurring: bool = False  # the component is a series' master (it has a rule)
+    source: int | None = None  # the source it is mirrored from (X-CALHUB-SOURCE), if any
 
 
 def app_storage(hub: Hub) -> Storage:
@@ -113,4 +115,5 @@ def read_event_text(
         categories=tuple(categories),
         audience=_text(component, "X-CALHUB-AUDIENCE"),
         recurring=component.get("RRULE") is not None or component.get("RDATE") is not None,
+        source=source_of(text) if text else None,
     )

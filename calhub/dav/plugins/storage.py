@@ -35,8 +35,10 @@ class Collection(multifilesystem.Collection):
         return result
 
     def delete(self, href: str | None = None) -> None:
-        super().delete(href)
         hooks = self._storage.hooks
+        if href is not None:
+            hooks.before_item_delete(self, href)
+        super().delete(href)
         if href is None:
             hooks.after_collection_delete(self.path)
         else:
