@@ -53,7 +53,12 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "id": ("id", "код", "номер", "№", "uid", "key"),
 }  # fmt: skip
 
+# Columns the export writes that an import does not read (the weekday follows from the
+# date, the status from the clash check): ignored, so "День недели" is not taken for a date.
+IGNORED = ("день недели", "weekday", "day of week", "статус", "status")
+
 _HEADER_OF = {header: name for name, headers in FIELDS.items() for header in headers}
+_HEADER_OF.update(dict.fromkeys(IGNORED, "skip"))
 
 
 def normalise_header(text: object) -> str:

@@ -187,7 +187,8 @@ def _digest(event: RowEvent, source: str) -> str:
     f = event.fields
     assert f.start is not None and f.end is not None
     parts = (source, f.summary, f.location, f.description, f.audience, event.contact)
-    text = "\x1f".join((*parts, f.start.isoformat(), f.end.isoformat()))
+    times = (f.start.isoformat(), f.end.isoformat(), *(("all day",) if f.all_day else ()))
+    text = "\x1f".join((*parts, *times))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
