@@ -242,7 +242,7 @@ class _Planner:
             sequence = int(_property(old.text, "SEQUENCE") or 0) + 1 if old else 0
             text = _event_text(event, zone, report.source, digest, sequence)
             try:
-                check_object(runtime, event.calendar, text)
+                item = check_object(runtime, event.calendar, text)
                 found = runtime.parts.expand(event.calendar, text)
             except (WriteRefused, InvalidCalendarData) as exc:
                 reason = exc.text if isinstance(exc, WriteRefused) else str(exc)
@@ -250,7 +250,8 @@ class _Planner:
                 continue
             occurrences.extend(found)
             unchanged = old is not None and _property(old.text, ROW_MARK) == digest
-            put = Put(event.calendar, event.uid, text, tag=event.row)
+            # The write stores this item with these occurrences: checked once, not again.
+            put = Put(event.calendar, event.uid, text, event.row, item, tuple(found))
             writes.append((put, not unchanged))
         keep = set(row_of) | {k for k in mine if k[1] in report.rows.seen_uids}
         gone = [s for k, s in mine.items() if k not in keep]
