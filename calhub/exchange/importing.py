@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 MARK = "X-CALHUB-IMPORT"
 ROW_MARK = "X-CALHUB-IMPORT-ROW"
+KEEP_ITEMS = 5000  # rows up to which the write uploads the items the check made
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,9 @@ class _Planner:
         row_of: dict[tuple[str, str], int] = {}
         errors = list(report.rows.errors)
         writes: list[tuple[Put, bool]] = []  # (put, whether it changes storage)
+        # A checked item weighs about 12 KB (its parsed VTIMEZONE most of it): a dry run
+        # keeps none, a big sheet's write makes them again rather than hold them all.
+        keep_items = not self.options.dry_run and len(report.rows.events) <= KEEP_ITEMS
         for event in report.rows.events:
             key = (event.calendar.id, event.uid)
             if key in row_of:
@@ -251,7 +255,9 @@ class _Planner:
             occurrences.extend(found)
             unchanged = old is not None and _property(old.text, ROW_MARK) == digest
             # The write stores this item with these occurrences: checked once, not again.
-            put = Put(event.calendar, event.uid, text, event.row, item, tuple(found))
+            put = Put(
+                event.calendar, event.uid, text, event.row, item if keep_items else None, found
+            )
             writes.append((put, not unchanged))
         keep = set(row_of) | {k for k in mine if k[1] in report.rows.seen_uids}
         gone = [s for k, s in mine.items() if k not in keep]
