@@ -11,6 +11,7 @@ import io
 import json
 import random
 import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -232,8 +233,15 @@ def hostile_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
 def test_hostile_files_are_refused_quickly_and_nothing_is_written(hub: Any, tmp_path: Path) -> None:
     for what, (path, message) in hostile_files(tmp_path).items():
         started = time.monotonic()
-        code, out, err = run_cli(["import", str(path), "--data", str(hub.data_dir)])
+        tracemalloc.start()
+        try:
+            code, out, err = run_cli(["import", str(path), "--data", str(hub.data_dir)])
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
         assert time.monotonic() - started < 10, what
+        # Bounded memory too: the 100 MB file is never read, the bomb never inflated.
+        assert peak < 64 * 1024 * 1024, (what, peak)
         assert code == 1, (what, out, err)
         assert message in err, (what, err)
         code, report = run_import(hub, path)

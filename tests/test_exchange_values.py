@@ -11,6 +11,7 @@ from calhub.exchange.columns import Mapping_, column_names, find_header, read_ma
 from calhub.exchange.partners import PartnerMatcher
 from calhub.exchange.values import (
     BadValue,
+    parse_all_day,
     parse_date,
     parse_duration,
     parse_time,
@@ -85,7 +86,45 @@ def test_school_year() -> None:
     ],
 )
 def test_times(cell: object, expected: tuple[dt.time, dt.time | None]) -> None:
-    assert parse_time_range(cell) == expected
+    assert parse_time_range(cell) == (*expected, None)
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("18:00–22.11 12:00", (dt.time(18), dt.time(12), dt.date(2026, 11, 22))),
+        ("22:00 - 01.01 02:00", (dt.time(22), dt.time(2), dt.date(2027, 1, 1))),
+        ("15:00–03.02.2027 16:00", (dt.time(15), dt.time(16), dt.date(2027, 2, 3))),
+    ],
+)
+def test_times_ending_on_a_later_day(cell: str, expected: tuple[dt.time, dt.time, dt.date]) -> None:
+    """As the export writes an event past midnight; a day without a year follows the row's."""
+    day = dt.date(2026, 11, 21) if "22.11" in cell else dt.date(2026, 12, 31)
+    if "2027 " in cell:
+        day = dt.date(2027, 2, 1)
+    assert parse_time_range(cell, day) == expected
+
+
+@pytest.mark.parametrize(
+    ("cell", "last"),
+    [
+        ("весь день", dt.date(2026, 12, 28)),
+        ("Весь день", dt.date(2026, 12, 28)),
+        ("весь день по 10.01", dt.date(2027, 1, 10)),  # over the new year
+        ("весь день, до 30.12", dt.date(2026, 12, 30)),
+        ("all day to 29.12.2026", dt.date(2026, 12, 29)),
+        ("15:00", None),
+        (0.5, None),
+    ],
+)
+def test_all_day_cells(cell: object, last: dt.date | None) -> None:
+    assert parse_all_day(cell, dt.date(2026, 12, 28)) == last
+
+
+@pytest.mark.parametrize("cell", ["весь день по 31.02", "весь день по 01.01.2030"])
+def test_bad_all_day_cells(cell: str) -> None:
+    with pytest.raises(BadValue):
+        parse_all_day(cell, dt.date(2026, 12, 28))
 
 
 @pytest.mark.parametrize("cell", ["25:00", "15:75", "днём", ""])
@@ -158,6 +197,13 @@ def test_headers_russian_and_english() -> None:
     assert set(column_names(english, Mapping_()).values()) == {
         "date", "start", "end", "partner", "title", "audience", "venue", "notes",
     }  # fmt: skip
+
+
+def test_the_exports_own_columns_are_ignored() -> None:
+    """«День недели» and «Статус», which the export writes, name nothing to import: the
+    weekday is not taken for the date, even before the date column."""
+    row = ["День недели", "Дата", "Время", "Партнёр", "Мероприятие", "Статус", "Status"]
+    assert column_names(row, Mapping_()) == {1: "date", 2: "time", 3: "partner", 4: "title"}
 
 
 def test_header_found_below_a_title_row() -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from calhub.cli.common import runtime_of
 from calhub.errors import UserError
-from calhub.exchange.columns import Mapping_, read_mapping
+from calhub.exchange.columns import MAPPING_MAX_BYTES, Mapping_, mapping_from_bytes
 from calhub.exchange.importing import ImportOptions, ImportReport, run_import
 from calhub.exchange.report import report_lines
 from calhub.exchange.sheets import Limits, SheetError, check_size
@@ -51,12 +51,14 @@ def _mapping(path: str | None) -> Mapping_:
     if path is None:
         return Mapping_()
     try:
-        return read_mapping(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        with Path(path).open("rb") as file:
+            data = file.read(MAPPING_MAX_BYTES + 1)
+    except OSError as exc:
         raise UserError(
             f"Файл сопоставления не читается: {exc}. / Cannot read the mapping file: {exc}.",
             hint="Give a UTF-8 TOML file (docs/exchange.md).",
         ) from exc
+    return mapping_from_bytes(data)
 
 
 def _read(path: Path, limits: Limits) -> bytes:

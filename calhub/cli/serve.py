@@ -197,7 +197,9 @@ def demo_password(login: str) -> str:
     return f"{DEMO_PASSWORD_PREFIX}{login}"
 
 
-def create_demo(root: Path, today: dt.date) -> Hub:
+def create_demo(root: Path, today: dt.date, *, term: bool = True) -> Hub:
+    """The demo hub: the gymnasium, its partners, their accounts and, with ``term``, the
+    demo term's events (without: the same calendars empty, for importing into)."""
     from calhub.cli.init import COORDINATOR, create_hub
     from calhub.dav import calendars
     from calhub.dav.importer import import_objects
@@ -221,6 +223,8 @@ def create_demo(root: Path, today: dt.date) -> Hub:
     configfile.save_document(root, document)
     for partner in partners.PARTNERS:
         hub.accounts.add(partner.id, "partner", partner.name, demo_password(partner.id))
+    if not term:
+        return hub
     start = today - dt.timedelta(days=today.weekday() + 14)
     runtime = open_runtime(hub)
     for calendar_id, texts in demo_events(start, hub.settings.timezone).items():

@@ -8,6 +8,13 @@ hooks run for each: a ``reject`` calendar's clash check, the index, the clash re
 An object is created or replaced by its UID (at the href the index knows, else
 ``<uid>.ics``) and deleted by href.
 
+**Checked once.** A :class:`Put` may carry the Radicale item and the occurrences its check
+made (:func:`check_object`, the expansion): the write then uploads that item and the write
+hooks take those occurrences instead of parsing and expanding the text again, and the
+clash records are brought up to date once for the whole batch, not once per object
+(``WriteHooks.batch``): for a sheet of thousands of rows each of these cost as much as
+the check itself.
+
 With ``atomic`` a refusal half-way undoes the writes made before it (the replaced objects
 are stored back, new ones deleted), so a refused import leaves storage as it found it.
 """
@@ -19,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from radicale import item as radicale_item
 from radicale import storage as radicale_storage
 
 from calhub.dav.edit import _item
@@ -28,6 +36,7 @@ from calhub.dav.storage import open_storage
 from calhub.errors import UserError
 
 if TYPE_CHECKING:
+    from calhub.engine import Occurrence
     from calhub.hub.settings import CalendarSettings
     from calhub.runtime import Runtime
 
@@ -55,6 +64,10 @@ class Put:
     text: str
     tag: object = None  # the caller's (a row number), handed back with a refusal
     href: str | None = None  # for a new object; None: ``<uid>.ics``
+    # What check_object made of ``text`` and its expansion: written as they are (None: the
+    # text is checked and expanded again by the write).
+    item: radicale_item.Item | None = None
+    occurrences: Sequence[Occurrence] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +84,10 @@ class BatchResult:
     undone: bool = False
 
 
-def check_object(runtime: Runtime, calendar: CalendarSettings, text: str) -> None:
-    """Raise the :class:`WriteRefused` a PUT of ``text`` would get for its data alone."""
-    _item(runtime, calendar, text)
+def check_object(runtime: Runtime, calendar: CalendarSettings, text: str) -> radicale_item.Item:
+    """The item a PUT of ``text`` would store, or the :class:`WriteRefused` it would get for
+    its data alone."""
+    return _item(runtime, calendar, text)
 
 
 def write_batch(
@@ -89,11 +103,14 @@ def write_batch(
     """Under the write lock: read the objects of ``calendars`` whose text holds ``marker``,
     let ``decide`` choose the writes (None: write nothing, a dry run or a refusal), do them.
 
-    ``one_transaction``: the index rows of all the writes go in one transaction at the end,
-    with one refresh of the clash records (for writes checked in ``record`` mode only: the
-    mirror's, :meth:`calhub.dav.hooks.WriteHooks.one_transaction`)."""
+    ``one_transaction``: the index rows of all the writes go in one transaction at the end
+    (for writes checked in ``record`` mode only: the mirror's,
+    :meth:`calhub.dav.hooks.WriteHooks.one_transaction`). In any case the clash records are
+    brought up to date once for the whole batch (:meth:`calhub.dav.hooks.WriteHooks.batch`)."""
     storage = open_storage(runtime)
-    with storage.acquire_lock("w", login):
+    if not isinstance(storage, HubStorage):
+        raise TypeError("the hub's storage plugin is not configured")  # a wiring fault
+    with storage.acquire_lock("w", login), storage.hooks.batch():
         collections = {c.id: _collection(storage, c) for c in calendars}
         stored: dict[tuple[str, str], Stored] = {}
         for calendar_id, collection in collections.items():
@@ -105,14 +122,15 @@ def write_batch(
         batch = decide(stored)
         if batch is None:
             return None
-        if not one_transaction or not isinstance(storage, HubStorage):
-            return _apply(runtime, collections, stored, batch, atomic)
+        if not one_transaction:
+            return _apply(runtime, storage, collections, stored, batch, atomic)
         with storage.hooks.one_transaction():
-            return _apply(runtime, collections, stored, batch, atomic)
+            return _apply(runtime, storage, collections, stored, batch, atomic)
 
 
 def _apply(
     runtime: Runtime,
+    storage: HubStorage,
     collections: dict[str, radicale_storage.BaseCollection],
     stored: dict[tuple[str, str], Stored],
     batch: Batch,
@@ -126,7 +144,10 @@ def _apply(
         href = old.href if old else runtime.index.href_of(put.calendar.id, put.uid)
         href = href or put.href or f"{put.uid}.ics"
         try:
-            collection.upload(href, _item(runtime, put.calendar, put.text))
+            item = put.item or _item(runtime, put.calendar, put.text)
+            if put.occurrences is not None:
+                storage.hooks.expect(put.calendar.id, href, item, put.occurrences)
+            collection.upload(href, item)
         except WriteRefused as refusal:
             result.refused.append((put, refusal))
             if atomic:

@@ -45,6 +45,9 @@ class EventFields:
     audience: str = ""
     start: dt.datetime | None = None  # aware; None keeps the times (a series)
     end: dt.datetime | None = None
+    # A new event over whole days: ``start`` and ``end`` are the hub's midnights that begin
+    # its first day and end its last, written as dates (``VALUE=DATE``).
+    all_day: bool = False
 
 
 def new_event_text(fields: EventFields, zone: dt.tzinfo, uid: str | None = None) -> tuple[str, str]:
@@ -58,7 +61,11 @@ def new_event_text(fields: EventFields, zone: dt.tzinfo, uid: str | None = None)
     event = icalendar.Event()
     event.add("UID", uid)
     event.add("SEQUENCE", 0)
-    _set_times(event, fields.start, fields.end, zone, zone_only=True)
+    if fields.all_day:
+        event.add("DTSTART", fields.start.astimezone(zone).date())
+        event.add("DTEND", fields.end.astimezone(zone).date())
+    else:
+        _set_times(event, fields.start, fields.end, zone, zone_only=True)
     _set_texts(event, fields)
     now = _now()
     event.add("DTSTAMP", now)

@@ -101,12 +101,64 @@ def _under_lock(
     return cast("Callable[Concatenate[WriteHooks, _P], _R]", run)
 
 
+class _Batch:
+    """What a batch of writes (``WriteHooks.batch``) holds until it ends."""
+
+    def __init__(self) -> None:
+        # (calendar id, href) → the item to be written there and its occurrences, as the
+        # caller checked them
+        self.expected: dict[tuple[str, str], tuple[Item, Sequence[Occurrence]]] = {}
+        self.events: set[Event] = set()  # whose clash records are to be brought up to date
+
+
 class WriteHooks:
-    """The storage plugin's calls, for one runtime."""
+    """The storage plugin's calls, for one runtime (one per opened storage)."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.indexer = Indexer(runtime)
+        self._batch: _Batch | None = None
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many writes of one caller under one hold of the write lock (an import): the clash
+        records are brought up to date once, at the end, for every event written (each
+        write's index rows still go in at once, so each check sees the writes before it),
+        and :meth:`expect` may hand over the occurrences of an item already expanded."""
+        if self._batch is not None:
+            raise RuntimeError("a batch of writes is already open on this storage")
+        self._batch = _Batch()
+        try:
+            yield
+        finally:
+            events, self._batch = self._batch.events, None
+            if events:
+                self._refresh_records(events)
+
+    def expect(
+        self, calendar_id: str, href: str, item: Item, occurrences: Sequence[Occurrence]
+    ) -> None:
+        """In a batch: the next write of this very ``item`` at ``href`` has ``occurrences``."""
+        if self._batch is None:
+            raise RuntimeError("expect() is for a batch of writes")
+        self._batch.expected[(calendar_id, href)] = (item, occurrences)
+
+    def _expanded(self, calendar: CalendarSettings, href: str, item: Item) -> list[Occurrence]:
+        if self._batch is not None:
+            expected = self._batch.expected.pop((calendar.id, href), None)
+            if expected is not None and expected[0] is item:
+                return list(expected[1])
+        return self.indexer.expand_item(calendar, item)
+
+    def _refresh(self, events: set[Event]) -> None:
+        if self._batch is not None:
+            self._batch.events |= events
+        else:
+            self.runtime.clashes.refresh(events)
+
+    @_under_lock
+    def _refresh_records(self, events: set[Event]) -> None:
+        self.runtime.clashes.refresh(events)
 
     def _refuse_new_hard(self, clashes: Sequence[Clash], replaced: set[Event]) -> None:
         refused = self.runtime.clashes.unapproved_hard(clashes, replaced)
@@ -121,7 +173,7 @@ class WriteHooks:
         if calendar is None:
             return
         self._check_mirrored(collection, href, item.serialize())
-        occurrences = self.indexer.expand_item(calendar, item)
+        occurrences = self._expanded(calendar, href, item)
         _pending.set((calendar.id, href, occurrences))
         # A mirrored event is checked in record mode whatever the calendar's policy: the
         # clash is recorded, the copy of what the partner already published is kept.
@@ -160,7 +212,7 @@ class WriteHooks:
         if calendar is None:
             return
         if self.indexer.ensure_calendar(calendar, collection):
-            self.runtime.clashes.refresh({(calendar.id, item.uid)})
+            self._refresh({(calendar.id, item.uid)})
             return
         pending = _pending.get()
         _pending.set(None)
@@ -181,7 +233,7 @@ class WriteHooks:
         events = {(calendar.id, item.uid)}
         if old_uid and old_uid != item.uid:
             events.add((calendar.id, old_uid))
-        self.runtime.clashes.refresh(events)
+        self._refresh(events)
 
     @contextlib.contextmanager
     def one_transaction(self) -> Iterator[None]:
@@ -211,7 +263,7 @@ class WriteHooks:
                 events.add((calendar_id, row.uid))
                 if old_uid and old_uid != row.uid:
                     events.add((calendar_id, old_uid))
-        self.runtime.clashes.refresh(events)
+        self._refresh(events)
 
     @_under_lock
     def after_item_delete(self, collection_path: str, href: str) -> None:
@@ -223,7 +275,7 @@ class WriteHooks:
             index.mark_records_pending(db)
             uid = index.delete_item(db, calendar.id, href)
         if uid:
-            self.runtime.clashes.refresh({(calendar.id, uid)})
+            self._refresh({(calendar.id, uid)})
 
     @_under_lock
     def after_collection_delete(self, collection_path: str) -> None:

@@ -26,7 +26,18 @@ from dataclasses import dataclass, field
 from calhub.errors import UserError
 from calhub.exchange.sheets import Cell, SheetError
 
-__all__ = ["FIELDS", "Mapping_", "find_header", "normalise_header", "read_mapping"]
+__all__ = [
+    "FIELDS",
+    "MAPPING_MAX_BYTES",
+    "Mapping_",
+    "find_header",
+    "mapping_from_bytes",
+    "normalise_header",
+    "read_mapping",
+]
+
+# A mapping names a few dozen headers and partners; more is no mapping file.
+MAPPING_MAX_BYTES = 64 * 1024
 
 # field → the headers that name it, normalised (see normalise_header).
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -53,7 +64,12 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "id": ("id", "код", "номер", "№", "uid", "key"),
 }  # fmt: skip
 
+# Columns the export writes that an import does not read (the weekday follows from the
+# date, the status from the clash check): ignored, so "День недели" is not taken for a date.
+IGNORED = ("день недели", "weekday", "day of week", "статус", "status")
+
 _HEADER_OF = {header: name for name, headers in FIELDS.items() for header in headers}
+_HEADER_OF.update(dict.fromkeys(IGNORED, "skip"))
 
 
 def normalise_header(text: object) -> str:
@@ -114,6 +130,18 @@ def read_mapping(text: str) -> Mapping_:
         columns={normalise_header(k) if len(k) > 2 else k.upper(): v for k, v in columns.items()},
         partners=dict(partners),
     )
+
+
+def mapping_from_bytes(data: bytes) -> Mapping_:
+    """A mapping file's bytes as the command line and the import page take them: UTF-8
+    TOML of at most :data:`MAPPING_MAX_BYTES`; a :class:`UserError` saying what is wrong."""
+    if len(data) > MAPPING_MAX_BYTES:
+        raise _mapping_error(f"больше {MAPPING_MAX_BYTES // 1024} KB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _mapping_error(f"не UTF-8 (byte {exc.start})") from exc
+    return read_mapping(text)
 
 
 def _letter(index: int) -> str:

@@ -187,7 +187,10 @@ class ExportRow:
     @property
     def time(self) -> str:
         if self.occurrence.all_day:
-            return "весь день"
+            # The last day as the import reads it back (calhub.exchange.values.parse_all_day).
+            return (
+                "весь день" if self.last_day == self.day else f"весь день по {self.last_day:%d.%m}"
+            )
         if self.last_day != self.day:
             return f"{self.start:%H:%M}–{self.end:%d.%m %H:%M}"
         return f"{self.start:%H:%M}–{self.end:%H:%M}"
@@ -348,9 +351,19 @@ def _conflicts(
             audiences = [parser.parse(side["audience"]) for side in sides]
             if not any(a is not None and a.intersects(request.audience) for a in audiences):
                 continue
-        first = min(dt.datetime.fromisoformat(side["start"]) for side in sides)
+        # By time, then calendar and title: the record keeps its sides in the order of their
+        # UIDs, which says nothing to a reader (and differs between two hubs of one plan).
+        ordered = sorted(
+            sides,
+            key=lambda side: (
+                dt.datetime.fromisoformat(side["start"]),
+                side["calendar"],
+                side["summary"],
+            ),
+        )
+        first = dt.datetime.fromisoformat(ordered[0]["start"])
         found.append(
-            ConflictRow(record, tuple(_side(side, tz) for side in sides), first.astimezone(tz))
+            ConflictRow(record, tuple(_side(side, tz) for side in ordered), first.astimezone(tz))
         )
     found.sort(key=lambda c: (c.record.severity != "hard", c.start, c.record.id))
     return found

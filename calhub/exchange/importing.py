@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 MARK = "X-CALHUB-IMPORT"
 ROW_MARK = "X-CALHUB-IMPORT-ROW"
+KEEP_ITEMS = 5000  # rows up to which the write uploads the items the check made
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,8 @@ def _digest(event: RowEvent, source: str) -> str:
     f = event.fields
     assert f.start is not None and f.end is not None
     parts = (source, f.summary, f.location, f.description, f.audience, event.contact)
-    text = "\x1f".join((*parts, f.start.isoformat(), f.end.isoformat()))
+    times = (f.start.isoformat(), f.end.isoformat(), *(("all day",) if f.all_day else ()))
+    text = "\x1f".join((*parts, *times))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -226,6 +228,9 @@ class _Planner:
         row_of: dict[tuple[str, str], int] = {}
         errors = list(report.rows.errors)
         writes: list[tuple[Put, bool]] = []  # (put, whether it changes storage)
+        # A checked item weighs about 12 KB (its parsed VTIMEZONE most of it): a dry run
+        # keeps none, a big sheet's write makes them again rather than hold them all.
+        keep_items = not self.options.dry_run and len(report.rows.events) <= KEEP_ITEMS
         for event in report.rows.events:
             key = (event.calendar.id, event.uid)
             if key in row_of:
@@ -241,7 +246,7 @@ class _Planner:
             sequence = int(_property(old.text, "SEQUENCE") or 0) + 1 if old else 0
             text = _event_text(event, zone, report.source, digest, sequence)
             try:
-                check_object(runtime, event.calendar, text)
+                item = check_object(runtime, event.calendar, text)
                 found = runtime.parts.expand(event.calendar, text)
             except (WriteRefused, InvalidCalendarData) as exc:
                 reason = exc.text if isinstance(exc, WriteRefused) else str(exc)
@@ -249,7 +254,15 @@ class _Planner:
                 continue
             occurrences.extend(found)
             unchanged = old is not None and _property(old.text, ROW_MARK) == digest
-            put = Put(event.calendar, event.uid, text, tag=event.row)
+            # The write stores this item with these occurrences: checked once, not again.
+            put = Put(
+                event.calendar,
+                event.uid,
+                text,
+                event.row,
+                item=item if keep_items else None,
+                occurrences=found,
+            )
             writes.append((put, not unchanged))
         keep = set(row_of) | {k for k in mine if k[1] in report.rows.seen_uids}
         gone = [s for k, s in mine.items() if k not in keep]

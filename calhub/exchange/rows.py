@@ -25,6 +25,7 @@ from calhub.exchange.sheets import Cell, Sheet
 from calhub.exchange.values import (
     BadValue,
     has_year,
+    parse_all_day,
     parse_date,
     parse_duration,
     parse_time,
@@ -170,6 +171,7 @@ class _Reader:
             audience=audience,
             start=times[0],
             end=times[1],
+            all_day=times[2],
         )
         out.events.append(RowEvent(number, calendar, uid, fields, contact))
 
@@ -192,23 +194,32 @@ class _Reader:
 
     def _times(
         self, row: list[Cell], day: dt.date | None, report: Callable[[str, str], None]
-    ) -> tuple[dt.datetime, dt.datetime] | None:
+    ) -> tuple[dt.datetime, dt.datetime, bool] | None:
+        """The row's start and end, and whether it is an all-day event (its times are then
+        the midnights that begin its first day and end its last)."""
         start: dt.time | None = None
         end: dt.time | None = None
+        end_day: dt.date | None = None
+        column = "start" if self.cell(row, "start") is not None else "time"
+        written = self.cell(row, column)
         try:
-            if self.cell(row, "start") is not None:
-                start, end = parse_time_range(self.cell(row, "start"))
-            elif self.cell(row, "time") is not None:
-                start, end = parse_time_range(self.cell(row, "time"))
-            else:
+            if written is None:
                 date_cell = self.cell(row, "date")
                 written = split_date_time(date_cell)[1]
-                if written is not None:
-                    start, end = parse_time_range(written)
-                elif isinstance(date_cell, dt.datetime) and date_cell.time() != dt.time(0):
+                timed = isinstance(date_cell, dt.datetime) and date_cell.time() != dt.time(0)
+                if written is None and timed:
+                    assert isinstance(date_cell, dt.datetime)
                     start = date_cell.time().replace(second=0, microsecond=0)
+            if written is not None and day is not None:
+                last = parse_all_day(written, day)
+                if last is not None:
+                    first = dt.datetime.combine(day, dt.time(0), tzinfo=self.zone)
+                    after = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), self.zone)
+                    return first, after, True
+            if written is not None:
+                start, end, end_day = parse_time_range(written, day)
         except BadValue as exc:
-            report("start" if "start" in self.index else "time", str(exc))
+            report(column if column in self.index else "time", str(exc))
             return None
         if start is None:
             report("time", "время не указано / no time given")
@@ -228,13 +239,13 @@ class _Reader:
         if length is not None:
             finish = begin + length
         elif end is not None:
-            finish = dt.datetime.combine(day, end, tzinfo=self.zone)
+            finish = dt.datetime.combine(end_day or day, end, tzinfo=self.zone)
         else:
             finish = begin + dt.timedelta(minutes=_DEFAULT_MINUTES)
         if finish <= begin:
             report("end", "окончание не позже начала / the end is not after the start")
             return None
-        return begin, finish
+        return begin, finish, False
 
 
 def read_rows(

@@ -27,6 +27,7 @@ class Upload:
     filename: str
     login: str
     data: bytes
+    mapping: bytes = b""  # the mapping file uploaded with it, if any
 
 
 def _folder(root: Path) -> Path:
@@ -45,12 +46,15 @@ def _sweep(folder: Path) -> None:
             continue
 
 
-def keep(root: Path, filename: str, login: str, data: bytes) -> str:
-    """Keep an uploaded file; returns its token (the random name)."""
+def keep(root: Path, filename: str, login: str, data: bytes, mapping: bytes = b"") -> str:
+    """Keep an uploaded file (and the mapping file sent with it); returns its token (the
+    random name)."""
     folder = _folder(root)
     _sweep(folder)
     token = secrets.token_urlsafe(24)
     (folder / f"{token}.sheet").write_bytes(data)
+    if mapping:
+        (folder / f"{token}.toml").write_bytes(mapping)
     meta = {"filename": filename[:200], "login": login}
     (folder / f"{token}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     return token
@@ -68,16 +72,18 @@ def load(root: Path, token: str, login: str) -> Upload | None:
             return None
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         data = sheet.read_bytes()
+        mapping_path = folder / f"{token}.toml"
+        mapping = mapping_path.read_bytes() if mapping_path.exists() else b""
     except (OSError, ValueError):
         return None
     if meta.get("login") != login:
         return None
-    return Upload(token, str(meta.get("filename", "")), login, data)
+    return Upload(token, str(meta.get("filename", "")), login, data, mapping)
 
 
 def forget(root: Path, token: str) -> None:
     if not _NAME.match(token):
         return
     folder = _folder(root)
-    for suffix in (".sheet", ".json"):
+    for suffix in (".sheet", ".json", ".toml"):
         (folder / f"{token}{suffix}").unlink(missing_ok=True)

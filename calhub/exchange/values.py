@@ -18,6 +18,7 @@ import re
 
 __all__ = [
     "BadValue",
+    "parse_all_day",
     "parse_date",
     "parse_duration",
     "parse_time",
@@ -49,8 +50,17 @@ _WEEKDAY = re.compile(
     r"^\s*(?:пн|вт|ср|чт|пт|сб|вс|mon|tue|wed|thu|fri|sat|sun)[a-zа-я]*\.?,?\s+", re.IGNORECASE
 )
 _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})(?::\d{2})?$")
+# The end may name its day (an event past midnight, or over days: what the export writes).
 _RANGE = re.compile(
-    r"^(?:с\s+)?(\d{1,2}[:.]\d{2})\s*(?:[-–—]|до|to)\s*(\d{1,2}[:.]\d{2})$", re.IGNORECASE
+    r"^(?:с\s+)?(\d{1,2}[:.]\d{2})\s*(?:[-–—]|до|to)\s*"
+    r"(?:(\d{1,2}\.\d{1,2}(?:\.\d{2}|\.\d{4})?)\s+)?(\d{1,2}[:.]\d{2})$",
+    re.IGNORECASE,
+)
+# «весь день», «весь день по 22.11» (the last day included), «all day to 22.11».
+_ALL_DAY = re.compile(
+    r"^(?:весь день|целый день|all day|all-day)"
+    r"(?:,?\s*(?:по|до|to|until|through)\s+(\d{1,2}\.\d{1,2}(?:\.\d{2}|\.\d{4})?))?$",
+    re.IGNORECASE,
 )
 _DURATION_PARTS = re.compile(
     r"(\d+(?:[.,]\d+)?)\s*(ч(?:ас(?:а|ов)?)?|h(?:ours?)?|м(?:ин(?:ут(?:ы|а)?)?)?|m(?:in(?:utes?)?)?)\.?",
@@ -168,15 +178,53 @@ def parse_time(value: object) -> dt.time:
     )
 
 
-def parse_time_range(value: object) -> tuple[dt.time, dt.time | None]:
-    """A start and maybe an end in one cell: ``15:00–16:30``, ``с 15.00 до 16.30``, ``15:00``."""
+def _day_after(text: str, first: dt.date) -> dt.date:
+    """``22.11`` or ``22.11.2026``: the day a span that starts on ``first`` ends on; without
+    a year, the first such day not before ``first`` (``28.12`` to ``10.01``: the next year)."""
+    parts = [int(p) for p in text.split(".")]
+    try:
+        if len(parts) == 3:
+            return dt.date(parts[2] + (2000 if parts[2] < 100 else 0), parts[1], parts[0])
+        day = dt.date(first.year, parts[1], parts[0])
+        return day if day >= first else dt.date(first.year + 1, parts[1], parts[0])
+    except ValueError:
+        raise BadValue(f"нет такой даты: «{text}» / no such date: '{text}'") from None
+
+
+def parse_time_range(
+    value: object, day: dt.date | None = None
+) -> tuple[dt.time, dt.time | None, dt.date | None]:
+    """A start and maybe an end in one cell: ``15:00–16:30``, ``с 15.00 до 16.30``, ``15:00``,
+    or an end on a later day, ``15:00–03.02 16:00`` (as the export writes it; the day is
+    read against ``day``, the row's date). The third value is that end's day, else None."""
     if not isinstance(value, str):
-        return parse_time(value), None
+        return parse_time(value), None, None
     text = value.strip()
     match = _RANGE.match(text)
     if match:
-        return parse_time(match[1]), parse_time(match[2])
-    return parse_time(text), None
+        end_day = None
+        if match[2]:
+            if day is None:
+                raise BadValue("нет даты начала / no start date")
+            end_day = _day_after(match[2], day)
+        return parse_time(match[1]), parse_time(match[3]), end_day
+    return parse_time(text), None, None
+
+
+def parse_all_day(value: object, day: dt.date) -> dt.date | None:
+    """The last day (included) of an all-day cell: ``весь день`` (``day`` itself),
+    ``весь день по 22.11`` (as the export writes an event over days); None for any other."""
+    if not isinstance(value, str):
+        return None
+    match = _ALL_DAY.match(" ".join(value.split()))
+    if match is None:
+        return None
+    if match[1] is None:
+        return day
+    last = _day_after(match[1], day)
+    if (last - day).days > 366:
+        raise BadValue(f"слишком длинный период: «{value}» / too long a span: '{value}'")
+    return last
 
 
 def parse_duration(value: object) -> dt.timedelta:

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 
 from calhub.errors import UserError
 from calhub.exchange import uploads
+from calhub.exchange.columns import MAPPING_MAX_BYTES, Mapping_, mapping_from_bytes
 from calhub.exchange.importing import ImportOptions, ImportReport, run_import
 from calhub.exchange.report import DELIMITER_NAMES
 from calhub.exchange.sheets import Limits
@@ -34,10 +35,11 @@ def _limit() -> int:
     return min(Limits().max_bytes, current_runtime().settings.max_body_bytes)
 
 
-def _options(form: Any, dry_run: bool) -> ImportOptions:
+def _options(form: Any, dry_run: bool, mapping: Mapping_ | None = None) -> ImportOptions:
     calendar = (form.get("calendar") or "").strip() or None
     return ImportOptions(
         calendar=calendar,
+        mapping=mapping or Mapping_(),
         skip_bad=form.get("skip_bad") == "1",
         prune=form.get("prune") == "1",
         dry_run=dry_run,
@@ -88,11 +90,21 @@ def upload() -> ResponseReturnValue:
     if len(data) > _limit():
         return _page(413, error=_too_big(), options=chosen)
     filename = sheet.filename
-    outcome = _run(data, filename, _options(form, dry_run=True))
+    # The optional mapping file: read and checked as `calhub import --mapping` reads it.
+    mapping_file = request.files.get("mapping")
+    mapping_data = b""
+    if mapping_file is not None and mapping_file.filename:
+        mapping_data = mapping_file.stream.read(MAPPING_MAX_BYTES + 1)
+    try:
+        mapping = mapping_from_bytes(mapping_data) if mapping_data else None
+    except UserError as error:
+        return _page(400, error=error.message, hint=error.hint, options=chosen)
+    outcome = _run(data, filename, _options(form, dry_run=True, mapping=mapping))
     if isinstance(outcome, UserError):
         return _page(400, error=outcome.message, hint=outcome.hint, options=chosen)
-    token = uploads.keep(current_hub().paths.root, filename, account.login, data)
-    return _page(report=outcome, token=token, options=chosen)
+    root = current_hub().paths.root
+    token = uploads.keep(root, filename, account.login, data, mapping_data)
+    return _page(report=outcome, token=token, options=chosen, mapping_used=bool(mapping_data))
 
 
 @bp.route("/import/confirm", methods=["POST"])
@@ -109,13 +121,17 @@ def confirm() -> ResponseReturnValue:
             error=_("This upload is no longer kept (it expires after an hour); upload it again."),
         )
     options = {k: request.form.get(k, "") for k in ("calendar", "skip_bad", "prune")}
-    # "Check again": the same kept file, other options, another dry run.
+    # "Check again": the same kept file (and mapping), other options, another dry run.
     again = request.form.get("dry_run") == "1"
-    outcome = _run(kept.data, kept.filename, _options(request.form, dry_run=again))
+    try:
+        mapping = mapping_from_bytes(kept.mapping) if kept.mapping else None
+    except UserError as error:  # checked at the upload; only a changed hub gets here
+        return _page(400, error=error.message, hint=error.hint)
+    outcome = _run(kept.data, kept.filename, _options(request.form, again, mapping))
     if isinstance(outcome, UserError):
         return _page(400, error=outcome.message, hint=outcome.hint)
     if again:
-        return _page(report=outcome, token=token, options=options)
+        return _page(report=outcome, token=token, options=options, mapping_used=bool(kept.mapping))
     if outcome.carried_out:
         uploads.forget(root, token)
         logger.info("%s imported %s: %d written", account.login, kept.filename, outcome.written)

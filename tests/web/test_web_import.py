@@ -126,3 +126,66 @@ def test_bad_uploads_get_readable_errors(web_client: Any, web_runtime: Any) -> N
     )
     assert no_csrf.status_code == 400
     assert "Вечерний семинар" not in summaries(web_runtime)
+
+
+# Headers the import does not know by themselves; the mapping names them and a partner alias.
+MAPPED_SHEET = (
+    "Когда;Во сколько;Кто;Что;Для кого\n"
+    f"{DAY:%d.%m.%Y};17:00–18:00;Политех;Занятие по сопоставлению;9\n"
+).encode()
+MAPPING = (
+    '[columns]\n"Когда" = "date"\n"Во сколько" = "time"\n"Кто" = "partner"\n'
+    '"Что" = "title"\n"Для кого" = "audience"\n[partners]\n"Политех" = "kgtu"\n'
+).encode()
+
+
+def upload_with_mapping(client: Any, mapping: bytes, **fields: str) -> Any:
+    form: dict[str, Any] = {"csrf_token": session_csrf(client), **fields}
+    form["sheet"] = (io.BytesIO(MAPPED_SHEET), "mapped.csv")
+    form["mapping"] = (io.BytesIO(mapping), "plan.toml")
+    return client.post("/import", data=form, content_type="multipart/form-data")
+
+
+def test_a_mapping_file_uploaded_with_the_sheet(web_client: Any, web_runtime: Any) -> None:
+    sign_in(web_client, "coordinator")
+    page = text(web_client.get("/import"))
+    assert 'name="mapping"' in page
+
+    # Without the mapping the sheet has no header the import knows.
+    assert upload(web_client, MAPPED_SHEET, "mapped.csv").status_code == 400
+
+    response = upload_with_mapping(web_client, MAPPING)
+    page = text(response)
+    assert response.status_code == 200, page
+    assert re.search(r'id="rows-ok">1<', page) and 'id="mapping-used"' in page
+    token = token_of(page)
+    # The confirmation imports the kept file with the kept mapping.
+    form = {"csrf_token": session_csrf(web_client), "token": token}
+    page = text(web_client.post("/import/confirm", data=form))
+    assert 'id="import-done"' in page, page
+    found = [
+        o for o in web_runtime.index.all_occurrences() if o.summary == "Занятие по сопоставлению"
+    ]
+    assert [o.calendar for o in found] == ["kgtu"]
+
+
+def test_a_bad_mapping_file_is_a_readable_400(
+    web_client: Any, web_runtime: Any, web_hub: Any
+) -> None:
+    sign_in(web_client, "coordinator")
+    cases = [
+        (b"[columns\n", "не TOML"),  # not TOML: what the CLI says, in the page
+        (b'[columns]\n"A" = "nonsense"\n', "nonsense"),  # an unknown field
+        ('[columns]\n"Когда" = "date"\n'.encode("cp1251"), "UTF-8"),
+        (b"# " + b"x" * (64 * 1024), "64 KB"),
+    ]
+    for mapping, reason in cases:
+        response = upload_with_mapping(web_client, mapping, skip_bad="1", calendar="kgtu")
+        page = text(response)
+        assert response.status_code == 400, page
+        assert "The mapping file" in page and reason in page and "docs/exchange.md" in page
+        # The form is kept: the options chosen are still chosen.
+        assert re.search(r'name="skip_bad" value="1" checked', page)
+        assert re.search(r'<option value="kgtu" selected', page)
+    assert "Занятие по сопоставлению" not in summaries(web_runtime)
+    assert not list((web_hub.root / "imports").glob("*"))  # nothing kept
