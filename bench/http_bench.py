@@ -385,17 +385,22 @@ class HttpBench:
 
         web = DavClient(dataclasses.replace(hub, prefix=""), COORDINATOR)
         tail = AccessTail(hub.log)
-        found: dict[str, Any] = {"seconds": [], "server_ms": [], "events": []}
+        found: dict[str, Any] = {"seconds": [], "server_ms": [], "events": [], "again_ms": []}
         months = _months(self.year, self.o.runs)
         for run, (start, _end) in enumerate([months[0], *months]):
             first = start.date() - dt.timedelta(days=start.weekday())
             path = f"/api/events?start={first}&end={first + dt.timedelta(days=42)}"
+            # Each month twice: the first view since the records changed, then a repeat
+            # (what the other people looking at that month get; the marks are cached).
             reply = web.request("GET", path, expect=(200,))
             server_ms = tail.server_ms("GET", "/api/events", 200)
+            web.request("GET", path, expect=(200,))
+            again_ms = tail.server_ms("GET", "/api/events", 200)
             if run == 0:
                 continue  # the first request of the web app warms it (and the row cache)
             found["seconds"].append(reply.seconds)
             found["server_ms"].append(server_ms)
+            found["again_ms"].append(again_ms)
             found["events"].append(reply.body.count(b'"allDay"'))
         web.close()
         runtime = open_hub(self.hub_root)
@@ -406,7 +411,8 @@ class HttpBench:
             runtime.close()
         self.say(
             f"    month view (/api/events): {_ms(found['seconds'])} ms, server "
-            f"{_median(found['server_ms'])} ms, {found['clash_records']} clash records"
+            f"{_median(found['server_ms'])} ms first, {_median(found['again_ms'])} ms again; "
+            f"{found['clash_records']} clash records"
         )
         return found
 

@@ -356,33 +356,38 @@ def _http_tables(http: dict[str, Any], targets: list) -> list[str]:
 
 
 def _month_view_table(view: dict[str, Any], size: int, targets: list) -> list[str]:
-    server = [ms for ms in view["server_ms"] if ms is not None]
-    p50 = median_ms([ms / 1000 for ms in server]) if server else float("nan")
-    p90 = percentile_ms([ms / 1000 for ms in server], 0.9) if server else float("nan")
+    def server(key: str) -> tuple[float, float]:
+        values = [ms / 1000 for ms in view.get(key, []) if ms is not None]
+        return median_ms(values), percentile_ms(values, 0.9)
+
+    first, again = server("server_ms"), server("again_ms")
     events = view["events"]
     if size >= 10000:
-        targets.append(
-            [
-                "the dashboard's month view at 10,000 events under 150 ms server time",
-                f"p50 {fmt_ms(p50)} ms, p90 {fmt_ms(p90)} ms ({view['clash_records']} "
-                "clash records)",
-                "met" if p90 < 150 else "NOT met",
-            ]
-        )
+        for label, (p50, p90) in (("first view", first), ("repeated view", again)):
+            targets.append(
+                [
+                    f"the dashboard's month view at 10,000 events under 150 ms server time "
+                    f"({label})",
+                    f"p50 {fmt_ms(p50)} ms, p90 {fmt_ms(p90)} ms ({view['clash_records']} "
+                    "clash records)",
+                    "met" if p90 < 150 else "NOT met",
+                ]
+            )
     return [
         "### The dashboard's month view (hub only)",
         "",
         "`GET /api/events` of six weeks (the month grid's range), as the coordinator, who "
         f"sees all {view['clash_records']} clash records ({view['open_records']} open); "
-        "server time from the hub's access log. Plain Radicale has no counterpart.",
+        "each month twice: the first view since the records changed, then again (the marks "
+        "cached). Server time from the hub's access log. Plain Radicale has no counterpart.",
         "",
         table(
             [
                 "events in the calendar",
-                "runs",
-                "client ms",
-                "server ms p50",
-                "server ms p90",
+                "months",
+                "client ms (first)",
+                "server ms first p50 / p90",
+                "server ms again p50 / p90",
                 "events returned",
             ],
             [
@@ -390,8 +395,8 @@ def _month_view_table(view: dict[str, Any], size: int, targets: list) -> list[st
                     size,
                     len(view["seconds"]),
                     fmt_ms(median_ms(view["seconds"])),
-                    fmt_ms(p50),
-                    fmt_ms(p90),
+                    f"{fmt_ms(first[0])} / {fmt_ms(first[1])}",
+                    f"{fmt_ms(again[0])} / {fmt_ms(again[1])}",
                     f"{min(events)}–{max(events)}" if events else "",
                 ]
             ],
