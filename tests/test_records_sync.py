@@ -461,25 +461,3 @@ def test_lookups_take_more_ids_than_sqlite_has_placeholders(tmp_path: Path) -> N
     assert records.of_rules(ids, ["overload", "audience"]) == set()
     assert records.approved(ids) == set()
     assert records.page(Filters(), ids=ids).total == 0
-
-
-def test_instances_are_stored_as_json_dumps_writes_them(tmp_path: Path) -> None:
-    """A sync makes each occurrence's stored text once (records._Shown) and joins them: the
-    stored instances read back as before, quotes, Cyrillic and a missing RECURRENCE-ID too."""
-    from calhub.store.records import _occurrences_text, _Shown
-
-    odd = lesson("bfu", 'q"uote\\ö', 0, summary='Лекция «10А» "x"\n')
-    other = lesson("kgtu", "b", 0)
-    shown = _Shown()
-    expected = _occurrences_text([occurrence_json(odd), occurrence_json(other)])
-    assert shown.text([odd, other]) == expected
-    assert shown.text([odd, other]) == expected, "from the memo, the same"
-    assert shown.text([]) == json.dumps([])
-    found = ClashEngine(EngineConfig(rules={})).scan([odd, other], only={"audience"})
-    records = ClashRecords(tmp_path / "hub.sqlite")
-    records.sync(found, [])
-    (record,) = records.query(Filters())
-    (instance,) = records.instances(record.id)
-    assert instance.occurrences == [occurrence_json(odd), occurrence_json(other)] or (
-        instance.occurrences == [occurrence_json(other), occurrence_json(odd)]
-    )

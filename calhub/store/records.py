@@ -222,30 +222,6 @@ def _occurrences_text(occurrences: list[dict[str, Any]]) -> str:
     return json.dumps(occurrences, ensure_ascii=False)
 
 
-class _Shown:
-    """Each occurrence as stored (``occurrence_json``) and its JSON text, made once per sync:
-    a moved event of a busy hub is in dozens of new records, each with its instances, and
-    every one of them stores it (issue 21: 1,600 conversions per moved event at 10,000)."""
-
-    def __init__(self) -> None:
-        self._found: dict[tuple[str, str, str], tuple[dict[str, Any], str]] = {}
-
-    def _of(self, occurrence: Occurrence) -> tuple[dict[str, Any], str]:
-        found = self._found.get(occurrence.key)
-        if found is None:
-            shown = occurrence_json(occurrence)
-            found = self._found[occurrence.key] = (shown, json.dumps(shown, ensure_ascii=False))
-        return found
-
-    def json(self, occurrence: Occurrence) -> dict[str, Any]:
-        """The stored dict; shared, so never changed by the caller."""
-        return self._of(occurrence)[0]
-
-    def text(self, occurrences: Iterable[Occurrence]) -> str:
-        """``_occurrences_text`` of these occurrences (the same separators as json.dumps)."""
-        return "[" + ", ".join(self._of(o)[1] for o in occurrences) + "]"
-
-
 def _version(text: str) -> list[dict[str, Any]]:
     """A stored version of a clash (its occurrences JSON); ``[]`` when none is known."""
     if not text:
@@ -487,14 +463,13 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         stamp = utc_text()
         new = resolved = 0
         words = _wording(config)
-        shown = _Shown()
         with self.transaction() as db:
             for group, fingerprint in changed:
-                new += self._upsert(db, group, fingerprint, stamp, words, shown)
+                new += self._upsert(db, group, fingerprint, stamp, words)
             for clash_id in vanished:
                 resolved += _resolve(db, clash_id, stamp)
             if plan is not None:
-                more, fewer = self._apply_group_plan(db, plan, stamp, words, shown)
+                more, fewer = self._apply_group_plan(db, plan, stamp, words)
                 new, resolved = new + more, resolved + fewer
         return new, resolved
 
@@ -543,14 +518,8 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         return plan if plan.affected else None
 
     def _apply_group_plan(
-        self,
-        db: sqlite3.Connection,
-        plan: _GroupPlan,
-        stamp: str,
-        words: Wording,
-        memo: _Shown | None = None,
+        self, db: sqlite3.Connection, plan: _GroupPlan, stamp: str, words: Wording
     ) -> tuple[int, int]:
-        memo = memo or _Shown()
         leaving: dict[str, set[str]] = {}
         for instance in [*plan.changed, *plan.vanished]:
             if instance in plan.stored:
@@ -589,7 +558,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                     "DELETE FROM clash_instances WHERE clash_id=? AND instance=?", (rid, instance)
                 )
             for clash in arriving.get(rid, []):
-                shown = [memo.json(o) for o in clash.occurrences]
+                shown = [occurrence_json(o) for o in clash.occurrences]
                 db.execute(
                     "INSERT OR REPLACE INTO clash_instances VALUES (?, ?, ?, ?, ?, ?)",
                     (
@@ -597,7 +566,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                         clash.id,
                         min(o["start"] for o in shown),
                         max(o["end"] for o in shown),
-                        memo.text(clash.occurrences),
+                        _occurrences_text(shown),
                         plan.fingerprints[clash.id],
                     ),
                 )
@@ -645,12 +614,10 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         fingerprint: str,
         stamp: str,
         words: Wording,
-        memo: _Shown | None = None,
     ) -> int:
-        memo = memo or _Shown()
         shown: dict[tuple[str, str, str], dict[str, Any]] = {}
         for occurrence in group.occurrences():
-            shown[occurrence.key] = memo.json(occurrence)
+            shown[occurrence.key] = occurrence_json(occurrence)
         instances = group.instances()
         span = (len(instances), min(i.start for i in instances), max(i.end for i in instances))
         new = self._write_row(
@@ -665,7 +632,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                     i.key,
                     i.start,
                     i.end,
-                    memo.text(i.occurrences),
+                    _occurrences_text([shown[o.key] for o in i.occurrences]),
                 )
                 for i in instances
             ],
