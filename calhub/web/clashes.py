@@ -109,7 +109,7 @@ def marks(
 def _read_marks(runtime: Runtime, scope: str | None, start: dt.datetime, end: dt.datetime) -> Marks:
     found: Marks = {}
     rank = {"approved": 0, "soft": 1, "hard": 2}
-    instances = runtime.records.instances_between(start, end, scope)
+    instances = runtime.records.each_instance_between(start, end, scope)
     for severity, approved, occurrences in instances:
         mark = "approved" if approved else severity
         for occurrence in occurrences:
