@@ -29,7 +29,7 @@ def main() -> int:
         print("cheroot is not installed: pip install cheroot", file=sys.stderr)
         return 2
 
-    from calhub.cli.serve import import_everything
+    from calhub.cli.preload import import_everything
     from calhub.hub import Hub
     from calhub.server.allocator import limit_malloc_arenas
     from calhub.server.stack import build_stack

@@ -16,6 +16,7 @@ size with a few real PUTs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from bench import generate
 from bench.client import DavClient, Reply, count_responses, sync_token
+from bench.feed_bench import AccessTail
 from bench.servers import (
     Server,
     build_hub,
@@ -34,6 +36,7 @@ from bench.servers import (
     copy_events,
     copy_item_cache,
     index_new_events,
+    open_hub,
     start_hub,
     start_plain,
 )
@@ -305,6 +308,8 @@ class HttpBench:
                 months.add(server.name, reply, count_responses(reply.body))
         result["month_report"] = months.as_dict()
         self.say(f"    month REPORT: hub {_ms(months.hub)} ms, plain {_ms(months.plain)} ms")
+        hub = next(s for s in servers if s.name == "calhub")
+        result["month_view"] = self.month_view(hub)
 
         # The first sync-collection of a collection writes Radicale's sync history for
         # every object (one fsync'ed file each) on both servers; measured once.
@@ -370,6 +375,53 @@ class HttpBench:
             f"cached: hub {_ms(cached_login.hub)} ms, plain {_ms(cached_login.plain)} ms"
         )
         return result
+
+    def month_view(self, hub: Server) -> dict[str, Any]:
+        """The dashboard's month grid: ``GET /api/events`` for the six weeks FullCalendar
+        asks for, as the coordinator (who sees every clash record, so every mark is looked
+        up); client seconds and the hub's server milliseconds (its access log)."""
+        from calhub.cli.init import COORDINATOR
+        from calhub.store.records import Filters
+
+        web = DavClient(dataclasses.replace(hub, prefix=""), COORDINATOR)
+        tail = AccessTail(hub.log)
+        found: dict[str, Any] = {"seconds": [], "server_ms": [], "events": [], "again_ms": []}
+        months = _months(self.year, self.o.runs)
+        for run, (start, _end) in enumerate([months[0], *months]):
+            first = start.date() - dt.timedelta(days=start.weekday())
+            path = f"/api/events?start={first}&end={first + dt.timedelta(days=42)}"
+            # Each month twice: the first view since the records changed, then a repeat
+            # (what the other people looking at that month get; the marks are cached).
+            reply = web.request("GET", path, expect=(200,))
+            server_ms = tail.server_ms("GET", "/api/events", 200)
+            web.request("GET", path, expect=(200,))
+            again_ms = tail.server_ms("GET", "/api/events", 200)
+            if run == 0:
+                continue  # the first request of the web app warms it (and the row cache)
+            found["seconds"].append(reply.seconds)
+            found["server_ms"].append(server_ms)
+            found["again_ms"].append(again_ms)
+            found["events"].append(reply.body.count(b'"allDay"'))
+        web.close()
+        runtime = open_hub(self.hub_root)
+        try:
+            found["clash_records"] = runtime.records.count(Filters())
+            found["open_records"] = runtime.records.count(Filters(status="open"))
+        finally:
+            runtime.close()
+        self.say(
+            f"    month view (/api/events): {_ms(found['seconds'])} ms, server "
+            f"{_median(found['server_ms'])} ms first, {_median(found['again_ms'])} ms again; "
+            f"{found['clash_records']} clash records"
+        )
+        return found
+
+
+def _median(values: Sequence[float | None]) -> str:
+    from bench.stats import fmt_ms
+
+    known = sorted(v for v in values if v is not None)
+    return fmt_ms(known[len(known) // 2]) if known else "—"
 
 
 def _ms(seconds: Sequence[float]) -> str:

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from helpers import creds, simple_event
 
+from calhub.cli import preload
+
 PACKAGES = ("calhub",)  # the Radicale plugins are calhub.dav.plugins, inside it
 MARKER = "<!-- served from the copy of the package -->"
 # setuptools' editable install adds an import finder that maps calhub's modules to the
@@ -107,6 +109,11 @@ def test_pages_still_answer_after_the_package_files_are_gone(
     for path in ("/partners/bfu", "/partners/bfu/calhub.mobileconfig", "/api/conflicts"):
         assert hub.request("GET", path, *creds("bfu")).status == 200, path
     assert hub.request("GET", "/api/events", *creds("bfu")).status == 200
+    # The XLSX writer is held (calhub.cli.preload): it runs from the code read at start.
+    sheet = hub.request("GET", "/export?format=xlsx", *creds("coordinator"))
+    assert sheet.status == 200, sheet.text[-2000:]
+    assert sheet.header("Content-Type").startswith("application/vnd.openxmlformats")
+    assert hub.request("GET", "/export?format=csv", *creds("coordinator")).status == 200
     # A form without its CSRF token: the error page, not a crash.
     assert hub.request("POST", "/lang", body="lang=en").status == 400
 
@@ -126,16 +133,18 @@ def test_pages_still_answer_after_the_package_files_are_gone(
 
 
 def test_serve_imports_every_module_before_it_listens(tmp_path: Path) -> None:
-    """No module is left to a lazy import a reinstall could break or swap for a new one."""
+    """No module is left to a lazy import a reinstall could break or swap for a new one:
+    each is imported, or (a file format's writer) its code is held in memory."""
     probe = (
         "import pkgutil, sys\n"
         "import calhub\n"
-        "from calhub.cli import serve\n"
+        "from calhub.cli import preload, serve\n"
         "serve.import_everything()\n"
+        "held = preload.held_modules().held()\n"
         "names = [m.name for p in (calhub,)\n"
         "         for m in pkgutil.walk_packages(p.__path__, p.__name__ + '.')]\n"
-        "print(len(names), [n for n in names if n not in sys.modules"
-        " and not n.endswith('.__main__')])\n"
+        "print(len(names), len(held), [n for n in names if n not in sys.modules"
+        " and n not in held and not n.endswith('.__main__')])\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],
@@ -146,5 +155,34 @@ def test_serve_imports_every_module_before_it_listens(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    count, missing = result.stdout.split(" ", 1)
+    count, held, missing = result.stdout.split(" ", 2)
     assert int(count) > 50 and missing.strip() == "[]", result.stdout
+    assert int(held) == len(preload.HELD), result.stdout
+
+
+def test_a_held_module_runs_from_memory_after_its_file_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / f"heldpkg_{uuid.uuid4().hex[:8]}"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "writer.py").write_text("import sys\nVALUE = 'from the first file'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    name = f"{package.name}.writer"
+    finder = preload.HeldModules()
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    importlib.import_module(package.name)
+    finder.hold(name)
+    assert name not in sys.modules, "held, not run"
+    (package / "writer.py").write_text("VALUE = 'from a new version'\n")
+    importlib.invalidate_caches()
+    (package / "writer.py").unlink()
+    try:
+        module = importlib.import_module(name)
+        assert module.VALUE == "from the first file"
+        assert module.__file__ == str(package / "writer.py")
+    finally:
+        sys.modules.pop(name, None)
+        sys.modules.pop(package.name, None)
+    with pytest.raises(ImportError, match="cannot hold"):
+        finder.hold(f"{package.name}.nothing_here")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import logging
-import pkgutil
 from collections.abc import Callable
 from pathlib import Path
 
 from calhub.cli import handle_cli_error
 from calhub.cli.common import open_hub
+from calhub.cli.preload import import_everything
 from calhub.dav.upgrade import upgrade
 from calhub.hub import Hub, HubPaths, dataformat
 from calhub.notify.worker import Notifier
@@ -105,23 +104,6 @@ def announce(url: str) -> None:
     # Tests and scripts read this line to find the port when --port 0 is used.
     print(f"calhub listening on {url}", flush=True)
     print(f"CalDAV: {url}dav/   Health: {url}healthz", flush=True)
-
-
-def import_everything() -> None:
-    """Import every module of calhub and its Radicale plugins before serving.
-
-    Some are imported lazily, on the first request that needs them. ``pip install .`` over
-    a running hub removes and rewrites the package's files, so a lazy import could then
-    fail (a 500) or load a module of the new version into the old process. With this, the
-    templates, static files and catalogs that the web app reads into memory when it is
-    made, a running hub never reads its package files again.
-    """
-    import calhub
-
-    for package in (calhub,):
-        for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-            if not module.name.endswith(".__main__"):
-                importlib.import_module(module.name)
 
 
 def start_up_warnings() -> None:

@@ -33,6 +33,7 @@ def body_limits(runtime: Runtime) -> BodyLimits:
         components=settings.max_components_per_object,
         overrides=settings.max_overrides_per_event,
         dates=settings.max_dates_per_event,
+        calendar_components=settings.max_components_per_calendar,
     )
 
 

@@ -206,7 +206,7 @@ def _check_body(
             f"The body is not UTF-8 text (byte {exc.start}).",
             message_ru=f"Тело запроса не в кодировке UTF-8 (байт {exc.start}).",
         ) from exc
-    scan_body(text, limits)
+    scan_body(text, limits, whole_calendar)
     # Radicale's parser reads every VTIMEZONE as sent, so all of them are checked here.
     calendar = parse_calendar(text, keep_timezones=True)
     uids: set[str] = set()

@@ -18,6 +18,7 @@ from calhub.engine.timezones import is_known_zone_name
 
 __all__ = [
     "MAX_ALARMS",
+    "MAX_CALENDAR_COMPONENTS",
     "MAX_COMPONENTS",
     "MAX_DATES",
     "MAX_OVERRIDES",
@@ -34,6 +35,11 @@ __all__ = [
 MAX_TIMEZONES = 20
 MAX_ALARMS = 20
 MAX_COMPONENTS = 10_000
+# A whole calendar PUT at once (a restore, a move from another server) is many objects: a
+# real one of 10,000 events with an alarm or two each and its zones has 20,000-30,000
+# components. Each object in it is still bounded by MAX_COMPONENTS; the body by [hub]
+# max_body_bytes. The pre-check of 50,000 bare components takes about 1.6 s on 2 cores.
+MAX_CALENDAR_COMPONENTS = 50_000
 # A daily series over a school year with every day changed has about 200 changed
 # instances; each costs the parsers about a millisecond, several times over.
 MAX_OVERRIDES = 500
@@ -49,9 +55,10 @@ class BodyLimits:
     """The counts that drive the parsers' work, bounded per body (the hub reads them from
     calhub.toml [hub], named in ``SETTING``); counted at any depth of nesting."""
 
-    components: int = MAX_COMPONENTS  # every BEGIN, in the whole body
+    components: int = MAX_COMPONENTS  # every BEGIN of one object (of one UID in a calendar)
     overrides: int = MAX_OVERRIDES  # components with RECURRENCE-ID, per UID
     dates: int = MAX_DATES  # RDATE values, and EXDATE values, per UID
+    calendar_components: int = MAX_CALENDAR_COMPONENTS  # every BEGIN of a whole calendar
 
 
 # The calhub.toml key of each limit, for the refusal to name.
@@ -59,6 +66,7 @@ SETTING = {
     "components": "max_components_per_object",
     "overrides": "max_overrides_per_event",
     "dates": "max_dates_per_event",
+    "calendar_components": "max_components_per_calendar",
 }
 # The longest real TZIDs are Windows names and vendor prefixes ("/mozilla.org/.../Europe/
 # Berlin"), under 100 characters; a longer one is only echoed back in answers and caches.
@@ -131,6 +139,7 @@ def _clean_tzid(value: str) -> str:
 @dataclass
 class _Frame:
     name: str
+    first: int = 0  # the body's component count at its BEGIN
     properties: Counter[str] = field(default_factory=Counter)
     alarms: int = 0
     uid: str = ""
@@ -141,7 +150,10 @@ class _Frame:
 @dataclass
 class _Scan:
     limits: BodyLimits = field(default_factory=BodyLimits)
+    whole_calendar: bool = False
     components: int = 0
+    # A whole calendar's components per object (UID; a component without one by its name).
+    per_object: Counter[str] = field(default_factory=Counter)
     timezones: int = 0
     defined: list[str] = field(default_factory=list)
     referenced: set[str] = field(default_factory=set)
@@ -181,9 +193,15 @@ def _end(scan: _Scan, stack: list[_Frame]) -> None:
     """Close the innermost component: its dates and its being an override count for its
     UID, across every component of that UID in the body."""
     frame = stack.pop()
+    limits = scan.limits
+    if scan.whole_calendar and len(stack) == 1:
+        # An object of the calendar ends: its components count against one object's limit.
+        key = frame.uid or frame.name
+        scan.per_object[key] += scan.components - frame.first + 1
+        if scan.per_object[key] > limits.components:
+            raise _too_many_components(limits.components, "components", frame.uid)
     if frame.name not in _OWNERS:
         return
-    limits = scan.limits
     for name, count in frame.dates.items():
         scan.dates[(frame.uid, name)] += count
         if scan.dates[(frame.uid, name)] > limits.dates:
@@ -206,18 +224,28 @@ def _refuse(en: str, ru: str, prop: str = "") -> InvalidCalendarData:
     return InvalidCalendarData(en, prop=prop, message_ru=ru)
 
 
+def _too_many_components(limit: int, setting: str, uid: str = "") -> InvalidCalendarData:
+    whole = setting == "calendar_components"
+    what_en = "The calendar" if whole else f"The event {uid}" if uid else "The calendar object"
+    what_ru = "В календаре" if whole else f"В событии {uid}" if uid else "В объекте календаря"
+    per_en = "in one upload of a whole calendar" if whole else "per object"
+    per_ru = "в одной загрузке всего календаря" if whole else "в одном объекте"
+    return _refuse(
+        f"{what_en} holds more than {limit:,} components (events, alarms, time zones and "
+        f"any others, nested ones included); the hub takes at most {limit:,} {per_en} "
+        f"({_setting(setting)}).",
+        f"{what_ru} больше {_ru_number(limit)} компонентов (мероприятия, напоминания, "
+        f"часовые пояса и любые другие, вложенные тоже); хаб принимает не больше "
+        f"{_ru_number(limit)} {per_ru} ({_setting(setting)}).",
+    )
+
+
 def _begin(scan: _Scan, stack: list[_Frame], name: str) -> None:
     scan.components += 1
-    limit = scan.limits.components
+    setting = "calendar_components" if scan.whole_calendar else "components"
+    limit = getattr(scan.limits, setting)
     if scan.components > limit:
-        raise _refuse(
-            f"The calendar object holds more than {limit:,} components (events, alarms, "
-            f"time zones and any others, nested ones included); the hub takes at most "
-            f"{limit:,} per object ({_setting('components')}).",
-            f"В объекте календаря больше {_ru_number(limit)} компонентов (мероприятия, "
-            f"напоминания, часовые пояса и любые другие, вложенные тоже); хаб принимает не "
-            f"больше {_ru_number(limit)} ({_setting('components')}).",
-        )
+        raise _too_many_components(limit, setting)
     if name == "VTIMEZONE":
         scan.timezones += 1
         if scan.timezones > MAX_TIMEZONES:
@@ -241,7 +269,7 @@ def _begin(scan: _Scan, stack: list[_Frame], name: str) -> None:
                 f"хаб принимает не больше {MAX_ALARMS}.",
                 "VALARM",
             )
-    stack.append(_Frame(name))
+    stack.append(_Frame(name, first=scan.components))
 
 
 def _property(scan: _Scan, stack: list[_Frame], name: str, head: str, line: str) -> None:
@@ -270,11 +298,13 @@ def _property(scan: _Scan, stack: list[_Frame], name: str, head: str, line: str)
             scan.referenced.add(_clean_tzid(line[len(head) + 1 :]))
 
 
-def scan_body(text: str, limits: BodyLimits | None = None) -> None:
+def scan_body(text: str, limits: BodyLimits | None = None, whole_calendar: bool = False) -> None:
     """Refuse a body with more than ``limits`` allow (components, changed instances, RDATE
     or EXDATE values), too many time zones or alarms, a repeated once-only property, or a
-    VTIMEZONE of a made-up TZID that nothing uses (InvalidCalendarData)."""
-    scan = _Scan(limits or BodyLimits())
+    VTIMEZONE of a made-up TZID that nothing uses (InvalidCalendarData). A
+    ``whole_calendar`` (a PUT of the collection) is bounded by ``calendar_components`` in
+    all and by ``components`` for each object (UID) in it."""
+    scan = _Scan(limits or BodyLimits(), whole_calendar)
     stack: list[_Frame] = []
     for line in _NEWLINE.split(_FOLD.sub("", text)):
         if not line:

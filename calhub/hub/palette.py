@@ -109,6 +109,7 @@ def contrast(first: str, second: str) -> float:
     return (lighter + 0.05) / (darker + 0.05)
 
 
+@functools.lru_cache(maxsize=256)  # pure; a month grid asks once per event, of a few colours
 def text_colour(background: str) -> str:
     """Black or white, whichever has the higher contrast on ``background``. One of the two
     always reaches 4.58:1 (they tie at luminance 0.179), so every colour gets AA text."""

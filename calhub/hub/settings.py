@@ -23,7 +23,12 @@ from typing import Any
 
 from calhub.engine.config import SEVERITIES
 from calhub.engine.parser import AudienceParser
-from calhub.engine.rawscan import MAX_COMPONENTS, MAX_DATES, MAX_OVERRIDES
+from calhub.engine.rawscan import (
+    MAX_CALENDAR_COMPONENTS,
+    MAX_COMPONENTS,
+    MAX_DATES,
+    MAX_OVERRIDES,
+)
 from calhub.engine.rules import BaseRule, registry
 from calhub.engine.rules.spec import Setting
 from calhub.engine.schedule import WEEKDAY_NAMES, parse_clock, parse_grades
@@ -179,6 +184,12 @@ HUB_SCHEMA: dict[str, Option] = {
         MAX_COMPONENTS,
         "Most components (events, alarms, time zones, any others, nested ones too) in one "
         "PUT body.",
+        _int_range(10, 1_000_000),
+    ),
+    "max_components_per_calendar": Option(
+        MAX_CALENDAR_COMPONENTS,
+        "Most components in one PUT of a whole calendar (a restore); each object in it is "
+        "still bounded by max_components_per_object.",
         _int_range(10, 1_000_000),
     ),
     "max_overrides_per_event": Option(
@@ -563,6 +574,7 @@ class Settings:
     venue_aliases: Mapping[str, str] = field(default_factory=dict)
     rules: Mapping[str, RuleConfig] = field(default_factory=dict)
     max_components_per_object: int = MAX_COMPONENTS
+    max_components_per_calendar: int = MAX_CALENDAR_COMPONENTS
     max_overrides_per_event: int = MAX_OVERRIDES
     max_dates_per_event: int = MAX_DATES
     max_properties_per_request: int = 200

@@ -79,6 +79,7 @@ def create_app(
         assets,
         auth,
         board,
+        clashes,
         conflicts,
         editor,
         exchange,
@@ -102,6 +103,8 @@ def create_app(
     # Built feeds, per scope and version: a poll of an unchanged feed costs a lookup.
     app.extensions[feeds.CACHE_KEY] = FeedCache()
     app.extensions[feeds.SERVED_KEY] = {}
+    # Clash marks of the plan's windows, per records version (see clashes.MarkCache).
+    app.extensions[clashes.MARKS_KEY] = clashes.MarkCache()
 
     i18n.init_app(app)
     assets.init_app(app)

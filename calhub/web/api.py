@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import urllib.parse
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
@@ -129,27 +131,47 @@ def _decide(clash_id: str, action: str) -> ResponseReturnValue:
     return jsonify(record.as_json())
 
 
-def _event_json(event: events.PlanEvent, movable: bool = False) -> dict[str, Any]:
+def _detail_url(base: str, query: list[tuple[str, str | None]]) -> str:
+    """``url_for("plan.event", **query)`` from its base, as werkzeug encodes a query (the
+    same safe characters), without building the route again for each of a month's events."""
+    text = urllib.parse.urlencode(
+        [(name, value) for name, value in query if value is not None], safe="!$'()*,/:;?@"
+    )
+    return f"{base}?{text}" if text else base
+
+
+def _event_json(
+    event: events.PlanEvent,
+    movable: bool = False,
+    colours: Mapping[str, str] | None = None,
+    detail_base: str = "",
+) -> dict[str, Any]:
     """One occurrence as a FullCalendar event, in the hub's wall-clock time (the page runs
     FullCalendar in its UTC mode, so these times are shown as they are). ``movable``: the
-    account may move it, so the grid lets it be dragged (a timed event only)."""
+    account may move it, so the grid lets it be dragged (a timed event only). ``colours``:
+    :func:`events.shown_colours`, and ``detail_base``, the event page's URL without a query,
+    if the caller has them (a month grid has thousands of events)."""
     occurrence = event.occurrence
     if occurrence.all_day:
         start, end = event.start.date().isoformat(), event.end.date().isoformat()
     else:
         start = event.start.replace(tzinfo=None).isoformat(timespec="minutes")
         end = event.end.replace(tzinfo=None).isoformat(timespec="minutes")
-    colour = events.shown_colours(current_hub()).get(event.calendar.id, event.calendar.color[:7])
+    if colours is None:
+        colours = events.shown_colours(current_hub())
+    colour = colours.get(event.calendar.id, event.calendar.color[:7])
     classes = [f"cal-{event.calendar.id}"]
     if event.mark:
         classes.append(f"clash-{event.mark}")
     if event.default_audience:
         classes.append("audience-default")
-    detail = url_for(
-        "plan.event",
-        calendar=occurrence.calendar,
-        uid=occurrence.uid,
-        rid=occurrence.recurrence_id or None,
+    detail = _detail_url(
+        detail_base or url_for("plan.event"),
+        [
+            ("calendar", occurrence.calendar),
+            ("uid", occurrence.uid),
+            ("rid", occurrence.recurrence_id or None),
+        ],
     )
     return {
         "id": "/".join(occurrence.key),
@@ -230,7 +252,10 @@ def plan_events() -> ResponseReturnValue:
         for c in events.visible_calendars(hub).values()
         if policy.may_write_events(account.login, c.path)
     }
-    return jsonify([_event_json(event, event.calendar.id in writable) for event in found])
+    colours, base = events.shown_colours(hub), url_for("plan.event")
+    return jsonify(
+        [_event_json(event, event.calendar.id in writable, colours, base) for event in found]
+    )
 
 
 @bp.get("/refused")

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 import zoneinfo
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from flask import current_app
 
 from calhub.engine import Audience
 from calhub.engine.rules import registry
@@ -24,6 +28,37 @@ if TYPE_CHECKING:
     from calhub.runtime import Runtime
 
 OccurrenceKey = tuple[str, str, str]  # (calendar, uid, recurrence_id or "")
+Marks = dict[OccurrenceKey, str]
+MARKS_KEY = "calhub_marks"  # the app's MarkCache, in app.extensions
+
+
+class MarkCache:
+    """The marks of the latest few (records version, scope, window) asked for.
+
+    Reading them costs a pass over every clash instance in the window (issue 21: 54,000 in
+    six weeks of a dense 10,000-event hub, over a second), and the month grid asks for the
+    same few windows all day; the records' ``state()`` changes with every write to them, so
+    an entry is never stale. Kept small: an entry of a dense month holds a few thousand keys.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._found: OrderedDict[tuple[str, str | None, str, str], Marks] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str | None, str, str]) -> Marks | None:
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None:
+                self._found.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str | None, str, str], marks: Marks) -> None:
+        with self._lock:
+            self._found[key] = marks
+            self._found.move_to_end(key)
+            while len(self._found) > self.size:
+                self._found.popitem(last=False)
 
 
 def can_see(account: Account, record: ClashRecord) -> bool:
@@ -51,14 +86,32 @@ def occurrence_key(occurrence: StoredOccurrence) -> OccurrenceKey:
 
 
 def marks(
-    runtime: Runtime, account: Account, start: dt.datetime, end: dt.datetime
-) -> dict[OccurrenceKey, str]:
+    runtime: Runtime,
+    account: Account,
+    start: dt.datetime,
+    end: dt.datetime,
+    cached: bool = False,
+) -> Marks:
     """How to mark each occurrence in [start, end): ``hard``/``soft`` for an open clash
-    (hard wins), ``approved`` when all its clashes are approved."""
-    found: dict[OccurrenceKey, str] = {}
-    rank = {"approved": 0, "soft": 1, "hard": 2}
+    (hard wins), ``approved`` when all its clashes are approved. With ``cached`` (the
+    plan's grid, whose windows recur), served from the app's :class:`MarkCache` while the
+    records are unchanged; do not change the dict returned."""
     scope = runtime.policy.clash_scope(account)
-    instances = runtime.records.instances_between(start, end, scope)
+    cache: MarkCache | None = current_app.extensions.get(MARKS_KEY) if cached else None
+    # The version first: a write while the marks are read shows as a newer version next time.
+    key = (runtime.records.state(), scope, start.isoformat(), end.isoformat())
+    found = None if cache is None else cache.get(key)
+    if found is None:
+        found = _read_marks(runtime, scope, start, end)
+        if cache is not None:
+            cache.put(key, found)
+    return found
+
+
+def _read_marks(runtime: Runtime, scope: str | None, start: dt.datetime, end: dt.datetime) -> Marks:
+    found: Marks = {}
+    rank = {"approved": 0, "soft": 1, "hard": 2}
+    instances = runtime.records.each_instance_between(start, end, scope)
     for severity, approved, occurrences, _rule in instances:
         mark = "approved" if approved else severity
         for occurrence in occurrences:

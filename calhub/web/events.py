@@ -232,7 +232,8 @@ def plan_events(
         if occurrence.calendar in calendars
         and plan_filter.matches(occurrence, calendars[occurrence.calendar].name)
     ]
-    found_marks = clashes.marks(current_runtime(), account, start, end) if found else {}
+    runtime = current_runtime()
+    found_marks = clashes.marks(runtime, account, start, end, cached=True) if found else {}
     events = [PlanEvent(o, calendars[o.calendar], found_marks.get(o.key, ""), tz) for o in found]
     events.sort(key=lambda e: (e.occurrence.start, not e.occurrence.all_day, e.calendar.id))
     return events

@@ -19,6 +19,7 @@ from calhub.engine.occurs import PROBE_YEARS, first_dates
 from calhub.engine.precheck import check_body
 from calhub.engine.rawscan import (
     MAX_ALARMS,
+    MAX_CALENDAR_COMPONENTS,
     MAX_COMPONENTS,
     MAX_DATES,
     MAX_OVERRIDES,
@@ -87,8 +88,11 @@ def test_alarms_are_bounded_per_event() -> None:
 
 def test_components_are_bounded_per_object() -> None:
     filler = "BEGIN:X-FILLER\nEND:X-FILLER\n" * MAX_COMPONENTS
-    error = refused(body(extra=filler), whole_calendar=True)
+    error = refused(body(extra=filler))
     assert f"{MAX_COMPONENTS:,}" in str(error)
+    # In a whole calendar, the components outside events count as one object per name.
+    error = refused(body(extra=filler + "BEGIN:X-FILLER\nEND:X-FILLER\n"), whole_calendar=True)
+    assert f"{MAX_COMPONENTS:,}" in str(error) and "max_components_per_object" in str(error)
 
 
 # -- counts that drive work, at any depth (issue 11, finding 7) ---------------------------------
@@ -121,8 +125,49 @@ def refused_with(data: bytes, limits: BodyLimits, whole_calendar: bool = False) 
 
 
 def test_default_limits_are_the_documented_ones() -> None:
-    assert BodyLimits() == BodyLimits(MAX_COMPONENTS, MAX_OVERRIDES, MAX_DATES)
-    assert set(SETTING) == {"components", "overrides", "dates"}
+    assert BodyLimits() == BodyLimits(
+        MAX_COMPONENTS, MAX_OVERRIDES, MAX_DATES, MAX_CALENDAR_COMPONENTS
+    )
+    assert set(SETTING) == {"components", "overrides", "dates", "calendar_components"}
+
+
+def restore(events: int, alarms: int = 1) -> bytes:
+    """A whole calendar of ``events`` one-off events with ``alarms`` reminders each."""
+    alarm = "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER:-PT15M\nDESCRIPTION:x\nEND:VALARM\n"
+    items = "".join(
+        f"BEGIN:VEVENT\nUID:r{n}@partner\nDTSTAMP:20250201T090000Z\n"
+        f"DTSTART;TZID=Europe/Kaliningrad:2027{1 + n % 12:02d}{1 + n % 28:02d}T100000\n"
+        f"DTEND;TZID=Europe/Kaliningrad:2027{1 + n % 12:02d}{1 + n % 28:02d}T110000\n"
+        f"SUMMARY:Занятие {n} [10]\n{alarm * alarms}END:VEVENT\n"
+        for n in range(events)
+    )
+    head = "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//RU\n"
+    return (head + vtimezone("Europe/Kaliningrad") + items + "END:VCALENDAR\n").encode()
+
+
+def test_a_real_calendar_of_10000_events_is_taken_whole_by_default() -> None:
+    """Issue 21: 10,000 events with two alarms each (30,000+ components) in one PUT of the
+    collection; the same count as one object is refused (the per-object limit stands)."""
+    from calhub.engine.rawscan import scan_body
+
+    text = restore(10_000, alarms=2).decode()
+    scan_body(text, whole_calendar=True)
+    with pytest.raises(InvalidCalendarData, match="max_components_per_object"):
+        scan_body(text)
+
+
+def test_a_whole_calendar_is_bounded_in_all_and_per_object() -> None:
+    limits = BodyLimits(components=40, calendar_components=100)
+    check_body(restore(45), True, limits=limits)  # 93 components, each event 2
+    message = refused_with(restore(50), limits, whole_calendar=True)  # 103
+    assert "more than 100 components" in message and "max_components_per_calendar" in message
+    assert "в одной загрузке всего календаря" in message
+    heavy = (
+        restore(2).decode().replace("END:VEVENT\n", "BEGIN:X-F\nEND:X-F\n" * 39 + "END:VEVENT\n", 1)
+    )
+    message = refused_with(heavy.encode(), limits, whole_calendar=True)  # r0: 41 components
+    assert "The event r0@partner holds more than 40" in message
+    assert "max_components_per_object" in message
 
 
 @pytest.mark.parametrize("wrap", ["", "X-GROUP"], ids=["plain", "x-wrapped"])

@@ -254,3 +254,41 @@ def test_limits_come_from_calhub_toml(fresh_hub: Any) -> None:
     assert dav(hub, "PROPPATCH", proppatch(1), depth="0").status == 207
     refusal = dav(hub, "PROPPATCH", proppatch(11), depth="0")
     assert refusal.status == 403 and "max_properties_per_request" in refusal.text
+
+
+def test_a_whole_calendar_upload_has_its_own_component_limit(fresh_hub: Any) -> None:
+    """Issue 21: a restore of a whole calendar (outside the hub's calendars, where whole
+    PUTs are refused anyway) is bounded by max_components_per_calendar in all and by
+    max_components_per_object for each event in it; a refused one stores nothing."""
+    hub = fresh_hub(
+        hub_settings={"max_components_per_object": 40, "max_components_per_calendar": 120}
+    )
+    alarm = "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nDESCRIPTION:x\r\nEND:VALARM\r\n"
+
+    def calendar(count: int, inside: str = "") -> str:
+        events = "".join(
+            f"BEGIN:VEVENT\r\nUID:restore-{n}\r\nDTSTAMP:20260101T000000Z\r\n"
+            f"DTSTART:{stamp(START + dt.timedelta(days=n))}\r\n"
+            f"DTEND:{stamp(START + dt.timedelta(days=n, hours=1))}\r\n"
+            f"SUMMARY:Занятие {n}\r\n{alarm}{inside if n == 0 else ''}END:VEVENT\r\n"
+            for n in range(count)
+        )
+        head = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calhub//restore//RU\r\n"
+        return f"{head}{events}END:VCALENDAR\r\n"
+
+    taken = put(hub, "coordinator", "/dav/coordinator/restored/", calendar(50))  # 101
+    assert taken.status == 201, (taken.status, taken.text[:500])
+    assert len(collection_hrefs(hub, "/dav/coordinator/restored/")) == 50
+    for path, body, named in (
+        ("/dav/coordinator/too-many/", calendar(60), "max_components_per_calendar"),  # 121
+        (
+            "/dav/coordinator/heavy-event/",
+            calendar(3, "BEGIN:X-F\r\nEND:X-F\r\n" * 39),  # restore-0: 41
+            "max_components_per_object",
+        ),
+    ):
+        refused = put(hub, "coordinator", path, body)
+        assert refused.status == 403, (path, refused.status, refused.text[:500])
+        assert named in refused.text, refused.text[:500]
+        assert get(hub, path).status == 404, path
+    assert healthy(hub)

@@ -156,6 +156,50 @@ def test_feed_shape_for_fullcalendar(web_client: Any) -> None:
     assert "w-bfu-physics" in uids(shifted)
 
 
+def test_marks_follow_the_records_at_once(web_app: Any, web_runtime: Any) -> None:
+    """The grid's marks are cached per records version (clashes.MarkCache): an approval
+    or a reopen shows on the next request, for the coordinator and for a partner alike."""
+    clients = {login: web_app.test_client() for login in ("coordinator", "bfu")}
+    for login, client in clients.items():
+        sign_in(client, login)
+
+    def lecture_classes(login: str) -> list[str]:
+        found = {e["id"].split("/")[1]: e for e in events_json(clients[login])}
+        classes: list[str] = found["w-bfu-physics"]["classNames"]
+        return classes
+
+    assert "clash-hard" in lecture_classes("coordinator")
+    assert "clash-hard" in lecture_classes("bfu")
+    records = web_runtime.records
+    ids = sorted(records.active_ids_for([("bfu", "w-bfu-physics")]))
+    assert ids
+    for clash_id in ids:
+        if records.get(clash_id, instances=False).status == "open":
+            records.approve(clash_id, "coordinator", "Разведены по аудиториям")
+    assert "clash-approved" in lecture_classes("coordinator")
+    assert "clash-approved" in lecture_classes("bfu")
+    records.reopen(ids[0], "coordinator", "Снова")
+    assert "clash-approved" not in lecture_classes("coordinator")
+    assert "clash-approved" not in lecture_classes("bfu")
+
+
+def test_event_links_are_what_url_for_builds(web_app: Any) -> None:
+    from flask import url_for
+
+    from calhub.web.api import _detail_url
+
+    with web_app.test_request_context("/api/events"):
+        base = url_for("plan.event")
+        for uid, rid in [
+            ("plain", None),
+            ("a b+c&d=e/ф@x.org", "20270301T100000Z"),
+            ("!$'()*,/:;?@%#", ""),
+        ]:
+            expected = url_for("plan.event", calendar="bfu", uid=uid, rid=rid or None)
+            query = [("calendar", "bfu"), ("uid", uid), ("rid", rid or None)]
+            assert _detail_url(base, query) == expected
+
+
 def test_partners_see_the_whole_plan_but_only_their_own_clashes(web_client: Any) -> None:
     sign_in(web_client, "kgtu")
     found = {e["id"].split("/")[1]: e for e in events_json(web_client)}
