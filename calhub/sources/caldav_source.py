@@ -82,10 +82,7 @@ def fetch_caldav(
             f"{host}: there is no calendar at this address",
         ) from None
     except niquests.exceptions.Timeout:
-        raise SourceFailed(
-            f"{host} не ответил за {limits.timeout_seconds} с",
-            f"{host} did not answer within {limits.timeout_seconds} s",
-        ) from None
+        raise SourceFailed.timeout(host, limits.timeout_seconds) from None
     except (caldav_error.DAVError, niquests.exceptions.RequestException) as exc:
         raise SourceFailed(
             f"{host}: ошибка CalDAV ({type(exc).__name__})",

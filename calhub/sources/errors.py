@@ -13,3 +13,8 @@ class SourceFailed(CalhubError):
         super().__init__(f"{ru} / {en}")
         self.ru = ru
         self.en = en
+
+    @classmethod
+    def timeout(cls, host: str, seconds: float) -> SourceFailed:
+        """The source did not answer within the sync's time limit."""
+        return cls(f"{host} не ответил за {seconds} с", f"{host} did not answer within {seconds} s")

@@ -86,10 +86,7 @@ def fetch_ics(
                 f"{host}: more than {limits.max_redirects} redirects",
             ) from None
         except niquests.exceptions.Timeout:
-            raise SourceFailed(
-                f"{host} не ответил за {limits.timeout_seconds} с",
-                f"{host} did not answer within {limits.timeout_seconds} s",
-            ) from None
+            raise SourceFailed.timeout(host, limits.timeout_seconds) from None
         except niquests.exceptions.RequestException as exc:
             raise SourceFailed(
                 f"{host} недоступен ({type(exc).__name__})",
