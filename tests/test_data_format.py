@@ -27,6 +27,8 @@ DUMMY = {
     "login": "coordinator",
     "file": "events.csv",
     "address": "a@school.example",
+    "partner": "bfu",
+    "url": "https://feeds.example/bfu.ics",
     "--name": "X",
     "--school": "X",
     "--scope": "all",
