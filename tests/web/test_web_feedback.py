@@ -341,3 +341,87 @@ def test_the_partners_survey_round_trip(app: Any, runtime: Runtime) -> None:
     bfu = device(app)
     sign_in(bfu, "bfu")
     assert bfu.get("/feedback/surveys").status_code == 403
+
+
+# -- where the links are printed --------------------------------------------------------
+
+HUB_URL = "https://calendar.school.example"
+
+
+def set_public(runtime: Runtime, **values: Any) -> None:
+    from calhub.hub import configfile
+
+    document = configfile.read_document(runtime.hub.root)
+    document["public"] = {"url": HUB_URL, **values}
+    configfile.save_document(runtime.hub.root, document)
+
+
+def local_path(url: str) -> str:
+    assert url.startswith(HUB_URL + "/f/"), url
+    return url[len(HUB_URL) :]
+
+
+def test_a_feed_events_description_links_to_its_form(app: Any, runtime: Runtime) -> None:
+    import icalendar
+
+    from calhub.feeds.tokens import create_feed
+
+    set_public(runtime)
+    created = create_feed(runtime, "calendar:bfu", "test", "coordinator", HUB_URL)
+    feed = device(app).get(created.address.https[len(HUB_URL) :])
+    assert feed.status_code == 200
+    events = {
+        str(e["UID"]): str(e.get("DESCRIPTION", ""))
+        for e in icalendar.Calendar.from_ical(feed.data).walk("VEVENT")
+    }
+    description = events["fb-ended@bfu"]
+    assert description.startswith("Отзыв / Feedback: " + HUB_URL + "/f/")
+    url = description.rsplit(" ", 1)[1]
+    assert device(app).get(local_path(url)).status_code == 200
+    # The series' one description rates its latest started occurrence, every week.
+    series = events["fb-series@bfu"].rsplit(" ", 1)[1]
+    assert answer(device(app), local_path(series), rating="4").status_code == 200
+
+
+def test_the_public_page_lists_recent_events_with_their_forms(app: Any, runtime: Runtime) -> None:
+    import re
+
+    set_public(runtime, enabled=True)
+    page = device(app).get("/public/")
+    assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    tenth = re.search(r'<section class="grade" id="grade-10".*?</section>', text(page), re.S)
+    assert tenth is not None
+    links = re.findall(r'<a class="feedback-link" href="([^"]+)"[^>]*>([^<]+)</a>', tenth.group(0))
+    titles = [title for _url, title in links]
+    assert "Лекция по физике [10-11]" in titles and "Практикум КГТУ [10А]" in titles
+    assert "Экскурсия в лабораторию [9]" not in titles and "Олимпиада [11]" not in titles
+    url = {t: u for u, t in links}["Лекция по физике [10-11]"]
+    assert answer(device(app), local_path(url), rating="5").status_code == 200
+
+
+def test_the_pdf_plan_carries_a_qr_code_per_event(
+    app: Any, runtime: Runtime, tmp_path: Path
+) -> None:
+    import datetime as dt
+    import subprocess
+
+    from calhub.exchange.export_pdf import write_pdf
+    from calhub.exchange.export_rows import ExportRequest, collect
+
+    set_public(runtime)
+    today = dt.date.today()
+    export = collect(
+        runtime, ExportRequest(today - dt.timedelta(days=20), today + dt.timedelta(days=5))
+    )
+    titles = [title for title, _url in export.feedback_links]
+    assert "Лекция по физике [10-11]" in titles and titles.count("Кружок робототехники [8]") == 1
+    pdf = tmp_path / "plan.pdf"
+    pdf.write_bytes(write_pdf(export))
+    words = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True)
+    assert "Отзывы о мероприятиях" in words.stdout
+    images = subprocess.run(
+        ["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True
+    )
+    assert len(images.stdout.strip().splitlines()) - 2 == len(export.feedback_links)
+    url = dict(export.feedback_links)["Лекция по физике [10-11]"]
+    assert device(app).get(local_path(url)).status_code == 200
