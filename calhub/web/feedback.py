@@ -151,6 +151,10 @@ def _problem_text(key: str) -> str:
         "bot:honeypot": _("This answer looks automated. Check it and send it again."),
         "bot:quick": _("That was very quick. Check your answer and send it again."),
         "bot:stamp": _("This form has expired. Check your answer and send it again."),
+        "cookie": _(
+            "Your browser did not keep this site's cookie, which lets each device answer "
+            "once. Allow cookies for this site and send the answer again."
+        ),
     }
     return str(texts.get(key, key))
 
@@ -212,19 +216,9 @@ def form(token: str) -> ResponseReturnValue:
         )
     if request.method == "GET":
         return _form_page(token, window, cookie=cookie)
-    values = {k: request.form.get(k, "") for k in ("rating", "recommend", "comment")}
-    if cookie is not None:
-        # A post without the cookie the form page set: cookies are off here, and one
-        # answer per device cannot be kept. Nothing typed is lost: the form comes back.
-        problems = {"form": "bot:stamp"}
-        return _form_page(token, window, values, problems, status=400, cookie=cookie)
     feedback = runtime.settings.feedback
-    checked = check_form(request.form.to_dict(), occurrence, device, _keys(), feedback)
-    if checked.bot:
-        logger.info("Feedback form refused as automated (%s)", checked.problems.get("form"))
-        return _form_page(token, window, values, dict(checked.problems), status=400)
-    if checked.answer is None:
-        return _form_page(token, window, values, dict(checked.problems), status=400)
+    # Every post counts, bots' too: the limit is what keeps a script from filling the
+    # coordinator's list, whatever the checks below would say.
     if not _limiter().allow(request.remote_addr or "-", feedback.answers_per_hour):
         response = make_response(
             render_template(
@@ -236,6 +230,18 @@ def form(token: str) -> ResponseReturnValue:
         )
         response.headers["Retry-After"] = "3600"
         return response
+    values = {k: request.form.get(k, "") for k in ("rating", "recommend", "comment")}
+    if cookie is not None:
+        # A post without the cookie the form page set: this browser keeps no cookie for
+        # the site, and one answer per device cannot be kept. Nothing typed is lost.
+        problems = {"form": "cookie"}
+        return _form_page(token, window, values, problems, status=400, cookie=cookie)
+    checked = check_form(request.form.to_dict(), occurrence, device, _keys(), feedback)
+    if checked.bot:
+        logger.info("Feedback form refused as automated (%s)", checked.problems.get("form"))
+        return _form_page(token, window, values, dict(checked.problems), status=400)
+    if checked.answer is None:
+        return _form_page(token, window, values, dict(checked.problems), status=400)
     try:
         runtime.feedback.add(checked.answer)
     except AlreadyAnswered:

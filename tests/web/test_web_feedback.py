@@ -425,3 +425,26 @@ def test_the_pdf_plan_carries_a_qr_code_per_event(
     assert len(images.stdout.strip().splitlines()) - 2 == len(export.feedback_links)
     url = dict(export.feedback_links)["Лекция по физике [10-11]"]
     assert device(app).get(local_path(url)).status_code == 200
+
+
+def test_an_answer_without_the_device_cookie_comes_back(app: Any, runtime: Runtime) -> None:
+    client = device(app)
+    path = link(runtime.hub, "bfu", "fb-ended")
+    fields = form_fields(text(client.get(path)))
+    client.delete_cookie(DEVICE_COOKIE, path="/f/")
+    response = client.post(path, data=fields | {"rating": "5", "comment": "Без куки"})
+    assert response.status_code == 400
+    assert "cookie" in text(response) and "Без куки" in text(response)
+    assert runtime.feedback.entries() == []
+
+
+def test_a_bot_is_limited_too(app: Any, runtime: Runtime) -> None:
+    set_feedback(runtime.hub.root, min_form_seconds=0, answers_per_hour=3)
+    path = link(runtime.hub, "bfu", "fb-ended")
+    bot = {"REMOTE_ADDR": ADDRESS}
+    codes = [
+        answer(device(app), path, environ_base=bot, rating="5", website="x").status_code
+        for _ in range(4)
+    ]
+    assert codes == [400, 400, 400, 429]
+    assert runtime.feedback.entries() == []
