@@ -448,3 +448,21 @@ def test_a_bot_is_limited_too(app: Any, runtime: Runtime) -> None:
     ]
     assert codes == [400, 400, 400, 429]
     assert runtime.feedback.entries() == []
+
+
+def test_the_event_page_shows_its_feedback_link_to_whoever_writes_it(
+    app: Any, runtime: Runtime
+) -> None:
+    import re
+
+    set_public(runtime)
+    path = "/plan/event?calendar=bfu&uid=fb-ended"
+    bfu = device(app)
+    sign_in(bfu, "bfu")
+    page = text(bfu.get(path))
+    found = re.search(r'<code class="copy" id="feedback-link">([^<]+)</code>', page)
+    assert found is not None and "<svg" in page
+    assert device(app).get(local_path(found.group(1))).status_code == 200
+    kgtu = device(app)
+    sign_in(kgtu, "kgtu")
+    assert 'id="feedback-link"' not in text(kgtu.get(path)), "not kgtu's event"
