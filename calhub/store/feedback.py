@@ -275,8 +275,23 @@ class FeedbackStore(ThreadLocalDatabase):
         return row is not None
 
     def answers_between(self, start: dt.datetime, end: dt.datetime) -> list[FeedbackAnswer]:
-        """Answers for occurrences starting in ``[start, end)``, oldest occurrence first."""
-        return [e.answer for e in self.entries(start=start, end=end)]
+        """Answers for occurrences starting in ``[start, end)``, oldest occurrence first
+        (every one: the reports count them all)."""
+        rows = self.db.execute(
+            "SELECT calendar, uid, occurrence, rating, recommend FROM feedback_answers "
+            "WHERE occurrence >= ? AND occurrence < ? ORDER BY occurrence, id",
+            (utc_text(start), utc_text(end)),
+        ).fetchall()
+        return [
+            FeedbackAnswer(
+                str(calendar),
+                str(uid),
+                _moment(str(occurrence)),
+                int(rating),
+                None if recommend is None else bool(recommend),
+            )
+            for calendar, uid, occurrence, rating, recommend in rows
+        ]
 
     def entries(
         self,
