@@ -44,6 +44,7 @@ from calhub.feedback.spam import HONEYPOT_FIELD, RateLimiter
 from calhub.feedback.survey import read_answers, send_surveys
 from calhub.feedback.window import Window, find_window
 from calhub.store.feedback import AlreadyAnswered, FeedbackEntry, check_term
+from calhub.web import events
 from calhub.web.auth import (
     current_account,
     error_page,
@@ -311,13 +312,21 @@ def index() -> ResponseReturnValue:
     account = current_account()
     assert account is not None
     scope = runtime.policy.feedback_scope(account)
+    first, last, error = _range()
+    zone = events.zone(current_hub())
     entries = runtime.feedback.entries(
-        calendars=None if scope is None else [scope], limit=MAX_LISTED
+        start=None if first is None else dt.datetime.combine(first, dt.time(), zone),
+        end=None if last is None else dt.datetime.combine(last + dt.timedelta(1), dt.time(), zone),
+        calendars=None if scope is None else [scope],
+        limit=MAX_LISTED,
     )
     moderator = runtime.policy.may_moderate_feedback(account)
     pending = runtime.feedback.pending() if moderator else []
-    return render_template(
+    page = render_template(
         "feedback.html",
+        first=request.args.get("from", ""),
+        last=request.args.get("to", ""),
+        range_error=error,
         rows=_rows(account, entries),
         overall=summarize(e.answer for e in entries),
         pending=pending,
@@ -327,6 +336,25 @@ def index() -> ResponseReturnValue:
         calendars=runtime.policy.readable_calendars(),
         window_days=runtime.settings.feedback.window_days,
     )
+    return page, 400 if error else 200
+
+
+def _range() -> tuple[dt.date | None, dt.date | None, str]:
+    """The days ``?from=`` and ``?to=`` (both included), and what is wrong with them."""
+    days: list[dt.date | None] = []
+    for name in ("from", "to"):
+        text = request.args.get(name, "").strip()
+        if not text:
+            days.append(None)
+            continue
+        try:
+            days.append(dt.date.fromisoformat(text))
+        except ValueError:
+            return None, None, _("%(value)s is not a date: use YYYY-MM-DD.", value=text)
+    first, last = days
+    if first is not None and last is not None and last < first:
+        return None, None, _("The range ends before it starts.")
+    return first, last, ""
 
 
 @bp.post("/feedback/<int:answer_id>/moderate")

@@ -466,3 +466,22 @@ def test_the_event_page_shows_its_feedback_link_to_whoever_writes_it(
     kgtu = device(app)
     sign_in(kgtu, "kgtu")
     assert 'id="feedback-link"' not in text(kgtu.get(path)), "not kgtu's event"
+
+
+def test_the_dashboard_shows_a_range_of_dates(app: Any, runtime: Runtime) -> None:
+    import datetime as dt
+
+    assert answer(device(app), link(runtime.hub, "bfu", "fb-ended"), rating="5").status_code == 200
+    assert answer(device(app), link(runtime.hub, "kgtu", "fb-kgtu"), rating="1").status_code == 200
+    coordinator = device(app)
+    sign_in(coordinator, "coordinator")
+    assert 'id="overall-answers">2<' in text(coordinator.get("/feedback/"))
+    today = dt.datetime.now(dt.UTC).date()
+    far = text(coordinator.get("/feedback/?from=2001-01-01&to=2001-12-31"))
+    assert 'id="overall-answers">0<' in far and "Ответов пока нет" in far
+    around = text(coordinator.get(f"/feedback/?from={today - dt.timedelta(days=3)}&to={today}"))
+    assert 'id="overall-answers">2<' in around
+    bad = coordinator.get("/feedback/?from=вчера")
+    assert bad.status_code == 400 and "не дата" in text(bad)
+    backwards = coordinator.get("/feedback/?from=2026-12-01&to=2026-11-01")
+    assert backwards.status_code == 400 and "раньше" in text(backwards)
