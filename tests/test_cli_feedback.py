@@ -185,3 +185,40 @@ def test_survey_send_and_list(runner: Any, root: Path) -> None:
     assert "ждём ответа / not answered yet" in out
     code, out, _err = runner("outbox", "--json", "--data", str(root))
     assert code == 0
+
+
+def test_the_survey_emails_reach_the_partners(
+    runner: Any, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the outbox and the sender of calhub serve, to a real loopback SMTP server."""
+    import datetime as dt
+
+    from notify_support import ADDRESSES, configure_mail, mail_sink
+
+    from calhub.notify.worker import Notifier
+
+    with mail_sink(monkeypatch, started=True) as smtp:
+        configure_mail(root, smtp.port, languages={"kgtu": "en"})
+        code, out, err = runner(
+            "survey", "send", "--term", "2026-27-1", "--url", URL, "--json", "--data", str(root)
+        )
+        assert code == 0, err
+        links = {row["partner"]: row["url"] for row in json.loads(out)}
+        runtime = Runtime(Hub(root))
+        try:
+            notifier = Notifier(runtime, URL)
+            now = dt.datetime.now(dt.UTC)
+            for second in range(10):
+                notifier.run_once(now + dt.timedelta(seconds=second))
+                if len(smtp.inbox.messages) >= 2:
+                    break
+            mails = smtp.inbox.wait_for(2)
+        finally:
+            runtime.close()
+    assert len(mails) == 2
+    bfu = smtp.inbox.to(ADDRESSES["bfu"])[0]
+    kgtu = smtp.inbox.to(ADDRESSES["kgtu"])[0]
+    assert "триместре 2026-27-1" in str(bfu["Subject"])
+    assert links["bfu"] in bfu.get_content()
+    assert "this term (2026-27-1)" in str(kgtu["Subject"]), "in the partner's language"
+    assert links["kgtu"] in kgtu.get_content()
