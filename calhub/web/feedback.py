@@ -38,7 +38,7 @@ from flask_babel import gettext as _
 
 from calhub.errors import UserError
 from calhub.feedback.answers import STAMP_FIELD, check_form
-from calhub.feedback.links import DEVICE_COOKIE, DEVICE_COOKIE_DAYS, feedback_keys
+from calhub.feedback.links import DEVICE_COOKIE, DEVICE_COOKIE_DAYS, LinkTarget, feedback_keys
 from calhub.feedback.scores import Summary, summarize
 from calhub.feedback.spam import HONEYPOT_FIELD, RateLimiter
 from calhub.feedback.survey import read_answers, send_surveys
@@ -172,9 +172,12 @@ def _form_page(
     assert occurrence is not None
     runtime = current_runtime()
     calendar = runtime.settings.calendar(occurrence.calendar)
+    # The form posts to its occurrence's own link: an answer begun before the series' next
+    # occurrence starts still rates the one the page showed.
+    pinned = LinkTarget(occurrence.calendar, occurrence.uid, occurrence.recurrence_id)
     page = render_template(
         "feedback_form.html",
-        token=token,
+        token=_keys().token(pinned),
         occurrence=occurrence,
         when=_when(occurrence),
         partner=calendar.name if calendar is not None else occurrence.calendar,
