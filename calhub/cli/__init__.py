@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         conflicts,
         export,
         feed,
+        feedback,
         importing,
         index,
         init,
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         export,
         notify,
         source,
+        feedback,
     ):
         module.register(subparsers, common)
     return parser

@@ -33,6 +33,7 @@ from calhub.engine.rules import BaseRule, registry
 from calhub.engine.rules.spec import Setting
 from calhub.engine.schedule import WEEKDAY_NAMES, parse_clock, parse_grades
 from calhub.errors import ConfigError
+from calhub.hub.feedback_settings import FeedbackSettings, read_feedback
 from calhub.hub.notify_settings import NotifySettings, read_notify
 
 CONFIG_NAME = "calhub.toml"
@@ -586,6 +587,7 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     sources: SourceSettings = field(default_factory=SourceSettings)
+    feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
 
     def calendar(self, calendar_id: str) -> CalendarSettings | None:
         return next((c for c in self.calendars if c.id == calendar_id), None)
@@ -687,6 +689,7 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
         "schedule",
         "notify",
         "sources",
+        "feedback",
     }
     unknown = sorted(set(document) - known)
     if unknown:
@@ -737,6 +740,7 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
         sources=SourceSettings(
             **_read_table(path, "sources", document.get("sources", {}), SOURCES_SCHEMA)
         ),
+        feedback=read_feedback(path, document.get("feedback", {})),
         **hub,
     )
 

@@ -167,14 +167,23 @@ def basic_login(environ: Environ) -> str:
     return basic_credentials(environ)[0] or "-"
 
 
-# A feed's address is its secret (calhub.feeds.tokens): never written to a log.
-_FEED_PATH = re.compile(r"^/feeds/[^/]*$")
+# A feed's address is its secret (calhub.feeds.tokens): never written to a log. So is a
+# partner's survey link; and a feedback form's link is left out too, so that the log (which
+# has the client's address) does not say which event someone rated (calhub.feedback).
+_SECRET_PATHS = (
+    (re.compile(r"^/feeds/[^/]*$"), "/feeds/<token>.ics"),
+    (re.compile(r"^/survey/[^/]*$"), "/survey/<token>"),
+    (re.compile(r"^/f/[^/]*$"), "/f/<link>"),
+)
 
 
 def logged_path(path: str) -> str:
-    """The request path as the access log shows it: UTF-8 text, a feed's token left out."""
+    """The request path as the access log shows it: UTF-8 text, secrets left out."""
     text = wsgi_text(path) or path
-    return "/feeds/<token>.ics" if _FEED_PATH.match(text) else text
+    for pattern, shown in _SECRET_PATHS:
+        if pattern.match(text):
+            return shown
+    return text
 
 
 def is_event_stream(headers: Iterable[tuple[str, str]]) -> bool:
