@@ -1,0 +1,88 @@
+"""When an event was written, as its own iCalendar text says, and its cancelled parts.
+
+The reports (:mod:`calhub.reports`) ask two things of a stored object the index does not
+keep: when each of its components was last changed and first published, and which of its
+occurrences are cancelled (the expansion leaves them out, as they never clash).
+
+The times come from the object itself (RFC 5545): ``LAST-MODIFIED`` is the last change and
+``CREATED`` the first publication; a client that writes neither still writes ``DTSTAMP``,
+which then stands for both (many clients renew it at every save, so an event edited late
+also counts as published late: the report errs on the side of telling).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+
+from icalendar import Calendar, Component
+
+from calhub.engine.timezones import format_recurrence_id, to_utc
+from calhub.engine.validate import parse_calendar
+
+__all__ = ["WriteStamps", "object_stamps", "without_cancellations"]
+
+_CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteStamps:
+    """One component's times (UTC; None: the component does not say)."""
+
+    created: datetime | None
+    last_modified: datetime | None
+    dtstamp: datetime | None
+
+    @property
+    def changed(self) -> datetime | None:
+        """The last change: LAST-MODIFIED, else DTSTAMP."""
+        return self.last_modified or self.dtstamp
+
+    @property
+    def published(self) -> datetime | None:
+        """The first publication: CREATED, else the earliest of DTSTAMP and LAST-MODIFIED."""
+        if self.created is not None:
+            return self.created
+        known = [moment for moment in (self.dtstamp, self.last_modified) if moment is not None]
+        return min(known) if known else None
+
+
+def _moment(component: Component, name: str, zone: tzinfo) -> datetime | None:
+    value = component.get(name)
+    moment = getattr(value, "dt", None)
+    if not isinstance(moment, date):
+        return None
+    return to_utc(moment, zone)
+
+
+def object_stamps(ical: str | bytes | Calendar, zone: tzinfo) -> dict[tuple[str, str], WriteStamps]:
+    """Each VEVENT's times by (UID, recurrence id): ``""`` for the master (the times of
+    every occurrence without an override of its own), else the override's recurrence id
+    in :class:`~calhub.engine.occurrence.Occurrence`'s form."""
+    found: dict[tuple[str, str], WriteStamps] = {}
+    for component in parse_calendar(ical).walk("VEVENT"):
+        uid = str(component.get("UID", ""))
+        recurrence = component.get("RECURRENCE-ID")
+        moment = getattr(recurrence, "dt", None)
+        key = format_recurrence_id(moment, zone) if isinstance(moment, date) else ""
+        found[(uid, key)] = WriteStamps(
+            created=_moment(component, "CREATED", zone),
+            last_modified=_moment(component, "LAST-MODIFIED", zone),
+            dtstamp=_moment(component, "DTSTAMP", zone),
+        )
+    return found
+
+
+def without_cancellations(ical: str | bytes | Calendar) -> str | None:
+    """The object's text with every ``STATUS:CANCELLED`` taken off, so that expanding it
+    gives the cancelled occurrences too; None when nothing in it is cancelled."""
+    calendar = parse_calendar(ical, keep_timezones=True)
+    touched = False
+    for component in calendar.walk("VEVENT"):
+        if str(component.get("STATUS", "")).upper() == _CANCELLED:
+            del component["STATUS"]
+            touched = True
+    if not touched:
+        return None
+    text: str = calendar.to_ical().decode("utf-8")
+    return text
