@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         init,
         notify,
         partner,
+        report,
         restore,
         serve,
         slots,
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         slots,
         importing,
         export,
+        report,
         notify,
         source,
     ):

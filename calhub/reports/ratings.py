@@ -24,6 +24,7 @@ __all__ = [
     "NoFeedback",
     "RatingSummary",
     "RatingsSource",
+    "ratings_of",
     "summarize",
 ]
 
@@ -61,6 +62,16 @@ class NoFeedback:
 
 
 NO_FEEDBACK = NoFeedback()
+
+
+def ratings_of(runtime: object) -> RatingsSource:
+    """The hub's feedback store when its runtime has one (``runtime.feedback``, issue 20's
+    feedback part), else :data:`NO_FEEDBACK`: the faces pass what this gives."""
+    store = getattr(runtime, "feedback", None)
+    if store is not None and callable(getattr(store, "answers_between", None)):
+        found: RatingsSource = store
+        return found
+    return NO_FEEDBACK
 
 
 @dataclass(frozen=True, slots=True)
