@@ -123,3 +123,25 @@ def test_serve_with_fullcalendar_does_not_warn(hub_server) -> None:
     if not assets.fullcalendar_available():
         pytest.skip("FullCalendar was not fetched at build time (no npm)")
     assert NO_GRID_EN not in hub_server.stderr()
+
+
+def test_without_npm_the_reports_charts_leave_their_reason(backend_copy: Path) -> None:
+    (backend_copy / "empty-bin").mkdir(exist_ok=True)
+    environment = {k: v for k, v in os.environ.items() if k != "CALHUB_SKIP_NPM"}
+    environment["PATH"] = str(backend_copy / "empty-bin")
+    result = subprocess.run(
+        [sys.executable, "-c", "import backend; print(backend.vendor_chartjs())"],
+        cwd=backend_copy / "build_backend",
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        start_new_session=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+    assert "Chart.js" in result.stderr and "npm was not found on PATH" in result.stderr
+    assert "графиков отчётов" in result.stderr
+    note = backend_copy / "calhub" / "web" / "static" / "vendor" / "chartjs.missing"
+    assert note.read_text(encoding="utf-8").splitlines()[0] == "npm-missing"

@@ -95,6 +95,7 @@ def create_app(
         plan,
         public,
         refused,
+        reports,
         slots,
         sources,
         templating,
@@ -127,6 +128,7 @@ def create_app(
         plan.bp,
         public.bp,
         refused.bp,
+        reports.bp,
         slots.bp,
         sources.bp,
     ):

@@ -35,6 +35,10 @@ FULLCALENDAR_FILES = ("index.global.min.js", "locales/ru.global.min.js")
 # Written by build_backend when it could not vendor FullCalendar; read here, never served.
 MISSING_NOTE = VENDOR / "fullcalendar.missing"
 MISSING_REASONS = ("npm-missing", "skipped", "failed")
+# Chart.js, the reports' charts, vendored the same way (static/vendor/chartjs.missing).
+CHARTJS = VENDOR / "chartjs"
+CHARTJS_FILE = "chart.umd.min.js"
+CHARTJS_MISSING_NOTE = VENDOR / "chartjs.missing"
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class StaticFiles:
 def read_static(root: Path) -> StaticFiles:
     files: dict[str, StaticFile] = {}
     for path in sorted(root.rglob("*")):
-        if not path.is_file() or path == MISSING_NOTE:
+        if not path.is_file() or path in (MISSING_NOTE, CHARTJS_MISSING_NOTE):
             continue
         data = path.read_bytes()
         name = path.relative_to(root).as_posix()
@@ -105,6 +109,11 @@ def missing_reason() -> tuple[str, str]:
 def fullcalendar_available() -> bool:
     files = static_files()
     return all(files.at(FULLCALENDAR / name) is not None for name in FULLCALENDAR_FILES)
+
+
+def chartjs_available() -> bool:
+    """Whether the reports page can draw its charts (else it shows the tables, with a note)."""
+    return static_files().at(CHARTJS / CHARTJS_FILE) is not None
 
 
 def fullcalendar_version() -> str:
