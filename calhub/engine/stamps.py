@@ -20,9 +20,10 @@ from icalendar import Calendar, Component
 from calhub.engine.timezones import format_recurrence_id, to_utc
 from calhub.engine.validate import parse_calendar
 
-__all__ = ["WriteStamps", "object_stamps", "without_cancellations"]
+__all__ = ["Uncounted", "WriteStamps", "object_stamps", "with_all_parts"]
 
 _CANCELLED = "CANCELLED"
+_TRANSPARENT = "TRANSPARENT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +74,47 @@ def object_stamps(ical: str | bytes | Calendar, zone: tzinfo) -> dict[tuple[str,
     return found
 
 
-def without_cancellations(ical: str | bytes | Calendar) -> str | None:
-    """The object's text with every ``STATUS:CANCELLED`` taken off, so that expanding it
-    gives the cancelled occurrences too; None when nothing in it is cancelled."""
+@dataclass(frozen=True, slots=True)
+class Uncounted:
+    """An object rewritten so that expanding it gives every occurrence: ``text`` without
+    ``STATUS:CANCELLED`` and ``TRANSP:TRANSPARENT``; ``cancelled``: the components that
+    were cancelled, by (UID, recurrence id) as in :func:`object_stamps`."""
+
+    text: str
+    cancelled: frozenset[tuple[str, str]]
+    components: frozenset[tuple[str, str]]
+
+    def is_cancelled(self, uid: str, recurrence_id: str) -> bool:
+        """Whether the occurrence is cancelled: its own override, else its series."""
+        if (uid, recurrence_id) in self.components:
+            return (uid, recurrence_id) in self.cancelled
+        return (uid, "") in self.cancelled
+
+
+def with_all_parts(ical: str | bytes | Calendar, zone: tzinfo) -> Uncounted | None:
+    """The object with its cancelled and transparent parts made ordinary (the expansion
+    leaves those out: they never clash, but a cancelled one is counted apart and a
+    transparent one, such as an optional consultation, still took place); None when it
+    has none."""
     calendar = parse_calendar(ical, keep_timezones=True)
+    cancelled: set[tuple[str, str]] = set()
+    components: set[tuple[str, str]] = set()
     touched = False
     for component in calendar.walk("VEVENT"):
+        recurrence = getattr(component.get("RECURRENCE-ID"), "dt", None)
+        key = (
+            str(component.get("UID", "")),
+            format_recurrence_id(recurrence, zone) if isinstance(recurrence, date) else "",
+        )
+        components.add(key)
         if str(component.get("STATUS", "")).upper() == _CANCELLED:
             del component["STATUS"]
+            cancelled.add(key)
+            touched = True
+        if str(component.get("TRANSP", "")).upper() == _TRANSPARENT:
+            del component["TRANSP"]
             touched = True
     if not touched:
         return None
     text: str = calendar.to_ical().decode("utf-8")
-    return text
+    return Uncounted(text, frozenset(cancelled), frozenset(components))

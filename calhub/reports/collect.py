@@ -2,8 +2,9 @@
 
 - the occurrences held or planned: the index (``runtime.index``), those starting in the
   range, of every calendar but the closed periods';
-- the cancelled ones, and when each event was written: the stored objects of the range
-  (the index leaves cancelled parts out), read under Radicale's shared lock; the times are
+- the cancelled ones (counted apart) and the transparent ones (held, but free time: the
+  index leaves both out, as they never clash), and when each event was written: the stored
+  objects of the range, read under Radicale's shared lock; the times are
   the objects' own LAST-MODIFIED, CREATED and DTSTAMP (:mod:`calhub.engine.stamps`);
 - the clashes: the records with a date in the range (``runtime.records``), settled at their
   approval or resolution time, and the move requests accepted (``runtime.move_requests``);
@@ -23,7 +24,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from calhub.engine import Audience, InvalidCalendarData, Occurrence
-from calhub.engine.stamps import WriteStamps, object_stamps, without_cancellations
+from calhub.engine.stamps import WriteStamps, object_stamps, with_all_parts
 from calhub.errors import UserError
 from calhub.reports.compute import compute, scoped
 from calhub.reports.model import ClashFact, OccurrenceFact, Report, ReportFacts
@@ -118,21 +119,25 @@ def _calendar_facts(
     ]
     stamps = _Stamps()
     cancelled: list[Occurrence] = []
+    transparent: list[Occurrence] = []
     for text in _objects(storage, calendar, hrefs):
         try:
             stamps.add(object_stamps(text, zone))
-            uncancelled = without_cancellations(text)
-            if uncancelled is None:
+            everything = with_all_parts(text, zone)
+            if everything is None:
                 continue
             kept = {o.key for o in parts.expand(calendar, text)}
-            cancelled.extend(
-                o
-                for o in parts.expand(calendar, uncancelled)
-                if o.key not in kept and start <= o.start < end
-            )
+            for o in parts.expand(calendar, everything.text):
+                if o.key in kept or not start <= o.start < end:
+                    continue
+                if everything.is_cancelled(o.uid, o.recurrence_id):
+                    cancelled.append(o)
+                else:
+                    transparent.append(o)
         except (InvalidCalendarData, ValueError) as exc:
             # The index took the object, so this is rare: a report leaves its times out.
             logger.warning("Report: an object of %s could not be read: %s", calendar.id, exc)
+    held = held + transparent
     facts = [_fact(o, stamps) for o in held]
     facts.extend(_fact(o, stamps, cancelled=True) for o in cancelled)
     return facts
