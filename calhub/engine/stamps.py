@@ -95,7 +95,7 @@ def with_all_parts(ical: str | bytes | Calendar, zone: tzinfo) -> Uncounted | No
     """The object with its cancelled and transparent parts made ordinary (the expansion
     leaves those out: they never clash, but a cancelled one is counted apart and a
     transparent one, such as an optional consultation, still took place); None when it
-    has none."""
+    has none. A Calendar given is changed in place (read its stamps first)."""
     calendar = parse_calendar(ical, keep_timezones=True)
     cancelled: set[tuple[str, str]] = set()
     components: set[tuple[str, str]] = set()

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from calhub.engine import Audience, InvalidCalendarData, Occurrence
 from calhub.engine.stamps import WriteStamps, object_stamps, with_all_parts
+from calhub.engine.validate import parse_calendar
 from calhub.errors import UserError
 from calhub.reports.compute import compute, scoped
 from calhub.reports.model import ClashFact, OccurrenceFact, Report, ReportFacts
@@ -122,8 +123,13 @@ def _calendar_facts(
     transparent: list[Occurrence] = []
     for text in _objects(storage, calendar, hrefs):
         try:
-            stamps.add(object_stamps(text, zone))
-            everything = with_all_parts(text, zone)
+            parsed = parse_calendar(text, keep_timezones=True)
+            stamps.add(object_stamps(parsed, zone))
+            # Most objects have neither: no second parse, no second expansion.
+            upper = text.upper()
+            if "CANCELLED" not in upper and "TRANSPARENT" not in upper:
+                continue
+            everything = with_all_parts(parsed, zone)
             if everything is None:
                 continue
             kept = {o.key for o in parts.expand(calendar, text)}

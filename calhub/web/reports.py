@@ -16,10 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import threading
+import time
 import zoneinfo
 from typing import Any
 
-from flask import Blueprint, render_template, request, send_file
+from flask import Blueprint, current_app, render_template, request, send_file
 from flask.typing import ResponseReturnValue
 
 from calhub.errors import UserError
@@ -37,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("reports", __name__)
 
+CACHE_KEY = "calhub_reports"
+CACHE_SECONDS = 300
+
 
 def _today() -> dt.date:
     zone = zoneinfo.ZoneInfo(current_runtime().settings.timezone)
@@ -44,22 +49,66 @@ def _today() -> dt.date:
 
 
 def _report() -> Report:
-    """The report the query asks for and the account may see (UserError on bad input)."""
+    """The report the query asks for and the account may see (UserError on bad input),
+    made again only when the stores changed or the minutes moved on (see ReportCache)."""
     account = current_account()
     assert account is not None
     runtime = current_runtime()
     args = request.args
     first, last = read_range(args.get("from"), args.get("to"), _today(), args.get("preset") or None)
     partner = args.get("partner") or None
-    return make_report(
+    ratings = ratings_of(runtime)
+    scope = runtime.policy.report_scope(account) or partner
+    state = getattr(ratings, "state", None)
+    key = (
+        runtime.index.state(),
+        runtime.records.state(),
+        str(state()) if callable(state) else "",
+        first,
+        last,
+        scope,
+        int(time.time() // CACHE_SECONDS),
+    )
+    cache: ReportCache = current_app.extensions.setdefault(CACHE_KEY, ReportCache())
+    found = cache.get(key, runtime.settings)
+    if found is not None:
+        return found
+    made = make_report(
         runtime,
         app_storage(runtime.hub),
         first,
         last,
-        ratings_of(runtime),
+        ratings,
         account=account,
         partner=partner,
     )
+    cache.put(key, runtime.settings, made)
+    return made
+
+
+class ReportCache:
+    """Reports made, by what they were made of: the index's and the records' versions, the
+    ratings source's (when it has one), the range, the scope and the five minutes they
+    fall in (held and planned move with the clock). A page view and its downloads then
+    read the storage once; a write anywhere makes a new report."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._lock = threading.Lock()
+        self._size = size
+        self._kept: dict[tuple[object, ...], tuple[object, Report]] = {}
+
+    def get(self, key: tuple[object, ...], settings: object) -> Report | None:
+        with self._lock:
+            found = self._kept.get(key)
+        if found is None or found[0] is not settings:
+            return None
+        return found[1]
+
+    def put(self, key: tuple[object, ...], settings: object, report: Report) -> None:
+        with self._lock:
+            if len(self._kept) >= self._size:
+                self._kept.pop(next(iter(self._kept)))
+            self._kept[key] = (settings, report)
 
 
 def chart_data(report: Report) -> dict[str, Any]:

@@ -130,3 +130,27 @@ def test_charts_when_chartjs_is_there_and_a_note_when_not(
     assert 'id="charts-missing"' in html
     assert "chart-partners" not in html and "chart.umd" not in html
     assert 'id="report-partners"' in html
+
+
+def test_a_write_makes_a_new_report(web_client: Any, web_runtime: Any) -> None:
+    from helpers import make_event
+    from web_support import at
+
+    from calhub.dav.importer import import_objects
+
+    sign_in(web_client, "coordinator")
+
+    def events() -> int:
+        answer = web_client.get("/reports/export", query_string={**RANGE, "format": "json"})
+        found: int = json.loads(answer.get_data(as_text=True))["school_figures"]["events"]
+        return found
+
+    before = events()
+    assert events() == before  # the same report, from the cache
+    calendar = web_runtime.settings.calendar("kgtu")
+    import_objects(
+        web_runtime,
+        calendar,
+        [make_event("w-report-new", "Мастер-класс [7А]", at(2, 16), at(2, 17))],
+    )
+    assert events() == before + 1
