@@ -94,8 +94,12 @@ def test_serve_warns_at_start_and_the_plan_says_why(
     copy_packages(site)
     vendor = site / "calhub" / "web" / "static" / "vendor"
     shutil.rmtree(vendor / "fullcalendar", ignore_errors=True)
+    shutil.rmtree(vendor / "chartjs", ignore_errors=True)
     vendor.mkdir(parents=True, exist_ok=True)
     (vendor / "fullcalendar.missing").write_text(
+        "npm-missing\nnpm was not found on PATH\n", encoding="utf-8"
+    )
+    (vendor / "chartjs.missing").write_text(
         "npm-missing\nnpm was not found on PATH\n", encoding="utf-8"
     )
     monkeypatch.setenv("PYTHONPATH", str(site))
@@ -115,6 +119,13 @@ def test_serve_warns_at_start_and_the_plan_says_why(
     )
     assert "The month and week grid is not installed on this server" in english.text
     assert hub.request("GET", "/static/vendor/fullcalendar.missing").status == 404
+    # The reports' charts: the same warning at start, and the tables with a note.
+    assert any("Chart.js" in line and "apt-get install npm" in line for line in warnings)
+    reports = hub.request("GET", "/reports", *creds("coordinator"))
+    assert reports.status == 200
+    assert 'id="charts-missing"' in reports.text and 'id="report-partners"' in reports.text
+    assert "vendor/chartjs" not in reports.text
+    assert hub.request("GET", "/static/vendor/chartjs.missing").status == 404
 
 
 def test_serve_with_fullcalendar_does_not_warn(hub_server) -> None:

@@ -142,6 +142,35 @@ def grid_missing_warning() -> str | None:
     )
 
 
+@functools.cache
+def charts_missing_reason() -> str:
+    """Why the build left Chart.js out (``npm-missing``, ``skipped``, ``failed``, or "")."""
+    try:
+        lines = CHARTJS_MISSING_NOTE.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    code = lines[0].strip() if lines else ""
+    return code if code in MISSING_REASONS else "failed"
+
+
+def charts_missing_warning() -> str | None:
+    """A start-up warning for the operator when the reports page has no charts."""
+    if chartjs_available():
+        return None
+    why_ru, why_en = {
+        "npm-missing": ("при установке calhub не нашлась программа npm", "npm was not found"),
+        "skipped": ("при установке был задан CALHUB_SKIP_NPM", "CALHUB_SKIP_NPM was set"),
+        "failed": ("npm не смог скачать Chart.js", "npm could not fetch Chart.js"),
+    }.get(charts_missing_reason(), ("Chart.js не скачан при сборке", "Chart.js was not fetched"))
+    return (
+        f"Графики отчётов (Chart.js) не установлены: {why_ru}; отчёты показываются "
+        "таблицами. Установите npm (apt-get install npm) и переустановите calhub. / "
+        f"The reports' charts (Chart.js) are not installed: {why_en} when calhub was "
+        "installed; the reports show tables. Install npm (apt-get install npm) and reinstall "
+        "calhub."
+    )
+
+
 def send_static(filename: str) -> ResponseReturnValue:
     file = static_files().get(filename)
     if file is None:
