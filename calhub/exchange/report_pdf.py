@@ -52,7 +52,7 @@ def _table(
 
 def write_report_pdf(report: Report) -> bytes:
     """The document's bytes."""
-    pdf = _PlanPDF(report.title, f"calhub, {report.made_at:%d.%m.%Y %H:%M}")
+    pdf = _PlanPDF(report.title, f"calhub, {report.made_local:%d.%m.%Y %H:%M}")
     pdf.add_page(orientation="landscape")
     pdf.set_font(FONT, "B", 13)
     pdf.cell(0, 8, report.school, new_x="LMARGIN", new_y="NEXT")

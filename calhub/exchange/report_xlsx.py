@@ -58,7 +58,8 @@ def write_report_xlsx(report: Report) -> bytes:
     school = book.create_sheet("Школа")
     text_cell(school, 1, 1, report.title).font = Font(bold=True)
     text_cell(school, 2, 1, report.school)
-    for number, (what, value) in enumerate(school_lines(report), start=4):
+    text_cell(school, 3, 1, f"Составлен {report.made_local:%d.%m.%Y %H:%M} (calhub)")
+    for number, (what, value) in enumerate(school_lines(report), start=5):
         text_cell(school, number, 1, what)
         text_cell(school, number, 2, value)
     school.column_dimensions["A"].width = 60

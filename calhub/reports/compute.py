@@ -210,4 +210,5 @@ def compute(facts: ReportFacts, scope: str | None = None) -> Report:
         late_change_days=late,
         publish_days_before=early,
         scope=scope,
+        timezone=facts.timezone,
     )

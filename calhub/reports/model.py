@@ -9,7 +9,8 @@ on facts written by hand. Every face shows the same :class:`Report`: the page, i
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import zoneinfo
+from dataclasses import dataclass
 from typing import Any
 
 from calhub.engine import Audience
@@ -216,7 +217,12 @@ class Report:
     late_change_days: int
     publish_days_before: int
     scope: str | None = None  # a partner's own report: its id
-    notes: tuple[str, ...] = field(default=())
+    timezone: str = "Europe/Kaliningrad"  # the hub's, for the times people read
+
+    @property
+    def made_local(self) -> dt.datetime:
+        """When the report was made, in the hub's time zone."""
+        return self.made_at.astimezone(zoneinfo.ZoneInfo(self.timezone))
 
     @property
     def title(self) -> str:
