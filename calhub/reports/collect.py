@@ -19,8 +19,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import threading
 import zoneinfo
+from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from calhub.engine import Audience, InvalidCalendarData, Occurrence
@@ -37,32 +40,92 @@ if TYPE_CHECKING:
     from calhub.dav.storage import Storage
     from calhub.hub.accounts import Account
     from calhub.hub.settings import CalendarSettings
-    from calhub.runtime import Runtime
+    from calhub.runtime import EngineParts, Runtime
     from calhub.store.record_types import ClashRecord
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["collect", "make_report"]
+__all__ = ["ObjectFacts", "ObjectMemo", "collect", "make_report"]
 
 
 def _moment(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _objects(storage: Storage, calendar: CalendarSettings, hrefs: Iterable[str]) -> list[str]:
+def _objects(
+    storage: Storage, calendar: CalendarSettings, hrefs: Iterable[str]
+) -> list[tuple[str, str]]:
+    """(href, text) of the stored objects asked for, read under Radicale's shared lock."""
     wanted = sorted(set(hrefs))
     if not wanted:
         return []
-    texts: list[str] = []
+    texts: list[tuple[str, str]] = []
     with storage.acquire_lock("r", "calhub-report"):
         collection: Any = next(iter(storage.discover(calendar.path)), None)
         if collection is None or not callable(getattr(collection, "get_multi", None)):
             logger.warning("Report: calendar %s has no collection in storage", calendar.id)
             return []
-        for _, item in collection.get_multi(wanted):
+        for href, item in collection.get_multi(wanted):
             if item is not None:
-                texts.append(str(item.serialize()))
+                texts.append((str(href), str(item.serialize())))
     return texts
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectFacts:
+    """What a report learns from one stored object: its components' write times, and the
+    occurrences the index leaves out (``True``: cancelled; ``False``: transparent)."""
+
+    stamps: dict[tuple[str, str], WriteStamps]
+    extra: tuple[tuple[Occurrence, bool], ...] = ()
+
+
+class ObjectMemo:
+    """:class:`ObjectFacts` by (calendar, href, etag, calendar fingerprint), so a report
+    made again after a write reads and parses only the objects that changed (the web app
+    keeps one; a command makes its report once and needs none). Bounded, oldest out."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._lock = threading.Lock()
+        self._size = size
+        self._kept: OrderedDict[tuple[str, str, str, str], ObjectFacts] = OrderedDict()
+
+    def get(self, key: tuple[str, str, str, str]) -> ObjectFacts | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str, str, str], facts: ObjectFacts) -> None:
+        with self._lock:
+            self._kept[key] = facts
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+def _read_object(
+    parts: EngineParts, calendar: CalendarSettings, text: str, zone: zoneinfo.ZoneInfo
+) -> ObjectFacts:
+    parsed = parse_calendar(text, keep_timezones=True)
+    stamps = object_stamps(parsed, zone)
+    # Most objects have neither: no second parse, no second expansion.
+    upper = text.upper()
+    if "CANCELLED" not in upper and "TRANSPARENT" not in upper:
+        return ObjectFacts(stamps)
+    everything = with_all_parts(parsed, zone)
+    if everything is None:
+        return ObjectFacts(stamps)
+    kept = {o.key for o in parts.expand(calendar, text)}
+    extra = tuple(
+        (o, everything.is_cancelled(o.uid, o.recurrence_id))
+        for o in parts.expand(calendar, everything.text)
+        if o.key not in kept
+    )
+    return ObjectFacts(stamps, extra)
 
 
 class _Stamps:
@@ -109,44 +172,45 @@ def _calendar_facts(
     held: list[Occurrence],
     start: dt.datetime,
     end: dt.datetime,
+    memo: ObjectMemo | None = None,
 ) -> list[OccurrenceFact]:
     zone = zoneinfo.ZoneInfo(runtime.settings.timezone)
     parts = runtime.parts
-    hrefs = [
-        href
-        for href, _ in runtime.index.hrefs_in_range(
-            calendar.id, math.floor(start.timestamp()), math.ceil(end.timestamp())
-        )
-    ]
-    stamps = _Stamps()
-    cancelled: list[Occurrence] = []
-    transparent: list[Occurrence] = []
-    for text in _objects(storage, calendar, hrefs):
+    held = list(held)
+    fingerprint = parts.calendar_fingerprint(calendar)
+    items = runtime.index.items(calendar.id)
+    found: list[ObjectFacts] = []
+    unread: dict[str, tuple[str, str, str, str]] = {}
+    for href, _ in runtime.index.hrefs_in_range(
+        calendar.id, math.floor(start.timestamp()), math.ceil(end.timestamp())
+    ):
+        item = items.get(href)
+        key = (calendar.id, href, "" if item is None else item.etag, fingerprint)
+        known = None if memo is None or item is None else memo.get(key)
+        if known is None:
+            unread[href] = key
+        else:
+            found.append(known)
+    for href, text in _objects(storage, calendar, unread):
         try:
-            parsed = parse_calendar(text, keep_timezones=True)
-            stamps.add(object_stamps(parsed, zone))
-            # Most objects have neither: no second parse, no second expansion.
-            upper = text.upper()
-            if "CANCELLED" not in upper and "TRANSPARENT" not in upper:
-                continue
-            everything = with_all_parts(parsed, zone)
-            if everything is None:
-                continue
-            kept = {o.key for o in parts.expand(calendar, text)}
-            for o in parts.expand(calendar, everything.text):
-                if o.key in kept or not start <= o.start < end:
-                    continue
-                if everything.is_cancelled(o.uid, o.recurrence_id):
-                    cancelled.append(o)
-                else:
-                    transparent.append(o)
+            facts = _read_object(parts, calendar, text, zone)
         except (InvalidCalendarData, ValueError) as exc:
             # The index took the object, so this is rare: a report leaves its times out.
             logger.warning("Report: an object of %s could not be read: %s", calendar.id, exc)
-    held = held + transparent
-    facts = [_fact(o, stamps) for o in held]
-    facts.extend(_fact(o, stamps, cancelled=True) for o in cancelled)
-    return facts
+            continue
+        found.append(facts)
+        if memo is not None and unread[href][2]:
+            memo.put(unread[href], facts)
+    stamps = _Stamps()
+    cancelled: list[Occurrence] = []
+    for facts in found:
+        stamps.add(facts.stamps)
+        for o, is_cancelled in facts.extra:
+            if start <= o.start < end:
+                (cancelled if is_cancelled else held).append(o)
+    result = [_fact(o, stamps) for o in held]
+    result.extend(_fact(o, stamps, cancelled=True) for o in cancelled)
+    return result
 
 
 def _clash_facts(runtime: Runtime, records: list[ClashRecord]) -> list[ClashFact]:
@@ -204,8 +268,10 @@ def collect(
     last: dt.date,
     ratings: RatingsSource = NO_FEEDBACK,
     now: dt.datetime | None = None,
+    memo: ObjectMemo | None = None,
 ) -> ReportFacts:
-    """The facts of days ``first`` to ``last`` (hub time, both included)."""
+    """The facts of days ``first`` to ``last`` (hub time, both included); ``memo`` keeps
+    what each stored object said between reports."""
     settings = runtime.settings
     start, end = day_bounds(first, last, settings.timezone)
     rows = [c for c in settings.calendars if c.role != "blackout" and not c.archived]
@@ -217,7 +283,7 @@ def collect(
     occurrences: list[OccurrenceFact] = []
     for calendar in rows:
         occurrences.extend(
-            _calendar_facts(runtime, storage, calendar, held[calendar.id], start, end)
+            _calendar_facts(runtime, storage, calendar, held[calendar.id], start, end, memo)
         )
     records = runtime.records.query(Filters(start=start, end=end))
     answers = ratings.answers_between(start, end)
@@ -248,10 +314,11 @@ def make_report(
     account: Account | None = None,
     partner: str | None = None,
     now: dt.datetime | None = None,
+    memo: ObjectMemo | None = None,
 ) -> Report:
     """The report ``account`` may see (None: the operator, everything), of one partner when
     ``partner`` is given (a partner account always gets its own, whatever it asks)."""
-    facts = collect(runtime, storage, first, last, ratings, now)
+    facts = collect(runtime, storage, first, last, ratings, now, memo)
     scope = partner or None
     if account is not None:
         scope = runtime.policy.report_scope(account) or scope

@@ -26,7 +26,7 @@ from flask.typing import ResponseReturnValue
 
 from calhub.errors import UserError
 from calhub.exchange.report_files import REPORT_FORMATS, report_file
-from calhub.reports.collect import make_report
+from calhub.reports.collect import ObjectMemo, make_report
 from calhub.reports.model import Report
 from calhub.reports.ranges import presets, read_range
 from calhub.reports.ratings import ratings_of
@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("reports", __name__)
 
 CACHE_KEY = "calhub_reports"
+MEMO_KEY = "calhub_report_objects"
 CACHE_SECONDS = 300
 
 
@@ -81,6 +82,7 @@ def _report() -> Report:
         ratings,
         account=account,
         partner=partner,
+        memo=current_app.extensions.setdefault(MEMO_KEY, ObjectMemo()),
     )
     cache.put(key, runtime.settings, made)
     return made

@@ -13,7 +13,7 @@ from small_term_support import FIRST, LAST, NOW, TERM_DIR
 from calhub.dav.maintenance import open_runtime
 from calhub.dav.storage import open_storage
 from calhub.hub import Hub
-from calhub.reports.collect import make_report
+from calhub.reports.collect import ObjectMemo, make_report
 
 OLYMPIAD = TERM_DIR / "bfu--olympiad-dtstamp-only.ics"
 ROBOTICS = TERM_DIR / "kgtu--robotics-changed-late-clashes-with-olympiad.ics"
@@ -54,14 +54,23 @@ def test_a_clash_moved_on_request(fresh_hub: Any) -> None:
             slots=[],
         )
         runtime.move_requests.answer(asked.id, by="kgtu", accepted=True)
+        # A report made now keeps what each object said (as the web does between reports).
+        memo = ObjectMemo()
+        before = make_report(runtime, open_storage(runtime), FIRST, LAST, now=NOW, memo=memo)
     finally:
         runtime.close()
-    # kgtu moves it to Friday 19 March, the same hours.
-    moved = ROBOTICS.read_text(encoding="utf-8").replace("20270318T", "20270319T")
+    assert next(r for r in before.partners if r.partner == "kgtu").changed_late == 1
+    # kgtu moves it to Friday 19 March, the same hours; its app writes a LAST-MODIFIED of
+    # long before (a client's clock, say): the report must read the new object, not the memo.
+    moved = (
+        ROBOTICS.read_text(encoding="utf-8")
+        .replace("20270318T", "20270319T")
+        .replace("LAST-MODIFIED:20270315T080000Z", "LAST-MODIFIED:20270101T080000Z")
+    )
     put(server, "kgtu", "/dav/kgtu/calendar/robotics.ics", moved.encode("utf-8"))
     runtime = open_runtime(Hub(root))
     try:
-        report = make_report(runtime, open_storage(runtime), FIRST, LAST, now=NOW)
+        report = make_report(runtime, open_storage(runtime), FIRST, LAST, now=NOW, memo=memo)
     finally:
         runtime.close()
     figures = report.school_figures.clashes
@@ -70,7 +79,7 @@ def test_a_clash_moved_on_request(fresh_hub: Any) -> None:
     assert figures.settle_hours_median is not None and 0 <= figures.settle_hours_median < 1
     assert report.school_figures.settled_before_share == 100.0
     kgtu = next(row for row in report.partners if row.partner == "kgtu")
-    assert (kgtu.events, kgtu.clashes.moved_on_request) == (1, 1)
+    assert (kgtu.events, kgtu.clashes.moved_on_request, kgtu.changed_late) == (1, 1, 0)
     assert {row.grade: row.open_clashes for row in report.grades}[9] == 0
     assert {row.grade: row.clashes for row in report.grades}[9] == 1
     # Moved to the 19th, still in the range: both events count.

@@ -158,3 +158,17 @@ def test_a_partner_report_holds_its_own_row_only(term_hub: Path) -> None:
 def test_an_unknown_partner_is_a_user_error(term_hub: Path) -> None:
     with pytest.raises(UserError, match="ghost"):
         report(term_hub, partner="ghost")
+
+
+def test_the_object_memo_gives_the_same_report(term_hub: Path) -> None:
+    from calhub.reports.collect import ObjectMemo
+
+    memo = ObjectMemo()
+    plain = report(term_hub).as_json()
+    first = report(term_hub, memo=memo).as_json()
+    assert len(memo) == 8, "every fixture object of the range is kept"
+    again = report(term_hub, memo=memo).as_json()
+    for found in (first, again):
+        found.pop("made_at")
+    plain.pop("made_at")
+    assert first == plain and again == plain
