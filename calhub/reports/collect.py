@@ -214,22 +214,19 @@ def _calendar_facts(
 
 
 def _clash_facts(runtime: Runtime, records: list[ClashRecord]) -> list[ClashFact]:
-    audiences: dict[tuple[str, str], Audience] = {}
+    audiences: dict[str, frozenset[int]] = {}
     parser = runtime.parts.parser
 
-    def grades(calendar: str, uid: str, label: str) -> frozenset[int]:
-        if (calendar, uid) not in audiences:
-            found = runtime.index.occurrences_of(calendar, uid)
-            audience = Audience()
-            for o in found:
-                audience = audience.union(o.audience)
-            if not found:
-                # The event is gone (a resolved clash): its audience as the record wrote it.
-                audience = parser.parse(label.replace("–", "-")) or Audience()
-                if label in ("вся школа", "whole school"):
-                    audience = Audience.whole_school()
-            audiences[(calendar, uid)] = audience
-        return audiences[(calendar, uid)].grades_touched()
+    def grades(label: str) -> frozenset[int]:
+        """The grades of an audience as the record wrote it (``Audience.label()``: "8–11",
+        "9, 10А", "вся школа"), read back with the hub's parser."""
+        if label not in audiences:
+            if label in ("вся школа", "whole school"):
+                audience: Audience | None = Audience.whole_school()
+            else:
+                audience = parser.parse(label.replace("–", "-"))
+            audiences[label] = frozenset() if audience is None else audience.grades_touched()
+        return audiences[label]
 
     facts = []
     for record in records:
@@ -241,7 +238,7 @@ def _clash_facts(runtime: Runtime, records: list[ClashRecord]) -> list[ClashFact
             settled = None
         touched: set[int] = set()
         for side in record.occurrences:
-            touched |= grades(side["calendar"], side["uid"], side["audience"])
+            touched |= grades(side["audience"])
         moved = record.status == "resolved" and any(
             request.status == "accepted" for request in runtime.move_requests.of_clash(record.id)
         )
