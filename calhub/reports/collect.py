@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from calhub.engine import Audience, InvalidCalendarData, Occurrence
-from calhub.engine.stamps import WriteStamps, object_stamps, with_all_parts
+from calhub.engine.stamps import WriteStamps, object_stamps, scan_stamps, with_all_parts
 from calhub.engine.validate import parse_calendar
 from calhub.errors import UserError
 from calhub.reports.compute import compute, scoped
@@ -110,12 +110,12 @@ class ObjectMemo:
 def _read_object(
     parts: EngineParts, calendar: CalendarSettings, text: str, zone: zoneinfo.ZoneInfo
 ) -> ObjectFacts:
-    parsed = parse_calendar(text, keep_timezones=True)
-    stamps = object_stamps(parsed, zone)
-    # Most objects have neither: no second parse, no second expansion.
+    # Most objects have neither: their times come from a scan of the lines, no parse.
     upper = text.upper()
     if "CANCELLED" not in upper and "TRANSPARENT" not in upper:
-        return ObjectFacts(stamps)
+        return ObjectFacts(scan_stamps(text, zone))
+    parsed = parse_calendar(text, keep_timezones=True)
+    stamps = object_stamps(parsed, zone)
     everything = with_all_parts(parsed, zone)
     if everything is None:
         return ObjectFacts(stamps)
