@@ -198,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     headers = [
         "events",
         "first report vs plain REPORT (first)",
-        "first ÷ plain",
+        "first ÷ plain REPORT (warm)",
         "cached report vs plain REPORT",
         "after a change vs plain REPORT",
         "after ÷ plain",
