@@ -154,3 +154,13 @@ def test_a_write_makes_a_new_report(web_client: Any, web_runtime: Any) -> None:
         [make_event("w-report-new", "Мастер-класс [7А]", at(2, 16), at(2, 17))],
     )
     assert events() == before + 1
+
+
+def test_the_page_in_english(web_client: Any) -> None:
+    sign_in(web_client, "coordinator")
+    html = web_client.get(
+        "/reports", query_string=RANGE, headers={"Accept-Language": "en-GB,en;q=0.9"}
+    ).get_data(as_text=True)
+    assert "Per partner" in html and "Per grade" in html and "no feedback yet" in html
+    assert "First half of" in html or "Second half of" in html
+    assert "По партнёрам" not in html
