@@ -230,12 +230,14 @@ def _clash_facts(runtime: Runtime, records: list[ClashRecord]) -> list[ClashFact
 
     facts = []
     for record in records:
-        if record.status == "approved" and record.approval is not None:
-            settled: dt.datetime | None = _moment(record.approval.at)
-        elif record.status == "resolved" and record.resolved_at:
-            settled = _moment(record.resolved_at)
-        else:
-            settled = None
+        # Settled when first approved or gone: an approved clash that later went away was
+        # settled at its approval (the approval stays with the record).
+        times = []
+        if record.status in ("approved", "resolved") and record.approval is not None:
+            times.append(_moment(record.approval.at))
+        if record.status == "resolved" and record.resolved_at:
+            times.append(_moment(record.resolved_at))
+        settled = min(times) if times else None
         touched: set[int] = set()
         for side in record.occurrences:
             touched |= grades(side["audience"])
