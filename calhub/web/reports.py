@@ -113,10 +113,18 @@ class ReportCache:
             self._kept[key] = (settings, report)
 
 
+CHART_LABEL = 16
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= CHART_LABEL else name[: CHART_LABEL - 1].rstrip() + "…"
+
+
 def chart_data(report: Report) -> dict[str, Any]:
     """What the charts draw: per partner events, hours and clashes; per grade events."""
     return {
-        "partners": [row.name for row in report.partners],
+        # Short labels: a long name turns the axis text on its side and shrinks the bars.
+        "partners": [_short(row.name) for row in report.partners],
         "events": [row.events for row in report.partners],
         "hours": [row.hours for row in report.partners],
         "clashes": [row.clashes.found for row in report.partners],

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_support import DESKTOP, Page, require
+from browser_support import DESKTOP, PHONE, Page, require
 
 from calhub.web import assets
 
@@ -77,3 +77,18 @@ def test_picking_a_term_reloads_the_report(tab: Page) -> None:
     tab.page.click("#report-range button[type=submit]")
     tab.page.wait_for_url(f"**preset={second}**")
     drawn(tab)
+
+
+def test_on_a_phone_the_page_does_not_scroll_sideways(browser: Any, demo: Any) -> None:
+    require(assets.chartjs_available(), "Chart.js was not fetched at build time (npm)")
+    phone = Page(browser, demo.url, PHONE)
+    try:
+        phone.sign_in("coordinator")
+        phone.goto("/reports")
+        drawn(phone)
+        page = phone.page
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+        phone.shot("reports-phone")
+        assert phone.problems == [], "console errors (CSP?):\n" + "\n".join(phone.problems)
+    finally:
+        phone.close()
