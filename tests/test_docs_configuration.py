@@ -16,6 +16,7 @@ from calhub.hub.settings import (
     CALENDAR_SCHEMA,
     HUB_SCHEMA,
     RECORDS_SCHEMA,
+    REPORTS_SCHEMA,
     RULE_SCHEMA,
     SERVER_SCHEMA,
     SOURCES_SCHEMA,
@@ -36,7 +37,15 @@ def rule_section(rule: str) -> str:
 
 @pytest.mark.parametrize(
     "key",
-    [*HUB_SCHEMA, *SERVER_SCHEMA, *CALENDAR_SCHEMA, *RULE_SCHEMA, *RECORDS_SCHEMA, *SOURCES_SCHEMA],
+    [
+        *HUB_SCHEMA,
+        *SERVER_SCHEMA,
+        *CALENDAR_SCHEMA,
+        *RULE_SCHEMA,
+        *RECORDS_SCHEMA,
+        *SOURCES_SCHEMA,
+        *REPORTS_SCHEMA,
+    ],
 )
 def test_every_key_is_documented(key: str) -> None:
     assert f"| `{key}` |" in DOC

@@ -256,6 +256,22 @@ def test_move_requests(policy: Policy, login: str) -> None:
     assert (ask, answer) == MOVE_REQUESTS[login]
 
 
+# The report (issue 20): whose figures each login gets, and which rows it may see of
+# (bfu, kgtu, school, blackout).
+REPORTS = {
+    "bfu": ("bfu", (True, False, False, False)),
+    "kgtu": ("kgtu", (False, True, False, False)),
+    "coordinator": (None, (True, True, True, True)),
+}
+
+
+@pytest.mark.parametrize("login", sorted(REPORTS))
+def test_report_rows(policy: Policy, login: str) -> None:
+    who = account(policy, login)
+    rows = tuple(policy.may_see_report_row(who, c) for c in ("bfu", "kgtu", "school", "blackout"))
+    assert (policy.report_scope(who), rows) == REPORTS[login]
+
+
 def test_readable_and_own_calendars(policy: Policy) -> None:
     assert sorted(policy.readable_calendars()) == ["bfu", "blackout", "kgtu", "school"]
     own = {

@@ -109,9 +109,9 @@ def announce(url: str) -> None:
 def start_up_warnings() -> None:
     from calhub.web import assets
 
-    warning = assets.grid_missing_warning()
-    if warning is not None:
-        logger.warning("%s", warning)
+    for warning in (assets.grid_missing_warning(), assets.charts_missing_warning()):
+        if warning is not None:
+            logger.warning("%s", warning)
 
 
 def start_notifier(runtime: Runtime, url: str) -> Callable[[], None]:

@@ -258,6 +258,17 @@ class Policy:
         return account.is_coordinator or login == account.login
 
     @staticmethod
+    def report_scope(account: Account) -> str | None:
+        """Whose figures ``account``'s report holds: every calendar's (the coordinator,
+        None) or only its own row, clashes and ratings (a partner: its login)."""
+        return None if account.is_coordinator else account.login
+
+    def may_see_report_row(self, account: Account, calendar: str) -> bool:
+        """Whether ``account`` may see the report's row (figures, ratings) of ``calendar``."""
+        scope = self.report_scope(account)
+        return scope is None or scope == calendar
+
+    @staticmethod
     def can_see_partner(viewer: Account, login: str) -> bool:
         """Whether ``viewer`` may open the page (and the app set-up) of ``login``."""
         return viewer.is_coordinator or viewer.login == login

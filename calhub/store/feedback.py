@@ -268,6 +268,13 @@ class FeedbackStore(ThreadLocalDatabase):
             ) from exc
         return int(cursor.lastrowid or 0)
 
+    def state(self) -> str:
+        """A version of the answers: moves with every answer added (the reports' caches)."""
+        count, last = self.db.execute(
+            "SELECT count(*), coalesce(max(id), 0) FROM feedback_answers"
+        ).fetchone()
+        return f"{count}-{last}"
+
     def answered(self, device: str) -> bool:
         row = self.db.execute(
             "SELECT 1 FROM feedback_answers WHERE device = ?", (device,)

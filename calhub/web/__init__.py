@@ -96,6 +96,7 @@ def create_app(
         plan,
         public,
         refused,
+        reports,
         slots,
         sources,
         templating,
@@ -129,6 +130,7 @@ def create_app(
         plan.bp,
         public.bp,
         refused.bp,
+        reports.bp,
         slots.bp,
         sources.bp,
     ):

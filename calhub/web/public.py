@@ -284,3 +284,49 @@ def grade_feed(grade: int) -> ResponseReturnValue:
         runtime, scope, f"grade-{grade}.ics", cache_control=f"public, max-age={MAX_AGE}"
     )
     return public_headers(response)
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerProjects:
+    name: str
+    description: str
+    projects: tuple[str, ...]
+    audience: str  # the grades its events are for by default ("" : whole school)
+    color: str
+
+
+def partner_projects(settings: Settings) -> list[PartnerProjects]:
+    """The active partners, by name, with what ``calhub partner edit`` gave them."""
+    found = []
+    parser = current_runtime().parts.parser
+    for calendar in sorted(settings.partners, key=lambda c: c.name.casefold()):
+        if calendar.archived:
+            continue
+        audience = parser.parse(calendar.audience) if calendar.audience else None
+        found.append(
+            PartnerProjects(
+                name=calendar.name,
+                description=calendar.description,
+                projects=calendar.projects,
+                audience=audience.label() if audience is not None else "",
+                color=calendar.color,
+            )
+        )
+    return found
+
+
+@bp.get("/public/projects")
+def projects() -> ResponseReturnValue:
+    """The school's partners and their joint projects, for the school's website."""
+    runtime = current_runtime()
+    _enabled_or_404(runtime)
+    response = current_app.make_response(
+        render_template(
+            "public_projects.html",
+            partners=partner_projects(runtime.settings),
+            school=runtime.settings.school,
+        )
+    )
+    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+    response.vary.add("Accept-Language")
+    return public_headers(response)
