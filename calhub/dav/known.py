@@ -1,0 +1,162 @@
+"""What the index knows of a calendar's folder, so a poll is answered without reading items.
+
+Phones poll all day: a Depth-0 PROPFIND for the ctag or sync-token, a Depth-1 PROPFIND of
+etags. Radicale answers each by reading every object of the collection (its ctag hashes
+every etag), a second per poll at 10,000 events. The index already holds every object's
+etag, UID, component and Radicale's time range, written under the storage write lock from
+the very file stored; with each row it keeps that file's (inode, size, mtime_ns).
+
+The index is a cache, so a listing from it is used only when it provably is the folder's:
+one ``os.scandir`` of the folder, and every file Radicale would list must have a row whose
+stat agrees, and every row a file. A file written behind the hub's back (by hand, by
+another program, by a restore), a missing or rebuilt index, a calendar indexed under other
+settings: any difference and the caller takes Radicale's own path, which reads the files.
+The order of the listing is the folder's, as Radicale's ``_list`` sees it, because the
+ctag and the sync-token hash the items in that order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from hashlib import sha256
+from typing import TYPE_CHECKING, Any
+
+from radicale import item as radicale_item
+from radicale import pathutils
+
+from calhub.store.index import FileStat, KnownFile
+
+if TYPE_CHECKING:
+    from radicale.storage import BaseCollection
+
+# Set while the index is checked against or rebuilt from storage: then collections read
+# their files, as Radicale does, instead of answering from the index being checked.
+_reading_files: ContextVar[bool] = ContextVar("calhub_reading_files", default=False)
+
+
+@contextlib.contextmanager
+def reading_files() -> Iterator[None]:
+    """Inside, every collection lists its items from their files, never from the index."""
+    token = _reading_files.set(True)
+    try:
+        yield
+    finally:
+        _reading_files.reset(token)
+
+
+def files_only() -> bool:
+    return _reading_files.get()
+
+
+def folder_of(collection: BaseCollection) -> str | None:
+    """The folder of a multifilesystem collection (a temporary one while a calendar is
+    replaced whole has its own)."""
+    folder = getattr(collection, "_filesystem_path", None)
+    return folder if isinstance(folder, str) else None
+
+
+def file_stat(item: radicale_item.Item) -> FileStat | None:
+    """(inode, size, mtime_ns) of the file a stored item was read from, if it has one."""
+    folder = None if item.collection is None else folder_of(item.collection)
+    if folder is None or item.href is None:
+        return None
+    try:
+        stat = os.stat(os.path.join(folder, item.href))
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A collection's objects in its folder's order, each with its file's st_mtime."""
+
+    entries: list[tuple[KnownFile, float]]
+
+    @property
+    def names(self) -> set[str]:
+        return {known.href for known, _ in self.entries}
+
+    def ctag(self, meta: Mapping[str, str]) -> str:
+        """Radicale's collection etag (``BaseCollection.etag``), the same bytes."""
+        digest = sha256()
+        for known, _ in self.entries:
+            digest.update((known.href + "/" + known.etag).encode())
+        digest.update(json.dumps(meta, sort_keys=True).encode())
+        return f'"{digest.hexdigest()}"'
+
+
+def scan(folder: str, rows: dict[str, KnownFile], max_size: int) -> Listing | None:
+    """The listing of ``folder`` from ``rows``, or None unless the rows are exactly its files
+    (as Radicale's ``get_all`` would yield them: regular files with safe names, none over
+    ``max_size``, which Radicale would skip)."""
+    entries: list[tuple[KnownFile, float]] = []
+    try:
+        with os.scandir(folder) as found:
+            for entry in found:
+                if not entry.is_file():
+                    continue
+                name = entry.name
+                if not pathutils.is_safe_filesystem_path_component(name):
+                    continue
+                known = rows.get(name)
+                if known is None:
+                    return None
+                stat = entry.stat()
+                if (
+                    stat.st_ino != known.ino
+                    or stat.st_size != known.size
+                    or stat.st_mtime_ns != known.mtime_ns
+                    or stat.st_size > max_size
+                ):
+                    return None
+                entries.append((known, stat.st_mtime))
+    except OSError:
+        return None
+    if len(entries) != len(rows):
+        return None
+    return Listing(entries)
+
+
+class IndexedFileItem(radicale_item.Item):
+    """A stored item as the index knows it: etag, UID, component and time range at once,
+    its text read from its file only when something asks for it."""
+
+    def __init__(self, collection: BaseCollection, known: KnownFile, mtime: float) -> None:
+        super().__init__(
+            collection=collection,
+            href=known.href,
+            # Radicale's format, from the same stat as Radicale's _get
+            last_modified=time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(mtime)),
+            text="",
+            etag=known.etag,
+            uid=known.uid,
+            name="VCALENDAR",
+            component_name=known.component,
+            time_range=(known.tr_start, known.tr_end),
+        )
+        self._text = None
+
+    def _load(self) -> None:
+        collection: Any = self.collection
+        stored = None if collection is None else collection._get(self.href, verify_href=False)
+        if stored is None:
+            raise RuntimeError(f"Storage modified externally: {self.href!r} is gone")
+        self._text = stored.serialize()
+
+    def serialize(self) -> str:
+        if self._text is None and self._vobject_item is None:
+            self._load()
+        return super().serialize()
+
+    @property
+    def vobject_item(self) -> Any:
+        if self._text is None and self._vobject_item is None:
+            self._load()
+        return super().vobject_item
