@@ -415,3 +415,45 @@ def test_changes_behind_the_hubs_back_fall_back_to_a_right_answer(pair: Pair) ->
     (history / "b5.ics").unlink()
     _, fifth = check_hub(pair)
     assert fifth != fourth
+
+
+def test_a_poll_of_an_unchanged_calendar_reads_no_object_and_no_history_file(
+    module_hubs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The point of the new paths: with the index in step, the ctag, the sync-token, an
+    empty sync and the etags of every object come without Radicale reading an object or a
+    history file (its readers of both refuse here)."""
+    from radicale.storage import multifilesystem
+    from radicale.storage.multifilesystem.history import CollectionPartHistory
+
+    from calhub.dav.importer import import_objects
+    from calhub.dav.maintenance import open_runtime
+    from calhub.dav.storage import open_storage
+    from calhub.hub import Hub
+
+    hub = Hub(module_hubs.create())
+    runtime = open_runtime(hub)
+    bfu = hub.settings.calendar("bfu")
+    assert bfu is not None
+    texts = [event_text(f"q{n}", n % 28 + 1, 8 + n % 9) for n in range(40)]
+    assert import_objects(runtime, bfu, texts) == 40
+    storage = open_storage(runtime)
+    with storage.acquire_lock("r"):
+        collection = next(iter(storage.discover(bfu.path)))
+        ctag = collection.etag
+        token, _ = collection.sync()
+    expected_ctag, expected_token, etags = radicale_answers(plain_storage(hub.paths.storage))
+    assert (ctag, token) == (expected_ctag, expected_token)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a poll read an object or a history file")
+
+    monkeypatch.setattr(multifilesystem.Collection, "_get", refuse)
+    monkeypatch.setattr(CollectionPartHistory, "_update_history_etag", refuse)
+    with storage.acquire_lock("r"):
+        collection = next(iter(storage.discover(bfu.path)))
+        assert collection.etag == ctag
+        assert collection.sync()[0] == token
+        assert collection.sync(token) == (token, [])
+        listed = {f"/{CALENDAR}/{item.href}": item.etag for item in collection.get_all()}
+    assert listed == etags

@@ -120,6 +120,7 @@ class WriteHooks:
         self.runtime = runtime
         self.indexer = Indexer(runtime)
         self._batch: _Batch | None = None
+        self.known_rows = known.RowCache()
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -345,7 +346,7 @@ class WriteHooks:
         if folder is None or calendar is None or not self.indexer.fresh(calendar):
             return None
         try:
-            rows = self.runtime.index.known_files(calendar.id)
+            rows = self.known_rows.rows(self.runtime.index, calendar.id)
         except IndexCorrupt:
             return None  # Radicale's own path reads the files; the index is repaired apart
         return known.scan(folder, rows, max_size)

@@ -18,10 +18,11 @@ ctag and the sync-token hash the items in that order.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from hashlib import sha256
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from radicale import item as radicale_item
 from radicale import pathutils
 
-from calhub.store.index import FileStat, KnownFile
+from calhub.store.index import FileStat, KnownFile, OccurrenceIndex
 
 if TYPE_CHECKING:
     from radicale.storage import BaseCollection
@@ -54,6 +55,26 @@ def files_only() -> bool:
     return _reading_files.get()
 
 
+def needs_texts(method: str, body: bytes) -> bool:
+    """Whether a request may want objects' texts after Radicale released its storage lock:
+    a PROPFIND builds its answer there, and ``getcontentlength`` (named, or in an
+    ``allprop``, which an empty body means) is the length of each text. A text read then
+    could meet a file deleted meanwhile, so such a PROPFIND reads its files under the lock,
+    as Radicale does. (A false alarm only costs the index's shortcut.)"""
+    if method != "PROPFIND":
+        return False
+    return not body.strip() or b"allprop" in body or b"getcontentlength" in body
+
+
+@contextlib.contextmanager
+def reading_files_if(wanted: bool) -> Iterator[None]:
+    if not wanted:
+        yield
+        return
+    with reading_files():
+        yield
+
+
 def folder_of(collection: BaseCollection) -> str | None:
     """The folder of a multifilesystem collection (a temporary one while a calendar is
     replaced whole has its own)."""
@@ -73,15 +94,15 @@ def file_stat(item: radicale_item.Item) -> FileStat | None:
     return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Listing:
     """A collection's objects in its folder's order, each with its file's st_mtime."""
 
     entries: list[tuple[KnownFile, float]]
 
-    @property
-    def names(self) -> set[str]:
-        return {known.href for known, _ in self.entries}
+    @functools.cached_property
+    def by_href(self) -> dict[str, tuple[KnownFile, float]]:
+        return {known.href: (known, mtime) for known, mtime in self.entries}
 
     def ctag(self, meta: Mapping[str, str]) -> str:
         """Radicale's collection etag (``BaseCollection.etag``), the same bytes."""
@@ -90,6 +111,25 @@ class Listing:
             digest.update((known.href + "/" + known.etag).encode())
         digest.update(json.dumps(meta, sort_keys=True).encode())
         return f'"{digest.hexdigest()}"'
+
+
+class RowCache:
+    """The index's file rows of each calendar, kept by a process while the index's
+    ``state()`` stays the same (every write of item rows changes it)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[str, dict[str, KnownFile]]] = {}
+
+    def rows(self, index: OccurrenceIndex, calendar_id: str) -> dict[str, KnownFile]:
+        # The state is read before the rows: rows newer than their state are read again
+        # at the next call, never older rows kept under a newer state.
+        state = index.state()
+        cached = self._rows.get(calendar_id)
+        if cached is not None and cached[0] == state:
+            return cached[1]
+        rows = index.known_files(calendar_id)
+        self._rows[calendar_id] = (state, rows)
+        return rows
 
 
 def scan(folder: str, rows: dict[str, KnownFile], max_size: int) -> Listing | None:
@@ -103,11 +143,12 @@ def scan(folder: str, rows: dict[str, KnownFile], max_size: int) -> Listing | No
                 if not entry.is_file():
                     continue
                 name = entry.name
-                if not pathutils.is_safe_filesystem_path_component(name):
-                    continue
                 known = rows.get(name)
                 if known is None:
-                    return None
+                    if pathutils.is_safe_filesystem_path_component(name):
+                        return None  # a file the index never saw
+                    continue  # not an object to Radicale either (.Radicale.props)
+                # (an indexed href is one Radicale stored, so its name is a safe one)
                 stat = entry.stat()
                 if (
                     stat.st_ino != known.ino
@@ -128,24 +169,32 @@ class IndexedFileItem(radicale_item.Item):
     """A stored item as the index knows it: etag, UID, component and time range at once,
     its text read from its file only when something asks for it."""
 
-    def __init__(self, collection: BaseCollection, known: KnownFile, mtime: float) -> None:
-        super().__init__(
-            collection=collection,
-            href=known.href,
-            # Radicale's format, from the same stat as Radicale's _get
-            last_modified=time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(mtime)),
-            text="",
-            etag=known.etag,
-            uid=known.uid,
-            name="VCALENDAR",
-            component_name=known.component,
-            time_range=(known.tr_start, known.tr_end),
-        )
+    def __init__(
+        self,
+        collection: BaseCollection,
+        known: KnownFile,
+        mtime: float,
+        read: Callable[[str], radicale_item.Item | None],
+    ) -> None:
+        # Radicale's Item.__init__ checks the collection's path once per item (a
+        # quarter of a 10,000-object listing); these are the attributes it sets.
+        self._collection_path = collection.path
+        self.collection = collection
+        self.href = known.href
+        # Radicale's format, from the same stat as Radicale's _get
+        self.last_modified = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(mtime))
         self._text = None
+        self._vobject_item = None
+        self._etag = known.etag
+        self._uid = known.uid
+        self._name = "VCALENDAR"
+        self._component_name = known.component
+        self._time_range = (known.tr_start, known.tr_end)
+        self._read = read
 
     def _load(self) -> None:
-        collection: Any = self.collection
-        stored = None if collection is None else collection._get(self.href, verify_href=False)
+        assert self.href is not None
+        stored = self._read(self.href)
         if stored is None:
             raise RuntimeError(f"Storage modified externally: {self.href!r} is gone")
         self._text = stored.serialize()

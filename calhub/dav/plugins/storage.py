@@ -21,7 +21,7 @@ from radicale.storage import BaseCollection, multifilesystem
 
 from calhub.dav.history import HistoryBook
 from calhub.dav.hooks import WriteHooks
-from calhub.dav.known import IndexedFileItem, Listing
+from calhub.dav.known import IndexedFileItem, Listing, files_only
 from calhub.dav.plugins import whole_text
 from calhub.store.index import IndexCorrupt
 
@@ -37,6 +37,7 @@ class Collection(multifilesystem.Collection):
         # Only the calendar's own folder has its history in the index (not the temporary
         # folder of a calendar being replaced whole).
         self._history: HistoryBook | None = None
+        self._listed: tuple[Listing | None] | None = None
         if filesystem_path is None:
             self._history = storage_.hooks.history_book(self.path, self._history_folder())
 
@@ -64,6 +65,21 @@ class Collection(multifilesystem.Collection):
             hooks.after_item_delete(self.path, href)
 
     def _get(self, href: str, verify_href: bool = True) -> radicale_item.Item | None:
+        listed = self._listed
+        if (
+            listed is not None
+            and listed[0] is not None
+            and self._storage._lock.locked != "w"
+            and not files_only()
+        ):
+            # Listed from the index by this very object, under the same hold of the lock.
+            entry = listed[0].by_href.get(href)
+            if entry is not None:
+                return IndexedFileItem(self, entry[0], entry[1], self._read_file)
+        return self._get_stored(href, verify_href)
+
+    def _get_stored(self, href: str, verify_href: bool) -> radicale_item.Item | None:
+        """Radicale's own read of one object's file (its item cache)."""
         try:
             return super()._get(href, verify_href)
         except FileNotFoundError:
@@ -73,7 +89,15 @@ class Collection(multifilesystem.Collection):
             return None
 
     def _listing(self) -> Listing | None:
-        return self._storage.hooks.listing(self, self._storage._max_resource_size)
+        # Kept for this collection object (one request's) unless it writes, as Radicale
+        # keeps its own etag and properties: a PROPFIND asks for the ctag and the
+        # sync-token of one object, each of which lists the items.
+        if files_only():
+            return None  # the index is being checked against the files, or rebuilt
+        if self._listed is None or self._storage._lock.locked == "w":
+            hooks = self._storage.hooks
+            self._listed = (hooks.listing(self, self._storage._max_resource_size),)
+        return self._listed[0]
 
     def get_all(self) -> Iterator[radicale_item.Item]:
         """Every item, from the index when it provably holds the folder as it is (the
@@ -83,7 +107,20 @@ class Collection(multifilesystem.Collection):
             yield from super().get_all()
             return
         for known, mtime in listing.entries:
-            yield IndexedFileItem(self, known, mtime)
+            yield IndexedFileItem(self, known, mtime, self._read_file)
+
+    def _list(self) -> Iterator[str]:
+        # A Depth-1 PROPFIND lists the folder, then asks _get for every name: both from
+        # the index when it holds the folder as it is.
+        listing = self._listing()
+        if listing is None:
+            yield from super()._list()
+            return
+        for known, _ in listing.entries:
+            yield known.href
+
+    def _read_file(self, href: str) -> radicale_item.Item | None:
+        return self._get_stored(href, verify_href=False)
 
     @property
     def etag(self) -> str:
