@@ -409,6 +409,16 @@ def test_changes_behind_the_hubs_back_fall_back_to_a_right_answer(pair: Pair) ->
     changes, _ = sync(hub, fourth)
     assert changes == {f"/{CALENDAR}/b2.ics": "404"}
 
+    # The index damaged under the running server (random bytes over the file): the polls
+    # are still answered, from the files, and right.
+    index_file = pair.data_dir / "index.sqlite"
+    with index_file.open("r+b") as file:
+        file.seek(4096)
+        file.write(os.urandom(8192))
+    check_hub(pair)
+    put(hub, "after-damage.ics", event_text("after-damage", 6, 10), None)
+    check_hub(pair)
+
     # A history file removed by another program (as Radicale's cleaning of old deletions
     # does): the sync-token Radicale computes changes, and so does the hub's.
     history = pair.folder / ".Radicale.cache" / "history"

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 
 from radicale import pathutils
 
+from calhub.dav import locking
 from calhub.store.index import IndexCorrupt, OccurrenceIndex
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,13 @@ def read_folder(folder: str) -> dict[str, tuple[str, str]]:
 
 
 class HistoryBook:
-    """The history rows of one calendar's collection folder, for one collection object."""
+    """The history rows of one calendar's collection folder, for one collection object.
+
+    Its calls run while Radicale holds its storage lock (or, in a PROPFIND, right after),
+    so each index call is marked as under the lock (``calhub.dav.locking``): a damaged
+    index raises IndexCorrupt here, which the caller answers by Radicale's own path,
+    instead of a rebuild that would take the lock this request holds.
+    """
 
     def __init__(self, index: OccurrenceIndex, calendar_id: str, folder: str) -> None:
         self.index = index
@@ -72,6 +79,10 @@ class HistoryBook:
 
     def _trusted(self) -> bool:
         """Whether the rows are the folder's; if not, read them again from the files."""
+        with locking.holding():
+            return self._check()
+
+    def _check(self) -> bool:
         current = folder_stamp(self.folder)
         if self.index.history_stamp(self.calendar) == current:
             return True
@@ -93,7 +104,8 @@ class HistoryBook:
         """Many questions in a row (a sync): the rows are checked and read once."""
         try:
             self._trusted()
-            self._batch = self.index.history(self.calendar)
+            with locking.holding():
+                self._batch = self.index.history(self.calendar)
         except IndexCorrupt:
             self._broken = True
         try:
@@ -109,15 +121,17 @@ class HistoryBook:
         if self._batch is not None:
             return self._batch.get(href)
         self._trusted()
-        return self.index.history_entry(self.calendar, href)
+        with locking.holding():
+            return self.index.history_entry(self.calendar, href)
 
     def wrote(self, href: str, etag: str, history_etag: str) -> None:
         """Radicale wrote this history file: the row and the folder's new stamp."""
         if self._batch is not None:
             self._batch[href] = (etag, history_etag)
-        self.index.record_history(
-            self.calendar, [(href, etag, history_etag)], folder_stamp(self.folder)
-        )
+        with locking.holding():
+            self.index.record_history(
+                self.calendar, [(href, etag, history_etag)], folder_stamp(self.folder)
+            )
 
     def deleted(self) -> list[str]:
         """The hrefs whose last history entry is a deletion."""
@@ -126,16 +140,18 @@ class HistoryBook:
         if self._batch is not None:
             return [href for href, (etag, _) in self._batch.items() if etag == ""]
         self._trusted()
-        return self.index.deleted_history(self.calendar)
+        with locking.holding():
+            return self.index.deleted_history(self.calendar)
 
     def forgot(self, hrefs: list[str]) -> None:
         """Radicale's cleaning removed these history files."""
         if self._batch is not None:
             for href in hrefs:
                 self._batch.pop(href, None)
-        self.index.record_history(self.calendar, [], folder_stamp(self.folder), forget=hrefs)
+        with locking.holding():
+            self.index.record_history(self.calendar, [], folder_stamp(self.folder), forget=hrefs)
 
     def untrusted(self) -> None:
         """The folder changed in a way not recorded here: read it again next time."""
-        with contextlib.suppress(IndexCorrupt):
+        with contextlib.suppress(IndexCorrupt), locking.holding():
             self.index.record_history(self.calendar, [], None)

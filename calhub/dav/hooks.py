@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
 
-from calhub.dav import known
+from calhub.dav import known, locking
 from calhub.dav.history import HistoryBook
 from calhub.dav.indexing import Indexer
 from calhub.dav.maintenance import recovering
@@ -343,12 +343,18 @@ class WriteHooks:
             return None
         folder = known.folder_of(collection)
         calendar = self.indexer.hub_calendar(collection.path)
-        if folder is None or calendar is None or not self.indexer.fresh(calendar):
+        if folder is None or calendar is None:
             return None
         try:
-            rows = self.known_rows.rows(self.runtime.index, calendar.id)
+            # Marked as under the lock (Radicale holds it, or built the answer in it): a
+            # damaged index found here is not rebuilt by taking the lock again, which would
+            # wait for this very request; the next write rebuilds it.
+            with locking.holding():
+                if not self.indexer.fresh(calendar):
+                    return None
+                rows = self.known_rows.rows(self.runtime.index, calendar.id)
         except IndexCorrupt:
-            return None  # Radicale's own path reads the files; the index is repaired apart
+            return None  # Radicale's own path reads the files
         return known.scan(folder, rows, max_size)
 
     def history_book(self, collection_path: str, folder: str) -> HistoryBook | None:
