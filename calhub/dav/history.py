@@ -75,6 +75,8 @@ class HistoryBook:
         self.calendar = calendar_id
         self.folder = folder
         self._batch: dict[str, tuple[str, str]] | None = None
+        self._pending: list[tuple[str, str, str]] = []
+        self._forgotten: list[str] = []
         self._broken = False
 
     def _trusted(self) -> bool:
@@ -93,7 +95,8 @@ class HistoryBook:
             self.calendar, [(h, *r) for h, r in rows.items()], current, replace=True
         )
         logger.info(
-            "Sync history of calendar %s read from its %d files (changed outside the hub)",
+            "Sync history of calendar %s read from its %d files "
+            "(not on record, or changed outside the hub)",
             self.calendar,
             len(rows),
         )
@@ -108,10 +111,20 @@ class HistoryBook:
                 self._batch = self.index.history(self.calendar)
         except IndexCorrupt:
             self._broken = True
+        self._pending, self._forgotten = [], []
         try:
             yield
         finally:
             self._batch = None
+            pending, self._pending = self._pending, []
+            forgotten, self._forgotten = self._forgotten, []
+            if pending or forgotten:
+                # One transaction for the rows Radicale wrote in the batch (every object's,
+                # in the first sync of files the hub never saw written); the stamp after
+                # the last of them. Lost rows (a crash) leave the stamp old: read again.
+                with contextlib.suppress(IndexCorrupt), locking.holding():
+                    stamp = folder_stamp(self.folder)
+                    self.index.record_history(self.calendar, pending, stamp, forget=forgotten)
 
     def known(self, href: str) -> tuple[str, str] | None:
         """(etag, history etag) of ``href``; None if it has no history row (no file, or a
@@ -128,6 +141,8 @@ class HistoryBook:
         """Radicale wrote this history file: the row and the folder's new stamp."""
         if self._batch is not None:
             self._batch[href] = (etag, history_etag)
+            self._pending.append((href, etag, history_etag))
+            return
         with locking.holding():
             self.index.record_history(
                 self.calendar, [(href, etag, history_etag)], folder_stamp(self.folder)
@@ -148,6 +163,8 @@ class HistoryBook:
         if self._batch is not None:
             for href in hrefs:
                 self._batch.pop(href, None)
+            self._forgotten.extend(hrefs)
+            return
         with locking.holding():
             self.index.record_history(self.calendar, [], folder_stamp(self.folder), forget=hrefs)
 

@@ -181,8 +181,8 @@ class IndexedFileItem(radicale_item.Item):
         self._collection_path = collection.path
         self.collection = collection
         self.href = known.href
-        # Radicale's format, from the same stat as Radicale's _get
-        self.last_modified = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(mtime))
+        self._mtime = mtime
+        self._last_modified: str | None = None
         self._text = None
         self._vobject_item = None
         self._etag = known.etag
@@ -191,6 +191,19 @@ class IndexedFileItem(radicale_item.Item):
         self._component_name = known.component
         self._time_range = (known.tr_start, known.tr_end)
         self._read = read
+
+    @property
+    def last_modified(self) -> str | None:
+        """Radicale's format, from the same stat as Radicale's _get (made when asked: a
+        poll lists every item and asks for none of these)."""
+        if self._last_modified is None:
+            gmt = time.gmtime(self._mtime)
+            self._last_modified = time.strftime("%a, %d %b %Y %H:%M:%S GMT", gmt)
+        return self._last_modified
+
+    @last_modified.setter
+    def last_modified(self, value: str | None) -> None:
+        self._last_modified = value
 
     def _load(self) -> None:
         assert self.href is not None

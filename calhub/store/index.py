@@ -698,7 +698,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
         rows = self.db.execute(
             "SELECT href, etag, history_etag FROM sync_history WHERE calendar=?", (calendar,)
         )
-        return {str(row[0]): (str(row[1]), str(row[2])) for row in rows}
+        return {href: (etag, history_etag) for href, etag, history_etag in rows}
 
     @_reading
     def history_entry(self, calendar: str, href: str) -> tuple[str, str] | None:

@@ -167,7 +167,7 @@ class Collection(multifilesystem.Collection):
         with contextlib.suppress(FileNotFoundError), os.scandir(self._history_folder()) as found:
             for entry in found:
                 name = entry.name
-                if pathutils.is_safe_filesystem_path_component(name) and name not in files:
+                if name not in files and pathutils.is_safe_filesystem_path_component(name):
                     yield name
 
     def _clean_history(self) -> None:
