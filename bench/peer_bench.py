@@ -34,6 +34,7 @@ from pathlib import Path
 
 from bench import generate
 from bench.client import DavClient, Reply, count_responses, sync_token
+from bench.http_bench import _days
 from bench.servers import (
     Server,
     build_hub,
@@ -107,7 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="calhub-peers-"))
     workdir.mkdir(parents=True, exist_ok=True)
     spec = generate.KNOWN_PARTNERS[0]
-    factory = generate.EventFactory(spec, args.seed)
+    year = generate.school_year()
+    factory = generate.EventFactory(spec, args.seed, year)
     events = list(factory.events(0, args.size))
     hub_root = workdir / "hub"
     hub_collections = build_hub(hub_root, [spec], [])
@@ -143,17 +145,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         step = max(1, args.size // 50)
         spread = [factory.event(n).href for n in range(0, step * 50, step)][:50]
         tokens = {name: sync_token(c.sync(paths[name]).body) for name, c in clients.items()}
-        year = generate.school_year()
+        # School days with events, as bench.http_bench picks them (hub-local midnights).
+        days = [start for start, _ in _days(year, args.runs)]
         next_new = 900_000
         for run in range(args.runs):
             order = servers if run % 2 == 0 else list(reversed(servers))
             new_events = [factory.event(next_new + n) for n in range(3)]
             next_new += 3
-            day = dt.datetime.combine(
-                year[0] + dt.timedelta(days=15 + 17 * run),
-                dt.time(),
-                dt.UTC,
-            )
+            day = days[run]
             for server in order:
                 name, client, path = server.name, clients[server.name], paths[server.name]
                 record("poll", name, client.poll(path))
