@@ -410,10 +410,15 @@ class OccurrenceIndex(ThreadLocalDatabase):
         raise IndexCorrupt(str(error)) from error
 
     @contextlib.contextmanager
-    def transaction(self, counted: bool = True) -> Iterator[sqlite3.Connection]:
-        """A write transaction; damage found in it rolls it back and raises IndexCorrupt.
-        ``counted=False``: a write that changes no event (the sync history), which readers
-        comparing ``state()`` need not see."""
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; damage found in it rolls it back and raises IndexCorrupt."""
+        with self._write(counted=True) as db:
+            yield db
+
+    @contextlib.contextmanager
+    def _write(self, counted: bool) -> Iterator[sqlite3.Connection]:
+        """``counted=False``: a write that changes no event (the sync history), which
+        readers comparing ``state()`` need not see."""
         db = self.db
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -728,7 +733,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
         """Write history rows (href, etag, history etag), drop ``forget``; ``replace``: the
         rows are the whole history. ``stamp``: the folder as it is after these rows (None:
         the rows may not be the folder's, so nobody trusts them until a reload)."""
-        with self.transaction(counted=False) as db:
+        with self._write(counted=False) as db:
             if replace:
                 db.execute("DELETE FROM sync_history WHERE calendar=?", (calendar,))
             db.executemany(
