@@ -51,7 +51,7 @@ def read_folder(folder: str) -> dict[str, tuple[str, str]]:
                 continue
             try:
                 # Radicale's own cache files, which Radicale unpickles as well: whoever can
-                # write them can write the collection's code path anyway.
+                # write them can already change every stored calendar.
                 with open(entry.path, "rb") as file:
                     etag, history_etag = pickle.load(file)  # noqa: S301
             except (OSError, pickle.UnpicklingError, ValueError, TypeError, EOFError):
