@@ -40,7 +40,9 @@ from calhub.store.sqlitedb import ThreadLocalDatabase
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "6"
+# 7 (issue 21): item_files and the sync history. A version-6 index has no file stats, so
+# polls would never be answered from it; another version is rebuilt from storage at start.
+SCHEMA_VERSION = "7"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
