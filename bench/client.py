@@ -33,6 +33,17 @@ SYNC_COLLECTION = """<?xml version="1.0" encoding="utf-8"?>
 PROPFIND_ETAG = """<?xml version="1.0" encoding="utf-8"?>
 <D:propfind xmlns:D="DAV:"><D:prop><D:getetag/><D:displayname/></D:prop></D:propfind>"""
 
+PROPFIND_POLL = """<?xml version="1.0" encoding="utf-8"?>
+<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/">
+<D:prop><CS:getctag/><D:sync-token/></D:prop></D:propfind>"""
+
+PROPFIND_ETAGS = """<?xml version="1.0" encoding="utf-8"?>
+<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>"""
+
+MULTIGET = """<?xml version="1.0" encoding="utf-8"?>
+<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+<D:prop><D:getetag/><C:calendar-data/></D:prop>{hrefs}</C:calendar-multiget>"""
+
 
 def utc_stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -123,6 +134,21 @@ class DavClient:
     def propfind(self, path: str, depth: str = "0") -> Reply:
         headers = {"Depth": depth, "Content-Type": "application/xml; charset=utf-8"}
         return self.request("PROPFIND", path, PROPFIND_ETAG, headers)
+
+    def poll(self, calendar: str) -> Reply:
+        """What a phone sends every few minutes: Depth 0, the ctag and the sync-token."""
+        headers = {"Depth": "0", "Content-Type": "application/xml; charset=utf-8"}
+        return self.request("PROPFIND", f"{calendar}/", PROPFIND_POLL, headers)
+
+    def etags(self, calendar: str) -> Reply:
+        """Depth 1, every object's etag only (a client without sync-collection)."""
+        headers = {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"}
+        return self.request("PROPFIND", f"{calendar}/", PROPFIND_ETAGS, headers)
+
+    def multiget(self, calendar: str, hrefs: list[str]) -> Reply:
+        body = MULTIGET.format(hrefs="".join(f"<D:href>{h}</D:href>" for h in hrefs))
+        headers = {"Depth": "1", "Content-Type": "application/xml; charset=utf-8"}
+        return self.request("REPORT", f"{calendar}/", body, headers)
 
     def get(self, path: str) -> Reply:
         return self.request("GET", path)

@@ -346,6 +346,33 @@ class HttpBench:
         result["sync_token"] = changed.as_dict()
         self.say(f"    sync with token: hub {_ms(changed.hub)} ms, plain {_ms(changed.plain)} ms")
 
+        # What phones send all day: a Depth-0 poll (ctag, sync-token), a Depth-1 listing
+        # of etags (clients without sync-collection), a multiget of 50 objects.
+        polls, listings, multigets = Samples(), Samples(), Samples()
+        # 50 objects spread over the calendar (the bulk-loaded ones are numbered from 0).
+        step = max(1, (self.next_new - 1) // 50)
+        hrefs = [
+            f"{servers[0].prefix}/{self.calendar}/{self.factory.event(number).href}"
+            for number in range(0, step * 50, step)
+        ]
+        for run in range(max(o.heavy_runs, 5)):
+            for server in _alternating(servers, run):
+                client = clients[server.name]
+                polls.add(server.name, client.poll(self.calendar))
+                reply = client.etags(self.calendar)
+                listings.add(server.name, reply, count_responses(reply.body))
+                paths = [h.removeprefix(servers[0].prefix) for h in hrefs]
+                reply = client.multiget(self.calendar, [server.prefix + h for h in paths])
+                multigets.add(server.name, reply, count_responses(reply.body))
+        result["poll_depth0"] = polls.as_dict()
+        result["propfind_etags"] = listings.as_dict()
+        result["multiget_50"] = multigets.as_dict()
+        self.say(
+            f"    Depth-0 poll: hub {_ms(polls.hub)} ms, plain {_ms(polls.plain)} ms; "
+            f"Depth-1 etags: hub {_ms(listings.hub)} ms, plain {_ms(listings.plain)} ms; "
+            f"multiget 50: hub {_ms(multigets.hub)} ms, plain {_ms(multigets.plain)} ms"
+        )
+
         gets = Samples()
         for run in range(o.heavy_runs):
             for server in _alternating(servers, run):

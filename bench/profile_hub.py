@@ -6,7 +6,9 @@
     python -m bench.profile_hub --data /tmp/calhub-bench/hub day-report
 
 The request goes through the hub's whole WSGI stack (``calhub.server.stack.build_stack``), without
-a socket. Kinds: ``new-put``, ``update-put``, ``day-report``, ``month-report``. The
+a socket. Kinds: ``new-put``, ``update-put``, ``day-report``, ``month-report``, ``poll``
+(Depth-0 getctag and sync-token), ``etags`` (Depth-1 getetag), ``sync`` (a new PUT, then a
+sync-collection from the token before it). The
 calendar is the first partner calendar (``bfu``); PUTs add events numbered from 800000,
 so the data changes (use a copy of the workdir if that matters).
 """
@@ -27,10 +29,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench import generate
-from bench.client import CALENDAR_QUERY, utc_stamp
+from bench.client import (
+    CALENDAR_QUERY,
+    PROPFIND_ETAGS,
+    PROPFIND_POLL,
+    SYNC_COLLECTION,
+    sync_token,
+    utc_stamp,
+)
 from bench.servers import password_of
 
-KINDS = ("new-put", "update-put", "day-report", "month-report")
+KINDS = ("new-put", "update-put", "day-report", "month-report", "poll", "etags", "sync")
 
 
 class InProcess:
@@ -119,14 +128,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         for n in range(args.runs + 1):
             put(first + n)
 
+    def ask(method: str, body: str, depth: str) -> bytes:
+        headers = {"Depth": depth, "Content-Type": "application/xml"}
+        status, _, answer = hub.request(method, base, body, headers)
+        assert status.startswith("207"), status
+        return answer
+
     def one(run: int) -> None:
-        if args.kind == "new-put":
+        if args.kind == "poll":
+            ask("PROPFIND", PROPFIND_POLL, "0")
+        elif args.kind == "etags":
+            ask("PROPFIND", PROPFIND_ETAGS, "1")
+        elif args.kind == "sync":
+            put(first + 2_000 + run)
+            tokens.append(sync_token(ask("REPORT", SYNC_COLLECTION.format(token=tokens[-1]), "1")))
+        elif args.kind == "new-put":
             put(first + 1_000 + run)
         elif args.kind == "update-put":
             put(first + run, version=run + 1)
         else:
             report(1 if args.kind == "day-report" else 30, run)
 
+    tokens: list[str] = []
+    if args.kind == "sync":
+        tokens.append(sync_token(ask("REPORT", SYNC_COLLECTION.format(token=""), "1")))
     one(0)  # warm-up
     profile = cProfile.Profile()
     started = time.perf_counter()

@@ -22,6 +22,8 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
 
+from calhub.dav import known, locking
+from calhub.dav.history import HistoryBook
 from calhub.dav.indexing import Indexer
 from calhub.dav.maintenance import recovering
 from calhub.dav.mirror import mirroring, source_of
@@ -29,7 +31,7 @@ from calhub.dav.mirror import refusal as mirror_refusal
 from calhub.dav.refusal import WriteRefused
 from calhub.engine import Clash, IntervalIndex, Occurrence
 from calhub.engine.index import NO_NARROWING, CountingLookup, Narrowing
-from calhub.store.index import IndexedItem, IndexLookup
+from calhub.store.index import IndexCorrupt, IndexedItem, IndexLookup
 
 if TYPE_CHECKING:
     from radicale.item import Item
@@ -118,6 +120,7 @@ class WriteHooks:
         self.runtime = runtime
         self.indexer = Indexer(runtime)
         self._batch: _Batch | None = None
+        self.known_rows = known.RowCache()
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -332,3 +335,31 @@ class WriteHooks:
         if calendar is None or not self.indexer.fresh(calendar):
             return None
         return self.runtime.index.hrefs_in_range(calendar.id, start, end)
+
+    def listing(self, collection: BaseCollection, max_size: int) -> known.Listing | None:
+        """The objects of a hub calendar from the index, if it provably holds the folder as
+        it is now (see :mod:`calhub.dav.known`); None means: read the files."""
+        if known.files_only():
+            return None
+        folder = known.folder_of(collection)
+        calendar = self.indexer.hub_calendar(collection.path)
+        if folder is None or calendar is None:
+            return None
+        try:
+            # Marked as under the lock (Radicale holds it, or built the answer in it): a
+            # damaged index found here is not rebuilt by taking the lock again, which would
+            # wait for this very request; the next write rebuilds it.
+            with locking.holding():
+                if not self.indexer.fresh(calendar):
+                    return None
+                rows = self.known_rows.rows(self.runtime.index, calendar.id)
+        except IndexCorrupt:
+            return None  # Radicale's own path reads the files
+        return known.scan(folder, rows, max_size)
+
+    def history_book(self, collection_path: str, folder: str) -> HistoryBook | None:
+        """The sync history of a hub calendar's folder, written through to the index."""
+        calendar = self.indexer.hub_calendar(collection_path)
+        if calendar is None:
+            return None
+        return HistoryBook(self.runtime.index, calendar.id, folder)

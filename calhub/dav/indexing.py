@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from calhub.dav.known import file_stat, reading_files
 from calhub.dav.refusal import WriteRefused
 from calhub.engine import (
     InvalidCalendarData,
@@ -123,7 +124,8 @@ class Indexer:
 
     def reindex_calendar(self, calendar: CalendarSettings, collection: BaseCollection) -> int:
         """Read every object of a calendar from storage into the index."""
-        rows = [self.index_row(calendar, item) for item in collection.get_all()]
+        with reading_files():
+            rows = [self.index_row(calendar, item) for item in collection.get_all()]
         self.write_calendar(calendar, rows)
         return len(rows)
 
@@ -162,7 +164,8 @@ class Indexer:
             return "not indexed with the current configuration"
         index = self.runtime.index
         indexed = {href: row.etag for href, row in index.items(calendar.id).items()}
-        stored = {str(item.href): item.etag for item in collection.get_all()}
+        with reading_files():
+            stored = {str(item.href): item.etag for item in collection.get_all()}
         if indexed == stored:
             return ""
         missing = len(set(stored) - set(indexed))
@@ -195,6 +198,7 @@ class Indexer:
             time_range=item.time_range,
             error=error,
             exact_span=self._exact_span(item, occurrences, error),
+            file=file_stat(item),
         )
         return row, occurrences
 

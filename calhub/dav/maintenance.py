@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from calhub.dav import locking
 from calhub.dav.indexing import Indexer
+from calhub.dav.known import reading_files
 from calhub.dav.storage import open_storage
 from calhub.dav.upgrade import upgrade
 from calhub.engine.bulk import expand_all
@@ -158,7 +159,8 @@ def _rebuild(runtime: Runtime, storage: Any) -> tuple[int, int]:
             continue
         collection = next(iter(storage.discover(calendar.path)), None)
         if collection is not None:
-            stored.append((calendar, list(collection.get_all())))
+            with reading_files():  # the files themselves, never the index being rebuilt
+                stored.append((calendar, list(collection.get_all())))
     jobs = [expand_job(calendar, item.serialize()) for calendar, items in stored for item in items]
     indexer = Indexer(runtime)
     expanded = iter(expand_all(runtime.parts.config, jobs))

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from calhub.dav.known import needs_texts, reading_files_if
+from calhub.dav.plugins.rights import one_request as rights_for_one_request
 from calhub.dav.props import refuse_many_properties
 from calhub.dav.refusal import WriteRefused, diagnose_unreadable, watching
 from calhub.dav.request import basic_credentials
@@ -116,7 +118,8 @@ class RefusalMapper:
             captured["status"], captured["headers"] = status, headers
             return lambda data: None
 
-        with watching() as slot:
+        texts = needs_texts(method, body)
+        with watching() as slot, reading_files_if(texts), rights_for_one_request():
             chunks = list(self.app(environ, capture))
         if anonymous and length > 0:
             skip_body(environ["wsgi.input"], length)

@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar, cast
 
 from calhub.engine import Audience, Occurrence
 from calhub.engine.index import NO_NARROWING, Narrowing
@@ -40,7 +40,9 @@ from calhub.store.sqlitedb import ThreadLocalDatabase
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "6"
+# 7 (issue 21): item_files and the sync history. A version-6 index has no file stats, so
+# polls would never be answered from it; another version is rebuilt from storage at start.
+SCHEMA_VERSION = "7"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -89,6 +91,32 @@ CREATE INDEX IF NOT EXISTS occurrences_start
 -- The duplicate rule's partners: one title, starting on one day.
 CREATE INDEX IF NOT EXISTS occurrences_title ON occurrences (title, start);
 CREATE VIRTUAL TABLE IF NOT EXISTS occurrence_spans USING rtree (id, start, end);
+-- The file each item row was read from, as one stat() saw it then: a poll compares a
+-- scan of the collection folder with these and answers from the rows only if all agree.
+CREATE TABLE IF NOT EXISTS item_files (
+    calendar TEXT NOT NULL,
+    href TEXT NOT NULL,
+    ino INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    PRIMARY KEY (calendar, href)
+);
+-- Radicale's sync history of a calendar (its .Radicale.cache/history files: the etag an
+-- object had at its last change and the history etag), written through on every change,
+-- with the history folder's (inode, mtime_ns) after the last write: equal stamps mean the
+-- rows are the folder's, so a sync-token needs no file read.
+CREATE TABLE IF NOT EXISTS sync_history (
+    calendar TEXT NOT NULL,
+    href TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    history_etag TEXT NOT NULL,
+    PRIMARY KEY (calendar, href)
+);
+CREATE INDEX IF NOT EXISTS sync_history_deleted ON sync_history (calendar) WHERE etag = '';
+CREATE TABLE IF NOT EXISTS sync_history_folders (
+    calendar TEXT PRIMARY KEY,
+    stamp TEXT NOT NULL
+);
 """
 
 OCCURRENCE_FIELDS = (
@@ -109,6 +137,9 @@ OCCURRENCE_COLUMNS = ", ".join(OCCURRENCE_FIELDS)
 JOINED_OCCURRENCE_COLUMNS = ", ".join(f"o.{name}" for name in OCCURRENCE_FIELDS)
 
 
+FileStat = tuple[int, int, int]  # (st_ino, st_size, st_mtime_ns) of a stored object's file
+
+
 @dataclass(frozen=True, slots=True)
 class IndexedItem:
     """What the index knows of one stored calendar object."""
@@ -123,6 +154,22 @@ class IndexedItem:
     # instances, at the times Radicale reads too (no cap reached, nothing cancelled or
     # transparent left out, no floating or all-day times, no instants); (0, 0): never.
     exact_span: tuple[int, int] = (0, 0)
+    # The stored file the row was read from (inode, size, mtime_ns), if it was looked at.
+    file: FileStat | None = None
+
+
+class KnownFile(NamedTuple):
+    """One indexed object with the file it was read from: what a poll answers from."""
+
+    href: str
+    etag: str
+    uid: str
+    component: str
+    tr_start: int
+    tr_end: int
+    ino: int
+    size: int
+    mtime_ns: int
 
 
 def audience_to_json(audience: Audience) -> str:
@@ -367,6 +414,13 @@ class OccurrenceIndex(ThreadLocalDatabase):
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction; damage found in it rolls it back and raises IndexCorrupt."""
+        with self._write(counted=True) as db:
+            yield db
+
+    @contextlib.contextmanager
+    def _write(self, counted: bool) -> Iterator[sqlite3.Connection]:
+        """``counted=False``: a write that changes no event (the sync history), which
+        readers comparing ``state()`` need not see."""
         db = self.db
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -374,7 +428,8 @@ class OccurrenceIndex(ThreadLocalDatabase):
                 yield db
                 # Every write counts: readers that cache what they built from the index
                 # (feeds) compare state() instead of reading every row.
-                db.execute(_COUNT_CHANGE)
+                if counted:
+                    db.execute(_COUNT_CHANGE)
             except BaseException:
                 self._rollback(db)
                 raise
@@ -421,7 +476,8 @@ class OccurrenceIndex(ThreadLocalDatabase):
         """Empty the index in place: other threads and processes keep valid connections."""
         with self.transaction() as db:
             db.execute("DELETE FROM occurrence_spans")
-            for table in ("occurrences", "items", "calendars"):
+            tables = ("occurrences", "items", "item_files", "calendars")
+            for table in (*tables, "sync_history", "sync_history_folders"):
                 db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM meta WHERE key NOT IN ('schema', 'generation', 'changes')")
 
@@ -477,6 +533,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
         )
         db.execute("DELETE FROM occurrences WHERE calendar=?", (calendar,))
         db.execute("DELETE FROM items WHERE calendar=?", (calendar,))
+        db.execute("DELETE FROM item_files WHERE calendar=?", (calendar,))
         db.execute("DELETE FROM calendars WHERE calendar=?", (calendar,))
 
     # -- items -----------------------------------------------------------------------
@@ -500,6 +557,26 @@ class OccurrenceIndex(ThreadLocalDatabase):
             (calendar,),
         )
         return {row[0]: _item(row) for row in rows}
+
+    @_reading
+    def known_files(self, calendar: str) -> dict[str, KnownFile]:
+        """Every object of ``calendar`` whose file the index looked at, by href."""
+        rows = self.db.execute(
+            "SELECT i.href, i.etag, i.uid, i.component, i.tr_start, i.tr_end, "
+            "f.ino, f.size, f.mtime_ns FROM items i "
+            "JOIN item_files f ON f.calendar = i.calendar AND f.href = i.href "
+            "WHERE i.calendar=?",
+            (calendar,),
+        )
+        try:
+            return {row[0]: KnownFile._make(row) for row in rows}
+        except _DAMAGED_ROW_ERRORS as error:
+            raise DamagedRow(f"an item row cannot be read: {error!r}") from error
+
+    @_reading
+    def item_count(self, calendar: str) -> int:
+        row = self.db.execute("SELECT count(*) FROM items WHERE calendar=?", (calendar,))
+        return int(row.fetchone()[0])
 
     @_reading
     def href_of(self, calendar: str, uid: str) -> str | None:
@@ -567,6 +644,10 @@ class OccurrenceIndex(ThreadLocalDatabase):
                 item.exact_span[1],
             ),
         )
+        if item.file is not None:
+            db.execute(
+                "INSERT INTO item_files VALUES (?, ?, ?, ?, ?)", (calendar, item.href, *item.file)
+            )
         for occurrence in occurrences:
             start, end = _timestamp(occurrence.start), _timestamp(occurrence.end)
             cursor = db.execute(
@@ -606,7 +687,71 @@ class OccurrenceIndex(ThreadLocalDatabase):
         )
         db.execute("DELETE FROM occurrences WHERE calendar=? AND href=?", (calendar, href))
         db.execute("DELETE FROM items WHERE calendar=? AND href=?", (calendar, href))
+        db.execute("DELETE FROM item_files WHERE calendar=? AND href=?", (calendar, href))
         return None if row is None else str(row[0])
+
+    # -- Radicale's sync history, written through -----------------------------------------
+
+    @_reading
+    def history_stamp(self, calendar: str) -> str | None:
+        row = self.db.execute(
+            "SELECT stamp FROM sync_history_folders WHERE calendar=?", (calendar,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    @_reading
+    def history(self, calendar: str) -> dict[str, tuple[str, str]]:
+        """href → (etag at its last change, history etag), deleted objects too ("")."""
+        rows = self.db.execute(
+            "SELECT href, etag, history_etag FROM sync_history WHERE calendar=?", (calendar,)
+        )
+        return {href: (etag, history_etag) for href, etag, history_etag in rows}
+
+    @_reading
+    def history_entry(self, calendar: str, href: str) -> tuple[str, str] | None:
+        row = self.db.execute(
+            "SELECT etag, history_etag FROM sync_history WHERE calendar=? AND href=?",
+            (calendar, href),
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    @_reading
+    def deleted_history(self, calendar: str) -> list[str]:
+        """The hrefs whose last history entry is a deletion (etag "")."""
+        rows = self.db.execute(
+            "SELECT href FROM sync_history WHERE calendar=? AND etag=''", (calendar,)
+        )
+        return [str(row[0]) for row in rows]
+
+    def record_history(
+        self,
+        calendar: str,
+        entries: Iterable[tuple[str, str, str]],
+        stamp: str | None,
+        *,
+        replace: bool = False,
+        forget: Iterable[str] = (),
+    ) -> None:
+        """Write history rows (href, etag, history etag), drop ``forget``; ``replace``: the
+        rows are the whole history. ``stamp``: the folder as it is after these rows (None:
+        the rows may not be the folder's, so nobody trusts them until a reload)."""
+        with self._write(counted=False) as db:
+            if replace:
+                db.execute("DELETE FROM sync_history WHERE calendar=?", (calendar,))
+            db.executemany(
+                "INSERT OR REPLACE INTO sync_history VALUES (?, ?, ?, ?)",
+                [(calendar, *entry) for entry in entries],
+            )
+            db.executemany(
+                "DELETE FROM sync_history WHERE calendar=? AND href=?",
+                [(calendar, href) for href in forget],
+            )
+            if stamp is None:
+                db.execute("DELETE FROM sync_history_folders WHERE calendar=?", (calendar,))
+            else:
+                db.execute(
+                    "INSERT OR REPLACE INTO sync_history_folders VALUES (?, ?)", (calendar, stamp)
+                )
 
     # -- occurrences -----------------------------------------------------------------
 

@@ -8,17 +8,22 @@ lock too and two racing writers cannot both slip past a clash check. The real wo
 
 from __future__ import annotations
 
+import contextlib
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from radicale import config
+from radicale import config, pathutils
 from radicale import item as radicale_item
 from radicale.item import filter as radicale_filter
 from radicale.storage import BaseCollection, multifilesystem
 
+from calhub.dav.history import HistoryBook
 from calhub.dav.hooks import WriteHooks
+from calhub.dav.known import IndexedFileItem, Listing, files_only
 from calhub.dav.plugins import whole_text
+from calhub.store.index import IndexCorrupt
 
 if TYPE_CHECKING:
     from calhub.runtime import Runtime
@@ -26,6 +31,21 @@ if TYPE_CHECKING:
 
 class Collection(multifilesystem.Collection):
     _storage: Storage
+
+    def __init__(self, storage_: Storage, path: str, filesystem_path: str | None = None) -> None:
+        super().__init__(storage_, path, filesystem_path)
+        # Only the calendar's own folder has its history in the index (not the temporary
+        # folder of a calendar being replaced whole).
+        self._history: HistoryBook | None = None
+        self._listed: tuple[Listing | None] | None = None
+        if filesystem_path is None:
+            self._history = storage_.hooks.history_book(self.path, self._history_folder())
+
+    def _history_folder(self) -> str:
+        folder: str = self._storage._get_collection_cache_subfolder(
+            self._filesystem_path, ".Radicale.cache", "history"
+        )
+        return folder
 
     def upload(self, href: str, item: radicale_item.Item) -> Any:
         hooks = self._storage.hooks
@@ -45,6 +65,21 @@ class Collection(multifilesystem.Collection):
             hooks.after_item_delete(self.path, href)
 
     def _get(self, href: str, verify_href: bool = True) -> radicale_item.Item | None:
+        listed = self._listed
+        if (
+            listed is not None
+            and listed[0] is not None
+            and self._storage._lock.locked != "w"
+            and not files_only()
+        ):
+            # Listed from the index by this very object, under the same hold of the lock.
+            entry = listed[0].by_href.get(href)
+            if entry is not None:
+                return IndexedFileItem(self, entry[0], entry[1], self._read_file)
+        return self._get_stored(href, verify_href)
+
+    def _get_stored(self, href: str, verify_href: bool) -> radicale_item.Item | None:
+        """Radicale's own read of one object's file (its item cache)."""
         try:
             return super()._get(href, verify_href)
         except FileNotFoundError:
@@ -52,6 +87,115 @@ class Collection(multifilesystem.Collection):
             # after releasing its storage lock, so a DELETE may remove a file between the
             # listing and the read: the item is gone, as Radicale says of missing files.
             return None
+
+    def _listing(self) -> Listing | None:
+        # Kept for this collection object (one request's) unless it writes, as Radicale
+        # keeps its own etag and properties: a PROPFIND asks for the ctag and the
+        # sync-token of one object, each of which lists the items.
+        if files_only():
+            return None  # the index is being checked against the files, or rebuilt
+        if self._listed is None or self._storage._lock.locked == "w":
+            hooks = self._storage.hooks
+            self._listed = (hooks.listing(self, self._storage._max_resource_size),)
+        return self._listed[0]
+
+    def get_all(self) -> Iterator[radicale_item.Item]:
+        """Every item, from the index when it provably holds the folder as it is (the
+        etags, UIDs and time ranges without reading a file; a text when asked for)."""
+        listing = self._listing()
+        if listing is None:
+            yield from super().get_all()
+            return
+        for known, mtime in listing.entries:
+            yield IndexedFileItem(self, known, mtime, self._read_file)
+
+    def _list(self) -> Iterator[str]:
+        # A Depth-1 PROPFIND lists the folder, then asks _get for every name: both from
+        # the index when it holds the folder as it is.
+        listing = self._listing()
+        if listing is None:
+            yield from super()._list()
+            return
+        for known, _ in listing.entries:
+            yield known.href
+
+    def _read_file(self, href: str) -> radicale_item.Item | None:
+        return self._get_stored(href, verify_href=False)
+
+    @property
+    def etag(self) -> str:
+        # Radicale's ctag hashes every item's etag: from the index, without the items.
+        listing = self._listing()
+        if listing is None:
+            return str(super().etag)
+        return listing.ctag(self.get_meta())
+
+    # -- Radicale's sync history, through the index (calhub.dav.history) -------------------
+
+    def sync(self, old_token: str = "") -> tuple[str, Iterable[str]]:
+        if self._history is None:
+            return super().sync(old_token)
+        with self._history.batch():
+            token, changes = super().sync(old_token)
+            return token, list(changes)
+
+    def _update_history_etag(self, href: str, item: radicale_item.Item | None) -> str:
+        book = self._history
+        etag = item.etag if item else ""
+        known = None
+        if book is not None:
+            try:
+                known = book.known(href)
+            except IndexCorrupt:
+                book = None
+            else:
+                if known is not None and known[0] == etag:
+                    return known[1]
+        history_etag = str(super()._update_history_etag(href, item))  # type: ignore[no-untyped-call]
+        # Radicale wrote the file unless the object had no history and is gone.
+        if book is not None and (etag or known is not None):
+            with contextlib.suppress(IndexCorrupt):
+                book.wrote(href, etag, history_etag)
+        return history_etag
+
+    def _get_deleted_history_hrefs(self) -> Iterator[str]:
+        # Radicale asks os.path.isfile of every history entry (every object ever stored,
+        # on each write once a client has synced): one listing of the folder instead.
+        # entry.is_file() follows symlinks as isfile does.
+        with os.scandir(self._filesystem_path) as entries:
+            files = {entry.name for entry in entries if entry.is_file()}
+        with contextlib.suppress(FileNotFoundError), os.scandir(self._history_folder()) as found:
+            for entry in found:
+                name = entry.name
+                if name not in files and pathutils.is_safe_filesystem_path_component(name):
+                    yield name
+
+    def _clean_history(self) -> None:
+        """Radicale's cleaning of expired history entries of deleted objects, with the
+        deleted objects from the index instead of a look at every history entry."""
+        book = self._history
+        if book is None:
+            super()._clean_history()  # type: ignore[no-untyped-call]
+            return
+        try:
+            deleted = book.deleted()
+        except IndexCorrupt:
+            super()._clean_history()  # type: ignore[no-untyped-call]
+            book.untrusted()
+            return
+        candidates = [
+            href
+            for href in deleted
+            if not os.path.isfile(os.path.join(self._filesystem_path, href))
+        ]
+        if not candidates:
+            return
+        folder = self._history_folder()
+        self._clean_cache(folder, candidates, max_age=self._max_sync_token_age)
+        gone = [href for href in candidates if not os.path.lexists(os.path.join(folder, href))]
+        if gone:
+            with contextlib.suppress(IndexCorrupt):
+                book.forgot(gone)
 
     def has_uid(self, uid: str) -> bool:
         # Radicale's default reads every item of the collection on each new PUT.

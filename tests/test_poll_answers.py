@@ -1,0 +1,469 @@
+"""Polls answered from the index say what Radicale says (calhub.dav.known, calhub.dav.history).
+
+Randomised histories of new PUTs, moves (an update PUT to another time) and DELETEs go over
+real HTTP to a running hub and to a plain Radicale 3.9 side by side, with the same hrefs and
+bodies. After every step:
+
+- the hub's Depth-0 ``getctag`` and ``sync-token`` are the bytes Radicale's own code gives
+  on the hub's folder: its ``BaseCollection.etag`` over every file read, and the token from
+  the history files, each of which must already hold its object's etag (so Radicale's sync
+  would have nothing to update and would answer that very token);
+- the hub's Depth-1 etags are plain Radicale's, and those of the files;
+- a sync-collection from every earlier token reports the same hrefs, etags and 404s on both
+  servers, and the token it returns is the one a Depth-0 poll returns.
+
+Then the index is made wrong on purpose: files written into the calendar's folder behind
+the hub's back, a file edited in place, the index deleted under the running server, a
+history file removed by another program. The answers stay Radicale's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import pickle
+import random
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+import pytest
+from radicale import config as radicale_config
+from radicale import storage as radicale_storage
+
+from tests.helpers import PASSWORDS, request
+
+D = "DAV:"
+CS = "http://calendarserver.org/ns/"
+CALENDAR = "bfu/calendar"
+START_TIMEOUT = 30.0
+
+POLL = (
+    '<?xml version="1.0" encoding="utf-8"?>'
+    '<D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/">'
+    "<D:prop><CS:getctag/><D:sync-token/></D:prop></D:propfind>"
+)
+ETAGS = (
+    '<?xml version="1.0" encoding="utf-8"?>'
+    '<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/><D:getlastmodified/>'
+    "<D:getcontenttype/></D:prop></D:propfind>"
+)
+SYNC = (
+    '<?xml version="1.0" encoding="utf-8"?>'
+    '<D:sync-collection xmlns:D="DAV:"><D:sync-token>{token}</D:sync-token>'
+    "<D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>"
+)
+
+PLAIN_CONFIG = """\
+[server]
+hosts = 127.0.0.1:{port}
+timeout = 10
+
+[auth]
+type = none
+
+[rights]
+type = owner_write
+
+[storage]
+filesystem_folder = {storage}
+
+[web]
+type = none
+
+[logging]
+level = warning
+"""
+
+
+def event_text(uid: str, day: int, hour: int) -> str:
+    return "\r\n".join(
+        [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//calhub tests//polls//EN",
+            "BEGIN:VEVENT",
+            f"UID:{uid}",
+            "DTSTAMP:20270101T000000Z",
+            f"DTSTART:202703{day:02d}T{hour:02d}0000Z",
+            f"DTEND:202703{day:02d}T{hour:02d}4500Z",
+            f"SUMMARY:Занятие {uid}",
+            "END:VEVENT",
+            "END:VCALENDAR",
+            "",
+        ]
+    )
+
+
+@dataclass
+class Peer:
+    """One server under test: its base URL, where CalDAV lives on it, who logs in."""
+
+    name: str
+    url: str
+    prefix: str
+    login: str
+    password: str
+
+    def send(self, method: str, path: str, body: str | None = None, **headers: str) -> Any:
+        return request(
+            self.url,
+            method,
+            f"{self.prefix}/{path}",
+            self.login,
+            self.password,
+            body=body,
+            headers={"Content-Type": "application/xml; charset=utf-8", **headers},
+        )
+
+    def strip(self, href: str) -> str:
+        assert href.startswith(self.prefix + "/"), href
+        return href[len(self.prefix) :]
+
+
+def responses(text: str) -> Iterator[ET.Element]:
+    root = ET.fromstring(text)
+    assert root.tag == f"{{{D}}}multistatus", text
+    yield from root.iter(f"{{{D}}}response")
+
+
+def poll(peer: Peer) -> tuple[str, str]:
+    answer = peer.send("PROPFIND", f"{CALENDAR}/", POLL, Depth="0")
+    assert answer.status == 207, answer.text
+    (response,) = responses(answer.text)
+    ctag = response.findtext(f".//{{{CS}}}getctag")
+    token = response.findtext(f".//{{{D}}}sync-token")
+    assert ctag and token, answer.text
+    return ctag, token
+
+
+def listing(peer: Peer) -> dict[str, tuple[str, str, str]]:
+    """href → (etag, last modified, content type) of every object, from a Depth-1 PROPFIND."""
+    answer = peer.send("PROPFIND", f"{CALENDAR}/", ETAGS, Depth="1")
+    assert answer.status == 207, answer.text
+    found = {}
+    for response in responses(answer.text):
+        href = peer.strip(response.findtext(f"{{{D}}}href") or "")
+        if href.endswith("/"):
+            continue  # the collection itself
+        found[href] = (
+            response.findtext(f".//{{{D}}}getetag") or "",
+            response.findtext(f".//{{{D}}}getlastmodified") or "",
+            response.findtext(f".//{{{D}}}getcontenttype") or "",
+        )
+    return found
+
+
+def sync(peer: Peer, token: str) -> tuple[dict[str, str], str]:
+    """What changed since ``token``: href → etag, or "404" for a deleted object; the new
+    token."""
+    answer = peer.send("REPORT", f"{CALENDAR}/", SYNC.format(token=token), Depth="1")
+    assert answer.status == 207, (peer.name, token, answer.status, answer.text)
+    root = ET.fromstring(answer.text)
+    changes = {}
+    for response in root.iter(f"{{{D}}}response"):
+        href = peer.strip(response.findtext(f"{{{D}}}href") or "")
+        status = response.findtext(f"{{{D}}}status") or ""
+        if " 404 " in status:
+            changes[href] = "404"
+        else:
+            changes[href] = response.findtext(f".//{{{D}}}getetag") or ""
+    new_token = root.findtext(f"{{{D}}}sync-token") or ""
+    return changes, new_token
+
+
+# -- Radicale's own answer, computed on the hub's folder without changing it --------------
+
+
+def plain_storage(storage_dir: Path) -> Any:
+    configuration = radicale_config.load()
+    configuration.update(
+        {"storage": {"filesystem_folder": str(storage_dir)}}, "test", privileged=True
+    )
+    return radicale_storage.load(configuration)
+
+
+def _history_entry(folder: str, href: str) -> tuple[str, str]:
+    with open(os.path.join(folder, href), "rb") as file:
+        etag, history_etag = pickle.load(file)
+    return str(etag), str(history_etag)
+
+
+def radicale_answers(storage: Any) -> tuple[str, str, dict[str, str]]:
+    """(getctag, sync-token, href → etag) as Radicale's multifilesystem storage computes them
+    from the files, every object read. The token is the one Radicale's sync() answers when
+    the history files are up to date, which is asserted on the way (an out-of-date entry
+    means the hub answered from a history that was not the folder's)."""
+    with storage.acquire_lock("r"):
+        collection = next(iter(storage.discover(f"/{CALENDAR}/")))
+        ctag = radicale_storage.BaseCollection.etag.fget(collection)
+        items = list(collection.get_all())
+        folder = collection._storage._get_collection_cache_subfolder(
+            collection._filesystem_path, ".Radicale.cache", "history"
+        )
+        digest = sha256()
+        for item in items:
+            etag, history_etag = _history_entry(folder, item.href)
+            assert etag == item.etag, f"history of {item.href} is out of date"
+            digest.update(f"{item.href}/{history_etag}".encode())
+        for href in collection._get_deleted_history_hrefs():
+            etag, history_etag = _history_entry(folder, href)
+            assert etag == "", f"history of deleted {href} still names {etag}"
+            digest.update(f"{href}/{history_etag}".encode())
+    token = f"http://radicale.org/ns/sync/{digest.hexdigest()}"
+    return ctag, token, {f"/{CALENDAR}/{item.href}": item.etag for item in items}
+
+
+# -- the two servers ------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def plain_radicale(root: Path, props: dict[str, str]) -> Iterator[Peer]:
+    """Plain Radicale on loopback with one calendar ``/bfu/calendar/`` holding ``props``;
+    stopped (then killed) at the end, and never left running past the test."""
+    storage_dir = root / "storage"
+    storage = plain_storage(storage_dir)
+    with storage.acquire_lock("w"):
+        storage.create_collection("/bfu/")
+        storage.create_collection(f"/{CALENDAR}/", props=props)
+    port = _free_port()
+    conf = root / "radicale.conf"
+    conf.write_text(PLAIN_CONFIG.format(port=port, storage=storage_dir), encoding="utf-8")
+    log = (root / "radicale.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "radicale", "--config", str(conf)],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert process.poll() is None, (root / "radicale.log").read_text()
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                connection.request("OPTIONS", "/")
+                connection.getresponse().read()
+                connection.close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "plain Radicale did not start"
+                time.sleep(0.1)
+        yield Peer("radicale", f"http://127.0.0.1:{port}/", "", "bfu", "any")
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@dataclass
+class Pair:
+    hub: Peer
+    plain: Peer
+    hub_storage: Any  # plain Radicale's storage class on the hub's folder
+    folder: Path  # the hub's calendar folder
+    data_dir: Path
+
+
+@pytest.fixture
+def pair(fresh_hub: Any, tmp_path: Path) -> Iterator[Pair]:
+    data_dir = fresh_hub.create()
+    server = fresh_hub.serve(data_dir)
+    folder = data_dir / "storage" / "collection-root" / CALENDAR
+    props = json.loads((folder / ".Radicale.props").read_text(encoding="utf-8"))
+    with plain_radicale(tmp_path / "plain", props) as plain:
+        hub = Peer("calhub", server.url, "/dav", "bfu", PASSWORDS["bfu"])
+        yield Pair(hub, plain, plain_storage(data_dir / "storage"), folder, data_dir)
+
+
+def put(peer: Peer, href: str, text: str, etag: str | None) -> str:
+    headers = {"Content-Type": "text/calendar; charset=utf-8"}
+    headers.update({"If-Match": etag} if etag else {"If-None-Match": "*"})
+    answer = peer.send("PUT", f"{CALENDAR}/{href}", text, **headers)
+    assert answer.status in (201, 204), (peer.name, href, answer.status, answer.text)
+    return str(answer.header("etag"))
+
+
+def check_hub(pair: Pair) -> tuple[str, str]:
+    """The hub's Depth-0 and Depth-1 answers against Radicale's own on the same folder."""
+    ctag, token = poll(pair.hub)
+    hub_items = listing(pair.hub)
+    expected_ctag, expected_token, etags = radicale_answers(pair.hub_storage)
+    assert ctag == expected_ctag
+    assert token == expected_token
+    assert {href: row[0] for href, row in hub_items.items()} == etags
+    # Radicale's own formats of what a Depth-1 PROPFIND says of each object.
+    for href, (_, modified, content_type) in hub_items.items():
+        stat = os.stat(pair.folder / href.rsplit("/", 1)[1])
+        assert modified == time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(stat.st_mtime))
+        assert content_type == "text/calendar;charset=utf-8;component=VEVENT"
+    return ctag, token
+
+
+@pytest.mark.parametrize("seed", [21, 2026])
+def test_random_histories_answer_as_plain_radicale(pair: Pair, seed: int) -> None:
+    rng = random.Random(seed)
+    live: dict[str, dict[str, str]] = {}  # href → server → etag
+    hub_tokens: list[str] = []
+    plain_tokens: list[str] = []
+    gone: list[str] = []
+    for step in range(36):
+        choice = rng.random()
+        if not live or choice < 0.45:
+            # a new object, now and then at an href deleted before (Radicale keeps its history)
+            href = gone.pop() if gone and rng.random() < 0.3 else f"e{seed}-{step}.ics"
+            text = event_text(href[:-4], rng.randint(1, 28), rng.randint(8, 18))
+            live[href] = {p.name: put(p, href, text, None) for p in (pair.hub, pair.plain)}
+        elif choice < 0.8:
+            href = rng.choice(sorted(live))
+            text = event_text(href[:-4], rng.randint(1, 28), rng.randint(8, 18))
+            live[href] = {
+                p.name: put(p, href, text, live[href][p.name]) for p in (pair.hub, pair.plain)
+            }
+        else:
+            href = rng.choice(sorted(live))
+            for peer in (pair.hub, pair.plain):
+                answer = peer.send("DELETE", f"{CALENDAR}/{href}")
+                assert answer.status in (200, 204), answer.text
+            del live[href]
+            gone.append(href)
+        _, token = check_hub(pair)
+        hub_tokens.append(token)
+        plain_tokens.append(poll(pair.plain)[1])
+        assert set(listing(pair.plain)) == set(listing(pair.hub))
+        if step % 6 == 5 or step == 35:
+            for hub_token, plain_token in zip(hub_tokens, plain_tokens, strict=True):
+                hub_changes, hub_new = sync(pair.hub, hub_token)
+                plain_changes, plain_new = sync(pair.plain, plain_token)
+                assert hub_changes == plain_changes
+                assert hub_new == hub_tokens[-1] and plain_new == plain_tokens[-1]
+    # The initial sync (no token) lists every object on both, and the deleted ones Radicale
+    # still keeps in its history as 404.
+    hub_all, _ = sync(pair.hub, "")
+    plain_all, _ = sync(pair.plain, "")
+    assert hub_all == plain_all
+    present = {href: etag for href, etag in hub_all.items() if etag != "404"}
+    assert present == {f"/{CALENDAR}/{h}": e["calhub"] for h, e in live.items()}
+    assert {h: e["calhub"] for h, e in live.items()} == {h: e["radicale"] for h, e in live.items()}
+
+
+def test_changes_behind_the_hubs_back_fall_back_to_a_right_answer(pair: Pair) -> None:
+    hub = pair.hub
+    etags = {}
+    for n in range(6):
+        etags[f"b{n}.ics"] = put(hub, f"b{n}.ics", event_text(f"b{n}", n + 1, 9), None)
+    answer = hub.send("DELETE", f"{CALENDAR}/b5.ics")
+    assert answer.status in (200, 204)
+    _, first = check_hub(pair)
+
+    # A file written into the folder directly (another program, a hand, a restore).
+    (pair.folder / "by-hand.ics").write_text(event_text("by-hand", 3, 11), newline="")
+    _, second = check_hub(pair)
+    changes, _ = sync(hub, first)
+    assert set(changes) == {f"/{CALENDAR}/by-hand.ics"}
+
+    # A file edited in place: another size and time, the same inode.
+    path = pair.folder / "b1.ics"
+    with path.open("r+", newline="") as file:
+        file.write(event_text("b1", 20, 16))
+        file.truncate()
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    _, third = check_hub(pair)
+    changes, _ = sync(hub, second)
+    assert set(changes) == {f"/{CALENDAR}/b1.ics"}
+    assert changes[f"/{CALENDAR}/b1.ics"] != etags["b1.ics"]
+
+    # The index deleted under the running server: every answer from the files again, and
+    # the next write through the hub puts the calendar back into the index.
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{pair.data_dir / 'index.sqlite'}{suffix}")
+    check_hub(pair)
+    put(hub, "after.ics", event_text("after", 5, 10), None)
+    _, fourth = check_hub(pair)
+    changes, _ = sync(hub, third)
+    assert set(changes) == {f"/{CALENDAR}/after.ics"}
+    answer = hub.send("DELETE", f"{CALENDAR}/b2.ics")
+    assert answer.status in (200, 204)
+    check_hub(pair)
+    changes, _ = sync(hub, fourth)
+    assert changes == {f"/{CALENDAR}/b2.ics": "404"}
+
+    # The index damaged under the running server (random bytes over the file): the polls
+    # are still answered, from the files, and right.
+    index_file = pair.data_dir / "index.sqlite"
+    with index_file.open("r+b") as file:
+        file.seek(4096)
+        file.write(os.urandom(8192))
+    check_hub(pair)
+    put(hub, "after-damage.ics", event_text("after-damage", 6, 10), None)
+    check_hub(pair)
+
+    # A history file removed by another program (as Radicale's cleaning of old deletions
+    # does): the sync-token Radicale computes changes, and so does the hub's.
+    history = pair.folder / ".Radicale.cache" / "history"
+    (history / "b5.ics").unlink()
+    _, fifth = check_hub(pair)
+    assert fifth != fourth
+
+
+def test_a_poll_of_an_unchanged_calendar_reads_no_object_and_no_history_file(
+    module_hubs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The point of the new paths: with the index in step, the ctag, the sync-token, an
+    empty sync and the etags of every object come without Radicale reading an object or a
+    history file (its readers of both refuse here)."""
+    from radicale.storage import multifilesystem
+    from radicale.storage.multifilesystem.history import CollectionPartHistory
+
+    from calhub.dav.importer import import_objects
+    from calhub.dav.maintenance import open_runtime
+    from calhub.dav.storage import open_storage
+    from calhub.hub import Hub
+
+    hub = Hub(module_hubs.create())
+    runtime = open_runtime(hub)
+    bfu = hub.settings.calendar("bfu")
+    assert bfu is not None
+    texts = [event_text(f"q{n}", n % 28 + 1, 8 + n % 9) for n in range(40)]
+    assert import_objects(runtime, bfu, texts) == 40
+    storage = open_storage(runtime)
+    with storage.acquire_lock("r"):
+        collection = next(iter(storage.discover(bfu.path)))
+        ctag = collection.etag
+        token, _ = collection.sync()
+    expected_ctag, expected_token, etags = radicale_answers(plain_storage(hub.paths.storage))
+    assert (ctag, token) == (expected_ctag, expected_token)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a poll read an object or a history file")
+
+    monkeypatch.setattr(multifilesystem.Collection, "_get", refuse)
+    monkeypatch.setattr(CollectionPartHistory, "_update_history_etag", refuse)
+    with storage.acquire_lock("r"):
+        collection = next(iter(storage.discover(bfu.path)))
+        assert collection.etag == ctag
+        assert collection.sync()[0] == token
+        assert collection.sync(token) == (token, [])
+        listed = {f"/{CALENDAR}/{item.href}": item.etag for item in collection.get_all()}
+    assert listed == etags
