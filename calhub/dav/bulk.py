@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING
 from radicale import item as radicale_item
 from radicale import storage as radicale_storage
 
+from calhub.dav import locking
 from calhub.dav.edit import _item
+from calhub.dav.maintenance import sound_index
 from calhub.dav.plugins.storage import Storage as HubStorage
 from calhub.dav.refusal import WriteRefused
 from calhub.dav.storage import open_storage
@@ -110,22 +112,26 @@ def write_batch(
     storage = open_storage(runtime)
     if not isinstance(storage, HubStorage):
         raise TypeError("the hub's storage plugin is not configured")  # a wiring fault
-    with storage.acquire_lock("w", login), storage.hooks.batch():
-        collections = {c.id: _collection(storage, c) for c in calendars}
-        stored: dict[tuple[str, str], Stored] = {}
-        for calendar_id, collection in collections.items():
-            for item in collection.get_all():
-                text = item.serialize()
-                if marker in text and item.href is not None:
-                    key = (calendar_id, str(item.uid))
-                    stored[key] = Stored(calendar_id, str(item.uid), item.href, text)
-        batch = decide(stored)
-        if batch is None:
-            return None
-        if not one_transaction:
-            return _apply(runtime, storage, collections, stored, batch, atomic)
-        with storage.hooks.one_transaction():
-            return _apply(runtime, storage, collections, stored, batch, atomic)
+    with storage.acquire_lock("w", login):
+        # Checked here, under the lock, and rebuilt now if damaged: later in the batch,
+        # damage raises instead (a rebuild from inside would wait for this very lock).
+        sound_index(runtime)
+        with locking.holding(), storage.hooks.batch():
+            collections = {c.id: _collection(storage, c) for c in calendars}
+            stored: dict[tuple[str, str], Stored] = {}
+            for calendar_id, collection in collections.items():
+                for item in collection.get_all():
+                    text = item.serialize()
+                    if marker in text and item.href is not None:
+                        key = (calendar_id, str(item.uid))
+                        stored[key] = Stored(calendar_id, str(item.uid), item.href, text)
+            batch = decide(stored)
+            if batch is None:
+                return None
+            if not one_transaction:
+                return _apply(runtime, storage, collections, stored, batch, atomic)
+            with storage.hooks.one_transaction():
+                return _apply(runtime, storage, collections, stored, batch, atomic)
 
 
 def _apply(

@@ -185,6 +185,25 @@ def rebuild_damaged(runtime: Runtime) -> None:
     )
 
 
+def sound_index(runtime: Runtime) -> None:
+    """For a caller that holds the storage lock and is about to write many objects (an
+    import, a source sync): SQLite's integrity check of the index, and a new index built
+    from storage now if the file is damaged, of an older schema or cannot be opened. A batch
+    that met the damage half-way could not rebuild there (it holds the lock) and would check
+    its rows against an index that lost the others' events."""
+    with locking.holding():
+        damage = runtime.index.check()
+    if damage is None:
+        recovering(runtime, runtime.index.state)  # opens it: older schemas, unreadable files
+        return
+    logger.warning(
+        "Index %s is damaged (%s); rebuilding it from storage", runtime.index.path, damage
+    )
+    runtime.index.destroy()
+    with locking.holding():
+        rebuild_damaged(runtime)
+
+
 def _repair_index(runtime: Runtime) -> bool:
     """``OccurrenceIndex.repair``: rebuild a new index now, unless this request holds the
     storage lock already (then its locked call rebuilds: locking again would wait for

@@ -135,6 +135,31 @@ def test_index_commands_work_on_a_damaged_file(
     record("damaged index: commands", **{case: "verify 1, repair 0, rebuild 0"})
 
 
+@pytest.mark.parametrize("case", ["header", "middle"])
+def test_an_import_on_a_damaged_file_rebuilds_it_first(
+    pristine: tuple[Path, str], tmp_path: Path, case: str
+) -> None:
+    """A bulk write (an import; a source sync takes the same path) finds the index damaged
+    under the storage lock it holds: the index is rebuilt there, once, and the rows go in
+    (a rebuild that asked for the lock again would wait for itself for ever)."""
+    clash_id = pristine[1]
+    root = damaged_copy(pristine, tmp_path, case)
+    day = DAY + dt.timedelta(days=2)
+    sheet = tmp_path / "plan.csv"
+    sheet.write_text(
+        "Дата;Начало;Окончание;Мероприятие;Классы\n"
+        f"{day:%d.%m.%Y};15:00;16:00;Экскурсия на завод;8\n",
+        encoding="utf-8",
+    )
+    imported = calhub_cli(root, "import", str(sheet), "--calendar", "bfu")
+    assert_no_crash(imported.stdout + imported.stderr)
+    assert imported.returncode == 0, imported
+    verified = calhub_cli(root, "index", "verify")
+    assert verified.returncode == 0 and "63 objects" in verified.stdout, verified.stdout
+    assert approval_of(root, clash_id) == ("approved", APPROVAL)
+    record("damaged index: import", **{case: "rebuilt under the import's lock, row stored"})
+
+
 def damage_lines(stderr: str) -> list[str]:
     """The log lines that report damage (warnings and errors, not paths or access lines)."""
     return [
