@@ -46,3 +46,30 @@ def read_password(from_stdin: bool) -> tuple[str, bool]:
         )
     check_password_strength(password)
     return password, False
+
+
+def write_output(output: str, body: bytes, text: bool = False) -> Path | None:
+    """A file a command made, written to ``output`` (``-``: standard output, then None;
+    ``text``: UTF-8 text, written as text, so that a captured stdout takes it too)."""
+    if output == "-":
+        if text:
+            sys.stdout.write(body.decode("utf-8"))
+        else:
+            sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+        return None
+    target = Path(output)
+    if not target.parent.is_dir():
+        raise UserError(
+            f"Нет папки {target.parent}. / There is no directory {target.parent}.",
+            "Создайте её или укажите другой -o. / Create it or give another -o.",
+        )
+    try:
+        target.write_bytes(body)
+    except OSError as exc:
+        raise UserError(
+            f"Не удалось записать {target}: {exc.strerror}. / Could not write {target}: "
+            f"{exc.strerror}.",
+            "Проверьте права на папку. / Check the directory's permissions.",
+        ) from exc
+    return target

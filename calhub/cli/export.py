@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
-from pathlib import Path
 
-from calhub.cli.common import runtime_of
+from calhub.cli.common import runtime_of, write_output
 from calhub.dav.storage import open_storage
-from calhub.errors import UserError
 from calhub.exchange.export_rows import DEFAULT_DAYS, read_request
 from calhub.exchange.exporting import FORMATS, export_file
 
@@ -53,24 +50,9 @@ def run(args: argparse.Namespace) -> int:
         made = export_file(runtime, args.format, request, storage=lambda: open_storage(runtime))
     finally:
         runtime.close()
-    if args.output == "-":
-        sys.stdout.buffer.write(made.body)
-        sys.stdout.flush()
+    target = write_output(args.output, made.body)
+    if target is None:
         return 0
-    target = Path(args.output)
-    if not target.parent.is_dir():
-        raise UserError(
-            f"Нет папки {target.parent}. / There is no directory {target.parent}.",
-            "Создайте её или укажите другой -o. / Create it or give another -o.",
-        )
-    try:
-        target.write_bytes(made.body)
-    except OSError as exc:
-        raise UserError(
-            f"Не удалось записать {target}: {exc.strerror}. / Could not write {target}: "
-            f"{exc.strerror}.",
-            "Проверьте права на папку. / Check the directory's permissions.",
-        ) from exc
     print(
         f"{target}: {made.rows} {events_ru(made.rows)}, "
         f"{request.first:%d.%m.%Y}–{request.last:%d.%m.%Y} / {made.rows} events"

@@ -11,12 +11,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import sys
-from pathlib import Path
 
-from calhub.cli.common import runtime_of
+from calhub.cli.common import runtime_of, write_output
 from calhub.dav.storage import open_storage
-from calhub.errors import UserError
 from calhub.exchange.report_files import REPORT_FORMATS, report_file
 from calhub.reports.collect import make_report
 from calhub.reports.ranges import read_range
@@ -58,27 +55,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     made = report_file(report, args.format)
-    if args.output == "-":
-        if args.format == "json":
-            sys.stdout.write(made.body.decode("utf-8"))
-        else:
-            sys.stdout.buffer.write(made.body)
-        sys.stdout.flush()
+    target = write_output(args.output, made.body, text=args.format == "json")
+    if target is None:
         return 0
-    target = Path(args.output)
-    if not target.parent.is_dir():
-        raise UserError(
-            f"Нет папки {target.parent}. / There is no directory {target.parent}.",
-            "Создайте её или укажите другой -o. / Create it or give another -o.",
-        )
-    try:
-        target.write_bytes(made.body)
-    except OSError as exc:
-        raise UserError(
-            f"Не удалось записать {target}: {exc.strerror}. / Could not write {target}: "
-            f"{exc.strerror}.",
-            "Проверьте права на папку. / Check the directory's permissions.",
-        ) from exc
     print(
         f"{target}: отчёт за {first:%d.%m.%Y}–{last:%d.%m.%Y}, партнёров: {made.rows} / "
         f"report {first}–{last}, {made.rows} partners"
