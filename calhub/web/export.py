@@ -10,10 +10,9 @@ lets it see (a partner: the clashes with an event of its own). The work is
 
 from __future__ import annotations
 
-import io
 import logging
 
-from flask import Blueprint, request, send_file
+from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from calhub.errors import UserError
@@ -21,6 +20,7 @@ from calhub.exchange.export_rows import read_request
 from calhub.exchange.exporting import export_file
 from calhub.web.auth import current_account, error_page, page_login_required
 from calhub.web.context import current_runtime
+from calhub.web.downloads import private_attachment
 from calhub.web.storage import app_storage
 
 logger = logging.getLogger(__name__)
@@ -55,13 +55,4 @@ def download() -> ResponseReturnValue:
         message = error.message + (f" {error.hint}" if error.hint else "")
         return error_page(400, message)
     logger.info("Export %s for %s: %s rows", made.filename, account.login, made.rows)
-    response = send_file(
-        io.BytesIO(made.body),
-        mimetype=made.mime,
-        as_attachment=True,
-        download_name=made.filename,
-        max_age=0,
-    )
-    # What one account may see: never kept by a shared cache.
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return private_attachment(made.body, made.mime, made.filename)

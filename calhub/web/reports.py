@@ -14,14 +14,13 @@ was built) the page shows the tables and says why the charts are missing.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import threading
 import time
 import zoneinfo
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, send_file
+from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from calhub.errors import UserError
@@ -33,6 +32,7 @@ from calhub.reports.ratings import ratings_of
 from calhub.web import assets
 from calhub.web.auth import current_account, error_page, page_login_required
 from calhub.web.context import current_runtime
+from calhub.web.downloads import private_attachment
 from calhub.web.storage import app_storage
 
 logger = logging.getLogger(__name__)
@@ -188,13 +188,4 @@ def download() -> ResponseReturnValue:
         message = error.message + (f" {error.hint}" if error.hint else "")
         return error_page(400, message)
     logger.info("Report %s for %s", made.filename, account.login)
-    response = send_file(
-        io.BytesIO(made.body),
-        mimetype=made.mime,
-        as_attachment=True,
-        download_name=made.filename,
-        max_age=0,
-    )
-    # One account's view: never kept by a shared cache.
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return private_attachment(made.body, made.mime, made.filename)
