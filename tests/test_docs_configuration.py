@@ -13,6 +13,7 @@ from calhub.engine import RULE_NAMES
 from calhub.engine.rules import registry
 from calhub.hub import configfile
 from calhub.hub.settings import (
+    AUDIT_SCHEMA,
     CALENDAR_SCHEMA,
     HUB_SCHEMA,
     RECORDS_SCHEMA,
@@ -36,7 +37,15 @@ def rule_section(rule: str) -> str:
 
 @pytest.mark.parametrize(
     "key",
-    [*HUB_SCHEMA, *SERVER_SCHEMA, *CALENDAR_SCHEMA, *RULE_SCHEMA, *RECORDS_SCHEMA, *SOURCES_SCHEMA],
+    [
+        *HUB_SCHEMA,
+        *SERVER_SCHEMA,
+        *CALENDAR_SCHEMA,
+        *RULE_SCHEMA,
+        *RECORDS_SCHEMA,
+        *SOURCES_SCHEMA,
+        *AUDIT_SCHEMA,
+    ],
 )
 def test_every_key_is_documented(key: str) -> None:
     assert f"| `{key}` |" in DOC

@@ -256,6 +256,22 @@ def test_move_requests(policy: Policy, login: str) -> None:
     assert (ask, answer) == MOVE_REQUESTS[login]
 
 
+# The audit log: (scope, may read the history of an event of bfu, kgtu, school, blackout)
+AUDIT = {
+    "bfu": (frozenset({"bfu"}), (True, False, False, False)),
+    "kgtu": (frozenset({"kgtu"}), (False, True, False, False)),
+    "coordinator": (None, (True, True, True, True)),
+}
+
+
+@pytest.mark.parametrize("login", sorted(AUDIT))
+def test_audit_log(policy: Policy, login: str) -> None:
+    who = account(policy, login)
+    calendars = ("bfu", "kgtu", "school", "blackout")
+    seen = tuple(policy.can_see_audit_of(who, c) for c in calendars)
+    assert (policy.audit_scope(who), seen) == AUDIT[login]
+
+
 def test_readable_and_own_calendars(policy: Policy) -> None:
     assert sorted(policy.readable_calendars()) == ["bfu", "blackout", "kgtu", "school"]
     own = {

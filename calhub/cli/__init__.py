@@ -35,6 +35,7 @@ def data_option() -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     from calhub.cli import (
         account,
+        audit,
         backup,
         conflicts,
         export,
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         export,
         notify,
         source,
+        audit,
     ):
         module.register(subparsers, common)
     return parser

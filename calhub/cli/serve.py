@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from calhub.audit.rotation import AuditRotation
 from calhub.cli import handle_cli_error
 from calhub.cli.common import open_hub
 from calhub.cli.preload import import_everything
@@ -124,12 +125,16 @@ def start_notifier(runtime: Runtime, url: str) -> Callable[[], None]:
 
 
 def start_background(runtime: Runtime, url: str) -> Callable[[], None]:
-    """The threads beside the server's: the notification sender and the sources' scheduler."""
+    """The threads beside the server's: the notification sender, the sources' scheduler and
+    the audit log's rotation."""
     stop_notifier = start_notifier(runtime, url)
     scheduler = Scheduler(runtime)
     scheduler.start()
+    rotation = AuditRotation(runtime)
+    rotation.start()
 
     def stop() -> None:
+        rotation.stop()
         scheduler.stop()
         stop_notifier()
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from radicale import item as radicale_item
 from radicale import storage as radicale_storage
 
+from calhub.dav.actor import Actor, acting, current_actor
 from calhub.dav.edit import _item
 from calhub.dav.plugins.storage import Storage as HubStorage
 from calhub.dav.refusal import WriteRefused
@@ -110,7 +111,14 @@ def write_batch(
     storage = open_storage(runtime)
     if not isinstance(storage, HubStorage):
         raise TypeError("the hub's storage plugin is not configured")  # a wiring fault
-    with storage.acquire_lock("w", login), storage.hooks.batch():
+    # The audit entries name the caller announced (the website's coordinator, the CLI's
+    # user), else ``login``.
+    actor = current_actor() or Actor(login, "", "import")
+    with (
+        acting(actor.login, actor.address, actor.via, actor.note),
+        storage.acquire_lock("w", login),
+        storage.hooks.batch(),
+    ):
         collections = {c.id: _collection(storage, c) for c in calendars}
         stored: dict[tuple[str, str], Stored] = {}
         for calendar_id, collection in collections.items():
@@ -152,6 +160,8 @@ def _apply(
             result.refused.append((put, refusal))
             if atomic:
                 _undo(runtime, collections, done)
+                # Storage is as the batch found it: no audit entries for what was undone.
+                storage.hooks.forget_audit()
                 result.undone = True
                 return result
             continue

@@ -17,6 +17,7 @@ from calhub.errors import UserError
 from calhub.runtime.queries import build_filters
 from calhub.store.records import STATUSES, ClashChanged, ClashRecord, Filters
 from calhub.web import clashes, events, moves
+from calhub.web.acting import web_origin
 from calhub.web.auth import current_account, page_coordinator_required, page_login_required
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.i18n import safe_next
@@ -192,7 +193,9 @@ def approve(clash_id: str) -> ResponseReturnValue:
     # The version the page showed: an event may have moved since (see calhub.store.records).
     version = request.form.get("version") or None
     try:
-        current_runtime().records.approve(clash_id, account.login, comment, version)
+        current_runtime().records.approve(
+            clash_id, account.login, comment, version, origin=web_origin()
+        )
     except ClashChanged:
         logger.info("Clash %s changed before %s approved it", clash_id, account.login)
         flash(
@@ -214,7 +217,7 @@ def reopen(clash_id: str) -> ResponseReturnValue:
     account = current_account()
     assert account is not None
     _visible_record_or_404(clash_id)
-    current_runtime().records.reopen(clash_id, account.login, _comment())
+    current_runtime().records.reopen(clash_id, account.login, _comment(), origin=web_origin())
     logger.info("Clash %s reopened by %s", clash_id, account.login)
     flash(_("Clash reopened."), "ok")
     return _back(clash_id)
