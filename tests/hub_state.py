@@ -2,9 +2,10 @@
 upgrades and restores (tests/test_data_format.py, tests/test_cli_restore.py).
 
 ``populate`` gives a stopped hub with events in three calendars, an approved clash, a move
-request's notices in the outbox, a feed token, an e-mail address on an account and a
-changed setting. ``kept`` reads back what must survive: every stored event's text, the
-accounts and the config as files, and every row of hub.sqlite (its SQL dump).
+request's notices in the outbox, a feed token, an e-mail address on an account, a changed
+setting and the audit log of all of it. ``kept`` reads back what must survive: every stored
+event's text, the accounts and the config as files, and every row of hub.sqlite (its SQL
+dump).
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def kept(root: Path) -> dict[str, Any]:
     rows = "\n".join(state["hub.sqlite"])
     # The snapshot is only worth comparing if it holds one of each kind.
     assert len(state["events"]) >= 3, state["events"].keys()
-    for table in ("clashes", "approvals", "notices", "outbox", "feed_tokens"):
+    for table in ("clashes", "approvals", "notices", "outbox", "feed_tokens", "audit_log"):
         assert f'INSERT INTO "{table}"' in rows, f"no row in {table}"
     assert (
         FEED_NAME in rows and OUTBOX_SUBJECT in rows and "Согласовано с обоими партнёрами" in rows

@@ -17,6 +17,8 @@ from calhub.hub import Hub, HubPaths, dataformat
 from calhub.notify.worker import Notifier
 from calhub.runtime import Runtime
 from calhub.server import http as server
+from calhub.server import logs
+from calhub.server.logs import FORMATS
 from calhub.server.workers import MAX_WORKERS, serve_workers
 from calhub.sources.scheduler import Scheduler
 
@@ -68,6 +70,13 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
         type=_threads,
         default=None,
         help="worker threads (default: [server] threads in calhub.toml, 8)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default=None,
+        help="text lines, or json: one JSON object per line for journald and log shippers "
+        "(default: [server] log_format in calhub.toml, text)",
     )
     parser.add_argument(
         "--workers",
@@ -142,6 +151,8 @@ def start_background(runtime: Runtime, url: str) -> Callable[[], None]:
 
 
 def _serve(hub: Hub, args: argparse.Namespace, on_ready: Callable[[str], None]) -> int:
+    log_format = args.log_format or hub.settings.server.log_format
+    logs.use_format(log_format, with_process=args.workers > 1)
     import_everything()
     start_up_warnings()
     if hub.needs_upgrade:
@@ -149,7 +160,6 @@ def _serve(hub: Hub, args: argparse.Namespace, on_ready: Callable[[str], None]) 
     # Held shared while serving: a restore or an upgrade waits for the server to stop.
     with dataformat.format_lock(hub.root, shared=True):
         if args.workers > 1:
-            _log_process_ids()
             return serve_workers(
                 hub,
                 args.host,
@@ -164,15 +174,6 @@ def _serve(hub: Hub, args: argparse.Namespace, on_ready: Callable[[str], None]) 
             hub, args.host, args.port, args.threads, on_ready=on_ready, background=start_background
         )
     return 0
-
-
-def _log_process_ids() -> None:
-    """With several workers every log line names its process (the supervisor's or a
-    worker's), so an access line can be told from which worker it came."""
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
-        )
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -14,7 +14,11 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-__all__ = ["SYSTEM", "Actor", "acting", "current_actor"]
+__all__ = ["LOGIN_ENVIRON_KEY", "SYSTEM", "Actor", "acting", "current_actor"]
+
+# Where the web app leaves a session's login in the WSGI environ, for the access log
+# (calhub.server.stack); a Basic header names its login itself.
+LOGIN_ENVIRON_KEY = "calhub.login"
 
 
 @dataclass(frozen=True, slots=True)

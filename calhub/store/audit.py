@@ -369,6 +369,29 @@ class AuditLog(ThreadLocalDatabase):
                 yield _entry(row)
             last = int(rows[-1][0])
 
+    def of_clash(
+        self,
+        clash_id: str,
+        events: Iterable[tuple[str, str]],
+        calendars: frozenset[str] | None = None,
+        limit: int = 200,
+    ) -> list[AuditEntry]:
+        """A clash's history, newest first: the decisions about it and the writes of its
+        events (``calendars``: only entries of these, as :class:`AuditFilters`)."""
+        keys = json.dumps(sorted(f"{calendar}\x1f{uid}" for calendar, uid in events))
+        scope = ""
+        values: list[Any] = [clash_id, keys]
+        if calendars is not None:
+            scope = " AND calendar IN (SELECT value FROM json_each(?))"
+            values.append(json.dumps(sorted(calendars)))
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM audit_log WHERE (clash_id = ? OR (uid != '' AND "
+            f"calendar || char(31) || uid IN (SELECT value FROM json_each(?)))){scope} "
+            "ORDER BY at DESC, id DESC LIMIT ?",
+            [*values, limit],
+        )
+        return [_entry(row) for row in rows]
+
     def actors(self) -> list[str]:
         """Every actor on record (the page's filter choices)."""
         return [str(r[0]) for r in self.db.execute("SELECT DISTINCT actor FROM audit_log")]

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from calhub.errors import UserError
 from calhub.runtime.queries import build_filters
 from calhub.store.records import STATUSES, ClashChanged, ClashRecord, Filters
-from calhub.web import clashes, events, moves
+from calhub.web import audit, clashes, events, moves
 from calhub.web.acting import web_origin
 from calhub.web.auth import current_account, page_coordinator_required, page_login_required
 from calhub.web.context import current_hub, current_runtime
@@ -140,6 +140,7 @@ def detail(clash_id: str) -> ResponseReturnValue:
         page_number=number,
         pages=pages,
         history=current_runtime().records.history(clash_id),
+        audit_entries=audit.clash_history(account, record),
         calendars=events.visible_calendars(hub),
         # Where each side could move (issue 14): only an open clash needs a way out.
         move_options=moves.move_options(account, record) if record.status == "open" else [],

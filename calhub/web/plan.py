@@ -19,7 +19,7 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
 from calhub.engine import Occurrence
-from calhub.web import assets, clashes, editor, events, moves
+from calhub.web import assets, audit, clashes, editor, events, moves
 from calhub.web.auth import current_account, page_login_required
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.storage import read_event_text
@@ -167,6 +167,7 @@ def event() -> ResponseReturnValue:
         current_runtime(), account, occurrence.calendar, occurrence.uid, occurrence.recurrence_id
     )
     template = "event_fragment.html" if request.args.get("fragment") else "event.html"
+    history = audit.event_history(account, occurrence.calendar, occurrence.uid)
     # Who may change the calendar may move the event from here (the policy's word).
     movable = current_runtime().policy.may_write_events(account.login, calendar.path)
     return render_template(
@@ -174,6 +175,7 @@ def event() -> ResponseReturnValue:
         event=shown,
         text=text,
         records=records,
+        audit_entries=history,
         calendars=events.visible_calendars(hub),
         audience_source=audience_source(occurrence.audience_source),
         move_link=moves.move_url(occurrence) if movable and not occurrence.is_blackout else "",
