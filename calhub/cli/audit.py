@@ -30,9 +30,6 @@ def register(
         "JSON object per line) or --csv (for Excel), oldest first. 'calhub audit prune' "
         "deletes the entries older than [audit] keep_days. Works while the server runs.",
     )
-    parser.add_argument(
-        "action", nargs="?", choices=("list", "prune"), default="list", help="list (default)"
-    )
     parser.add_argument("--from", dest="start", metavar="DATE", default="", help="from this day")
     parser.add_argument("--to", dest="end", metavar="DATE", default="", help="up to this day")
     parser.add_argument("--calendar", metavar="ID", default="", help="only this calendar's events")
@@ -45,17 +42,32 @@ def register(
     parser.add_argument(
         "--limit", type=int, default=DEFAULT_LIMIT, metavar="N", help="lines to print (text)"
     )
-    parser.add_argument(
-        "--keep-days", type=int, metavar="N", help="prune: keep N days (default [audit] keep_days)"
-    )
     parser.set_defaults(handler=run)
+    actions = parser.add_subparsers(dest="audit_action", metavar="ACTION")
+    prune = actions.add_parser(
+        "prune",
+        parents=[common],
+        help="delete the entries older than [audit] keep_days",
+        description="Delete the audit log's entries older than [audit] keep_days (or "
+        "--keep-days). The server does it itself at start and once a day.",
+    )
+    prune.add_argument(
+        "--keep-days", type=int, metavar="N", help="keep N days (default: [audit] keep_days)"
+    )
+    prune.set_defaults(handler=run_prune)
+
+
+def run_prune(args: argparse.Namespace) -> int:
+    runtime = runtime_of(args)
+    try:
+        return _prune(runtime, args)
+    finally:
+        runtime.close()
 
 
 def run(args: argparse.Namespace) -> int:
     runtime = runtime_of(args)
     try:
-        if args.action == "prune":
-            return _prune(runtime, args)
         filters = build_filters(
             runtime.hub, args.start, args.end, args.calendar, args.actor, args.uid, args.clash
         )

@@ -52,6 +52,8 @@ def action_label(action: str) -> str:
         "account-added": _("account added"),
         "account-changed": _("account changed"),
         "account-removed": _("account removed"),
+        "source-added": _("source added"),
+        "source-removed": _("source removed"),
     }
     return names.get(action, action)
 
