@@ -10,7 +10,7 @@ from pathlib import Path
 
 from calhub.audit.rotation import AuditRotation
 from calhub.cli import handle_cli_error
-from calhub.cli.common import open_hub
+from calhub.cli.common import data_dir
 from calhub.cli.preload import import_everything
 from calhub.dav.upgrade import upgrade
 from calhub.hub import Hub, HubPaths, dataformat
@@ -177,7 +177,11 @@ def _serve(hub: Hub, args: argparse.Namespace, on_ready: Callable[[str], None]) 
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    hub = open_hub(args)
+    if args.log_format:
+        # Before the hub is opened: an upgrade's messages are in the chosen format too.
+        logs.use_format(args.log_format, with_process=args.workers > 1)
+    # _serve upgrades an older directory (a backup first), once the log format is set.
+    hub = Hub(data_dir(args))
     return _serve(hub, args, announce)
 
 
@@ -226,6 +230,8 @@ def create_demo(root: Path, today: dt.date, *, term: bool = True) -> Hub:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    if args.log_format:
+        logs.use_format(args.log_format, with_process=args.workers > 1)
     root = Path(args.data or DEMO_DIR).absolute()
     if (root / "calhub.toml").exists():
         print(f"Reusing the demo hub in {root}")
