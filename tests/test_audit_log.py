@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +188,40 @@ def test_no_password_or_token_is_in_the_database(hub: Any, runner: Any) -> None:
     assert b"au-1" in data  # the entries are in these files
     for secret_text in [*PASSWORDS.values(), secret]:
         assert secret_text.encode() not in data, secret_text
+
+
+def test_an_entry_that_cannot_be_written_fails_the_write_loudly(hub: Any, runner: Any) -> None:
+    """The event is stored, the client is told it may not be (500) and sends it again; the
+    entry is in the server's log meanwhile, never silently lost."""
+    database = Path(hub.data_dir) / "hub.sqlite"
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log "
+            "BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END"
+        )
+    body = make_event("au-fail", "Лекция при сбое [10]", *unique_slot())
+    try:
+        failed = hub.request(
+            "PUT",
+            "/dav/bfu/calendar/au-fail.ics",
+            "bfu",
+            PASSWORDS["bfu"],
+            body=body,
+            headers={"Content-Type": "text/calendar"},
+        )
+        assert failed.status == 500
+        assert "Audit entry not written: created  bfu/au-fail by bfu from 127.0.0.1" in hub.stderr()
+    finally:
+        with sqlite3.connect(database) as db:
+            db.execute("DROP TRIGGER refuse_audit")
+    again = hub.request(
+        "PUT",
+        "/dav/bfu/calendar/au-fail.ics",
+        "bfu",
+        PASSWORDS["bfu"],
+        body=body,
+        headers={"Content-Type": "text/calendar"},
+    )
+    assert again.status in (201, 204), again.text
+    [entry] = of_event(audit(runner, hub), "au-fail")
+    assert entry["after"]["title"] == "Лекция при сбое [10]"

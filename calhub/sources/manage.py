@@ -121,7 +121,12 @@ def add_source(runtime: Runtime, new: NewSource, by: str, origin: Origin | None 
 def _audit(runtime: Runtime, by: str, action: str, source: Source, origin: Origin | None) -> None:
     """The entry of a source added or removed: its number, partner and address without the
     query (a secret address carries its key there), never a credential."""
-    subject = f"source {source.id}: {source.calendar} ← {source.url.split('?', 1)[0]}"
+    parts = urlsplit(source.url)
+    # No user name or password of the address either, should one have been typed into it.
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    shown = parts._replace(netloc=netloc, query="", fragment="").geturl()
+    subject = f"source {source.id}: {source.calendar} ← {shown}"
     runtime.audit.record([decision(by, action, origin, calendar=source.calendar, subject=subject)])
 
 
