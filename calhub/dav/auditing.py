@@ -44,13 +44,18 @@ def summarize(occurrences: Sequence[Occurrence]) -> EventSummary | None:
     if not occurrences:
         return None
     first = min(occurrences, key=lambda o: (o.start, o.recurrence_id))
+    return summary_of(first, len(occurrences))
+
+
+def summary_of(first: Occurrence, count: int) -> EventSummary:
+    """The summary of an event whose first occurrence is ``first``, of ``count``."""
     return EventSummary(
         title=first.summary,
         start=utc_text(first.start),
         end=utc_text(first.end),
         venue=first.location,
         audience=first.audience.label(),
-        occurrences=len(occurrences),
+        occurrences=count,
     )
 
 

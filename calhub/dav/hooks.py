@@ -186,7 +186,8 @@ class WriteHooks:
 
     def _summary_of(self, event: Event) -> EventSummary | None:
         """The event as the index holds it (before a write changes it)."""
-        return auditing.summarize(self.runtime.index.occurrences_of(*event))
+        first, count = self.runtime.index.first_of(*event)
+        return None if first is None else auditing.summary_of(first, count)
 
     def expect(
         self, calendar_id: str, href: str, item: Item, occurrences: Sequence[Occurrence]
