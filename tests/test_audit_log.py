@@ -57,8 +57,11 @@ def test_caldav_writes_are_recorded_with_login_address_and_summaries(hub: Any, r
     assert edited["after"]["venue"] == "Ауд. 7"
     assert deleted["before"] == edited["after"]
     assert deleted["after"] is None
-    # Times are UTC text: 15:00 in Kaliningrad (UTC+2) is 13:00Z.
+    # Times are UTC text: 15:00 in Kaliningrad (UTC+2) is 13:00Z; the listing shows 15:00.
     assert created["after"]["start"].endswith("T13:00:00Z")
+    code, out, _ = runner("audit", "--uid", "au-1", "--data", str(hub.data_dir))
+    assert code == 0 and "Times in Europe/Kaliningrad" in out
+    assert f"{start:%Y-%m-%d} 15:00" in out and "удалено / deleted" in out
 
 
 def test_a_move_is_one_entry_naming_both_calendars(hub: Any, runner: Any) -> None:

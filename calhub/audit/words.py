@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+
 from calhub.store.audit import AuditEntry, EventSummary
 
 ACTION_WORDS: dict[str, tuple[str, str]] = {
@@ -46,28 +49,38 @@ def via_text(via: str, language: str = "ru") -> str:
     return words[0] if language == "ru" else words[1]
 
 
-def summary_text(summary: EventSummary | None) -> str:
-    """``Title · 2027-02-01T09:00:00Z–… · venue · audience`` (UTC times: the reader's zone is
-    not known here; the page shows local times)."""
+def local_time(text: str, zone: zoneinfo.ZoneInfo | None) -> str:
+    """A stored UTC time (``2027-02-01T09:00:00Z``) in ``zone`` as ``2027-02-01 11:00``;
+    as it is without a zone, or when it is a date or a floating time."""
+    if zone is None or not text.endswith("Z"):
+        return text
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def summary_text(summary: EventSummary | None, zone: zoneinfo.ZoneInfo | None = None) -> str:
+    """``Title · start–end · venue · audience``: times in ``zone``, else as stored (UTC)."""
     if summary is None:
         return ""
-    parts = [summary.title, f"{summary.start}–{summary.end}"]
+    start, end = local_time(summary.start, zone), local_time(summary.end, zone)
+    parts = [summary.title, f"{start}–{end}"]
     parts += [p for p in (summary.venue, summary.audience) if p]
     if summary.occurrences > 1:
         parts.append(f"×{summary.occurrences}")
     return " · ".join(parts)
 
 
-def entry_line(entry: AuditEntry) -> str:
-    """One line of ``calhub audit``."""
+def entry_line(entry: AuditEntry, zone: zoneinfo.ZoneInfo | None = None) -> str:
+    """One entry of ``calhub audit``, times in ``zone`` (the hub's)."""
     what = action_text(entry.action, "ru") + " / " + action_text(entry.action, "en")
     target = f"{entry.calendar}/{entry.uid}" if entry.uid else entry.clash_id or entry.subject
     who = entry.actor + (f" ({entry.address})" if entry.address else "")
-    line = f"{entry.at}  {who}  {what}  {target}"
+    line = f"{local_time(entry.at, zone)}  {who}  {what}  {target}"
     if entry.subject and entry.subject != target:
         line += f"  [{entry.subject}]"
     if entry.before is not None or entry.after is not None:
-        line += f"\n    {summary_text(entry.before) or '—'}  →  {summary_text(entry.after) or '—'}"
+        before, after = summary_text(entry.before, zone), summary_text(entry.after, zone)
+        line += f"\n    {before or '—'}  →  {after or '—'}"
     if entry.comment:
         line += f"\n    «{entry.comment}»"
     return line

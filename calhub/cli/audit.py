@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import zoneinfo
 from typing import TYPE_CHECKING
 
 from calhub.audit.export import csv_chunks, json_lines
@@ -80,8 +81,11 @@ def run(args: argparse.Namespace) -> int:
             return 0
         total = runtime.audit.count(filters)
         entries = runtime.audit.page(filters, limit=max(1, args.limit))
+        zone = zoneinfo.ZoneInfo(runtime.settings.timezone)
+        if entries:
+            print(f"Время по поясу {zone.key} / Times in {zone.key}")
         for entry in entries:
-            print(entry_line(entry))
+            print(entry_line(entry, zone))
         if not entries:
             print("Записей нет. / No entries.")
         elif total > len(entries):
