@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clash_support import approve, at, conflicts, involving, own_week, put_event
+from clash_support import approve, at, conflicts, involving, past_week, put_event
 from helpers import PASSWORDS, dav_client, make_event, unique_slot
 
 
@@ -116,7 +116,7 @@ def test_a_refused_write_leaves_no_entry(hub: Any, runner: Any) -> None:
 
 
 def test_approvals_and_reopens_are_recorded(hub: Any, runner: Any) -> None:
-    day = own_week()
+    day = past_week()
     put_event(hub, "bfu", "/bfu/calendar/", "au-c1", "Лекция [8]", at(day, 10), at(day, 11))
     put_event(hub, "kgtu", "/kgtu/calendar/", "au-c2", "Практика [8А]", at(day, 10), at(day, 11))
     [record] = [r for r in involving(conflicts(hub), "au-c1", "au-c2") if r["rule"] == "audience"]
