@@ -44,6 +44,7 @@ def test_the_coordinator_finds_a_phone_write_filters_and_downloads(tab: Page, de
     row = tab.page.locator("table.audit-log tr", has_text="Открытая лекция по химии")
     assert row.count() == 1
     assert "127.0.0.1" in row.inner_text() and "создано" in row.inner_text()
+    tab.shot("audit-log")
     tab.page.select_option("select[name=calendar]", "bfu")
     tab.page.click("form.filters button[type=submit]")
     tab.page.wait_for_url("**/audit?*calendar=bfu*")
