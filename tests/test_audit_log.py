@@ -181,15 +181,23 @@ def test_no_password_or_token_is_in_the_database(hub: Any, runner: Any) -> None:
         "feed", "revoke", feed_id.split()[1].rstrip(":"), "--data", str(hub.data_dir)
     )
     assert code == 0, err
+    new_password = "kgtu-new-secret-77"
+    code, _, err = runner(
+        "partner", "passwd", "kgtu", "--password-stdin", "--data", str(hub.data_dir),
+        input=new_password + "\n",
+    )  # fmt: skip
+    assert code == 0, err
     actions = [e["action"] for e in audit(runner, hub)]
     assert "feed-created" in actions and "feed-revoked" in actions
+    [changed] = [e for e in audit(runner, hub) if e["action"] == "account-changed"]
+    assert changed["subject"] == "partner kgtu: new password" and changed["via"] == "cli"
     # Fold the write-ahead log in, then look at every byte of the file.
     code, _, _ = runner("audit", "prune", "--keep-days", "36600", "--data", str(hub.data_dir))
     assert code == 0
     files = [p for p in Path(hub.data_dir).glob("hub.sqlite*") if p.is_file()]
     data = b"".join(p.read_bytes() for p in files)
     assert b"au-1" in data  # the entries are in these files
-    for secret_text in [*PASSWORDS.values(), secret]:
+    for secret_text in [*PASSWORDS.values(), secret, new_password]:
         assert secret_text.encode() not in data, secret_text
 
 
