@@ -23,6 +23,7 @@ ACTION_WORDS: dict[str, tuple[str, str]] = {
     "account-removed": ("учётная запись удалена", "account removed"),
     "source-added": ("источник добавлен", "source added"),
     "source-removed": ("источник удалён", "source removed"),
+    "refused-dismissed": ("несохранённое событие убрано в сторону", "refused event set aside"),
 }
 
 VIA_WORDS: dict[str, tuple[str, str]] = {

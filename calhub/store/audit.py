@@ -76,6 +76,7 @@ ACTIONS = (
     "account-removed",
     "source-added",
     "source-removed",
+    "refused-dismissed",
 )
 
 # Comments and summaries are people's words: bounded, so one entry stays small.

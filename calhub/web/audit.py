@@ -54,6 +54,7 @@ def action_label(action: str) -> str:
         "account-removed": _("account removed"),
         "source-added": _("source added"),
         "source-removed": _("source removed"),
+        "refused-dismissed": _("refused event set aside"),
     }
     return names.get(action, action)
 
