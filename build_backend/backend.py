@@ -10,6 +10,9 @@
    ``static/vendor/fullcalendar.missing`` (first line ``npm-missing``, ``skipped`` or
    ``failed``, then the detail) for ``calhub serve`` to warn with at start, and prints the
    warning on the terminal too: pip shows a build backend's output only with ``-v``.
+3. Chart.js (MIT), the reports page's charts, the same way: ``npm pack`` at the pinned
+   version and sha512, its UMD bundle copied to ``static/vendor/chartjs/``; without it
+   ``static/vendor/chartjs.missing`` says why and the reports show their tables only.
 
 Both steps run for ``pip install .`` (wheel) and ``pip install -e .`` (editable), and can
 be run by hand from a checkout: ``python build_backend/backend.py``.
@@ -60,6 +63,18 @@ PACKAGES = {
 }
 NPM_TIMEOUT = 180
 
+# Chart.js for the reports page's charts (issue 20): its UMD bundle, one file, no
+# dependencies at run time.
+CHARTJS_VERSION = "4.6.1"
+CHARTJS_VENDOR = WEB / "static" / "vendor" / "chartjs"
+CHARTJS_MISSING_NOTE = CHARTJS_VENDOR.parent / "chartjs.missing"
+CHARTJS_PACKAGES = {
+    "chart.js": (
+        "sha512-hJyniucsFmq//EvXYvJ6c6mahPoI3kaxdjVH8awTaJ/fDNWeSqqqArixMJWkWNN6fcYvPU3HneSANFNYtRi61g==",
+        {"package/dist/chart.umd.min.js": "chart.umd.min.js", "package/LICENSE.md": "LICENSE.md"},
+    ),
+}
+
 
 def say(message: str) -> None:
     print(f"calhub build: {message}", file=sys.stderr, flush=True)
@@ -101,13 +116,16 @@ def compile_catalogs() -> None:
 # -- FullCalendar from npm ------------------------------------------------------------------------
 
 
-def _vendored() -> bool:
-    wanted = [VENDOR / target for _, members in PACKAGES.values() for target in members.values()]
-    version = VENDOR / "VERSION"
+Packages = dict[str, tuple[str, dict[str, str]]]
+
+
+def _vendored(vendor: Path, packages: Packages, version: str) -> bool:
+    wanted = [vendor / target for _, members in packages.values() for target in members.values()]
+    stamp = vendor / "VERSION"
     return (
         all(path.is_file() for path in wanted)
-        and version.is_file()
-        and version.read_text(encoding="utf-8").strip() == FULLCALENDAR_VERSION
+        and stamp.is_file()
+        and stamp.read_text(encoding="utf-8").strip() == version
     )
 
 
@@ -147,47 +165,95 @@ def _without_fullcalendar(code: str, detail: str) -> bool:
     return False
 
 
-def vendor_fullcalendar() -> bool:
-    """Fetch FullCalendar into the package; False (and a warning) when it cannot."""
-    if _vendored():
-        MISSING_NOTE.unlink(missing_ok=True)
-        say(f"FullCalendar {FULLCALENDAR_VERSION} already in {VENDOR.relative_to(ROOT)}")
+def _without_chartjs(code: str, detail: str) -> bool:
+    """Build on without Chart.js: the reports page shows its tables without charts."""
+    CHARTJS_MISSING_NOTE.parent.mkdir(parents=True, exist_ok=True)
+    CHARTJS_MISSING_NOTE.write_text(f"{code}\n{detail}\n", encoding="utf-8")
+    warn_terminal(
+        f"ВНИМАНИЕ: calhub устанавливается без графиков отчётов (Chart.js): {detail}. "
+        "Отчёты будут показаны таблицами. Установите npm (apt-get install npm) и "
+        "переустановите calhub, чтобы появились графики."
+    )
+    warn_terminal(
+        f"WARNING: calhub is installed without the reports' charts (Chart.js): {detail}. "
+        "The reports will show tables only. Install npm (apt-get install npm) and reinstall "
+        "calhub to get the charts."
+    )
+    return False
+
+
+def _fetch(npm: str, packages: Packages, version: str, vendor: Path) -> None:
+    """``npm pack`` each package, check its sha512, copy its members into ``vendor``."""
+    with tempfile.TemporaryDirectory(prefix="calhub-npm-") as temp:
+        staging = Path(temp) / "vendor"
+        for package, (integrity, members) in packages.items():
+            tarball = _npm_pack(npm, f"{package}@{version}", Path(temp))
+            if _integrity(tarball) != integrity:
+                raise RuntimeError(f"{tarball.name} does not match its pinned sha512")
+            with tarfile.open(tarball, "r:gz") as archive:
+                for member, target in members.items():
+                    source = archive.extractfile(member)
+                    if source is None:
+                        raise RuntimeError(f"{member} missing in {tarball.name}")
+                    path = staging / target
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(source.read())
+        (staging / "VERSION").write_text(version + "\n", encoding="utf-8")
+        if vendor.exists():
+            shutil.rmtree(vendor)
+        vendor.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(staging, vendor)
+
+
+def _vendor(
+    name: str,
+    packages: Packages,
+    version: str,
+    vendor: Path,
+    note: Path,
+    without: Any,
+) -> bool:
+    if _vendored(vendor, packages, version):
+        note.unlink(missing_ok=True)
+        say(f"{name} {version} already in {vendor.relative_to(ROOT)}")
         return True
     if os.environ.get("CALHUB_SKIP_NPM"):
-        return _without_fullcalendar("skipped", "CALHUB_SKIP_NPM is set")
+        return bool(without("skipped", "CALHUB_SKIP_NPM is set"))
     npm = shutil.which("npm")
     if npm is None:
-        return _without_fullcalendar("npm-missing", "npm was not found on PATH")
+        return bool(without("npm-missing", "npm was not found on PATH"))
     try:
-        with tempfile.TemporaryDirectory(prefix="calhub-npm-") as temp:
-            staging = Path(temp) / "vendor"
-            for package, (integrity, members) in PACKAGES.items():
-                tarball = _npm_pack(npm, f"{package}@{FULLCALENDAR_VERSION}", Path(temp))
-                if _integrity(tarball) != integrity:
-                    raise RuntimeError(f"{tarball.name} does not match its pinned sha512")
-                with tarfile.open(tarball, "r:gz") as archive:
-                    for member, target in members.items():
-                        source = archive.extractfile(member)
-                        if source is None:
-                            raise RuntimeError(f"{member} missing in {tarball.name}")
-                        path = staging / target
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        path.write_bytes(source.read())
-            (staging / "VERSION").write_text(FULLCALENDAR_VERSION + "\n", encoding="utf-8")
-            if VENDOR.exists():
-                shutil.rmtree(VENDOR)
-            VENDOR.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(staging, VENDOR)
+        _fetch(npm, packages, version, vendor)
     except (OSError, RuntimeError, subprocess.SubprocessError, tarfile.TarError) as exc:
-        return _without_fullcalendar("failed", f"npm could not fetch it ({exc})")
-    MISSING_NOTE.unlink(missing_ok=True)
-    say(f"FullCalendar {FULLCALENDAR_VERSION} copied to {VENDOR.relative_to(ROOT)}")
+        return bool(without("failed", f"npm could not fetch it ({exc})"))
+    note.unlink(missing_ok=True)
+    say(f"{name} {version} copied to {vendor.relative_to(ROOT)}")
     return True
+
+
+def vendor_fullcalendar() -> bool:
+    """Fetch FullCalendar into the package; False (and a warning) when it cannot."""
+    return _vendor(
+        "FullCalendar", PACKAGES, FULLCALENDAR_VERSION, VENDOR, MISSING_NOTE, _without_fullcalendar
+    )
+
+
+def vendor_chartjs() -> bool:
+    """Fetch Chart.js into the package; False (and a warning) when it cannot."""
+    return _vendor(
+        "Chart.js",
+        CHARTJS_PACKAGES,
+        CHARTJS_VERSION,
+        CHARTJS_VENDOR,
+        CHARTJS_MISSING_NOTE,
+        _without_chartjs,
+    )
 
 
 def prepare_web_assets() -> None:
     compile_catalogs()
     vendor_fullcalendar()
+    vendor_chartjs()
 
 
 # -- PEP 517 hooks ------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import functools
 import http.client
 import io
 import itertools
+import os
+import shutil
 import sys
 import tarfile
 import urllib.parse
@@ -25,6 +27,7 @@ from typing import Any, NamedTuple
 
 import caldav
 import icalendar
+import pytest
 
 from calhub.engine import Audience, Occurrence
 
@@ -382,3 +385,15 @@ def backup_and_restore(runner: Any, data_dir: Path, scratch: Path) -> Path:
     with tarfile.open(archive) as tar:
         tar.extractall(restored, filter="data")
     return restored
+
+
+def tool(name: str) -> str:
+    """The program ``name`` (sbin included), or a skip outside CI and a failure under CI, where
+    .ci/run installs every program the tests use."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if found is None:
+        reason = f"{name} is not installed"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (.ci/run installs it: CI must run the tests that need it)")
+        pytest.skip(reason)
+    return found

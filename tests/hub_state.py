@@ -2,14 +2,16 @@
 upgrades and restores (tests/test_data_format.py, tests/test_cli_restore.py).
 
 ``populate`` gives a stopped hub with events in three calendars, an approved clash, a move
-request's notices in the outbox, a feed token, an e-mail address on an account, a changed
-setting and the audit log of all of it. ``kept`` reads back what must survive: every stored
-event's text, the accounts and the config as files, and every row of hub.sqlite (its SQL
-dump).
+request's notices in the outbox, a feed token, an e-mail address on an account, a
+changed setting, a feedback answer with its comment, a partner's survey, the feedback
+links' key and the audit log of all of it. ``kept`` reads back what must survive: every
+stored event's text, the accounts and the config as files, and every row of hub.sqlite
+(its SQL dump).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import sqlite3
 from pathlib import Path
@@ -19,10 +21,12 @@ from clash_support import approve, at, conflicts, involving, own_week, put_event
 from helpers import cli_ok
 
 from calhub.hub import configfile
+from calhub.store.feedback import FeedbackStore, NewAnswer
 from calhub.store.outbox import NewMessage, Outbox
 
 FEED_NAME = "10А, родители"
 OUTBOX_SUBJECT = "Накладка согласована"
+FEEDBACK_COMMENT = "Очень понравилось, спасибо"
 
 
 def populate(fresh_hub: Any) -> Path:
@@ -59,6 +63,14 @@ def populate(fresh_hub: Any) -> Path:
     )
     outbox.queue([message])
     outbox.close()
+    # Feedback on the lecture, a partner's term survey, and the links' key (made by the link).
+    cli_ok(["feedback", "link", "st-a", "--url", "https://hub.example", "--data", str(root)])
+    cli_ok(["survey", "send", "--term", "2026-27-1", "--url", "https://hub.example",
+            "--data", str(root)])  # fmt: skip
+    feedback = FeedbackStore(root / "hub.sqlite")
+    moment = dt.datetime.combine(day, dt.time(13), dt.UTC)
+    feedback.add(NewAnswer("bfu", "st-a", "", moment, "d" * 64, 5, True, FEEDBACK_COMMENT))
+    feedback.close()
     fresh_hub.servers.remove(hub)
     code = hub.stop()
     assert code == 0, hub.stderr()
@@ -86,14 +98,27 @@ def kept(root: Path) -> dict[str, Any]:
         "accounts": (root / "accounts.json").read_text(encoding="utf-8"),
         "config": (root / "calhub.toml").read_text(encoding="utf-8"),
         "hub.sqlite": _rows(root / "hub.sqlite"),
+        "feedback key": (root / "feedback-secret.key").read_text(encoding="ascii"),
     }
     rows = "\n".join(state["hub.sqlite"])
     # The snapshot is only worth comparing if it holds one of each kind.
     assert len(state["events"]) >= 3, state["events"].keys()
-    for table in ("clashes", "approvals", "notices", "outbox", "feed_tokens", "audit_log"):
+    for table in (
+        "clashes",
+        "approvals",
+        "notices",
+        "outbox",
+        "feed_tokens",
+        "feedback_answers",
+        "surveys",
+        "audit_log",
+    ):
         assert f'INSERT INTO "{table}"' in rows, f"no row in {table}"
     assert (
-        FEED_NAME in rows and OUTBOX_SUBJECT in rows and "Согласовано с обоими партнёрами" in rows
+        FEED_NAME in rows
+        and OUTBOX_SUBJECT in rows
+        and "Согласовано с обоими партнёрами" in rows
+        and FEEDBACK_COMMENT in rows
     )
     assert (
         "zavuch@school.example" in state["accounts"]

@@ -20,6 +20,8 @@ def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     [
         ("/feeds/oCir1iCwvq3jX5b2mUq0yZpTL9rAqk7H.ics", "/feeds/<token>.ics"),
         ("/feeds/garbage", "/feeds/<token>.ics"),
+        ("/survey/Zk3q9Vb2mUq0yZpTL9rAqk7HoCir1iCw", "/survey/<token>"),
+        ("/f/WyJiZnUiLCJmYi1lbmRlZCJd.F9nsv4YzNXkqz_QYtXOKpUBM1_w", "/f/<link>"),
         ("/plan", "/plan"),
         ("/dav/bfu/calendar/", "/dav/bfu/calendar/"),
     ],

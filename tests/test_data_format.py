@@ -39,6 +39,8 @@ DUMMY = {
     "--format": "csv",
     "--output": "out.csv",
     "FILE": "backup.tar.gz",
+    "EVENT-UID": "lecture-1",
+    "--term": "2026-27-1",
 }
 SERVING = {("serve",), ("demo",)}
 

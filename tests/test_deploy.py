@@ -1,17 +1,16 @@
 """deploy/ as shipped: Debian's nginx runs deploy/nginx-calhub.conf (only its ports and
 certificate paths changed) on loopback with a self-signed certificate in front of a running
 hub; ``nginx -t`` passes on it and the ``caldav`` client discovers, PUTs and REPORTs through
-it. ``systemd-analyze verify`` passes on the units; the container image is built where a
-container engine answers.
+it. ``systemd-analyze verify`` passes on the units. The container image is built and run by
+tests/test_deploy_container.py.
 
 Outside CI a missing nginx or openssl skips the nginx tests; with ``CI`` set it fails them
-(.ci/run installs both). systemd-analyze and a container engine are used where available.
+(.ci/run installs both). systemd-analyze is used where available.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import signal
 import socket
@@ -27,24 +26,13 @@ from typing import Any
 import caldav
 import pytest
 from clash_support import at, own_week
-from helpers import PASSWORDS, Response, basic_auth, make_event
+from helpers import PASSWORDS, Response, basic_auth, make_event, tool
 from notify_support import free_port
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 NGINX_START_TIMEOUT = 15.0
 NGINX_STOP_TIMEOUT = 10.0
 UNITS = ("calhub.service", "calhub-backup.service", "calhub-backup.timer")
-
-
-def tool(name: str) -> str:
-    """The program ``name`` (sbin included), or a skip (a failure under CI)."""
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if found is None:
-        reason = f"{name} is not installed"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI must run the deploy tests: .ci/run installs it)")
-        pytest.skip(reason)
-    return found
 
 
 # -- nginx in front of a hub -------------------------------------------------------------
@@ -289,8 +277,8 @@ def final_stage(text: str) -> str:
 
 
 def test_the_image_runs_as_a_user_with_a_volume_and_a_healthcheck() -> None:
-    """What the issue asks of the image, read from the Containerfile (built below, where an
-    engine answers)."""
+    """What the issue asks of the image, read from the Containerfile (built and run by
+    tests/test_deploy_container.py)."""
     text = (DEPLOY / "Containerfile").read_text(encoding="utf-8")
     assert text.count("\nFROM ") == 2, "two stages: build, then run"
     final = final_stage(text)
@@ -304,27 +292,3 @@ def test_the_image_runs_as_a_user_with_a_volume_and_a_healthcheck() -> None:
     assert "dockerfile: deploy/Containerfile" in compose
     assert 'network_mode: "service:calhub"' in compose
     assert "reverse_proxy 127.0.0.1:5232" in (DEPLOY / "Caddyfile").read_text(encoding="utf-8")
-
-
-@pytest.mark.slow
-def test_the_image_builds_where_a_container_engine_answers() -> None:
-    engine = next((shutil.which(name) for name in ("docker", "podman") if shutil.which(name)), None)
-    if engine is None:
-        pytest.skip("no docker or podman")
-    if subprocess.run([engine, "info"], capture_output=True, timeout=30).returncode != 0:
-        pytest.skip(f"{engine} is installed but its engine does not answer ({engine} info)")
-    done = subprocess.run(
-        [engine, "build", "-f", str(DEPLOY / "Containerfile"), "-t", "calhub:test", "."],
-        cwd=DEPLOY.parent,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    whoami = subprocess.run(
-        [engine, "run", "--rm", "--entrypoint", "id", "calhub:test", "-un"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert whoami.stdout.strip() == "calhub", whoami

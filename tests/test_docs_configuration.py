@@ -17,6 +17,7 @@ from calhub.hub.settings import (
     CALENDAR_SCHEMA,
     HUB_SCHEMA,
     RECORDS_SCHEMA,
+    REPORTS_SCHEMA,
     RULE_SCHEMA,
     SERVER_SCHEMA,
     SOURCES_SCHEMA,
@@ -45,6 +46,7 @@ def rule_section(rule: str) -> str:
         *RECORDS_SCHEMA,
         *SOURCES_SCHEMA,
         *AUDIT_SCHEMA,
+        *REPORTS_SCHEMA,
     ],
 )
 def test_every_key_is_documented(key: str) -> None:

@@ -94,8 +94,12 @@ def test_serve_warns_at_start_and_the_plan_says_why(
     copy_packages(site)
     vendor = site / "calhub" / "web" / "static" / "vendor"
     shutil.rmtree(vendor / "fullcalendar", ignore_errors=True)
+    shutil.rmtree(vendor / "chartjs", ignore_errors=True)
     vendor.mkdir(parents=True, exist_ok=True)
     (vendor / "fullcalendar.missing").write_text(
+        "npm-missing\nnpm was not found on PATH\n", encoding="utf-8"
+    )
+    (vendor / "chartjs.missing").write_text(
         "npm-missing\nnpm was not found on PATH\n", encoding="utf-8"
     )
     monkeypatch.setenv("PYTHONPATH", str(site))
@@ -115,6 +119,13 @@ def test_serve_warns_at_start_and_the_plan_says_why(
     )
     assert "The month and week grid is not installed on this server" in english.text
     assert hub.request("GET", "/static/vendor/fullcalendar.missing").status == 404
+    # The reports' charts: the same warning at start, and the tables with a note.
+    assert any("Chart.js" in line and "apt-get install npm" in line for line in warnings)
+    reports = hub.request("GET", "/reports", *creds("coordinator"))
+    assert reports.status == 200
+    assert 'id="charts-missing"' in reports.text and 'id="report-partners"' in reports.text
+    assert "vendor/chartjs" not in reports.text
+    assert hub.request("GET", "/static/vendor/chartjs.missing").status == 404
 
 
 def test_serve_with_fullcalendar_does_not_warn(hub_server) -> None:
@@ -123,3 +134,25 @@ def test_serve_with_fullcalendar_does_not_warn(hub_server) -> None:
     if not assets.fullcalendar_available():
         pytest.skip("FullCalendar was not fetched at build time (no npm)")
     assert NO_GRID_EN not in hub_server.stderr()
+
+
+def test_without_npm_the_reports_charts_leave_their_reason(backend_copy: Path) -> None:
+    (backend_copy / "empty-bin").mkdir(exist_ok=True)
+    environment = {k: v for k, v in os.environ.items() if k != "CALHUB_SKIP_NPM"}
+    environment["PATH"] = str(backend_copy / "empty-bin")
+    result = subprocess.run(
+        [sys.executable, "-c", "import backend; print(backend.vendor_chartjs())"],
+        cwd=backend_copy / "build_backend",
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        start_new_session=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+    assert "Chart.js" in result.stderr and "npm was not found on PATH" in result.stderr
+    assert "графиков отчётов" in result.stderr
+    note = backend_copy / "calhub" / "web" / "static" / "vendor" / "chartjs.missing"
+    assert note.read_text(encoding="utf-8").splitlines()[0] == "npm-missing"

@@ -256,6 +256,22 @@ def test_move_requests(policy: Policy, login: str) -> None:
     assert (ask, answer) == MOVE_REQUESTS[login]
 
 
+# The report (issue 20): whose figures each login gets, and which rows it may see of
+# (bfu, kgtu, school, blackout).
+REPORTS = {
+    "bfu": ("bfu", (True, False, False, False)),
+    "kgtu": ("kgtu", (False, True, False, False)),
+    "coordinator": (None, (True, True, True, True)),
+}
+
+
+@pytest.mark.parametrize("login", sorted(REPORTS))
+def test_report_rows(policy: Policy, login: str) -> None:
+    who = account(policy, login)
+    rows = tuple(policy.may_see_report_row(who, c) for c in ("bfu", "kgtu", "school", "blackout"))
+    assert (policy.report_scope(who), rows) == REPORTS[login]
+
+
 # The audit log: (scope, may read the history of an event of bfu, kgtu, school, blackout)
 AUDIT = {
     "bfu": (frozenset({"bfu"}), (True, False, False, False)),
@@ -291,3 +307,38 @@ def test_the_rights_plugin_answers_with_the_policy(policy: Policy, tmp_path: Pat
     plugin = Rights(radicale_configuration(runtime), runtime=runtime)
     for login, path, expected in cells(LETTERS):
         assert plugin.authorization(login, set(), path) == expected, (login, path)
+
+
+# Feedback (calhub.feedback): (may moderate, feedback scope, may run surveys), and whether
+# the login may read a comment on an event of (bfu, kgtu) in each status.
+FEEDBACK = {
+    "bfu": (False, "bfu", False),
+    "kgtu": (False, "kgtu", False),
+    "coordinator": (True, None, True),
+}
+COMMENT_STATUSES = ("new", "held", "approved", "hidden")
+COMMENTS = {
+    # status:      new             held            approved        hidden
+    #            (bfu, kgtu)
+    "bfu": ((False, False), (False, False), (True, False), (False, False)),
+    "kgtu": ((False, False), (False, False), (False, True), (False, False)),
+    "coordinator": ((True, True), (True, True), (True, True), (True, True)),
+}
+
+
+@pytest.mark.parametrize("login", sorted(FEEDBACK))
+def test_feedback_rights(policy: Policy, login: str) -> None:
+    who = account(policy, login)
+    found = (
+        policy.may_moderate_feedback(who),
+        policy.feedback_scope(who),
+        policy.may_run_surveys(who),
+    )
+    assert found == FEEDBACK[login]
+    comments = tuple(
+        tuple(policy.may_see_comment(who, calendar, status) for calendar in ("bfu", "kgtu"))
+        for status in COMMENT_STATUSES
+    )
+    assert comments == COMMENTS[login]
+    assert policy.may_moderate_feedback(None) is False
+    assert policy.may_run_surveys(None) is False

@@ -40,11 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
         conflicts,
         export,
         feed,
+        feedback,
         importing,
         index,
         init,
         notify,
         partner,
+        report,
         restore,
         serve,
         slots,
@@ -72,9 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
         slots,
         importing,
         export,
+        report,
         notify,
         source,
         audit,
+        feedback,
     ):
         module.register(subparsers, common)
     return parser

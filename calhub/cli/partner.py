@@ -1,4 +1,9 @@
-"""``calhub partner add|list|passwd|remove``: partner organisations and their accounts."""
+"""``calhub partner add|list|edit|passwd|remove``: partner organisations and their accounts.
+
+``edit`` sets what the public projects page (``/public/projects``) says of a partner: its
+description and its joint projects with the school, kept in its ``[[calendars]]`` table of
+``calhub.toml`` with its name and colour (backed up with it, edited by hand as well).
+"""
 
 from __future__ import annotations
 
@@ -60,6 +65,25 @@ def register(
     listing = actions.add_parser("list", parents=[common], help="list partners")
     listing.add_argument("--all", action="store_true", help="include removed (archived) partners")
     listing.set_defaults(handler=run_list)
+
+    edit = actions.add_parser(
+        "edit",
+        parents=[common],
+        help="set a partner's description and joint projects (the public projects page)",
+    )
+    edit.add_argument("id", metavar="ID")
+    edit.add_argument(
+        "--description", default=None, metavar="TEXT", help="what the partner does with the school"
+    )
+    edit.add_argument(
+        "--project",
+        action="append",
+        default=None,
+        metavar="TEXT",
+        help="a joint project (repeat for several; replaces the list)",
+    )
+    edit.add_argument("--no-projects", action="store_true", help="clear the list of projects")
+    edit.set_defaults(handler=run_edit)
 
     passwd = actions.add_parser("passwd", parents=[common], help="set a new password")
     passwd.add_argument("id", metavar="ID")
@@ -182,6 +206,45 @@ def run_list(args: argparse.Namespace) -> int:
             f"{partner.id:<14} {partner.name:<30} {partner.audience or '-':<10} "
             f"{partner.policy:<7} {login:<6} {where}"
         )
+    return 0
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    hub = open_hub(args)
+    calendar = hub.settings.calendar(args.id)
+    if calendar is None or calendar.role != "partner" or calendar.archived:
+        raise UserError(
+            f"Нет действующего партнёра «{args.id}». / There is no active partner {args.id!r}.",
+            hint="Список: calhub partner list. / See 'calhub partner list'.",
+        )
+    if args.project is not None and args.no_projects:
+        raise UserError(
+            "--project и --no-projects вместе не имеют смысла. / --project and --no-projects "
+            "contradict each other.",
+            hint="Дайте одно из двух. / Give one of them.",
+        )
+    changes: dict[str, object] = {}
+    if args.description is not None:
+        changes["description"] = args.description
+    if args.project is not None:
+        changes["projects"] = list(args.project)
+    if args.no_projects:
+        changes["projects"] = []
+    if not changes:
+        raise UserError(
+            "Нечего менять. / Nothing to change.",
+            hint="Дайте --description, --project или --no-projects. / Give --description, "
+            "--project or --no-projects.",
+        )
+    document = configfile.read_document(hub.root)
+    for key, value in changes.items():
+        configfile.set_calendar_key(document, calendar.id, key, value)
+    # Checked against the schema before the file is replaced: a bad value changes nothing.
+    configfile.save_document(hub.root, document)
+    print(
+        f"Партнёр «{calendar.id}» изменён: {', '.join(changes)}. / Partner {calendar.id!r} "
+        f"changed: {', '.join(changes)}."
+    )
     return 0
 
 

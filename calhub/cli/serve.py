@@ -119,9 +119,9 @@ def announce(url: str) -> None:
 def start_up_warnings() -> None:
     from calhub.web import assets
 
-    warning = assets.grid_missing_warning()
-    if warning is not None:
-        logger.warning("%s", warning)
+    for warning in (assets.grid_missing_warning(), assets.charts_missing_warning()):
+        if warning is not None:
+            logger.warning("%s", warning)
 
 
 def start_notifier(runtime: Runtime, url: str) -> Callable[[], None]:
@@ -225,8 +225,59 @@ def create_demo(root: Path, today: dt.date, *, term: bool = True) -> Hub:
             raise CalhubError(f"The demo term names a calendar the demo hub lacks: {calendar_id}")
         calendars.provision(runtime, calendar)
         import_objects(runtime, calendar, texts)
+    add_demo_feedback(runtime, start, today)
     runtime.close()
     return hub
+
+
+def add_demo_feedback(runtime: Runtime, start: dt.date, today: dt.date) -> None:
+    """The demo term's feedback on the events held before ``today`` and the partners'
+    term survey, answered by some (calhub.demo.feedback makes the data; written here)."""
+    import zoneinfo
+
+    from calhub.demo.feedback import HeldOccurrence, demo_answers, demo_term_name, survey_answers
+    from calhub.feedback.survey import send_surveys
+    from calhub.store.feedback import NewAnswer
+
+    zone = zoneinfo.ZoneInfo(runtime.settings.timezone)
+    first = dt.datetime.combine(start, dt.time(), zone)
+    midnight = dt.datetime.combine(today, dt.time(), zone)
+    held = [
+        HeldOccurrence(
+            o.calendar,
+            o.uid,
+            o.recurrence_id,
+            o.start,
+            o.end,
+            len(o.audience.grades | {grade for grade, _ in o.audience.classes}),
+        )
+        for o in runtime.index.overlapping(first, midnight)
+        if o.start >= first and o.end <= midnight and not o.is_blackout
+    ]
+    for answer in demo_answers(held, today):
+        answer_id = runtime.feedback.add(
+            NewAnswer(
+                answer.calendar,
+                answer.uid,
+                answer.recurrence_id,
+                answer.occurrence,
+                answer.device,
+                answer.rating,
+                answer.recommend,
+                answer.comment,
+                held="www." in answer.comment,
+            ),
+            now=answer.answered,
+        )
+        if answer.moderation:
+            runtime.feedback.moderate(answer_id, answer.moderation, "coordinator", answer.answered)
+    term = demo_term_name(today)
+    partners = [c.id for c in runtime.settings.partners]
+    sent = send_surveys(runtime, term, "http://127.0.0.1:5232", "coordinator")
+    answered = survey_answers(partners)
+    for item in sent:
+        if item.partner in answered:
+            runtime.feedback.answer_survey(item.survey.id, answered[item.partner])
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -109,6 +109,7 @@ def write_pdf(export: Export) -> bytes:
     pdf.add_page(orientation="portrait")
     _list(pdf, export)
     _boards(pdf, export.board)
+    _feedback_codes(pdf, export.feedback_links)
     logger.debug("PDF export: %s rows, %s pages", len(export.rows), pdf.page_no())
     return bytes(pdf.output())
 
@@ -264,3 +265,45 @@ def _boards(pdf: _PlanPDF, board: Board) -> None:
                 texts.append("\n".join(lines))
                 fills.append(STATE_COLOURS.get(cell.state))
             grid.row(texts, fills=fills)
+
+
+QR_SIZE = 38  # mm: a phone reads it from a metre away on a printed wall plan
+QR_COLUMNS = 4
+QR_ROW = QR_SIZE + 14
+
+
+def _feedback_codes(pdf: _PlanPDF, links: Sequence[tuple[str, str]]) -> None:
+    """A page (or more) of QR codes, one per event: each opens the event's feedback form
+    (calhub.feedback), from its start until the window closes."""
+    if not links:
+        return
+    from io import BytesIO
+
+    from calhub.feeds.qr import qr_png
+
+    pdf.add_page(orientation="portrait")
+    pdf.set_font(FONT, "B", 13)
+    pdf.cell(0, 8, "Отзывы о мероприятиях / Feedback", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "", 8)
+    pdf.multi_cell(
+        0,
+        4,
+        "Наведите камеру телефона на код мероприятия после его начала: оценка, "
+        "«порекомендую ли» и комментарий, анонимно. / Scan an event's code after it starts.",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    gap = (pdf.w - pdf.l_margin - pdf.r_margin - QR_COLUMNS * QR_SIZE) / (QR_COLUMNS - 1)
+    top = pdf.get_y() + 3
+    for number, (title, url) in enumerate(links):
+        column = number % QR_COLUMNS
+        if column == 0 and number:
+            top += QR_ROW
+        if top + QR_ROW > pdf.h - pdf.b_margin:
+            pdf.add_page(orientation="portrait")
+            top = pdf.get_y() + 3
+        x = pdf.l_margin + column * (QR_SIZE + gap)
+        pdf.image(BytesIO(qr_png(url, scale=4)), x=x, y=top, w=QR_SIZE, h=QR_SIZE)
+        pdf.set_xy(x, top + QR_SIZE)
+        pdf.multi_cell(QR_SIZE, 3.2, cut(title, 90), align="C", max_line_height=3.2)
+    pdf.set_xy(pdf.l_margin, top + QR_ROW)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from calhub.engine import Audience, Occurrence
 from calhub.engine.audience import MAX_GRADE, MIN_GRADE
 from calhub.errors import UserError
+from calhub.feedback.links import LinkTarget, feedback_keys, form_url
 from calhub.store.records import Filters
 
 if TYPE_CHECKING:
@@ -265,6 +266,9 @@ class Export:
     conflicts: list[ConflictRow]
     board: Board
     made_at: dt.datetime
+    # The events' feedback forms (title, address) for the PDF's QR page; empty while the
+    # hub's address ([public] url) is unknown.
+    feedback_links: tuple[tuple[str, str], ...] = ()
 
 
 def collect(runtime: Runtime, request: ExportRequest, account: Account | None = None) -> Export:
@@ -298,7 +302,31 @@ def collect(runtime: Runtime, request: ExportRequest, account: Account | None = 
         conflicts=conflicts,
         board=_board(rows, request),
         made_at=dt.datetime.now(tz).replace(microsecond=0),
+        feedback_links=_feedback_links(runtime, rows),
     )
+
+
+MAX_FEEDBACK_LINKS = 60
+
+
+def _feedback_links(runtime: Runtime, rows: list[ExportRow]) -> tuple[tuple[str, str], ...]:
+    """One feedback link per event of the plan (a series once), the first
+    :data:`MAX_FEEDBACK_LINKS` of them: a QR code each on the PDF's last page."""
+    base = runtime.settings.public_url
+    if not base or not rows:
+        return ()
+    keys = feedback_keys(runtime.hub)
+    links: dict[tuple[str, str], tuple[str, str]] = {}
+    for row in rows:
+        occurrence = row.occurrence
+        if occurrence.is_blackout or row.calendar.role == "blackout":
+            continue
+        if occurrence.event_key not in links:
+            target = LinkTarget(occurrence.calendar, occurrence.uid)
+            links[occurrence.event_key] = (row.title, form_url(base, keys, target))
+        if len(links) >= MAX_FEEDBACK_LINKS:
+            break
+    return tuple(links.values())
 
 
 def _wanted(

@@ -35,6 +35,11 @@ Unsettled time. An event with an occurrence in an open hard clash (neither appro
 resolved) is ``STATUS:TENTATIVE`` with :data:`TENTATIVE_MARK` before its title, in every
 component (master and overrides), until the clash is approved or resolved.
 
+Feedback. With the hub's address known (``[public] url``), a copied event of a partner's or
+the school's calendar ends its description with the link to its feedback form
+(:mod:`calhub.feedback.links`: signed, one link per event; it rates the latest occurrence
+that has started), so a student finds it in the phone's calendar after the event.
+
 Equal versions (:func:`feed_version`) make equal documents, byte for byte: no time of the
 build is written (DTSTAMP is the source's, else :data:`FIXED_STAMP`).
 
@@ -61,6 +66,7 @@ import icalendar
 
 from calhub.dav.mirror import DIGEST, MARKER, MIRRORED
 from calhub.errors import CalhubError
+from calhub.feedback.links import FeedbackKeys, LinkTarget, feedback_keys, form_url
 from calhub.feeds.scopes import scope_title
 from calhub.store.records_pages import Filters
 
@@ -75,7 +81,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Bumped when the documents built change for the same data, so old ETags stop matching.
-FEED_FORMAT = "1"
+FEED_FORMAT = "2"  # 2: feedback links in descriptions
 PRODID = "-//calhub//feeds//RU"
 REFRESH = dt.timedelta(hours=1)
 REFRESH_TEXT = "PT1H"
@@ -126,6 +132,7 @@ def settings_digest(settings: Settings) -> str:
             [c.id, c.name, c.role, c.archived, c.audience, c.path] for c in settings.calendars
         ],
         "groups": sorted(settings.groups.items()),
+        "public_url": settings.public_url,  # the feedback links' address
     }
     text = json.dumps(used, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
@@ -288,6 +295,7 @@ class _Document:
         self.timezones: dict[str, bytes] = {}
         self.tzids: set[str] = set()
         self._unsettled: set[tuple[str, str]] | None = None
+        self._keys: FeedbackKeys | None = None
 
     # What the clash records say -----------------------------------------------------------
 
@@ -305,7 +313,10 @@ class _Document:
     def add_object(self, stored: StoredObject) -> None:
         calendar = stored.calendar.id
         tentative = bool(stored.uid) and (calendar, stored.uid) in self.unsettled
-        digest = hashlib.sha256(stored.text.encode()).hexdigest()
+        # The hub's address is in the piece (its feedback links): a new address, new pieces.
+        digest = hashlib.sha256(
+            (stored.text + "\0" + self.settings.public_url).encode()
+        ).hexdigest()
         key = (calendar, stored.href, digest, tentative)
         piece = self.pieces.get(key) if self.pieces is not None else None
         if piece is None:
@@ -350,11 +361,22 @@ class _Document:
         )
         tzids: set[str] = set()
         copied = []
+        link = self._feedback_link(stored.calendar, uid)
         for event in events:
             self._copy(event, stored.calendar.id, tentative)
+            if link:
+                _add_feedback_link(event, link)
             tzids.update(_tzids(event))
             copied.append(bytes(event.to_ical()))
         return Piece(tuple(copied), frozenset(tzids), timezones)
+
+    def _feedback_link(self, calendar: CalendarSettings, uid: str) -> str:
+        """The event's feedback link, or "" (no hub address; the blackout calendar)."""
+        if not self.settings.public_url or not uid or calendar.role == "blackout":
+            return ""
+        if self._keys is None:
+            self._keys = feedback_keys(self.runtime.hub)
+        return form_url(self.settings.public_url, self._keys, LinkTarget(calendar.id, uid))
 
     def _copy(self, event: icalendar.Component, calendar: str, tentative: bool) -> None:
         uid = str(event.get("UID", ""))
@@ -491,6 +513,16 @@ class _Document:
         parts.extend(self.events)
         parts.append(end)
         return b"".join(parts)
+
+
+FEEDBACK_LINE = "Отзыв / Feedback: "
+
+
+def _add_feedback_link(event: icalendar.Component, link: str) -> None:
+    description = str(event.get("DESCRIPTION", "")).rstrip()
+    event.pop("DESCRIPTION", None)
+    line = FEEDBACK_LINE + link
+    event.add("DESCRIPTION", f"{description}\n\n{line}" if description else line)
 
 
 def _upper_texts(value: Any) -> set[str]:

@@ -28,6 +28,10 @@ On the web and the API:
   them (approve, reopen, dismiss) or opens the coordinator's pages; a partner sees the
   clashes with an event of its own calendar, its own refused writes and its own page, and
   the same "not found" for what is not its as for what does not exist;
+- feedback on events: anyone with a signed link answers (``calhub.feedback``); the
+  coordinator sees every answer and comment and moderates them, a partner sees its own
+  events' ratings and only the comments the coordinator approved; the partners' term
+  surveys are the coordinator's to send and read;
 - the coordinator reads the whole audit log; a partner the history of its own events only.
 
 Radicale permission letters: R/W read/write principal collections, r/w read/write calendars
@@ -267,6 +271,43 @@ class Policy:
         return scope is None or calendar in scope
 
     @staticmethod
+    def report_scope(account: Account) -> str | None:
+        """Whose figures ``account``'s report holds: every calendar's (the coordinator,
+        None) or only its own row, clashes and ratings (a partner: its login)."""
+        return None if account.is_coordinator else account.login
+
+    def may_see_report_row(self, account: Account, calendar: str) -> bool:
+        """Whether ``account`` may see the report's row (figures, ratings) of ``calendar``."""
+        scope = self.report_scope(account)
+        return scope is None or scope == calendar
+
+    @staticmethod
     def can_see_partner(viewer: Account, login: str) -> bool:
         """Whether ``viewer`` may open the page (and the app set-up) of ``login``."""
         return viewer.is_coordinator or viewer.login == login
+
+    # -- feedback and surveys (calhub.feedback) ------------------------------------------
+
+    @staticmethod
+    def may_moderate_feedback(account: Account | None) -> bool:
+        """Approving and hiding comments, seeing every answer and the partners' surveys:
+        the coordinator only."""
+        return account is not None and account.is_coordinator
+
+    @staticmethod
+    def feedback_scope(account: Account) -> str | None:
+        """The calendar whose events' feedback ``account`` sees, or None for every one."""
+        return None if account.is_coordinator else account.login
+
+    def may_see_comment(self, account: Account, calendar: str, status: str) -> bool:
+        """Whether ``account`` may read a comment on an event of ``calendar``: the
+        coordinator every one (to moderate it), a partner only its own events' comments
+        and only once the coordinator approved them."""
+        if account.is_coordinator:
+            return True
+        return calendar == account.login and status == "approved"
+
+    @staticmethod
+    def may_run_surveys(account: Account | None) -> bool:
+        """Sending the partners' term survey and reading the answers: the coordinator."""
+        return account is not None and account.is_coordinator

@@ -33,6 +33,7 @@ from calhub.engine.rules import BaseRule, registry
 from calhub.engine.rules.spec import Setting
 from calhub.engine.schedule import WEEKDAY_NAMES, parse_clock, parse_grades
 from calhub.errors import ConfigError
+from calhub.hub.feedback_settings import FeedbackSettings, read_feedback
 from calhub.hub.notify_settings import NotifySettings, read_notify
 
 CONFIG_NAME = "calhub.toml"
@@ -127,6 +128,31 @@ def _optional_text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("must be a text")
     return value.strip()
+
+
+MAX_PROJECTS = 30
+MAX_PROJECT_TEXT = 300
+MAX_DESCRIPTION = 2000
+
+
+def _description(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > MAX_DESCRIPTION:
+        raise ValueError(f"must be a text of at most {MAX_DESCRIPTION} characters")
+    return value.strip()
+
+
+def _projects(value: Any) -> tuple[str, ...]:
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) > MAX_PROJECTS
+        or not all(isinstance(item, str) and item.strip() for item in value)
+        or any(len(item) > MAX_PROJECT_TEXT for item in value)
+    ):
+        raise ValueError(
+            f"must be a list of at most {MAX_PROJECTS} non-empty texts of at most "
+            f"{MAX_PROJECT_TEXT} characters"
+        )
+    return tuple(item.strip() for item in value)
 
 
 def _text_map(value: Any) -> dict[str, str]:
@@ -348,6 +374,23 @@ PUBLIC_SCHEMA: dict[str, Option] = {
 }
 
 
+# [reports]: what the reports (calhub.reports) call late (issue 20).
+REPORTS_SCHEMA: dict[str, Option] = {
+    "late_change_days": Option(
+        7,
+        "An occurrence changed (or added) within this many days before it starts counts as "
+        "changed late.",
+        _int_range(0, 365),
+    ),
+    "publish_days_before": Option(
+        14,
+        "An occurrence is published on time when its event was on the hub at least this many "
+        "days before it starts.",
+        _int_range(0, 365),
+    ),
+}
+
+
 # [sources]: how the hub fetches the external calendars it mirrors (calhub.sources).
 SOURCES_SCHEMA: dict[str, Option] = {
     "max_bytes": Option(
@@ -364,6 +407,14 @@ SOURCES_SCHEMA: dict[str, Option] = {
         5, "Most redirects followed to reach a source's calendar.", _int_range(0, 20)
     ),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """``[reports]``: see REPORTS_SCHEMA."""
+
+    late_change_days: int = REPORTS_SCHEMA["late_change_days"].default
+    publish_days_before: int = REPORTS_SCHEMA["publish_days_before"].default
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,6 +563,18 @@ CALENDAR_SCHEMA: dict[str, Option] = {
     "archived": Option(
         False, "Set by 'partner remove': kept, read-only, no clash checks.", _flag, "true, false"
     ),
+    "description": Option(
+        "",
+        "What the partner is and does with the school, for the public projects page.",
+        _description,
+        f"a text of at most {MAX_DESCRIPTION} characters",
+    ),
+    "projects": Option(
+        (),
+        "The partner's joint projects with the school, one text each, for the public page.",
+        _projects,
+        f'a list of at most {MAX_PROJECTS} texts, e.g. ["Инженерный класс", "Школа химика"]',
+    ),
 }
 
 
@@ -546,6 +609,8 @@ class CalendarSettings:
     audience: str = ""
     policy: str = "record"
     archived: bool = False
+    description: str = ""
+    projects: tuple[str, ...] = ()
 
     @property
     def owner(self) -> str:
@@ -605,6 +670,8 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     sources: SourceSettings = field(default_factory=SourceSettings)
+    feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
 
     def calendar(self, calendar_id: str) -> CalendarSettings | None:
         return next((c for c in self.calendars if c.id == calendar_id), None)
@@ -707,6 +774,8 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
         "schedule",
         "notify",
         "sources",
+        "feedback",
+        "reports",
     }
     unknown = sorted(set(document) - known)
     if unknown:
@@ -758,6 +827,10 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
         notify=read_notify(path, document.get("notify", {})),
         sources=SourceSettings(
             **_read_table(path, "sources", document.get("sources", {}), SOURCES_SCHEMA)
+        ),
+        feedback=read_feedback(path, document.get("feedback", {})),
+        reports=ReportSettings(
+            **_read_table(path, "reports", document.get("reports", {}), REPORTS_SCHEMA)
         ),
         **hub,
     )

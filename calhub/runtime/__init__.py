@@ -9,7 +9,8 @@ needs and nothing passes through one class:
   settings change (:mod:`calhub.runtime.parts`);
 - ``runtime.index``, ``runtime.records``, ``runtime.refused``, ``runtime.logins``,
   ``runtime.sessions``, ``runtime.feeds``, ``runtime.outbox``,
-  ``runtime.sources``, ``runtime.audit``: the stores on the data directory
+  ``runtime.sources``, ``runtime.feedback``, ``runtime.audit``: the stores on the data
+  directory
   (:mod:`calhub.store`), opened on first use;
 - ``runtime.clashes``: keeping the clash records in step with the index
   (:mod:`calhub.runtime.bookkeeping`);
@@ -30,6 +31,7 @@ from calhub.hub.policy import Policy
 from calhub.runtime.bookkeeping import ClashBook
 from calhub.runtime.parts import EngineParts, build_parts
 from calhub.store.audit import AuditLog
+from calhub.store.feedback import FeedbackStore
 from calhub.store.feeds import FeedTokens
 from calhub.store.index import OccurrenceIndex
 from calhub.store.logins import LoginLimiter
@@ -103,6 +105,11 @@ class Runtime:
         return FeedTokens(self.hub.paths.hub_db)
 
     @cached_property
+    def feedback(self) -> FeedbackStore:
+        """Feedback on events and the partners' term surveys (hub.sqlite)."""
+        return FeedbackStore(self.hub.paths.hub_db)
+
+    @cached_property
     def move_requests(self) -> MoveRequests:
         """The coordinator's requests to move an event (hub.sqlite, with the records)."""
         return MoveRequests(self.records)
@@ -142,6 +149,7 @@ class Runtime:
             "outbox",
             "sources",
             "audit",
+            "feedback",
         ):
             store = self.__dict__.get(name)
             if store is not None:

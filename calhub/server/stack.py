@@ -169,19 +169,26 @@ def basic_login(environ: Environ) -> str:
     return basic_credentials(environ)[0] or "-"
 
 
-# A feed's address is its secret (calhub.feeds.tokens): never written to a log. Every path
-# below /feeds/ may hold one (a token, or what a client made of one), but the coordinator's
-# revoke form, which names the feed by its number.
-_FEED_PATH = re.compile(r"^/feeds/[^/]*$")
+# A feed's address is its secret (calhub.feeds.tokens): never written to a log. So is a
+# partner's survey link; and a feedback form's link is left out too, so that the log (which
+# has the client's address) does not say which event someone rated (calhub.feedback).
+_SECRET_PATHS = (
+    (re.compile(r"^/feeds/[^/]*$"), "/feeds/<token>.ics"),
+    (re.compile(r"^/survey/[^/]*$"), "/survey/<token>"),
+    (re.compile(r"^/f/[^/]*$"), "/f/<link>"),
+)
+# Any deeper path below /feeds/ may hold a token too (what a client made of one), but the
+# coordinator's revoke form, which names the feed by its number.
 _FEED_TREE = re.compile(r"^/feeds/(?!\d+/revoke$).")
 
 
 def logged_path(path: str) -> str:
-    """The request path as the access log shows it: UTF-8 text, a feed's token left out.
+    """The request path as the access log shows it: UTF-8 text, secrets left out.
     (The query string is never logged: a client may put anything there.)"""
     text = wsgi_text(path) or path
-    if _FEED_PATH.match(text):
-        return "/feeds/<token>.ics"
+    for pattern, shown in _SECRET_PATHS:
+        if pattern.match(text):
+            return shown
     return "/feeds/<hidden>" if _FEED_TREE.match(text) else text
 
 

@@ -7,6 +7,8 @@
 - :mod:`calhub.store.refused`: CalDAV writes the hub refused, kept for the dashboard;
 - :mod:`calhub.store.logins`: the sign-in limit's counters; :mod:`calhub.store.sessions`:
   which web sessions are still valid;
+- :mod:`calhub.store.feedback`: feedback on events (anonymous: no address, no agent) and
+  the partners' term surveys (``hub.sqlite``, backed up);
 - :mod:`calhub.store.health`: the start-up check and the online copy of ``hub.sqlite``.
 
 Readers get typed rows (dataclasses) and never a cursor. The store imports the engine (for

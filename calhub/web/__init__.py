@@ -2,8 +2,8 @@
 
 ``create_app(test_config=None, hub=None, runtime=None)`` follows Flask's application-factory
 pattern: one blueprint per area (auth, plan, conflicts, refused events, partners, api,
-health, feeds and the public page, the slot finder, live updates, plus the landing page and
-the language switch),
+health, feeds and the public page, feedback and surveys, the slot finder, live updates,
+plus the landing page and the language switch),
 per-request resources on ``g``. Events are moved from the website (``moves``) through the
 CalDAV write path, and the coordinator asks partners to move theirs (``asks``). The hub
 comes from ``runtime`` (the server shares one with Radicale), ``hub`` or the
@@ -85,6 +85,7 @@ def create_app(
         editor,
         exchange,
         export,
+        feedback,
         feeds,
         findtime,
         health,
@@ -96,6 +97,7 @@ def create_app(
         plan,
         public,
         refused,
+        reports,
         slots,
         sources,
         templating,
@@ -120,6 +122,7 @@ def create_app(
         editor.bp,
         exchange.bp,
         export.bp,
+        feedback.bp,
         feeds.bp,
         findtime.bp,
         health.bp,
@@ -129,11 +132,13 @@ def create_app(
         plan.bp,
         public.bp,
         refused.bp,
+        reports.bp,
         slots.bp,
         sources.bp,
     ):
         app.register_blueprint(blueprint)
     live.init_app(app)
+    feedback.init_app(app)
     templating.init_app(app)
     app.before_request(_check_csrf)
     app.after_request(_add_headers)

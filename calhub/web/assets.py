@@ -35,6 +35,10 @@ FULLCALENDAR_FILES = ("index.global.min.js", "locales/ru.global.min.js")
 # Written by build_backend when it could not vendor FullCalendar; read here, never served.
 MISSING_NOTE = VENDOR / "fullcalendar.missing"
 MISSING_REASONS = ("npm-missing", "skipped", "failed")
+# Chart.js, the reports' charts, vendored the same way (static/vendor/chartjs.missing).
+CHARTJS = VENDOR / "chartjs"
+CHARTJS_FILE = "chart.umd.min.js"
+CHARTJS_MISSING_NOTE = VENDOR / "chartjs.missing"
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class StaticFiles:
 def read_static(root: Path) -> StaticFiles:
     files: dict[str, StaticFile] = {}
     for path in sorted(root.rglob("*")):
-        if not path.is_file() or path == MISSING_NOTE:
+        if not path.is_file() or path in (MISSING_NOTE, CHARTJS_MISSING_NOTE):
             continue
         data = path.read_bytes()
         name = path.relative_to(root).as_posix()
@@ -107,6 +111,11 @@ def fullcalendar_available() -> bool:
     return all(files.at(FULLCALENDAR / name) is not None for name in FULLCALENDAR_FILES)
 
 
+def chartjs_available() -> bool:
+    """Whether the reports page can draw its charts (else it shows the tables, with a note)."""
+    return static_files().at(CHARTJS / CHARTJS_FILE) is not None
+
+
 def fullcalendar_version() -> str:
     version = static_files().at(FULLCALENDAR / "VERSION")
     return version.data.decode("utf-8", "replace").strip() if version is not None else ""
@@ -130,6 +139,35 @@ def grid_missing_warning() -> str | None:
         f"The month and week grid (FullCalendar) is not installed: {why_en} when calhub was "
         "installed; the plan shows a list. Install npm (apt-get install npm) and reinstall "
         "calhub (.venv/bin/pip install .)."
+    )
+
+
+@functools.cache
+def charts_missing_reason() -> str:
+    """Why the build left Chart.js out (``npm-missing``, ``skipped``, ``failed``, or "")."""
+    try:
+        lines = CHARTJS_MISSING_NOTE.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    code = lines[0].strip() if lines else ""
+    return code if code in MISSING_REASONS else "failed"
+
+
+def charts_missing_warning() -> str | None:
+    """A start-up warning for the operator when the reports page has no charts."""
+    if chartjs_available():
+        return None
+    why_ru, why_en = {
+        "npm-missing": ("при установке calhub не нашлась программа npm", "npm was not found"),
+        "skipped": ("при установке был задан CALHUB_SKIP_NPM", "CALHUB_SKIP_NPM was set"),
+        "failed": ("npm не смог скачать Chart.js", "npm could not fetch Chart.js"),
+    }.get(charts_missing_reason(), ("Chart.js не скачан при сборке", "Chart.js was not fetched"))
+    return (
+        f"Графики отчётов (Chart.js) не установлены: {why_ru}; отчёты показываются "
+        "таблицами. Установите npm (apt-get install npm) и переустановите calhub. / "
+        f"The reports' charts (Chart.js) are not installed: {why_en} when calhub was "
+        "installed; the reports show tables. Install npm (apt-get install npm) and reinstall "
+        "calhub."
     )
 
 

@@ -19,9 +19,12 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
 from calhub.engine import Occurrence
+from calhub.feedback.links import LinkTarget, feedback_keys, form_url
+from calhub.feeds.qr import qr_svg
 from calhub.web import assets, audit, clashes, editor, events, moves
 from calhub.web.auth import current_account, page_login_required
 from calhub.web.context import current_hub, current_runtime
+from calhub.web.feeds import base_url
 from calhub.web.storage import read_event_text
 
 logger = logging.getLogger(__name__)
@@ -166,10 +169,20 @@ def event() -> ResponseReturnValue:
     records = clashes.records_of_event(
         current_runtime(), account, occurrence.calendar, occurrence.uid, occurrence.recurrence_id
     )
-    template = "event_fragment.html" if request.args.get("fragment") else "event.html"
+    fragment = bool(request.args.get("fragment"))
+    template = "event_fragment.html" if fragment else "event.html"
     history = audit.event_history(account, occurrence.calendar, occurrence.uid)
     # Who may change the calendar may move the event from here (the policy's word).
     movable = current_runtime().policy.may_write_events(account.login, calendar.path)
+    feedback_link = feedback_qr = ""
+    if movable and not fragment and not occurrence.is_blackout and calendar.role != "blackout":
+        # The occurrence's feedback form, with a QR code to print for the room.
+        feedback_link = form_url(
+            base_url(current_runtime()),
+            feedback_keys(hub),
+            LinkTarget(occurrence.calendar, occurrence.uid, occurrence.recurrence_id),
+        )
+        feedback_qr = qr_svg(feedback_link, scale=3)
     return render_template(
         template,
         event=shown,
@@ -179,6 +192,9 @@ def event() -> ResponseReturnValue:
         calendars=events.visible_calendars(hub),
         audience_source=audience_source(occurrence.audience_source),
         move_link=moves.move_url(occurrence) if movable and not occurrence.is_blackout else "",
+        feedback_link=feedback_link,
+        feedback_qr=feedback_qr,
+        feedback_days=current_runtime().settings.feedback.window_days,
         # A series is edited whole (its dates move one by one).
         edit_link=url_for("editor.edit", calendar=occurrence.calendar, uid=occurrence.uid),
         # Where an approval from this event returns to (the dialog's script points it at

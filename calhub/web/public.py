@@ -10,6 +10,9 @@ Who may know what: the page shows what the grade feeds show to anyone. A partner
 ``CLASS:PRIVATE`` or ``CONFIDENTIAL`` event is shown as busy time only (no title, venue or
 partner), and an event in an open hard clash is marked as not settled yet, as the feeds do.
 Blackout periods are left out (they are the school's closed days, not events).
+
+Each grade also lists its events of the last ``[feedback] window_days`` with a link to their
+feedback form (:mod:`calhub.feedback`; private events have none).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from flask.typing import ResponseReturnValue
 from calhub.dav.storage import read_object
 from calhub.engine import Audience
 from calhub.engine.audience import MAX_GRADE, MIN_GRADE
+from calhub.feedback.links import LinkTarget, feedback_keys, form_url
 from calhub.feeds.qr import qr_svg
 from calhub.feeds.scopes import parse_scope
 from calhub.web import clashes, events
@@ -53,6 +57,7 @@ _MODEL_KEY = "calhub_public_model"
 _FOLD = re.compile(r"\r?\n[ \t]")
 _CLASS_KEY = "calhub_public_classes"
 MAX_CLASS_ENTRIES = 50_000
+RECENT_PER_GRADE = 10
 _model_lock = threading.Lock()
 
 
@@ -71,6 +76,8 @@ class GradeSection:
     feed_url: str
     webcal_url: str
     qr: str
+    # Events of the last ``[feedback] window_days`` with the link to their feedback form.
+    recent: tuple[tuple[PublicEvent, str], ...] = ()
 
     @property
     def count(self) -> int:
@@ -145,6 +152,24 @@ def _private_events(runtime: Runtime, keys: set[tuple[str, str]]) -> set[tuple[s
     return private
 
 
+def _recent(runtime: Runtime) -> list[Occurrence]:
+    """Events whose feedback form is open now (started, and ended at most ``[feedback]
+    window_days`` ago), the latest first."""
+    now = dt.datetime.now(dt.UTC)
+    window = dt.timedelta(days=runtime.settings.feedback.window_days)
+    calendars = runtime.policy.readable_calendars()
+    found = [
+        o
+        for o in runtime.index.overlapping(now - window - dt.timedelta(days=7), now)
+        if o.calendar in calendars
+        and not o.is_blackout
+        and calendars[o.calendar].role != "blackout"
+        and o.start <= now <= o.end + window
+    ]
+    found.sort(key=lambda o: (o.start, o.summary), reverse=True)
+    return found
+
+
 def _build_model(runtime: Runtime, key: tuple[str, str, str, str]) -> PublicModel:
     settings = runtime.settings
     hub = current_hub()
@@ -162,7 +187,10 @@ def _build_model(runtime: Runtime, key: tuple[str, str, str, str]) -> PublicMode
     for severity, approved, occurrences, _rule in runtime.records.instances_between(start, end):
         if severity == "hard" and not approved:
             unsettled.update(clashes.occurrence_key(o) for o in occurrences)
-    private = _private_events(runtime, {o.event_key for o in shown})
+    recent = _recent(runtime)
+    private = _private_events(runtime, {o.event_key for o in shown} | {o.event_key for o in recent})
+    keys = feedback_keys(hub)
+    base = base_url(runtime)
     tz = events.zone(hub)
     sections = []
     for grade in GRADES:
@@ -174,6 +202,14 @@ def _build_model(runtime: Runtime, key: tuple[str, str, str, str]) -> PublicMode
             item = PublicEvent(o, calendars[o.calendar], o.event_key in private, o.key in unsettled)
             days.setdefault(o.start.astimezone(tz).date(), []).append(item)
         https, webcal = _grade_urls(runtime, grade)
+        rated = tuple(
+            (
+                PublicEvent(o, calendars[o.calendar], False, False),
+                form_url(base, keys, LinkTarget(o.calendar, o.uid, o.recurrence_id)),
+            )
+            for o in recent
+            if o.audience.intersects(wanted) and o.event_key not in private
+        )[:RECENT_PER_GRADE]
         sections.append(
             GradeSection(
                 grade=grade,
@@ -181,6 +217,7 @@ def _build_model(runtime: Runtime, key: tuple[str, str, str, str]) -> PublicMode
                 feed_url=https,
                 webcal_url=webcal,
                 qr=qr_svg(webcal),
+                recent=rated,
             )
         )
     return PublicModel(key, settings, tuple(sections), today, last - dt.timedelta(days=1))
@@ -246,4 +283,50 @@ def grade_feed(grade: int) -> ResponseReturnValue:
     response = feed_response(
         runtime, scope, f"grade-{grade}.ics", cache_control=f"public, max-age={MAX_AGE}"
     )
+    return public_headers(response)
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerProjects:
+    name: str
+    description: str
+    projects: tuple[str, ...]
+    audience: str  # the grades its events are for by default ("" : whole school)
+    color: str
+
+
+def partner_projects(settings: Settings) -> list[PartnerProjects]:
+    """The active partners, by name, with what ``calhub partner edit`` gave them."""
+    found = []
+    parser = current_runtime().parts.parser
+    for calendar in sorted(settings.partners, key=lambda c: c.name.casefold()):
+        if calendar.archived:
+            continue
+        audience = parser.parse(calendar.audience) if calendar.audience else None
+        found.append(
+            PartnerProjects(
+                name=calendar.name,
+                description=calendar.description,
+                projects=calendar.projects,
+                audience=audience.label() if audience is not None else "",
+                color=calendar.color,
+            )
+        )
+    return found
+
+
+@bp.get("/public/projects")
+def projects() -> ResponseReturnValue:
+    """The school's partners and their joint projects, for the school's website."""
+    runtime = current_runtime()
+    _enabled_or_404(runtime)
+    response = current_app.make_response(
+        render_template(
+            "public_projects.html",
+            partners=partner_projects(runtime.settings),
+            school=runtime.settings.school,
+        )
+    )
+    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+    response.vary.add("Accept-Language")
     return public_headers(response)

@@ -9,13 +9,10 @@ whatever credentials come with it), and one limiter for every way to sign in.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import ipaddress
 import logging
-import os
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +20,7 @@ from flask import Flask, Request, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from calhub.errors import CalhubError
+from calhub.hub.keyfiles import load_or_create_key
 
 logger = logging.getLogger(__name__)
 
@@ -43,32 +40,8 @@ UPLOAD_PATHS = frozenset({"/import"})
 
 
 def load_or_create_secret(data_dir: Path) -> bytes:
-    """The hub's session-signing key: created once (0600) in the data dir, then reused.
-
-    Several server processes may start at once on one data dir; ``O_EXCL`` makes exactly
-    one of them write the key and the others read it.
-    """
-    path = data_dir / SECRET_NAME
-    for _ in range(50):
-        with contextlib.suppress(FileNotFoundError):
-            key = path.read_bytes().strip()
-            if len(key) >= 32:
-                return key
-            # Empty: another process is between creating and writing it.
-            time.sleep(0.02)
-            continue
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            continue
-        key = secrets.token_hex(32).encode()
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key + b"\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        logger.info("Created the web session key %s", path)
-        return key
-    raise CalhubError(f"{path} stays empty; remove it and restart the hub")
+    """The hub's session-signing key: created once (0600) in the data dir, then reused."""
+    return load_or_create_key(data_dir / SECRET_NAME)
 
 
 # -- behind a proxy ----------------------------------------------------------------------

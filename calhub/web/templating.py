@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from jinja2 import DictLoader
 
 from calhub.store.record_types import ClashRecord, HistoryEntry
-from calhub.web import assets, audit, clashes, i18n
+from calhub.web import assets, audit, clashes, feedback, i18n
 from calhub.web.auth import current_account
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.security import CSRF_FIELD, csp_nonce, csrf_token
@@ -153,12 +153,14 @@ def capfirst(text: str) -> str:
 
 def _context() -> dict[str, Any]:
     account = current_account()
-    open_clashes = 0
+    open_clashes = pending_feedback = 0
     if account is not None:
         open_clashes = clashes.open_count(current_runtime(), account)
+        pending_feedback = feedback.pending_count(account)
     return {
         "account": account,
         "open_clashes": open_clashes,
+        "pending_feedback": pending_feedback,
         "school": current_hub().settings.school,
         "hub_timezone": current_hub().settings.timezone,
         "current_path": request.full_path if request.query_string else request.path,
