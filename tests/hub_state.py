@@ -3,9 +3,10 @@ upgrades and restores (tests/test_data_format.py, tests/test_cli_restore.py).
 
 ``populate`` gives a stopped hub with events in three calendars, an approved clash, a move
 request's notices in the outbox, a feed token, an e-mail address on an account, a
-changed setting, a feedback answer with its comment, a partner's survey and the feedback
-links' key. ``kept`` reads back what must survive: every stored event's text, the
-accounts and the config as files, and every row of hub.sqlite (its SQL dump).
+changed setting, a feedback answer with its comment, a partner's survey, the feedback
+links' key and the audit log of all of it. ``kept`` reads back what must survive: every
+stored event's text, the accounts and the config as files, and every row of hub.sqlite
+(its SQL dump).
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ def kept(root: Path) -> dict[str, Any]:
         "feed_tokens",
         "feedback_answers",
         "surveys",
+        "audit_log",
     ):
         assert f'INSERT INTO "{table}"' in rows, f"no row in {table}"
     assert (

@@ -13,6 +13,7 @@ from calhub.engine import RULE_NAMES
 from calhub.engine.rules import registry
 from calhub.hub import configfile
 from calhub.hub.settings import (
+    AUDIT_SCHEMA,
     CALENDAR_SCHEMA,
     HUB_SCHEMA,
     RECORDS_SCHEMA,
@@ -44,6 +45,7 @@ def rule_section(rule: str) -> str:
         *RULE_SCHEMA,
         *RECORDS_SCHEMA,
         *SOURCES_SCHEMA,
+        *AUDIT_SCHEMA,
         *REPORTS_SCHEMA,
     ],
 )

@@ -272,6 +272,22 @@ def test_report_rows(policy: Policy, login: str) -> None:
     assert (policy.report_scope(who), rows) == REPORTS[login]
 
 
+# The audit log: (scope, may read the history of an event of bfu, kgtu, school, blackout)
+AUDIT = {
+    "bfu": (frozenset({"bfu"}), (True, False, False, False)),
+    "kgtu": (frozenset({"kgtu"}), (False, True, False, False)),
+    "coordinator": (None, (True, True, True, True)),
+}
+
+
+@pytest.mark.parametrize("login", sorted(AUDIT))
+def test_audit_log(policy: Policy, login: str) -> None:
+    who = account(policy, login)
+    calendars = ("bfu", "kgtu", "school", "blackout")
+    seen = tuple(policy.can_see_audit_of(who, c) for c in calendars)
+    assert (policy.audit_scope(who), seen) == AUDIT[login]
+
+
 def test_readable_and_own_calendars(policy: Policy) -> None:
     assert sorted(policy.readable_calendars()) == ["bfu", "blackout", "kgtu", "school"]
     own = {

@@ -35,6 +35,7 @@ def data_option() -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     from calhub.cli import (
         account,
+        audit,
         backup,
         conflicts,
         export,
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         report,
         notify,
         source,
+        audit,
         feedback,
     ):
         module.register(subparsers, common)

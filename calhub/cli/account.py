@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from calhub.cli.common import open_hub
+from calhub.cli.common import audit_decision, open_hub
 from calhub.hub.accounts import LANGUAGES, NOTIFY_MODES
 
 
@@ -41,6 +41,12 @@ def run_edit(args: argparse.Namespace) -> int:
     hub = open_hub(args)
     account = hub.accounts.edit(
         args.login, email=args.email, language=args.language, notify=args.notify
+    )
+    audit_decision(
+        hub,
+        "account-changed",
+        f"account {account.login}: e-mail {account.email or '-'}, language {account.language}, "
+        f"notify {account.notify}",
     )
     print(
         f"Account {account.login!r}: e-mail {account.email or '(none)'}, "

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import getpass
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+from calhub.dav.actor import Actor, acting
 from calhub.dav.maintenance import open_runtime
 from calhub.dav.upgrade import upgrade
 from calhub.errors import UserError
 from calhub.hub import Hub, resolve_data_dir
 from calhub.hub.accounts import check_password_strength, generate_password
 from calhub.runtime import Runtime
+from calhub.store.audit import AuditLog, Origin, decision
 
 
 def data_dir(args: argparse.Namespace) -> Path:
@@ -30,6 +35,32 @@ def open_hub(args: argparse.Namespace) -> Hub:
 def runtime_of(args: argparse.Namespace) -> Runtime:
     """The hub named by ``--data`` at work: its stores and engine, for one command."""
     return open_runtime(open_hub(args))
+
+
+def cli_login() -> str:
+    """Who runs a command, for the audit log: ``cli:<system user>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid (a container's bare user)
+        return "cli"
+
+
+@contextlib.contextmanager
+def cli_actor(via: str = "cli", note: str = "") -> Iterator[Actor]:
+    """Writes inside are this command's, for the audit log."""
+    with acting(cli_login(), "", via, note) as actor:
+        yield actor
+
+
+def audit_decision(hub: Hub, action: str, subject: str, calendar: str = "") -> None:
+    """The audit entry of a command's change to accounts or partners (never a password)."""
+    log = AuditLog(hub.paths.hub_db)
+    try:
+        log.record(
+            [decision(cli_login(), action, Origin("", "cli"), calendar=calendar, subject=subject)]
+        )
+    finally:
+        log.close()
 
 
 def read_password(from_stdin: bool) -> tuple[str, bool]:

@@ -16,6 +16,7 @@ import zoneinfo
 from calhub.cli.common import runtime_of
 from calhub.errors import UserError
 from calhub.feeds.tokens import FALLBACK_BASE_URL, create_feed
+from calhub.store.audit import Origin
 from calhub.store.feeds import FeedToken
 
 CREATED_BY = "cli"
@@ -64,7 +65,9 @@ def run_create(args: argparse.Namespace) -> int:
     fallback = not base_url
     if fallback:
         base_url = FALLBACK_BASE_URL
-    created = create_feed(runtime, args.scope, args.name, CREATED_BY, base_url)
+    created = create_feed(
+        runtime, args.scope, args.name, CREATED_BY, base_url, origin=Origin("", "cli")
+    )
     if fallback:
         print(
             f"calhub: внимание: адрес хаба не задан, адреса лент начинаются с {base_url}; "
@@ -154,7 +157,7 @@ def _no_such_feed(feed_id: int, feed: FeedToken | None, zone: zoneinfo.ZoneInfo)
 def run_revoke(args: argparse.Namespace) -> int:
     runtime = runtime_of(args)
     feed_id = _feed_id(args.id)
-    if not runtime.feeds.revoke(feed_id, CREATED_BY):
+    if not runtime.feeds.revoke(feed_id, CREATED_BY, origin=Origin("", "cli")):
         zone = zoneinfo.ZoneInfo(runtime.settings.timezone)
         raise _no_such_feed(feed_id, runtime.feeds.get(feed_id), zone)
     feed = runtime.feeds.get(feed_id)

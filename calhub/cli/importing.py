@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from calhub.cli.common import runtime_of
+from calhub.cli.common import cli_actor, runtime_of
 from calhub.errors import UserError
 from calhub.exchange.columns import MAPPING_MAX_BYTES, Mapping_, mapping_from_bytes
 from calhub.exchange.importing import ImportOptions, ImportReport, run_import
@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.file)
     runtime = runtime_of(args)
     try:
-        report = run_import(runtime, _read(path, options.limits), path.name, options)
+        with cli_actor("import", path.name):
+            report = run_import(runtime, _read(path, options.limits), path.name, options)
     except SheetError as error:
         # A file that is no readable sheet is a refused import (status 1), said as such.
         report = ImportReport(file=path.name, source="", dry_run=args.dry_run)

@@ -11,7 +11,7 @@ import argparse
 import logging
 from collections.abc import Mapping
 
-from calhub.cli.common import open_hub, read_password
+from calhub.cli.common import audit_decision, open_hub, read_password
 from calhub.dav import calendars
 from calhub.dav.maintenance import open_runtime
 from calhub.errors import UserError
@@ -171,6 +171,7 @@ def run_add(args: argparse.Namespace) -> int:
     configfile.save_document(hub.root, document)
     calendars.provision(open_runtime(hub), calendar)
     hub.accounts.add(calendar.id, "partner", calendar.name, password, email=email)
+    audit_decision(hub, "account-added", f"partner {calendar.id} «{calendar.name}»", calendar.id)
     print(f"Added partner {calendar.id!r} ({calendar.name}); calendar /dav{calendar.path}")
     print(f"Login: {calendar.id}")
     if generated:
@@ -261,6 +262,7 @@ def run_passwd(args: argparse.Namespace) -> int:
         hub.accounts.set_password(calendar.id, password)
     # Whoever had the old password may have signed in with it: end those web sessions too.
     open_runtime(hub).sessions.bump(calendar.id)
+    audit_decision(hub, "account-changed", f"partner {calendar.id}: new password", calendar.id)
     print(f"New password set for {calendar.id!r}; apps using the old one will be asked again.")
     print("Every web sign-in of this login has ended.")
     if generated:
@@ -281,6 +283,7 @@ def run_remove(args: argparse.Namespace) -> int:
     configfile.set_calendar_key(document, calendar.id, "archived", True)
     configfile.save_document(hub.root, document)
     target = calendars.archive(open_runtime(hub), calendar)
+    audit_decision(hub, "account-removed", f"partner {calendar.id}: calendar archived", calendar.id)
     print(f"Removed partner {calendar.id!r}: its login no longer works.")
     if target is not None:
         print(f"Its calendar was archived, not deleted: {target}")

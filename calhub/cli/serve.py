@@ -8,14 +8,17 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from calhub.audit.rotation import AuditRotation
 from calhub.cli import handle_cli_error
-from calhub.cli.common import open_hub
+from calhub.cli.common import data_dir
 from calhub.cli.preload import import_everything
 from calhub.dav.upgrade import upgrade
 from calhub.hub import Hub, HubPaths, dataformat
 from calhub.notify.worker import Notifier
 from calhub.runtime import Runtime
 from calhub.server import http as server
+from calhub.server import logs
+from calhub.server.logs import FORMATS
 from calhub.server.workers import MAX_WORKERS, serve_workers
 from calhub.sources.scheduler import Scheduler
 
@@ -67,6 +70,13 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
         type=_threads,
         default=None,
         help="worker threads (default: [server] threads in calhub.toml, 8)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default=None,
+        help="text lines, or json: one JSON object per line for journald and log shippers "
+        "(default: [server] log_format in calhub.toml, text)",
     )
     parser.add_argument(
         "--workers",
@@ -124,12 +134,16 @@ def start_notifier(runtime: Runtime, url: str) -> Callable[[], None]:
 
 
 def start_background(runtime: Runtime, url: str) -> Callable[[], None]:
-    """The threads beside the server's: the notification sender and the sources' scheduler."""
+    """The threads beside the server's: the notification sender, the sources' scheduler and
+    the audit log's rotation."""
     stop_notifier = start_notifier(runtime, url)
     scheduler = Scheduler(runtime)
     scheduler.start()
+    rotation = AuditRotation(runtime)
+    rotation.start()
 
     def stop() -> None:
+        rotation.stop()
         scheduler.stop()
         stop_notifier()
 
@@ -137,6 +151,8 @@ def start_background(runtime: Runtime, url: str) -> Callable[[], None]:
 
 
 def _serve(hub: Hub, args: argparse.Namespace, on_ready: Callable[[str], None]) -> int:
+    log_format = args.log_format or hub.settings.server.log_format
+    logs.use_format(log_format, with_process=args.workers > 1)
     import_everything()
     start_up_warnings()
     if hub.needs_upgrade:
@@ -144,7 +160,6 @@ def _serve(hub: Hub, args: argparse.Namespace, on_ready: Callable[[str], None]) 
     # Held shared while serving: a restore or an upgrade waits for the server to stop.
     with dataformat.format_lock(hub.root, shared=True):
         if args.workers > 1:
-            _log_process_ids()
             return serve_workers(
                 hub,
                 args.host,
@@ -161,17 +176,12 @@ def _serve(hub: Hub, args: argparse.Namespace, on_ready: Callable[[str], None]) 
     return 0
 
 
-def _log_process_ids() -> None:
-    """With several workers every log line names its process (the supervisor's or a
-    worker's), so an access line can be told from which worker it came."""
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
-        )
-
-
 def run_serve(args: argparse.Namespace) -> int:
-    hub = open_hub(args)
+    if args.log_format:
+        # Before the hub is opened: an upgrade's messages are in the chosen format too.
+        logs.use_format(args.log_format, with_process=args.workers > 1)
+    # _serve upgrades an older directory (a backup first), once the log format is set.
+    hub = Hub(data_dir(args))
     return _serve(hub, args, announce)
 
 
@@ -271,6 +281,8 @@ def add_demo_feedback(runtime: Runtime, start: dt.date, today: dt.date) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    if args.log_format:
+        logs.use_format(args.log_format, with_process=args.workers > 1)
     root = Path(args.data or DEMO_DIR).absolute()
     if (root / "calhub.toml").exists():
         print(f"Reusing the demo hub in {root}")

@@ -16,6 +16,7 @@ from calhub.cli.common import runtime_of
 from calhub.errors import UserError
 from calhub.sources.manage import NewSource, add_source, parse_every, remove_source
 from calhub.sources.sync import sync_source
+from calhub.store.audit import Origin
 from calhub.store.sources import KINDS, Source
 
 CREATED_BY = "cli"
@@ -92,7 +93,7 @@ def run_add(args: argparse.Namespace) -> int:
         password_cmd=args.password_cmd,
         every_seconds=parse_every(args.every),
     )
-    source = add_source(runtime, new, CREATED_BY)
+    source = add_source(runtime, new, CREATED_BY, origin=Origin("", "cli"))
     if args.json:
         print(json.dumps(source.as_json(), ensure_ascii=False))
         return 0
@@ -176,7 +177,9 @@ def run_sync(args: argparse.Namespace) -> int:
 
 def run_remove(args: argparse.Namespace) -> int:
     runtime = runtime_of(args)
-    source, removed = remove_source(runtime, _source_id(args.id))
+    source, removed = remove_source(
+        runtime, _source_id(args.id), CREATED_BY, origin=Origin("", "cli")
+    )
     if args.json:
         print(json.dumps({"id": source.id, "removed_events": removed}))
         return 0

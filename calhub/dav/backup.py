@@ -9,9 +9,9 @@ What is in it: ``calhub.toml`` (the settings), ``accounts.json``, ``calhub-forma
 ``storage/`` (every event), ``archive/`` (removed partners' calendars) and every other entry
 of the data directory but the caches, and ``hub.sqlite`` copied whole: clash records and
 approvals, history, refused writes, feed tokens, the outbox and its notices, move requests,
-sign-in counters, sessions, feedback answers and partners' surveys; the keys
-``web-secret.key`` and ``feedback-secret.key`` go as entries of the data directory. A
-store that keeps its tables in hub.sqlite (as the mirrored sources will,
+sign-in counters, sessions, feedback answers and partners' surveys, the audit log; the
+keys ``web-secret.key`` and ``feedback-secret.key`` go as entries of the data directory. A
+store that keeps its tables in hub.sqlite (as the mirrored sources do,
 ``calhub.store.sources``) is in the backup with nothing to add here; a store
 with a file of its own must be added below, or it is left out only if it is a cache
 (then list it in ``_is_cache_or_live_database``).

@@ -30,6 +30,7 @@ from radicale import item as radicale_item
 from radicale import storage as radicale_storage
 
 from calhub.dav import locking
+from calhub.dav.actor import Actor, acting, current_actor
 from calhub.dav.edit import _item
 from calhub.dav.maintenance import sound_index
 from calhub.dav.plugins.storage import Storage as HubStorage
@@ -112,7 +113,13 @@ def write_batch(
     storage = open_storage(runtime)
     if not isinstance(storage, HubStorage):
         raise TypeError("the hub's storage plugin is not configured")  # a wiring fault
-    with storage.acquire_lock("w", login):
+    # The audit entries name the caller announced (the website's coordinator, the CLI's
+    # user), else ``login``.
+    actor = current_actor() or Actor(login, "", "import")
+    with (
+        acting(actor.login, actor.address, actor.via, actor.note),
+        storage.acquire_lock("w", login),
+    ):
         # Checked here, under the lock, and rebuilt now if damaged: later in the batch,
         # damage raises instead (a rebuild from inside would wait for this very lock).
         sound_index(runtime)
@@ -158,6 +165,8 @@ def _apply(
             result.refused.append((put, refusal))
             if atomic:
                 _undo(runtime, collections, done)
+                # Storage is as the batch found it: no audit entries for what was undone.
+                storage.hooks.forget_audit()
                 result.undone = True
                 return result
             continue

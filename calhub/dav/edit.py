@@ -16,6 +16,7 @@ plugin asks.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 from radicale import item as radicale_item
 from radicale import storage as radicale_storage
 
+from calhub.dav.actor import acting, current_actor
 from calhub.dav.eventtext import (
     EventFields,
     OccurrenceGone,
@@ -185,11 +187,19 @@ def create_event(
     _check_times(fields.start, fields.end)
     _check_rights(runtime, login, calendar)
     uid, text = new_event_text(fields, runtime.parts.config.zone)
-    with storage.acquire_lock("w", login):
+    with _as_writer(login), storage.acquire_lock("w", login):
         collection = _collection(storage, calendar)
         uploaded = collection.upload(f"{uid}.ics", _item(runtime, calendar, text))
     logger.info("%s created %s/%s on the website", login, calendar.id, uid)
     return Saved(uid=uid, etag=str(uploaded[0].etag))
+
+
+def _as_writer(login: str) -> contextlib.AbstractContextManager[object]:
+    """The audit log's writer: the one the website announced (with the client's address,
+    ``calhub.web.acting``), else ``login`` on the website."""
+    if current_actor() is not None:
+        return contextlib.nullcontext()
+    return acting(login, "", "web")
 
 
 def _check_times(start: dt.datetime, end: dt.datetime) -> None:
@@ -225,7 +235,7 @@ def _rewrite(
 ) -> Saved:
     """Read the stored object under the write lock, change its text, store it again."""
     _check_rights(runtime, login, calendar)
-    with storage.acquire_lock("w", login):
+    with _as_writer(login), storage.acquire_lock("w", login):
         collection = _collection(storage, calendar)
         href = runtime.index.href_of(calendar.id, uid)
         stored = next(iter(collection.get_multi([href])), (href, None))[1] if href else None

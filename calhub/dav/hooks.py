@@ -20,9 +20,9 @@ import functools
 import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
-from calhub.dav import known, locking
+from calhub.dav import auditing, known, locking
 from calhub.dav.history import HistoryBook
 from calhub.dav.indexing import Indexer
 from calhub.dav.maintenance import recovering
@@ -31,6 +31,8 @@ from calhub.dav.mirror import refusal as mirror_refusal
 from calhub.dav.refusal import WriteRefused
 from calhub.engine import Clash, IntervalIndex, Occurrence
 from calhub.engine.index import NO_NARROWING, CountingLookup, Narrowing
+from calhub.engine.parser import resolve_audience
+from calhub.store.audit import EventSummary, NewEntry
 from calhub.store.index import IndexCorrupt, IndexedItem, IndexLookup
 
 if TYPE_CHECKING:
@@ -48,6 +50,18 @@ Pending = tuple[str, str, list[Occurrence]]  # (calendar id, href, occurrences)
 # The occurrences a write was checked with, from before_item_write to after_item_write of
 # the same request: expanding an object twice per PUT would double its cost.
 _pending: ContextVar[Pending | None] = ContextVar("calhub_pending_write", default=None)
+
+# What the audit entry of a write says the event was before it: (calendar id, href, the
+# event before, the calendar it is moved from or ""), from before_item_write to after.
+_before: ContextVar[tuple[str, str, EventSummary | None, str] | None] = ContextVar(
+    "calhub_audit_before", default=None
+)
+# The event a delete removes, (calendar id, href, uid, the event), from before_item_delete
+# to after_item_delete; and whether the writes inside are a MOVE's (its delete is no delete).
+_deleting: ContextVar[tuple[str, str, str, EventSummary | None] | None] = ContextVar(
+    "calhub_audit_deleting", default=None
+)
+_moving: ContextVar[bool] = ContextVar("calhub_audit_moving", default=False)
 
 Deferred = tuple[str, str, "IndexedItem", list[Occurrence]]  # (calendar id, href, row, occ.)
 # The index rows of a batch of writes (WriteHooks.one_transaction), written together at its
@@ -111,6 +125,7 @@ class _Batch:
         # caller checked them
         self.expected: dict[tuple[str, str], tuple[Item, Sequence[Occurrence]]] = {}
         self.events: set[Event] = set()  # whose clash records are to be brought up to date
+        self.audit: list[NewEntry] = []  # the writes' audit entries, written at its end
 
 
 class WriteHooks:
@@ -134,9 +149,47 @@ class WriteHooks:
         try:
             yield
         finally:
-            events, self._batch = self._batch.events, None
-            if events:
-                self._refresh_records(events)
+            batch, self._batch = self._batch, None
+            if batch.events:
+                self._refresh_records(batch.events)
+            if batch.audit:
+                auditing.record(self.runtime, auditing.collapse(batch.audit))
+
+    def forget_audit(self) -> None:
+        """In a batch: its writes so far are undone (a refused import): no entries for them."""
+        if self._batch is not None:
+            self._batch.audit.clear()
+
+    @contextlib.contextmanager
+    def moving(self) -> Iterator[None]:
+        """The writes inside are one MOVE: one audit entry, ``moved``, not a delete."""
+        token = _moving.set(True)
+        try:
+            yield
+        finally:
+            _moving.reset(token)
+
+    def _audit(self, entry: NewEntry) -> None:
+        if self._batch is not None:
+            self._batch.audit.append(entry)
+        else:
+            auditing.record(self.runtime, [entry])
+
+    def _summary_text(self, calendar: CalendarSettings, item: Item) -> EventSummary | None:
+        """The event from its text (no occurrence in the index's horizon), its audience as
+        the engine reads it."""
+        parser = self.runtime.parts.parser
+        default = parser.parse(calendar.audience) if calendar.audience else None
+
+        def audience(component: Any) -> str:
+            return resolve_audience(component, parser, default)[0].label()
+
+        return auditing.summarize_text(item.serialize(), audience)
+
+    def _summary_of(self, event: Event) -> EventSummary | None:
+        """The event as the index holds it (before a write changes it)."""
+        first, count = self.runtime.index.first_of(*event)
+        return None if first is None else auditing.summary_of(first, count)
 
     def expect(
         self, calendar_id: str, href: str, item: Item, occurrences: Sequence[Occurrence]
@@ -175,9 +228,14 @@ class WriteHooks:
         calendar = self.indexer.hub_calendar(collection.path)
         if calendar is None:
             return
-        self._check_mirrored(collection, href, item.serialize())
+        old = self._check_mirrored(collection, href, item.serialize())
         occurrences = self._expanded(calendar, href, item)
         _pending.set((calendar.id, href, occurrences))
+        before = self._summary_of(moved_from or (calendar.id, item.uid))
+        if before is None:
+            previous = item if moved_from else old
+            before = None if previous is None else self._summary_text(calendar, previous)
+        _before.set((calendar.id, href, before, moved_from[0] if moved_from else ""))
         # A mirrored event is checked in record mode whatever the calendar's policy: the
         # clash is recorded, the copy of what the partner already published is kept.
         if calendar.policy != "reject" or mirroring() is not None:
@@ -189,9 +247,11 @@ class WriteHooks:
         clashes = self.runtime.parts.engine.check(occurrences, lookup)
         self._refuse_new_hard(clashes, replaced)
 
-    def _check_mirrored(self, collection: BaseCollection, href: str, text: str | None) -> None:
+    def _check_mirrored(
+        self, collection: BaseCollection, href: str, text: str | None
+    ) -> Item | None:
         """Refuse a write or delete of a mirrored event by anyone but its mirror, and a
-        write by the mirror over anything but its own events."""
+        write by the mirror over anything but its own events; returns the stored item."""
         writer = mirroring()
         marked = None if text is None else source_of(text)
         if writer is None and marked is not None:
@@ -202,23 +262,52 @@ class WriteHooks:
             # A client over a mirrored event, or the mirror over a local event or another
             # source's (calhub.sources leaves those out; this holds it for any caller).
             raise mirror_refusal(self.runtime, before if before is not None else writer or 0)
+        return old
 
     @_under_lock
     def before_item_delete(self, collection: BaseCollection, href: str) -> None:
-        if self.indexer.hub_calendar(collection.path) is None:
-            return
-        self._check_mirrored(collection, href, None)
-
-    @_under_lock
-    def after_item_write(self, collection: BaseCollection, href: str, item: Item) -> None:
         calendar = self.indexer.hub_calendar(collection.path)
         if calendar is None:
             return
-        if self.indexer.ensure_calendar(calendar, collection):
-            self._refresh({(calendar.id, item.uid)})
+        old = self._check_mirrored(collection, href, None)
+        if old is not None:
+            before = self._summary_of((calendar.id, old.uid))
+            if before is None:
+                before = self._summary_text(calendar, old)
+            _deleting.set((calendar.id, href, old.uid, before))
+
+    def after_item_write(self, collection: BaseCollection, href: str, item: Item) -> None:
+        occurrences = self._after_item_write(collection, href, item)
+        if occurrences is None:
             return
+        # Last, once the event is stored, indexed and its clashes recorded: see
+        # calhub.dav.auditing for what a failure here means.
+        calendar_path = collection.path
+        calendar = self.indexer.hub_calendar(calendar_path)
+        assert calendar is not None
+        noted = _before.get()
+        _before.set(None)
+        before, moved_from = None, ""
+        if noted is not None and noted[:2] == (calendar.id, href):
+            before, moved_from = noted[2], noted[3]
+        action = "moved" if moved_from else "created" if before is None else "changed"
+        after = auditing.summarize(occurrences) or self._summary_text(calendar, item)
+        self._audit(auditing.event_entry(action, calendar.id, item.uid, before, after, moved_from))
+
+    @_under_lock
+    def _after_item_write(
+        self, collection: BaseCollection, href: str, item: Item
+    ) -> list[Occurrence] | None:
+        """The index and the clash records of a stored write; its occurrences (None: not
+        a hub calendar)."""
+        calendar = self.indexer.hub_calendar(collection.path)
+        if calendar is None:
+            return None
         pending = _pending.get()
         _pending.set(None)
+        if self.indexer.ensure_calendar(calendar, collection):
+            self._refresh({(calendar.id, item.uid)})
+            return self.runtime.index.occurrences_of(calendar.id, item.uid)
         if pending is not None and pending[:2] == (calendar.id, href):
             occurrences = pending[2]
         else:
@@ -227,7 +316,7 @@ class WriteHooks:
         deferred = _deferred.get()
         if deferred is not None:
             deferred.append((calendar.id, href, row, occurrences))
-            return
+            return occurrences
         index = self.runtime.index
         with index.transaction() as db:
             index.mark_records_pending(db)
@@ -237,6 +326,7 @@ class WriteHooks:
         if old_uid and old_uid != item.uid:
             events.add((calendar.id, old_uid))
         self._refresh(events)
+        return occurrences
 
     @contextlib.contextmanager
     def one_transaction(self) -> Iterator[None]:
@@ -268,8 +358,18 @@ class WriteHooks:
                     events.add((calendar_id, old_uid))
         self._refresh(events)
 
-    @_under_lock
     def after_item_delete(self, collection_path: str, href: str) -> None:
+        calendar = self.indexer.hub_calendar(collection_path)
+        noted = _deleting.get()
+        _deleting.set(None)
+        self._after_item_delete(collection_path, href)
+        if calendar is None or _moving.get():
+            return
+        if noted is not None and noted[:2] == (calendar.id, href):
+            self._audit(auditing.event_entry("deleted", calendar.id, noted[2], noted[3], None))
+
+    @_under_lock
+    def _after_item_delete(self, collection_path: str, href: str) -> None:
         calendar = self.indexer.hub_calendar(collection_path)
         if calendar is None or not self.indexer.fresh(calendar):
             return

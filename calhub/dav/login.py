@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from calhub.dav.actor import acting
 from calhub.dav.request import basic_credentials
 from calhub.runtime.signin import sign_in, too_many_text, wsgi_client_address
 
@@ -48,7 +49,8 @@ class DavLogin:
                 # Not base64, not UTF-8 or no login: nothing to check, and Radicale must
                 # not check what it reads out of it unlimited.
                 return self._answer(start_response, "401 Unauthorized", WRONG_TEXT, CHALLENGE)
-            outcome = sign_in(self.runtime, login, password, wsgi_client_address(environ))
+            address = wsgi_client_address(environ)
+            outcome = sign_in(self.runtime, login, password, address)
             if outcome.retry_after:
                 return self._answer(
                     start_response,
@@ -58,8 +60,10 @@ class DavLogin:
                 )
             if outcome.account is None:
                 return self._answer(start_response, "401 Unauthorized", WRONG_TEXT, CHALLENGE)
-            # Everything below reads the request inside this block, so it sees the verdict.
-            return list(self.app(environ, start_response))
+            # Everything below reads the request inside this block, so it sees the verdict,
+            # and the write hooks see who writes (the audit log, calhub.dav.auditing).
+            with acting(outcome.account.login, address, "caldav"):
+                return list(self.app(environ, start_response))
 
     @staticmethod
     def _answer(

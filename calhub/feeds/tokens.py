@@ -20,6 +20,7 @@ from calhub.hub.settings import check_public_url
 if TYPE_CHECKING:
     from calhub.feeds.scopes import FeedScope
     from calhub.runtime import Runtime
+    from calhub.store.audit import Origin
     from calhub.store.feeds import FeedToken
 
 logger = logging.getLogger(__name__)
@@ -85,13 +86,18 @@ def check_name(name: str) -> str:
 
 
 def create_feed(
-    runtime: Runtime, scope_text: str, name: str, by: str, base_url: str
+    runtime: Runtime,
+    scope_text: str,
+    name: str,
+    by: str,
+    base_url: str,
+    origin: Origin | None = None,
 ) -> CreatedFeed:
     """Check the scope (``UserError`` if wrong), make a token and keep its hash."""
     scope = parse_scope(scope_text, runtime)
     checked_name = check_name(name)
     check_base_url(base_url)  # before a token exists, so a wrong address leaves none behind
-    token, secret = runtime.feeds.create(str(scope), checked_name, by)
+    token, secret = runtime.feeds.create(str(scope), checked_name, by, origin=origin)
     return CreatedFeed(token, scope, secret, feed_address(base_url, secret))
 
 

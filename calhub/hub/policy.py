@@ -31,7 +31,8 @@ On the web and the API:
 - feedback on events: anyone with a signed link answers (``calhub.feedback``); the
   coordinator sees every answer and comment and moderates them, a partner sees its own
   events' ratings and only the comments the coordinator approved; the partners' term
-  surveys are the coordinator's to send and read.
+  surveys are the coordinator's to send and read;
+- the coordinator reads the whole audit log; a partner the history of its own events only.
 
 Radicale permission letters: R/W read/write principal collections, r/w read/write calendars
 and their events, D allows deleting a collection, o forbids replacing a whole calendar with
@@ -256,6 +257,18 @@ class Policy:
     def can_see_refused(account: Account, login: str) -> bool:
         """Whether ``account`` may see a refused write made by ``login``."""
         return account.is_coordinator or login == account.login
+
+    @staticmethod
+    def audit_scope(account: Account) -> frozenset[str] | None:
+        """The calendars whose audit entries ``account`` may read: every entry (None) for
+        the coordinator, the entries of its own calendar's events for a partner (never the
+        decisions, feeds or accounts: those are the coordinator's)."""
+        return None if account.is_coordinator else frozenset({account.login})
+
+    def can_see_audit_of(self, account: Account, calendar: str) -> bool:
+        """Whether ``account`` may read the history of an event of ``calendar``."""
+        scope = self.audit_scope(account)
+        return scope is None or calendar in scope
 
     @staticmethod
     def report_scope(account: Account) -> str | None:

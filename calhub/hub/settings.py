@@ -285,6 +285,23 @@ SERVER_SCHEMA: dict[str, Option] = {
     "idle_timeout": Option(
         60, "Seconds an idle keep-alive connection stays open.", _int_range(1, 3600)
     ),
+    "log_format": Option(
+        "text",
+        "How calhub serve writes its application and access logs: text lines, or json (one "
+        "JSON object per line, for journald and log shippers); serve --log-format overrides it.",
+        _choice(("text", "json")),
+        "text or json",
+    ),
+}
+
+# [audit]: the audit log (calhub.store.audit): who changed which event, who decided what.
+AUDIT_SCHEMA: dict[str, Option] = {
+    "keep_days": Option(
+        730,
+        "Days an audit log entry is kept; older ones are deleted at start, once a day by the "
+        "server, and by calhub audit prune.",
+        _int_range(1, 36_600),
+    ),
 }
 
 
@@ -526,6 +543,7 @@ class ServerSettings:
     proxy_addresses: tuple[str, ...] = SERVER_SCHEMA["proxy_addresses"].default
     request_timeout: int = SERVER_SCHEMA["request_timeout"].default
     idle_timeout: int = SERVER_SCHEMA["idle_timeout"].default
+    log_format: str = SERVER_SCHEMA["log_format"].default
 
 
 CALENDAR_SCHEMA: dict[str, Option] = {
@@ -636,6 +654,7 @@ class Settings:
     calendars: tuple[CalendarSettings, ...]
     groups: Mapping[str, str] = field(default_factory=dict)
     records_retention_days: int = 180
+    audit_keep_days: int = AUDIT_SCHEMA["keep_days"].default
     venue_aliases: Mapping[str, str] = field(default_factory=dict)
     rules: Mapping[str, RuleConfig] = field(default_factory=dict)
     max_components_per_object: int = MAX_COMPONENTS
@@ -749,6 +768,7 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
         "venues",
         "rules",
         "records",
+        "audit",
         "server",
         "public",
         "schedule",
@@ -762,6 +782,7 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
         raise ConfigError(str(path), unknown[0], "is not a known section", ", ".join(sorted(known)))
     hub = _read_table(path, "hub", document.get("hub", {}), HUB_SCHEMA)
     records = _read_table(path, "records", document.get("records", {}), RECORDS_SCHEMA)
+    audit = _read_table(path, "audit", document.get("audit", {}), AUDIT_SCHEMA)
     public = _read_table(path, "public", document.get("public", {}), PUBLIC_SCHEMA)
     raw_calendars = document.get("calendars", [])
     if not isinstance(raw_calendars, list):
@@ -794,6 +815,7 @@ def parse_settings(path: Path, document: Mapping[str, Any]) -> Settings:
         ),
         rules=_read_rules(path, document.get("rules", {})),
         records_retention_days=records["retention_days"],
+        audit_keep_days=audit["keep_days"],
         server=ServerSettings(
             **_read_table(path, "server", document.get("server", {}), SERVER_SCHEMA)
         ),

@@ -9,7 +9,8 @@ needs and nothing passes through one class:
   settings change (:mod:`calhub.runtime.parts`);
 - ``runtime.index``, ``runtime.records``, ``runtime.refused``, ``runtime.logins``,
   ``runtime.sessions``, ``runtime.feeds``, ``runtime.outbox``,
-  ``runtime.sources``, ``runtime.feedback``: the stores on the data directory
+  ``runtime.sources``, ``runtime.feedback``, ``runtime.audit``: the stores on the data
+  directory
   (:mod:`calhub.store`), opened on first use;
 - ``runtime.clashes``: keeping the clash records in step with the index
   (:mod:`calhub.runtime.bookkeeping`);
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING
 from calhub.hub.policy import Policy
 from calhub.runtime.bookkeeping import ClashBook
 from calhub.runtime.parts import EngineParts, build_parts
+from calhub.store.audit import AuditLog
 from calhub.store.feedback import FeedbackStore
 from calhub.store.feeds import FeedTokens
 from calhub.store.index import OccurrenceIndex
@@ -123,6 +125,11 @@ class Runtime:
         return Sources(self.hub.paths.hub_db)
 
     @cached_property
+    def audit(self) -> AuditLog:
+        """Who changed which event and who decided what (hub.sqlite)."""
+        return AuditLog(self.hub.paths.hub_db)
+
+    @cached_property
     def clashes(self) -> ClashBook:
         return ClashBook(self)
 
@@ -141,6 +148,7 @@ class Runtime:
             "feeds",
             "outbox",
             "sources",
+            "audit",
             "feedback",
         ):
             store = self.__dict__.get(name)

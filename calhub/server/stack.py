@@ -14,10 +14,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from calhub.dav.actor import LOGIN_ENVIRON_KEY
 from calhub.dav.app import DAV_PREFIX, build_radicale_app
 from calhub.dav.mirror import DeleteGuard
 from calhub.dav.refusal import CALDAV_NS, error_xml, xml_answer
 from calhub.dav.request import basic_credentials, request_problem
+from calhub.runtime.signin import wsgi_client_address
 
 if TYPE_CHECKING:
     from calhub.hub import Hub
@@ -175,15 +177,19 @@ _SECRET_PATHS = (
     (re.compile(r"^/survey/[^/]*$"), "/survey/<token>"),
     (re.compile(r"^/f/[^/]*$"), "/f/<link>"),
 )
+# Any deeper path below /feeds/ may hold a token too (what a client made of one), but the
+# coordinator's revoke form, which names the feed by its number.
+_FEED_TREE = re.compile(r"^/feeds/(?!\d+/revoke$).")
 
 
 def logged_path(path: str) -> str:
-    """The request path as the access log shows it: UTF-8 text, secrets left out."""
+    """The request path as the access log shows it: UTF-8 text, secrets left out.
+    (The query string is never logged: a client may put anything there.)"""
     text = wsgi_text(path) or path
     for pattern, shown in _SECRET_PATHS:
         if pattern.match(text):
             return shown
-    return text
+    return "/feeds/<hidden>" if _FEED_TREE.match(text) else text
 
 
 def is_event_stream(headers: Iterable[tuple[str, str]]) -> bool:
@@ -270,16 +276,33 @@ class AccessLog:
         environ: Environ, status: str, chunks: list[bytes], started: float, size: int = 0
     ) -> None:
         size += sum(len(chunk) for chunk in chunks)
+        # Behind the local TLS proxy: the client's address it forwarded.
+        remote = wsgi_client_address(environ) or "-"
+        # A web session's login, as the web app found it; else the Basic header's.
+        login = str(environ.get(LOGIN_ENVIRON_KEY) or basic_login(environ))
+        method = str(environ.get("REQUEST_METHOD", "-"))
+        path = str(environ.get("SCRIPT_NAME", "")) + logged_path(environ.get("PATH_INFO", ""))
+        duration = (time.perf_counter() - started) * 1000
+        # The fields again for a JSON log (calhub.server.logs); the text line is the message.
+        fields = {
+            "method": method,
+            "path": path,
+            "status": int(status) if status.isdigit() else status,
+            "bytes": size,
+            "duration_ms": round(duration, 1),
+            "remote": remote,
+            "login": login,
+        }
         access_logger.info(
-            '%s %s "%s %s%s" %s %d %.1fms',
-            environ.get("REMOTE_ADDR", "-"),
-            basic_login(environ),
-            environ.get("REQUEST_METHOD", "-"),
-            environ.get("SCRIPT_NAME", ""),
-            logged_path(environ.get("PATH_INFO", "")),
+            '%s %s "%s %s" %s %d %.1fms',
+            remote,
+            login,
+            method,
+            path,
             status,
             size,
-            (time.perf_counter() - started) * 1000,
+            duration,
+            extra={"access": fields},
         )
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from calhub.errors import UserError
 from calhub.runtime import Runtime
 from calhub.sources.sync import remove_mirrored
+from calhub.store.audit import Origin, decision
 from calhub.store.sources import KINDS, Source
 
 __all__ = ["MIN_EVERY", "NewSource", "add_source", "parse_every", "remove_source"]
@@ -71,7 +72,7 @@ def _check_url(url: str) -> str:
     return url
 
 
-def add_source(runtime: Runtime, new: NewSource, by: str) -> Source:
+def add_source(runtime: Runtime, new: NewSource, by: str, origin: Origin | None = None) -> Source:
     """A new source, due at once; a UserError says what to change."""
     calendar = runtime.settings.calendar(new.partner)
     if calendar is None or calendar.role != "partner" or calendar.archived:
@@ -103,7 +104,7 @@ def add_source(runtime: Runtime, new: NewSource, by: str) -> Source:
         )
     if not MIN_EVERY <= new.every_seconds <= MAX_EVERY:
         raise UserError("The interval is out of range.", hint="Use 1m to 7d, e.g. 15m.")
-    return runtime.sources.add(
+    source = runtime.sources.add(
         calendar=calendar.id,
         url=_check_url(new.url),
         kind=new.kind,
@@ -113,9 +114,25 @@ def add_source(runtime: Runtime, new: NewSource, by: str) -> Source:
         password_env=new.password_env,
         password_cmd=new.password_cmd,
     )
+    _audit(runtime, by, "source-added", source, origin)
+    return source
 
 
-def remove_source(runtime: Runtime, source_id: int) -> tuple[Source, int]:
+def _audit(runtime: Runtime, by: str, action: str, source: Source, origin: Origin | None) -> None:
+    """The entry of a source added or removed: its number, partner and address without the
+    query (a secret address carries its key there), never a credential."""
+    parts = urlsplit(source.url)
+    # No user name or password of the address either, should one have been typed into it.
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    shown = parts._replace(netloc=netloc, query="", fragment="").geturl()
+    subject = f"source {source.id}: {source.calendar} ← {shown}"
+    runtime.audit.record([decision(by, action, origin, calendar=source.calendar, subject=subject)])
+
+
+def remove_source(
+    runtime: Runtime, source_id: int, by: str = "cli", origin: Origin | None = None
+) -> tuple[Source, int]:
     """Remove a source and every event mirrored from it; returns it and how many went."""
     source = runtime.sources.get(source_id)
     if source is None:
@@ -125,5 +142,6 @@ def remove_source(runtime: Runtime, source_id: int) -> tuple[Source, int]:
         )
     removed = remove_mirrored(runtime, source)
     runtime.sources.remove(source_id)
+    _audit(runtime, by, "source-removed", source, origin)
     logger.info("Source %d removed with its %d mirrored events", source_id, removed)
     return source, removed

@@ -21,6 +21,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from calhub.store.audit import SCHEMA as AUDIT_SCHEMA
+from calhub.store.audit import Origin, add_entry, decision
 from calhub.store.sqlitedb import ThreadLocalDatabase, utc_text
 
 logger = logging.getLogger(__name__)
@@ -97,7 +99,9 @@ def _token(row: sqlite3.Row | tuple[object, ...]) -> FeedToken:
 class FeedTokens(ThreadLocalDatabase):
     """The ``feed_tokens`` table of ``hub.sqlite``."""
 
-    SCHEMA = SCHEMA
+    # The audit log's table too: issuing and revoking a feed write their entries in the
+    # same transaction (never the token: only the feed's number, scope and name).
+    SCHEMA = SCHEMA + AUDIT_SCHEMA
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
@@ -107,7 +111,12 @@ class FeedTokens(ThreadLocalDatabase):
         self._touched_lock = threading.Lock()
 
     def create(
-        self, scope: str, name: str, by: str, now: dt.datetime | None = None
+        self,
+        scope: str,
+        name: str,
+        by: str,
+        now: dt.datetime | None = None,
+        origin: Origin | None = None,
     ) -> tuple[FeedToken, str]:
         """A new feed; returns it and its token (the only time the token is known)."""
         secret = secrets.token_urlsafe(TOKEN_BYTES)
@@ -119,6 +128,8 @@ class FeedTokens(ThreadLocalDatabase):
                 (token_hash(secret), scope, name, created, by),
             )
             token_id = int(cursor.lastrowid or 0)
+            subject = f"feed {token_id}: {scope}" + (f" «{name}»" if name else "")
+            add_entry(db, decision(by, "feed-created", origin, subject=subject))
         logger.info("Feed %d (%s) created by %s", token_id, scope, by)
         return FeedToken(token_id, scope, name, created, by), secret
 
@@ -147,7 +158,13 @@ class FeedTokens(ThreadLocalDatabase):
         ).fetchall()
         return [_token(row) for row in rows]
 
-    def revoke(self, token_id: int, by: str, now: dt.datetime | None = None) -> bool:
+    def revoke(
+        self,
+        token_id: int,
+        by: str,
+        now: dt.datetime | None = None,
+        origin: Origin | None = None,
+    ) -> bool:
         """Revoke a feed; False if there is no active feed with this id."""
         with self.transaction() as db:
             cursor = db.execute(
@@ -156,6 +173,12 @@ class FeedTokens(ThreadLocalDatabase):
                 (utc_text(now), by, token_id),
             )
             done = cursor.rowcount == 1
+            if done:
+                row = db.execute(
+                    "SELECT scope, name FROM feed_tokens WHERE id = ?", (token_id,)
+                ).fetchone()
+                subject = f"feed {token_id}: {row[0]}" + (f" «{row[1]}»" if row[1] else "")
+                add_entry(db, decision(by, "feed-revoked", origin, subject=subject))
         if done:
             logger.info("Feed %d revoked by %s", token_id, by)
         return done

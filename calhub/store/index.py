@@ -894,6 +894,22 @@ class OccurrenceIndex(ThreadLocalDatabase):
         return [_occurrence(row) for row in rows]
 
     @_reading
+    def first_of(self, calendar: str, uid: str) -> tuple[Occurrence | None, int]:
+        """An event's first occurrence and how many it has (its audit summary), read
+        without loading a long series whole."""
+        row = self.db.execute(
+            f"SELECT {OCCURRENCE_COLUMNS} FROM occurrences WHERE calendar=? AND uid=? "
+            "ORDER BY start, recurrence_id LIMIT 1",
+            (calendar, uid),
+        ).fetchone()
+        if row is None:
+            return None, 0
+        count = self.db.execute(
+            "SELECT count(*) FROM occurrences WHERE calendar=? AND uid=?", (calendar, uid)
+        ).fetchone()[0]
+        return _occurrence(row), int(count)
+
+    @_reading
     def all_occurrences(self) -> list[Occurrence]:
         # Read whole, so that damage shows here and not halfway through a caller's loop.
         rows = self.db.execute(f"SELECT {OCCURRENCE_COLUMNS} FROM occurrences ORDER BY start")

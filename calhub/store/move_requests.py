@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from calhub.errors import NoSuchClash, UserError
+from calhub.store.audit import Origin, add_entry, decision
 from calhub.store.outbox import add_notice
 from calhub.store.sqlitedb import IN_LIST, in_list, utc_text
 
@@ -139,6 +140,7 @@ class MoveRequests:
         by: str,
         comment: str,
         slots: Sequence[tuple[dt.datetime, dt.datetime]],
+        origin: Origin | None = None,
     ) -> MoveRequest:
         """A new open request; an open one for the same event of this clash is replaced."""
         comment = comment.strip()[:MAX_TEXT]
@@ -172,6 +174,19 @@ class MoveRequests:
                 "INSERT INTO history (clash_id, at, actor, action, comment) VALUES (?, ?, ?, ?, ?)",
                 (clash_id, stamp, by, "move-asked", comment),
             )
+            add_entry(
+                db,
+                decision(
+                    by,
+                    "move-requested",
+                    origin,
+                    calendar=calendar,
+                    uid=uid,
+                    clash_id=clash_id,
+                    subject=summary,
+                    comment=comment,
+                ),
+            )
             add_notice(
                 db,
                 "move-asked",
@@ -200,6 +215,7 @@ class MoveRequests:
         accepted: bool,
         comment: str = "",
         chosen: tuple[dt.datetime, dt.datetime] | None = None,
+        origin: Origin | None = None,
     ) -> MoveRequest:
         """Close an open request: accepted (with the slot taken, if it was one) or declined."""
         comment = comment.strip()[:MAX_TEXT]
@@ -224,6 +240,19 @@ class MoveRequests:
             db.execute(
                 "INSERT INTO history (clash_id, at, actor, action, comment) VALUES (?, ?, ?, ?, ?)",
                 (row[0], stamp, by, f"move-{status}", comment),
+            )
+            add_entry(
+                db,
+                decision(
+                    by,
+                    "move-answered",
+                    origin,
+                    calendar=row[2],
+                    uid=row[3],
+                    clash_id=row[0],
+                    subject=f"{status}: {row[4]}" + (f" → {start}–{end}" if start else ""),
+                    comment=comment,
+                ),
             )
             add_notice(
                 db,

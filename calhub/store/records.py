@@ -42,6 +42,8 @@ from calhub.engine import Clash, EngineConfig, Occurrence
 from calhub.engine.messages import Wording
 from calhub.engine.rules import registry
 from calhub.errors import NoSuchClash, UserError
+from calhub.store.audit import SCHEMA as AUDIT_SCHEMA
+from calhub.store.audit import Origin, add_entry, decision
 from calhub.store.clash_versions import Change, changes, key, lapsed_text, reapproved_text, version
 from calhub.store.move_requests import SCHEMA as MOVE_REQUESTS_SCHEMA
 from calhub.store.outbox import SCHEMA as OUTBOX_SCHEMA
@@ -136,6 +138,7 @@ CREATE TABLE IF NOT EXISTS records_meta (key TEXT PRIMARY KEY, value TEXT NOT NU
 """
     + MOVE_REQUESTS_SCHEMA
     + OUTBOX_SCHEMA
+    + AUDIT_SCHEMA
 )
 
 # Columns added to hub.sqlite after its first release: (table, column, definition).
@@ -882,7 +885,12 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
     # -- people's decisions ----------------------------------------------------------
 
     def approve(
-        self, clash_id: str, actor: str, comment: str, shown: str | None = None
+        self,
+        clash_id: str,
+        actor: str,
+        comment: str,
+        shown: str | None = None,
+        origin: Origin | None = None,
     ) -> ClashRecord:
         """Approve the record as it is, every occurrence of it; with ``shown`` (a record's
         ``version``, see :func:`calhub.store.clash_versions.version`) only if the events still
@@ -913,14 +921,24 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                 (clash_id, stamp, actor, "approved", comment),
             )
             add_notice(db, "approved", clash_id, actor, stamp, {"comment": comment})
+            subject = _clash_subject(row[0])
+            add_entry(
+                db,
+                decision(
+                    actor, "approved", origin, clash_id=clash_id, subject=subject, comment=comment
+                ),
+            )
         record = self.get(clash_id)
         assert record is not None
         return record
 
-    def reopen(self, clash_id: str, actor: str, comment: str = "") -> ClashRecord:
+    def reopen(
+        self, clash_id: str, actor: str, comment: str = "", origin: Origin | None = None
+    ) -> ClashRecord:
         stamp = utc_text()
         with self.transaction() as db:
-            if db.execute("SELECT 1 FROM clashes WHERE id=?", (clash_id,)).fetchone() is None:
+            row = db.execute("SELECT occurrences FROM clashes WHERE id=?", (clash_id,)).fetchone()
+            if row is None:
                 raise NoSuchClash(clash_id)
             db.execute("DELETE FROM approvals WHERE clash_id=?", (clash_id,))
             # A coordinator's "no" withdraws every version of the clash approved before.
@@ -930,9 +948,27 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                 (clash_id, stamp, actor, "reopened", comment.strip()),
             )
             add_notice(db, "reopened", clash_id, actor, stamp, {"comment": comment.strip()})
+            add_entry(
+                db,
+                decision(
+                    actor,
+                    "reopened",
+                    origin,
+                    clash_id=clash_id,
+                    subject=_clash_subject(row[0]),
+                    comment=comment.strip(),
+                ),
+            )
         record = self.get(clash_id)
         assert record is not None
         return record
+
+
+def _clash_subject(occurrences_text: str) -> str:
+    """A clash's events in a few words for its audit entry: ``bfu «Лекция» × kgtu «…»``."""
+    events = _version(occurrences_text)
+    named = [f"{o.get('calendar', '')} «{o.get('summary', '')}»" for o in events[:3]]
+    return " × ".join(named) + (f" (+{len(events) - 3})" if len(events) > 3 else "")
 
 
 def _resolve(db: sqlite3.Connection, clash_id: str, stamp: str) -> int:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from calhub.errors import UserError
+from calhub.store.audit import SCHEMA as AUDIT_SCHEMA
+from calhub.store.audit import Origin, add_entry, decision
 from calhub.store.sqlitedb import ThreadLocalDatabase, utc_text
 
 if TYPE_CHECKING:
@@ -215,7 +217,8 @@ class RefusedWrites(ThreadLocalDatabase):
     time a process opens it.
     """
 
-    SCHEMA = SCHEMA
+    # The audit log's table too: a dismissal writes its entry in its own transaction.
+    SCHEMA = SCHEMA + AUDIT_SCHEMA
     SYNCHRONOUS = "FULL"
 
     def __init__(
@@ -369,13 +372,23 @@ class RefusedWrites(ThreadLocalDatabase):
             logger.info("Refused write of %s in %s resolved: %s wrote it", uid, calendar, by)
         return cursor.rowcount
 
-    def dismiss(self, row_id: int, by: str) -> bool:
+    def dismiss(self, row_id: int, by: str, origin: Origin | None = None) -> bool:
         """Set an open row aside (someone has seen it); False if there is no open row."""
         with self.transaction() as db:
             cursor = db.execute(
                 f"UPDATE refused_writes SET dismissed_at=?, dismissed_by=? WHERE id=? AND {_OPEN}",
                 (utc_text(), by, row_id),
             )
+            if cursor.rowcount:
+                row = db.execute(
+                    "SELECT calendar, uid, summary, login FROM refused_writes WHERE id=?",
+                    (row_id,),
+                ).fetchone()
+                subject = f"refused write {row_id} of {row[3]}: «{row[2]}»"
+                entry = decision(
+                    by, "refused-dismissed", origin, calendar=row[0], uid=row[1], subject=subject
+                )
+                add_entry(db, entry)
         return cursor.rowcount > 0
 
     # -- reading -------------------------------------------------------------------------

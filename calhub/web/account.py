@@ -15,6 +15,8 @@ from flask_babel import gettext as _
 
 from calhub.errors import UserError
 from calhub.hub.accounts import LANGUAGES, NOTIFY_MODES
+from calhub.store.audit import decision
+from calhub.web.acting import web_origin
 from calhub.web.auth import current_account, page_login_required
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.notify_status import notify_status
@@ -84,6 +86,18 @@ def save() -> ResponseReturnValue:
             _("Use one address such as zavuch@school.example; leave it empty for no e-mail."),
             email=email,
         )
+    runtime = current_runtime()
+    runtime.audit.record(
+        [
+            decision(
+                account.login,
+                "account-changed",
+                web_origin(),
+                subject=f"account {account.login}: e-mail {email or '-'}, language {language}, "
+                f"notify {notify}",
+            )
+        ]
+    )
     logger.info("Notification settings of %s changed on the dashboard", account.login)
     flash(_("Notification settings saved."), "ok")
     return redirect(url_for("account.notifications"), 303)

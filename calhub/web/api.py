@@ -22,6 +22,7 @@ from calhub.runtime import paging
 from calhub.runtime.queries import build_filters
 from calhub.store.refused import STATES
 from calhub.web import events
+from calhub.web.acting import web_origin
 from calhub.web.auth import (
     api_error,
     api_user_error,
@@ -125,7 +126,7 @@ def _decide(clash_id: str, action: str) -> ResponseReturnValue:
     records = current_runtime().records
     decide = records.approve if action == "approve" else records.reopen
     try:
-        record = decide(clash_id, account.login, comment)
+        record = decide(clash_id, account.login, comment, origin=web_origin("api"))
     except NoSuchClash:
         return api_error(404, f"There is no clash {clash_id!r}.")
     return jsonify(record.as_json())

@@ -24,6 +24,7 @@ from calhub.errors import NoSuchClash, UserError
 from calhub.hub.accounts import Account
 from calhub.store.move_requests import MoveRequest, RequestClosed
 from calhub.web import events
+from calhub.web.acting import web_actor, web_origin
 from calhub.web.auth import current_account, page_coordinator_required, page_login_required
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.i18n import safe_next
@@ -93,6 +94,7 @@ def ask(clash_id: str) -> ResponseReturnValue:
             by=account.login,
             comment=comment,
             slots=slots,
+            origin=web_origin(),
         )
     except NoSuchClash:
         abort(404)
@@ -144,18 +146,19 @@ def accept(request_id: int) -> ResponseReturnValue:
     hub = current_hub()
     calendar = events.visible_calendars(hub)[found.calendar]
     try:
-        move_occurrence(
-            current_runtime(),
-            app_storage(hub),
-            login=account.login,
-            calendar=calendar,
-            uid=found.uid,
-            recurrence_id=found.recurrence_id,
-            start=start,
-            end=end,
-        )
+        with web_actor():
+            move_occurrence(
+                current_runtime(),
+                app_storage(hub),
+                login=account.login,
+                calendar=calendar,
+                uid=found.uid,
+                recurrence_id=found.recurrence_id,
+                start=start,
+                end=end,
+            )
         current_runtime().move_requests.answer(
-            request_id, by=account.login, accepted=True, chosen=(start, end)
+            request_id, by=account.login, accepted=True, chosen=(start, end), origin=web_origin()
         )
     except EditForbidden:
         abort(403)
@@ -190,7 +193,7 @@ def decline(request_id: int) -> ResponseReturnValue:
         return _back(back)
     try:
         current_runtime().move_requests.answer(
-            request_id, by=account.login, accepted=False, comment=reason
+            request_id, by=account.login, accepted=False, comment=reason, origin=web_origin()
         )
     except RequestClosed as error:
         flash(error.message, "error")
@@ -208,7 +211,9 @@ def answered_by_move(account: Account, request_id: str | None) -> None:
     if found is None or not found.is_open or not _may_answer(account, found):
         return
     try:
-        current_runtime().move_requests.answer(found.id, by=account.login, accepted=True)
+        current_runtime().move_requests.answer(
+            found.id, by=account.login, accepted=True, origin=web_origin()
+        )
     except (RequestClosed, UserError) as error:
         logger.info("Move request %s not closed after a move: %s", request_id, error)
 

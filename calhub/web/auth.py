@@ -34,6 +34,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from calhub.dav.actor import LOGIN_ENVIRON_KEY
 from calhub.errors import UserError
 from calhub.hub.accounts import Account
 from calhub.runtime.signin import sign_in, too_many_text
@@ -111,6 +112,8 @@ def current_account() -> Account | None:
         g.auth_method = "session"
         account = _session_account()
     g.account = account
+    if account is not None:
+        request.environ[LOGIN_ENVIRON_KEY] = account.login
     return account
 
 

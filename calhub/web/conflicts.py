@@ -16,7 +16,8 @@ from flask_babel import gettext as _
 from calhub.errors import UserError
 from calhub.runtime.queries import build_filters
 from calhub.store.records import STATUSES, ClashChanged, ClashRecord, Filters
-from calhub.web import clashes, events, moves
+from calhub.web import audit, clashes, events, moves
+from calhub.web.acting import web_origin
 from calhub.web.auth import current_account, page_coordinator_required, page_login_required
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.i18n import safe_next
@@ -139,6 +140,7 @@ def detail(clash_id: str) -> ResponseReturnValue:
         page_number=number,
         pages=pages,
         history=current_runtime().records.history(clash_id),
+        audit_entries=audit.clash_history(account, record),
         calendars=events.visible_calendars(hub),
         # Where each side could move (issue 14): only an open clash needs a way out.
         move_options=moves.move_options(account, record) if record.status == "open" else [],
@@ -192,7 +194,9 @@ def approve(clash_id: str) -> ResponseReturnValue:
     # The version the page showed: an event may have moved since (see calhub.store.records).
     version = request.form.get("version") or None
     try:
-        current_runtime().records.approve(clash_id, account.login, comment, version)
+        current_runtime().records.approve(
+            clash_id, account.login, comment, version, origin=web_origin()
+        )
     except ClashChanged:
         logger.info("Clash %s changed before %s approved it", clash_id, account.login)
         flash(
@@ -214,7 +218,7 @@ def reopen(clash_id: str) -> ResponseReturnValue:
     account = current_account()
     assert account is not None
     _visible_record_or_404(clash_id)
-    current_runtime().records.reopen(clash_id, account.login, _comment())
+    current_runtime().records.reopen(clash_id, account.login, _comment(), origin=web_origin())
     logger.info("Clash %s reopened by %s", clash_id, account.login)
     flash(_("Clash reopened."), "ok")
     return _back(clash_id)

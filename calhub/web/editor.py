@@ -34,6 +34,7 @@ from calhub.errors import UserError
 from calhub.hub.accounts import Account
 from calhub.hub.settings import CalendarSettings
 from calhub.web import events
+from calhub.web.acting import web_actor
 from calhub.web.auth import current_account, error_page, page_login_required
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.i18n import safe_next
@@ -163,13 +164,14 @@ def new() -> ResponseReturnValue:
     if chosen is None:
         return error_page(403, _("You cannot add events to that calendar."))
     try:
-        saved = create_event(
-            current_runtime(),
-            app_storage(current_hub()),
-            login=account.login,
-            calendar=chosen,
-            fields=_fields(request.form, series=False),
-        )
+        with web_actor():
+            saved = create_event(
+                current_runtime(),
+                app_storage(current_hub()),
+                login=account.login,
+                calendar=chosen,
+                fields=_fields(request.form, series=False),
+            )
     except EditForbidden:
         return error_page(403, _("You cannot add events to that calendar."))
     except UserError as error:
@@ -244,16 +246,17 @@ def edit() -> ResponseReturnValue:
     values["calendar"] = calendar_id
     version = request.form.get("version", "")
     try:
-        edit_event(
-            current_runtime(),
-            app_storage(current_hub()),
-            login=account.login,
-            calendar=calendar,
-            uid=uid,
-            recurrence_id=rid,
-            fields=_fields(request.form, series=series),
-            etag=version or None,
-        )
+        with web_actor():
+            edit_event(
+                current_runtime(),
+                app_storage(current_hub()),
+                login=account.login,
+                calendar=calendar,
+                uid=uid,
+                recurrence_id=rid,
+                fields=_fields(request.form, series=series),
+                etag=version or None,
+            )
     except MirroredEvent as error:
         return error_page(403, mirrored_message(error))
     except EditForbidden:

@@ -22,6 +22,7 @@ from calhub.exchange.columns import MAPPING_MAX_BYTES, Mapping_, mapping_from_by
 from calhub.exchange.importing import ImportOptions, ImportReport, run_import
 from calhub.exchange.report import DELIMITER_NAMES
 from calhub.exchange.sheets import Limits
+from calhub.web.acting import web_actor
 from calhub.web.auth import current_account, page_coordinator_required
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.i18n import language
@@ -69,7 +70,8 @@ def index() -> ResponseReturnValue:
 
 def _run(data: bytes, filename: str, options: ImportOptions) -> ImportReport | UserError:
     try:
-        return run_import(current_runtime(), data, filename, options)
+        with web_actor("import", filename):
+            return run_import(current_runtime(), data, filename, options)
     except UserError as error:
         return error
 

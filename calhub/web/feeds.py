@@ -43,6 +43,7 @@ from calhub.feeds.cache import BuiltFeed, FeedCache, etag_of
 from calhub.feeds.qr import qr_svg
 from calhub.feeds.scopes import KINDS
 from calhub.feeds.tokens import CreatedFeed, create_feed, resolve
+from calhub.web.acting import web_origin
 from calhub.web.auth import current_account, page_coordinator_required
 from calhub.web.context import current_runtime
 from calhub.web.storage import app_storage
@@ -318,7 +319,9 @@ def create() -> ResponseReturnValue:
                 hint=f"Не больше {MAX_NAME} знаков. / At most {MAX_NAME} characters.",
             )
         text = scope_text(kind, value)
-        created = create_feed(runtime, text, name, account.login, base_url(runtime))
+        created = create_feed(
+            runtime, text, name, account.login, base_url(runtime), origin=web_origin()
+        )
     except UserError as exc:
         return _page(FeedForm(form.kind, form.value, form.name, exc.message, exc.hint), status=400)
     logger.info("Feed %d (%s) created by %s", created.token.id, created.token.scope, account.login)
@@ -330,7 +333,7 @@ def create() -> ResponseReturnValue:
 def revoke(token_id: int) -> ResponseReturnValue:
     account = current_account()
     assert account is not None
-    if current_runtime().feeds.revoke(token_id, account.login):
+    if current_runtime().feeds.revoke(token_id, account.login, origin=web_origin()):
         logger.info("Feed %d revoked by %s", token_id, account.login)
         flash(_("The feed is revoked: its address opens nothing any more."), "ok")
     else:

@@ -40,6 +40,7 @@ from calhub.hub.accounts import Account
 from calhub.runtime.slots import moving_slots, slot_json
 from calhub.store.record_types import ClashRecord
 from calhub.web import asks, clashes, events
+from calhub.web.acting import web_actor
 from calhub.web.auth import (
     api_error,
     current_account,
@@ -165,17 +166,18 @@ def _move(occurrence: Occurrence, start: dt.datetime, end: dt.datetime, version:
     assert account is not None
     hub = current_hub()
     calendar = events.visible_calendars(hub)[occurrence.calendar]
-    moved = move_occurrence(
-        current_runtime(),
-        app_storage(hub),
-        login=account.login,
-        calendar=calendar,
-        uid=occurrence.uid,
-        recurrence_id=occurrence.recurrence_id,
-        start=start,
-        end=end,
-        etag=version or None,
-    )
+    with web_actor():
+        moved = move_occurrence(
+            current_runtime(),
+            app_storage(hub),
+            login=account.login,
+            calendar=calendar,
+            uid=occurrence.uid,
+            recurrence_id=occurrence.recurrence_id,
+            start=start,
+            end=end,
+            etag=version or None,
+        )
     return moved.etag
 
 

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from calhub.engine import Occurrence
 from calhub.feedback.links import LinkTarget, feedback_keys, form_url
 from calhub.feeds.qr import qr_svg
-from calhub.web import assets, clashes, editor, events, moves
+from calhub.web import assets, audit, clashes, editor, events, moves
 from calhub.web.auth import current_account, page_login_required
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.feeds import base_url
@@ -171,6 +171,7 @@ def event() -> ResponseReturnValue:
     )
     fragment = bool(request.args.get("fragment"))
     template = "event_fragment.html" if fragment else "event.html"
+    history = audit.event_history(account, occurrence.calendar, occurrence.uid)
     # Who may change the calendar may move the event from here (the policy's word).
     movable = current_runtime().policy.may_write_events(account.login, calendar.path)
     feedback_link = feedback_qr = ""
@@ -187,6 +188,7 @@ def event() -> ResponseReturnValue:
         event=shown,
         text=text,
         records=records,
+        audit_entries=history,
         calendars=events.visible_calendars(hub),
         audience_source=audience_source(occurrence.audience_source),
         move_link=moves.move_url(occurrence) if movable and not occurrence.is_blackout else "",

@@ -21,6 +21,7 @@ from flask_babel import pgettext
 from calhub.store.records import Filters
 from calhub.store.refused import STATES, RefusedWrite, RefusedWrites
 from calhub.web import clashes, events
+from calhub.web.acting import web_origin
 from calhub.web.auth import current_account, page_login_required
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.i18n import safe_next
@@ -151,7 +152,7 @@ def dismiss(row_id: int) -> ResponseReturnValue:
     account = current_account()
     assert account is not None
     visible_row_or_404(row_id)
-    if store().dismiss(row_id, account.login):
+    if store().dismiss(row_id, account.login, origin=web_origin()):
         logger.info("Refused write %d dismissed by %s", row_id, account.login)
         flash(_("Set aside. The event stays in the history of refused events."), "ok")
     else:

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from calhub.errors import UserError
 from calhub.sources.manage import NewSource, add_source, parse_every, remove_source
 from calhub.store.sources import KINDS
+from calhub.web.acting import web_origin
 from calhub.web.auth import current_account, page_coordinator_required
 from calhub.web.context import current_runtime
 
@@ -74,6 +75,7 @@ def create() -> ResponseReturnValue:
                 every_seconds=parse_every(form["every"] or "15m"),
             ),
             account.login,
+            origin=web_origin(),
         )
     except UserError as exc:
         return _page(form, exc.message, exc.hint, status=400)
@@ -98,7 +100,9 @@ def remove(source_id: int) -> ResponseReturnValue:
     account = current_account()
     assert account is not None
     try:
-        source, removed = remove_source(current_runtime(), source_id)
+        source, removed = remove_source(
+            current_runtime(), source_id, account.login, origin=web_origin()
+        )
     except UserError:
         flash(_("There is no source with this number."), "error")
         return redirect(url_for("sources.index"), code=303)

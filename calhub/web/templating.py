@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from jinja2 import DictLoader
 
 from calhub.store.record_types import ClashRecord, HistoryEntry
-from calhub.web import assets, clashes, feedback, i18n
+from calhub.web import assets, audit, clashes, feedback, i18n
 from calhub.web.auth import current_account
 from calhub.web.context import current_hub, current_runtime
 from calhub.web.security import CSRF_FIELD, csp_nonce, csrf_token
@@ -199,6 +199,7 @@ def init_app(app: Flask) -> None:
         format_time=format_time,
         format_datetime=format_datetime,
         fullcalendar_available=assets.fullcalendar_available,
+        **audit.init_app_globals(),
         **i18n.template_globals(),
     )
     load_templates(app)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 from clash_support import at, own_week, put_event, put_text, set_policy
-from helpers import PASSWORDS, make_event
+from helpers import PASSWORDS, make_event, run_cli
 from web_support import csrf_in
 
 
@@ -142,6 +142,11 @@ def test_dismissing_takes_the_csrf_token_and_is_for_the_owner_or_coordinator(hub
     assert done.status_code == 303
     [closed] = [r for r in api(hub, "kgtu", "?state=closed") if r["uid"] == "ds-b"]
     assert closed["dismissed"]["by"] == "kgtu"
+    # The decision is in the audit log, with who and from where.
+    code, out, err = run_cli(["audit", "--json", "--uid", "ds-b", "--data", str(hub.data_dir)])
+    assert code == 0, err
+    [entry] = [e for e in map(json.loads, out.splitlines()) if e["action"] == "refused-dismissed"]
+    assert (entry["actor"], entry["address"], entry["calendar"]) == ("kgtu", "127.0.0.1", "kgtu")
 
     refuse(hub, "dc")
     [row] = [r for r in api(hub, "kgtu") if r["uid"] == "dc-b"]

@@ -244,12 +244,13 @@ class Storage(multifilesystem.Storage):
         source, source_href = item.collection, item.href
         source_calendar = self.runtime.settings.calendar_by_path(source.path)
         moved_from = (source_calendar.id, item.uid) if source_calendar else None
-        hooks.before_item_write(to_collection, to_href, item, moved_from=moved_from)
-        super().move(item, to_collection, to_href)
-        hooks.after_item_delete(source.path, source_href)
-        moved = next(iter(to_collection.get_multi([to_href])))[1]
-        if moved is not None:
-            hooks.after_item_write(to_collection, to_href, moved)
+        with hooks.moving():
+            hooks.before_item_write(to_collection, to_href, item, moved_from=moved_from)
+            super().move(item, to_collection, to_href)
+            hooks.after_item_delete(source.path, source_href)
+            moved = next(iter(to_collection.get_multi([to_href])))[1]
+            if moved is not None:
+                hooks.after_item_write(to_collection, to_href, moved)
 
     def create_collection(
         self,
