@@ -29,10 +29,15 @@ from types import CodeType, ModuleType
 
 logger = logging.getLogger(__name__)
 
-# Modules that import a heavy library at their top; calhub.exchange.exporting imports
-# them on first use (tests/test_import_weight.py holds that nothing else loads those
-# libraries at start).
-HELD = ("calhub.exchange.export_pdf", "calhub.exchange.export_xlsx")
+# Modules that import a heavy library at their top; calhub.exchange.exporting and
+# calhub.exchange.report_files import them on first use (tests/test_import_weight.py holds
+# that nothing else loads those libraries at start).
+HELD = (
+    "calhub.exchange.export_pdf",
+    "calhub.exchange.export_xlsx",
+    "calhub.exchange.report_pdf",
+    "calhub.exchange.report_xlsx",
+)
 
 
 class HeldModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
