@@ -94,3 +94,15 @@ class Page:
 
     def close(self) -> None:
         self.context.close()
+
+
+@contextlib.contextmanager
+def checked_page(browser: Any, base_url: str, viewport: dict[str, int]) -> Iterator[Page]:
+    """A page for one test that fails it on any console error or page error (CSP included)
+    seen while the test ran, and is closed whatever happens."""
+    opened = Page(browser, base_url, viewport)
+    try:
+        yield opened
+        assert opened.problems == [], "console errors (CSP?):\n" + "\n".join(opened.problems)
+    finally:
+        opened.close()

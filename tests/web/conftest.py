@@ -22,6 +22,13 @@ from calhub.runtime import Runtime
 
 
 @pytest.fixture(scope="module")
+def demo(module_hubs: Any) -> Any:
+    """``calhub demo`` on a fresh data directory, exactly as a person starts it (one per
+    browser-test module; tests/web/test_web_browser.py adds events of its own)."""
+    return module_hubs.serve(module_hubs.tmp_path / "demo", command="demo", timeout=180)
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Chromium for one browser-test module (tests/web/browser_support.py)."""
     from browser_support import chromium

@@ -10,24 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import DESKTOP, Page
+from browser_support import DESKTOP, Page, checked_page
 from helpers import dav_client, make_event, unique_slot
-
-
-@pytest.fixture(scope="module")
-def demo(module_hubs: Any) -> Any:
-    """``calhub demo`` on a fresh data directory, exactly as a person starts it."""
-    return module_hubs.serve(module_hubs.tmp_path / "demo", command="demo", timeout=180)
 
 
 @pytest.fixture
 def tab(browser: Any, demo: Any) -> Iterator[Page]:
-    opened = Page(browser, demo.url, DESKTOP)
-    try:
+    with checked_page(browser, demo.url, DESKTOP) as opened:
         yield opened
-        assert opened.problems == [], "console errors (CSP?):\n" + "\n".join(opened.problems)
-    finally:
-        opened.close()
 
 
 def phone_writes(demo: Any, login: str, uid: str, title: str) -> None:

@@ -18,11 +18,6 @@ from calhub.runtime import Runtime
 COMMENT = "Браузерный отзыв: очень понравились опыты"
 
 
-@pytest.fixture(scope="module")
-def demo(module_hubs: Any) -> Any:
-    return module_hubs.serve(module_hubs.tmp_path / "demo", command="demo", timeout=180)
-
-
 @pytest.fixture
 def tabs(browser: Any, demo: Any) -> Iterator[dict[str, Page]]:
     opened = {

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_support import DESKTOP, PHONE, Page, require
+from browser_support import DESKTOP, PHONE, Page, checked_page, require
 
 from calhub.web import assets
 
@@ -25,20 +25,11 @@ PAINTED = """(id) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def demo(module_hubs: Any) -> Any:
-    return module_hubs.serve(module_hubs.tmp_path / "demo", command="demo", timeout=180)
-
-
 @pytest.fixture
 def tab(browser: Any, demo: Any) -> Iterator[Page]:
     require(assets.chartjs_available(), "Chart.js was not fetched at build time (npm)")
-    page = Page(browser, demo.url, DESKTOP)
-    try:
+    with checked_page(browser, demo.url, DESKTOP) as page:
         yield page
-        assert page.problems == [], "console errors (CSP?):\n" + "\n".join(page.problems)
-    finally:
-        page.close()
 
 
 def drawn(tab: Page) -> None:
@@ -81,14 +72,10 @@ def test_picking_a_term_reloads_the_report(tab: Page) -> None:
 
 def test_on_a_phone_the_page_does_not_scroll_sideways(browser: Any, demo: Any) -> None:
     require(assets.chartjs_available(), "Chart.js was not fetched at build time (npm)")
-    phone = Page(browser, demo.url, PHONE)
-    try:
+    with checked_page(browser, demo.url, PHONE) as phone:
         phone.sign_in("coordinator")
         phone.goto("/reports")
         drawn(phone)
         page = phone.page
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
         phone.shot("reports-phone")
-        assert phone.problems == [], "console errors (CSP?):\n" + "\n".join(phone.problems)
-    finally:
-        phone.close()
