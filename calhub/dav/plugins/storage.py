@@ -203,7 +203,7 @@ class Collection(multifilesystem.Collection):
             os.utime(os.path.join(folder, name))
         except FileNotFoundError:
             return None  # never stored (or cleaned since): Radicale writes its state
-        return token, list(hrefs)
+        return token, hrefs  # (a tuple: callers only iterate, and a copy grows with the size)
 
     def _update_history_etag(self, href: str, item: radicale_item.Item | None) -> str:
         book = self._history
