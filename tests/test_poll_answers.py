@@ -500,15 +500,9 @@ def test_changes_behind_the_hubs_back_fall_back_to_a_right_answer(pair: Pair) ->
     assert fifth != fourth
 
 
-def test_a_poll_of_an_unchanged_calendar_reads_no_object_and_no_history_file(
-    module_hubs: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The point of the new paths: with the index in step, the ctag, the sync-token, an
-    empty sync and the etags of every object come without Radicale reading an object or a
-    history file (its readers of both refuse here)."""
-    from radicale.storage import multifilesystem
-    from radicale.storage.multifilesystem.history import CollectionPartHistory
-
+def hub_with_events(module_hubs: Any, prefix: str, count: int) -> tuple[Any, Any]:
+    """A new hub whose partner calendar bfu holds ``count`` events written through the
+    hub's own storage, and that storage, opened in this process."""
     from calhub.dav.importer import import_objects
     from calhub.dav.maintenance import open_runtime
     from calhub.dav.storage import open_storage
@@ -518,9 +512,23 @@ def test_a_poll_of_an_unchanged_calendar_reads_no_object_and_no_history_file(
     runtime = open_runtime(hub)
     bfu = hub.settings.calendar("bfu")
     assert bfu is not None
-    texts = [event_text(f"q{n}", n % 28 + 1, 8 + n % 9) for n in range(40)]
-    assert import_objects(runtime, bfu, texts) == 40
-    storage = open_storage(runtime)
+    texts = [event_text(f"{prefix}{n}", n % 28 + 1, 8 + n % 9) for n in range(count)]
+    assert import_objects(runtime, bfu, texts) == count
+    return hub, open_storage(runtime)
+
+
+def test_a_poll_of_an_unchanged_calendar_reads_no_object_and_no_history_file(
+    module_hubs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The point of the new paths: with the index in step, the ctag, the sync-token, an
+    empty sync and the etags of every object come without Radicale reading an object or a
+    history file (its readers of both refuse here)."""
+    from radicale.storage import multifilesystem
+    from radicale.storage.multifilesystem.history import CollectionPartHistory
+
+    hub, storage = hub_with_events(module_hubs, "q", 40)
+    bfu = hub.settings.calendar("bfu")
+    assert bfu is not None
     with storage.acquire_lock("r"):
         collection = next(iter(storage.discover(bfu.path)))
         ctag = collection.etag
@@ -557,18 +565,10 @@ def test_a_second_poll_of_an_unchanged_calendar_looks_at_no_file(
     poll is answered while the kernel reports no change to the folder or its history,
     without a stat of each file; any change, by anyone, and the next poll scans again."""
     from calhub.dav import known
-    from calhub.dav.importer import import_objects
-    from calhub.dav.maintenance import open_runtime
-    from calhub.dav.storage import open_storage
-    from calhub.hub import Hub
 
-    hub = Hub(module_hubs.create())
-    runtime = open_runtime(hub)
+    hub, storage = hub_with_events(module_hubs, "w", 30)
     bfu = hub.settings.calendar("bfu")
     assert bfu is not None
-    texts = [event_text(f"w{n}", n % 28 + 1, 8 + n % 9) for n in range(30)]
-    assert import_objects(runtime, bfu, texts) == 30
-    storage = open_storage(runtime)
 
     def answers() -> tuple[str, str, list[str]]:
         with storage.acquire_lock("r"):
