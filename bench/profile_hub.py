@@ -8,7 +8,8 @@
 The request goes through the hub's whole WSGI stack (``calhub.server.stack.build_stack``), without
 a socket. Kinds: ``new-put``, ``update-put``, ``day-report``, ``month-report``, ``poll``
 (Depth-0 getctag and sync-token), ``etags`` (Depth-1 getetag), ``sync`` (a new PUT, then a
-sync-collection from the token before it). The
+sync-collection from the token before it), ``multiget`` (calendar-multiget of 50 objects).
+The
 calendar is the first partner calendar (``bfu``); PUTs add events numbered from 800000,
 so the data changes (use a copy of the workdir if that matters).
 """
@@ -31,6 +32,7 @@ from zoneinfo import ZoneInfo
 from bench import generate
 from bench.client import (
     CALENDAR_QUERY,
+    MULTIGET,
     PROPFIND_ETAGS,
     PROPFIND_POLL,
     SYNC_COLLECTION,
@@ -39,7 +41,16 @@ from bench.client import (
 )
 from bench.servers import password_of
 
-KINDS = ("new-put", "update-put", "day-report", "month-report", "poll", "etags", "sync")
+KINDS = (
+    "new-put",
+    "update-put",
+    "day-report",
+    "month-report",
+    "poll",
+    "etags",
+    "sync",
+    "multiget",
+)
 
 
 class InProcess:
@@ -139,6 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             ask("PROPFIND", PROPFIND_POLL, "0")
         elif args.kind == "etags":
             ask("PROPFIND", PROPFIND_ETAGS, "1")
+        elif args.kind == "multiget":
+            hrefs = "".join(f"<D:href>{base}{href}</D:href>" for href in sample[run % 4])
+            ask("REPORT", MULTIGET.format(hrefs=hrefs), "1")
         elif args.kind == "sync":
             put(first + 2_000 + run)
             tokens.append(sync_token(ask("REPORT", SYNC_COLLECTION.format(token=tokens[-1]), "1")))
@@ -150,6 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             report(1 if args.kind == "day-report" else 30, run)
 
     tokens: list[str] = []
+    sample: list[list[str]] = []
+    if args.kind == "multiget":
+        # Four sets of 50 objects of the calendar, as a phone asks for what a sync named.
+        folder = args.data / "storage" / "collection-root" / spec.path.strip("/")
+        names = sorted(p.name for p in folder.glob("*.ics"))
+        sample = [names[n * 50 : n * 50 + 50] for n in range(4)]
     if args.kind == "sync":
         tokens.append(sync_token(ask("REPORT", SYNC_COLLECTION.format(token=""), "1")))
     one(0)  # warm-up

@@ -360,12 +360,30 @@ def start_plain(template: Path, log_dir: Path) -> Server:
 def copy_events(
     collection_roots: Sequence[Path], spec: CalendarSpec, events: Sequence[GeneratedEvent]
 ) -> None:
-    """The same files into every storage (servers stopped, or the hub reindexed after)."""
+    """The same files into every storage (servers stopped, or the hub reindexed after),
+    each as Radicale stores the body of a PUT (its own serialisation, see
+    :func:`stored_text`), so both servers read what a real calendar's folder holds."""
+    texts = [(event.href, stored_text(event.text)) for event in events]
     for root in collection_roots:
         folder = root / spec.owner / spec.slug
         folder.mkdir(parents=True, exist_ok=True)
-        for event in events:
-            (folder / event.href).write_text(event.text, encoding="utf-8", newline="")
+        for href, text in texts:
+            (folder / href).write_text(text, encoding="utf-8", newline="")
+
+
+def stored_text(text: str) -> str:
+    """``text`` as Radicale writes it into its folder on a PUT: parsed and serialised by
+    vobject (a VTIMEZONE, for one, comes back shorter). Radicale answers every read with
+    that serialisation whatever the file holds; a file that already holds it is what a
+    server that was only ever written by PUT has."""
+    from radicale import item as radicale_item
+
+    components = radicale_item.read_components(text)
+    radicale_item.check_and_sanitize_items(
+        components, max_vevent_rrule_occurrence=10_000, tag="VCALENDAR"
+    )
+    (component,) = components
+    return str(radicale_item.Item(collection_path="bench", vobject_item=component).serialize())
 
 
 def copy_item_cache(source_root: Path, target_root: Path, spec: CalendarSpec) -> int:

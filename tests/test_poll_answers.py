@@ -44,6 +44,7 @@ from tests.helpers import PASSWORDS, request
 
 D = "DAV:"
 CS = "http://calendarserver.org/ns/"
+C = "urn:ietf:params:xml:ns:caldav"
 CALENDAR = "bfu/calendar"
 START_TIMEOUT = 30.0
 
@@ -181,6 +182,34 @@ def sync(peer: Peer, token: str) -> tuple[dict[str, str], str]:
     return changes, new_token
 
 
+MULTIGET = """<?xml version="1.0" encoding="utf-8"?>
+<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+<D:prop><D:getetag/><C:calendar-data/></D:prop>{hrefs}</C:calendar-multiget>"""
+
+
+def multiget(peer: Peer, names: list[str]) -> tuple[list[tuple[str, str, str, str]], list[str]]:
+    """Each asked object's (href, status, etag, calendar-data), and each response's bytes
+    without the hrefs' prefix (which differs between servers), both sorted: Radicale keeps
+    the asked hrefs in a set, so the answer's order is its process's hash order."""
+    hrefs = "".join(f"<D:href>{peer.prefix}/{CALENDAR}/{name}</D:href>" for name in names)
+    answer = peer.send("REPORT", f"{CALENDAR}/", MULTIGET.format(hrefs=hrefs), Depth="1")
+    assert answer.status == 207, (peer.name, answer.status, answer.text)
+    found = []
+    for response in responses(answer.text):
+        found.append(
+            (
+                peer.strip(response.findtext(f"{{{D}}}href") or ""),
+                response.findtext(f".//{{{D}}}status") or "",
+                response.findtext(f".//{{{D}}}getetag") or "",
+                response.findtext(f".//{{{C}}}calendar-data") or "",
+            )
+        )
+    parts = answer.text.split("<response>")[1:]
+    assert len(parts) == len(found), answer.text
+    raw = sorted(part.replace(f"{peer.prefix}/", "/").split("</response>")[0] for part in parts)
+    return sorted(found), raw
+
+
 # -- Radicale's own answer, computed on the hub's folder without changing it --------------
 
 
@@ -221,6 +250,24 @@ def radicale_answers(storage: Any) -> tuple[str, str, dict[str, str]]:
             digest.update(f"{href}/{history_etag}".encode())
     token = f"http://radicale.org/ns/sync/{digest.hexdigest()}"
     return ctag, token, {f"/{CALENDAR}/{item.href}": item.etag for item in items}
+
+
+def radicale_texts_of(storage: Any) -> dict[str, tuple[str, str]]:
+    """href → (etag, text) of every object as Radicale's storage reads it from the files."""
+    with storage.acquire_lock("r"):
+        collection = next(iter(storage.discover(f"/{CALENDAR}/")))
+        return {
+            f"/{CALENDAR}/{item.href}": (item.etag, item.serialize())
+            for item in collection.get_all()
+        }
+
+
+def radicale_texts(storage: Any) -> dict[str, tuple[str, str]]:
+    """The same, with the line ends an XML parser gives the text of an answer."""
+    return {
+        href: (etag, text.replace("\r\n", "\n"))
+        for href, (etag, text) in radicale_texts_of(storage).items()
+    }
 
 
 # -- the two servers ------------------------------------------------------------------------
@@ -316,6 +363,10 @@ def check_hub(pair: Pair) -> tuple[str, str]:
         stat = os.stat(pair.folder / href.rsplit("/", 1)[1])
         assert modified == time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(stat.st_mtime))
         assert content_type == "text/calendar;charset=utf-8;component=VEVENT"
+    # A multiget of every object: the texts and etags Radicale's own reads give.
+    names = sorted(href.rsplit("/", 1)[1] for href in hub_items)
+    got = {href: (etag, data) for href, _, etag, data in multiget(pair.hub, names)[0]}
+    assert got == radicale_texts(pair.hub_storage)
     return ctag, token
 
 
@@ -350,6 +401,11 @@ def test_random_histories_answer_as_plain_radicale(pair: Pair, seed: int) -> Non
         hub_tokens.append(token)
         plain_tokens.append(poll(pair.plain)[1])
         assert set(listing(pair.plain)) == set(listing(pair.hub))
+        # A multiget of some live objects, a deleted one and one never stored, in a
+        # random order: the same answer, byte for byte, from both.
+        names = rng.sample(sorted(live), min(len(live), 5)) + gone[-1:] + ["never.ics"]
+        rng.shuffle(names)
+        assert multiget(pair.hub, names)[1] == multiget(pair.plain, names)[1]
         if step % 6 == 5 or step == 35:
             for hub_token, plain_token in zip(hub_tokens, plain_tokens, strict=True):
                 hub_changes, hub_new = sync(pair.hub, hub_token)
@@ -393,6 +449,23 @@ def test_changes_behind_the_hubs_back_fall_back_to_a_right_answer(pair: Pair) ->
     assert set(changes) == {f"/{CALENDAR}/b1.ics"}
     assert changes[f"/{CALENDAR}/b1.ics"] != etags["b1.ics"]
 
+    # An edit in place that puts the size and the mtime back (as `cp -p` over the file
+    # does): only the kernel's word (the watch) and the ctime tell it from no change.
+    path = pair.folder / "b3.ics"
+    stat = path.stat()
+    text = path.read_text()
+    edited = text.replace("T090000", "T080000")
+    assert edited != text and len(edited) == len(text)
+    with path.open("r+", newline="") as file:
+        file.write(edited)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    _, after_cp = check_hub(pair)
+    assert after_cp != third
+    changes, _ = sync(hub, third)
+    assert set(changes) == {f"/{CALENDAR}/b3.ics"}
+    third = after_cp
+
     # The index deleted under the running server: every answer from the files again, and
     # the next write through the hub puts the calendar back into the index.
     for suffix in ("", "-wal", "-shm"):
@@ -427,15 +500,9 @@ def test_changes_behind_the_hubs_back_fall_back_to_a_right_answer(pair: Pair) ->
     assert fifth != fourth
 
 
-def test_a_poll_of_an_unchanged_calendar_reads_no_object_and_no_history_file(
-    module_hubs: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The point of the new paths: with the index in step, the ctag, the sync-token, an
-    empty sync and the etags of every object come without Radicale reading an object or a
-    history file (its readers of both refuse here)."""
-    from radicale.storage import multifilesystem
-    from radicale.storage.multifilesystem.history import CollectionPartHistory
-
+def hub_with_events(module_hubs: Any, prefix: str, count: int) -> tuple[Any, Any]:
+    """A new hub whose partner calendar bfu holds ``count`` events written through the
+    hub's own storage, and that storage, opened in this process."""
     from calhub.dav.importer import import_objects
     from calhub.dav.maintenance import open_runtime
     from calhub.dav.storage import open_storage
@@ -445,9 +512,23 @@ def test_a_poll_of_an_unchanged_calendar_reads_no_object_and_no_history_file(
     runtime = open_runtime(hub)
     bfu = hub.settings.calendar("bfu")
     assert bfu is not None
-    texts = [event_text(f"q{n}", n % 28 + 1, 8 + n % 9) for n in range(40)]
-    assert import_objects(runtime, bfu, texts) == 40
-    storage = open_storage(runtime)
+    texts = [event_text(f"{prefix}{n}", n % 28 + 1, 8 + n % 9) for n in range(count)]
+    assert import_objects(runtime, bfu, texts) == count
+    return hub, open_storage(runtime)
+
+
+def test_a_poll_of_an_unchanged_calendar_reads_no_object_and_no_history_file(
+    module_hubs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The point of the new paths: with the index in step, the ctag, the sync-token, an
+    empty sync and the etags of every object come without Radicale reading an object or a
+    history file (its readers of both refuse here)."""
+    from radicale.storage import multifilesystem
+    from radicale.storage.multifilesystem.history import CollectionPartHistory
+
+    hub, storage = hub_with_events(module_hubs, "q", 40)
+    bfu = hub.settings.calendar("bfu")
+    assert bfu is not None
     with storage.acquire_lock("r"):
         collection = next(iter(storage.discover(bfu.path)))
         ctag = collection.etag
@@ -466,4 +547,64 @@ def test_a_poll_of_an_unchanged_calendar_reads_no_object_and_no_history_file(
         assert collection.sync()[0] == token
         assert collection.sync(token) == (token, [])
         listed = {f"/{CALENDAR}/{item.href}": item.etag for item in collection.get_all()}
+        # A multiget of every object: texts without Radicale's reader, each file holding
+        # what was indexed (unknown hrefs take Radicale's path: the random histories above).
+        names = sorted(href.rsplit("/", 1)[1] for href in listed)
+        got = dict(collection.get_multi(names))
     assert listed == etags
+    texts = {f"/{CALENDAR}/{href}": (item.etag, item.serialize()) for href, item in got.items()}
+    monkeypatch.undo()
+    assert texts == radicale_texts_of(plain_storage(hub.paths.storage))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the watch is inotify's")
+def test_a_second_poll_of_an_unchanged_calendar_looks_at_no_file(
+    module_hubs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flat in the calendar's size: once a scan has proved the index holds the folder, a
+    poll is answered while the kernel reports no change to the folder or its history,
+    without a stat of each file; any change, by anyone, and the next poll scans again."""
+    from calhub.dav import known
+
+    hub, storage = hub_with_events(module_hubs, "w", 30)
+    bfu = hub.settings.calendar("bfu")
+    assert bfu is not None
+
+    def answers() -> tuple[str, str, list[str]]:
+        with storage.acquire_lock("r"):
+            collection = next(iter(storage.discover(bfu.path)))
+            token, hrefs = collection.sync()
+            return collection.etag, token, list(hrefs)
+
+    answers()
+    answers()  # the first sync wrote history files: this one is proved on a quiet folder
+    scans: list[str] = []
+    real_scan = known.scan
+
+    def counted(folder: str, *args: Any) -> Any:
+        scans.append(folder)
+        return real_scan(folder, *args)
+
+    monkeypatch.setattr(known, "scan", counted)
+    ctag, token, hrefs = answers()
+    assert answers() == (ctag, token, hrefs)
+    assert scans == []
+    expected_ctag, expected_token, etags = radicale_answers(plain_storage(hub.paths.storage))
+    assert (ctag, token) == (expected_ctag, expected_token)
+    assert sorted(f"/{CALENDAR}/{href}" for href in hrefs) == sorted(etags)
+    with storage.acquire_lock("r"):
+        folder = Path(next(iter(storage.discover(bfu.path)))._filesystem_path)
+    # The token's file is touched on each use, as Radicale does (its age counts from it).
+    token_file = folder / ".Radicale.cache" / "sync-token" / token.rpartition("/")[2]
+    os.utime(token_file, ns=(0, 0))
+    answers()
+    assert token_file.stat().st_mtime_ns > 0
+
+    # An object rewritten in place behind the hub's back: the next poll scans, and answers
+    # as Radicale does.
+    victim = folder / hrefs[0]
+    victim.write_text(event_text("w0", 27, 18), newline="")
+    new_ctag, new_token, _ = answers()
+    assert scans
+    expected_ctag, expected_token, _ = radicale_answers(plain_storage(hub.paths.storage))
+    assert (new_ctag, new_token) == (expected_ctag, expected_token) != (ctag, token)

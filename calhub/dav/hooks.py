@@ -29,11 +29,12 @@ from calhub.dav.maintenance import recovering
 from calhub.dav.mirror import mirroring, source_of
 from calhub.dav.mirror import refusal as mirror_refusal
 from calhub.dav.refusal import WriteRefused
+from calhub.dav.watch import FolderWatch
 from calhub.engine import Clash, IntervalIndex, Occurrence
 from calhub.engine.index import NO_NARROWING, CountingLookup, Narrowing
 from calhub.engine.parser import resolve_audience
 from calhub.store.audit import EventSummary, NewEntry
-from calhub.store.index import IndexCorrupt, IndexedItem, IndexLookup
+from calhub.store.index import IndexCorrupt, IndexedItem, IndexLookup, KnownFile
 
 if TYPE_CHECKING:
     from radicale.item import Item
@@ -136,6 +137,8 @@ class WriteHooks:
         self.indexer = Indexer(runtime)
         self._batch: _Batch | None = None
         self.known_rows = known.RowCache()
+        self.watch = FolderWatch()
+        self.kept_listings = known.KeptListings()
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -445,6 +448,12 @@ class WriteHooks:
         calendar = self.indexer.hub_calendar(collection.path)
         if folder is None or calendar is None:
             return None
+        # Taken before the scan: a change during it moves the generation past this one.
+        generation = self.watch.generation(folder)
+        if generation is not None:
+            kept = self.kept_listings.get(folder, generation, max_size)
+            if kept is not None:
+                return kept
         try:
             # Marked as under the lock (Radicale holds it, or built the answer in it): a
             # damaged index found here is not rebuilt by taking the lock again, which would
@@ -455,7 +464,26 @@ class WriteHooks:
                 rows = self.known_rows.rows(self.runtime.index, calendar.id)
         except IndexCorrupt:
             return None  # Radicale's own path reads the files
-        return known.scan(folder, rows, max_size)
+        listing = known.scan(folder, rows, max_size)
+        if listing is not None and generation is not None:
+            self.kept_listings.keep(folder, generation, max_size, listing)
+        return listing
+
+    def known_files(self, collection: BaseCollection) -> dict[str, KnownFile] | None:
+        """The index's rows of a hub calendar's objects, each with the file stat it was
+        read from, or None when the index cannot be asked (then: read the files)."""
+        if known.files_only() or known.folder_of(collection) is None:
+            return None
+        calendar = self.indexer.hub_calendar(collection.path)
+        if calendar is None:
+            return None
+        try:
+            with locking.holding():  # as in listing(): never wait for this very request
+                if not self.indexer.fresh(calendar):
+                    return None
+                return self.known_rows.rows(self.runtime.index, calendar.id)
+        except IndexCorrupt:
+            return None
 
     def history_book(self, collection_path: str, folder: str) -> HistoryBook | None:
         """The sync history of a hub calendar's folder, written through to the index."""

@@ -4,7 +4,7 @@ Phones poll all day: a Depth-0 PROPFIND for the ctag or sync-token, a Depth-1 PR
 etags. Radicale answers each by reading every object of the collection (its ctag hashes
 every etag), a second per poll at 10,000 events. The index already holds every object's
 etag, UID, component and Radicale's time range, written under the storage write lock from
-the very file stored; with each row it keeps that file's (inode, size, mtime_ns).
+the very file stored; with each row it keeps that file's (inode, size, mtime_ns, ctime_ns).
 
 The index is a cache, so a listing from it is used only when it provably is the folder's:
 one ``os.scandir`` of the folder, and every file Radicale would list must have a row whose
@@ -21,10 +21,11 @@ import contextlib
 import functools
 import json
 import os
+import stat as stat_mode
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +84,7 @@ def folder_of(collection: BaseCollection) -> str | None:
 
 
 def file_stat(item: radicale_item.Item) -> FileStat | None:
-    """(inode, size, mtime_ns) of the file a stored item was read from, if it has one."""
+    """(inode, size, mtime_ns, ctime_ns) of the file a stored item was read from, if any."""
     folder = None if item.collection is None else folder_of(item.collection)
     if folder is None or item.href is None:
         return None
@@ -91,14 +92,27 @@ def file_stat(item: radicale_item.Item) -> FileStat | None:
         stat = os.stat(os.path.join(folder, item.href))
     except OSError:
         return None
-    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
+
+
+# A watched folder's generation (calhub.dav.watch): what a kept answer was proved under.
+Generation = tuple[int, int]
 
 
 @dataclass(frozen=True)
 class Listing:
-    """A collection's objects in its folder's order, each with its file's st_mtime."""
+    """A collection's objects in its folder's order, each with its file's st_mtime.
+
+    Kept while the folder's watch generation stays the one it was scanned under
+    (:class:`KeptListings`), with what was computed from it: the ctag of each set of
+    properties, and the sync-token of each generation of the history folder."""
 
     entries: list[tuple[KnownFile, float]]
+    _ctags: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # history folder's generation -> (sync-token, every href of Radicale's state, in order)
+    synced: dict[Generation, tuple[str, tuple[str, ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @functools.cached_property
     def by_href(self) -> dict[str, tuple[KnownFile, float]]:
@@ -106,11 +120,36 @@ class Listing:
 
     def ctag(self, meta: Mapping[str, str]) -> str:
         """Radicale's collection etag (``BaseCollection.etag``), the same bytes."""
+        props = json.dumps(meta, sort_keys=True)
+        kept = self._ctags.get(props)
+        if kept is not None:
+            return kept
         digest = sha256()
         for known, _ in self.entries:
             digest.update((known.href + "/" + known.etag).encode())
-        digest.update(json.dumps(meta, sort_keys=True).encode())
-        return f'"{digest.hexdigest()}"'
+        digest.update(props.encode())
+        ctag = f'"{digest.hexdigest()}"'
+        if len(self._ctags) < 8:  # (properties change rarely; never grow without bound)
+            self._ctags[props] = ctag
+        return ctag
+
+
+class KeptListings:
+    """The last proved listing of each folder, while the kernel reports no change to it
+    (:mod:`calhub.dav.watch`): a poll of an unchanged calendar then neither reads the
+    index nor stats a file."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[Generation, int, Listing]] = {}
+
+    def get(self, folder: str, generation: Generation, max_size: int) -> Listing | None:
+        kept = self._kept.get(folder)
+        if kept is None or kept[0] != generation or kept[1] != max_size:
+            return None
+        return kept[2]
+
+    def keep(self, folder: str, generation: Generation, max_size: int, listing: Listing) -> None:
+        self._kept[folder] = (generation, max_size, listing)
 
 
 class RowCache:
@@ -154,6 +193,7 @@ def scan(folder: str, rows: dict[str, KnownFile], max_size: int) -> Listing | No
                     stat.st_ino != known.ino
                     or stat.st_size != known.size
                     or stat.st_mtime_ns != known.mtime_ns
+                    or stat.st_ctime_ns != known.ctime_ns
                     or stat.st_size > max_size
                 ):
                     return None
@@ -165,6 +205,27 @@ def scan(folder: str, rows: dict[str, KnownFile], max_size: int) -> Listing | No
     return Listing(entries)
 
 
+def read_known(
+    folder: str, known: KnownFile, max_size: int, encoding: str
+) -> tuple[str, float] | None:
+    """The text of an indexed object and its file's st_mtime, if the file holds exactly what
+    was indexed (the etag of its bytes is the row's: the same text Radicale's item cache
+    would give, byte for byte); None for anything else, which Radicale's own ``_get`` reads.
+    One open, one fstat and one hash: no listing of the folder, no cache file, no parse."""
+    try:
+        with open(os.path.join(folder, known.href), "rb") as file:
+            found = os.fstat(file.fileno())
+            if not stat_mode.S_ISREG(found.st_mode) or found.st_size > max_size:
+                return None  # Radicale skips an object over the size limit: its path says so
+            raw = file.read()
+        text = raw.decode(encoding)
+    except (OSError, UnicodeDecodeError):
+        return None
+    if radicale_item.get_etag(text) != known.etag:
+        return None  # changed since it was indexed
+    return text, found.st_mtime
+
+
 class IndexedFileItem(radicale_item.Item):
     """A stored item as the index knows it: etag, UID, component and time range at once,
     its text read from its file only when something asks for it."""
@@ -174,7 +235,8 @@ class IndexedFileItem(radicale_item.Item):
         collection: BaseCollection,
         known: KnownFile,
         mtime: float,
-        read: Callable[[str], radicale_item.Item | None],
+        read: Callable[[KnownFile], str | None],
+        text: str | None = None,
     ) -> None:
         # Radicale's Item.__init__ checks the collection's path once per item (a
         # quarter of a 10,000-object listing); these are the attributes it sets.
@@ -183,13 +245,14 @@ class IndexedFileItem(radicale_item.Item):
         self.href = known.href
         self._mtime = mtime
         self._last_modified: str | None = None
-        self._text = None
+        self._text = text
         self._vobject_item = None
         self._etag = known.etag
         self._uid = known.uid
         self._name = "VCALENDAR"
         self._component_name = known.component
         self._time_range = (known.tr_start, known.tr_end)
+        self._known = known
         self._read = read
 
     @property
@@ -206,11 +269,10 @@ class IndexedFileItem(radicale_item.Item):
         self._last_modified = value
 
     def _load(self) -> None:
-        assert self.href is not None
-        stored = self._read(self.href)
-        if stored is None:
+        text = self._read(self._known)
+        if text is None:
             raise RuntimeError(f"Storage modified externally: {self.href!r} is gone")
-        self._text = stored.serialize()
+        self._text = text
 
     def serialize(self) -> str:
         if self._text is None and self._vobject_item is None:

@@ -42,7 +42,9 @@ logger = logging.getLogger(__name__)
 
 # 7 (issue 21): item_files and the sync history. A version-6 index has no file stats, so
 # polls would never be answered from it; another version is rebuilt from storage at start.
-SCHEMA_VERSION = "7"
+# 8: item_files keep the file's st_ctime_ns too (an edit in place that puts the size and
+# mtime back, as `cp -p` over a file does, still moves it).
+SCHEMA_VERSION = "8"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -99,6 +101,7 @@ CREATE TABLE IF NOT EXISTS item_files (
     ino INTEGER NOT NULL,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
     PRIMARY KEY (calendar, href)
 );
 -- Radicale's sync history of a calendar (its .Radicale.cache/history files: the etag an
@@ -137,7 +140,9 @@ OCCURRENCE_COLUMNS = ", ".join(OCCURRENCE_FIELDS)
 JOINED_OCCURRENCE_COLUMNS = ", ".join(f"o.{name}" for name in OCCURRENCE_FIELDS)
 
 
-FileStat = tuple[int, int, int]  # (st_ino, st_size, st_mtime_ns) of a stored object's file
+# (st_ino, st_size, st_mtime_ns, st_ctime_ns) of a stored object's file. The ctime is the
+# kernel's: no program can set it back, so a file rewritten in place cannot pass for itself.
+FileStat = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +159,7 @@ class IndexedItem:
     # instances, at the times Radicale reads too (no cap reached, nothing cancelled or
     # transparent left out, no floating or all-day times, no instants); (0, 0): never.
     exact_span: tuple[int, int] = (0, 0)
-    # The stored file the row was read from (inode, size, mtime_ns), if it was looked at.
+    # The stored file the row was read from (inode, size, mtime_ns, ctime_ns), if looked at.
     file: FileStat | None = None
 
 
@@ -170,6 +175,7 @@ class KnownFile(NamedTuple):
     ino: int
     size: int
     mtime_ns: int
+    ctime_ns: int
 
 
 def audience_to_json(audience: Audience) -> str:
@@ -563,7 +569,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
         """Every object of ``calendar`` whose file the index looked at, by href."""
         rows = self.db.execute(
             "SELECT i.href, i.etag, i.uid, i.component, i.tr_start, i.tr_end, "
-            "f.ino, f.size, f.mtime_ns FROM items i "
+            "f.ino, f.size, f.mtime_ns, f.ctime_ns FROM items i "
             "JOIN item_files f ON f.calendar = i.calendar AND f.href = i.href "
             "WHERE i.calendar=?",
             (calendar,),
@@ -646,7 +652,8 @@ class OccurrenceIndex(ThreadLocalDatabase):
         )
         if item.file is not None:
             db.execute(
-                "INSERT INTO item_files VALUES (?, ?, ?, ?, ?)", (calendar, item.href, *item.file)
+                "INSERT INTO item_files VALUES (?, ?, ?, ?, ?, ?)",
+                (calendar, item.href, *item.file),
             )
         for occurrence in occurrences:
             start, end = _timestamp(occurrence.start), _timestamp(occurrence.end)

@@ -21,9 +21,9 @@ from radicale.storage import BaseCollection, multifilesystem
 
 from calhub.dav.history import HistoryBook
 from calhub.dav.hooks import WriteHooks
-from calhub.dav.known import IndexedFileItem, Listing, files_only
+from calhub.dav.known import IndexedFileItem, Listing, files_only, read_known
 from calhub.dav.plugins import whole_text
-from calhub.store.index import IndexCorrupt
+from calhub.store.index import IndexCorrupt, KnownFile
 
 if TYPE_CHECKING:
     from calhub.runtime import Runtime
@@ -75,7 +75,7 @@ class Collection(multifilesystem.Collection):
             # Listed from the index by this very object, under the same hold of the lock.
             entry = listed[0].by_href.get(href)
             if entry is not None:
-                return IndexedFileItem(self, entry[0], entry[1], self._read_file)
+                return IndexedFileItem(self, entry[0], entry[1], self._text_of)
         return self._get_stored(href, verify_href)
 
     def _get_stored(self, href: str, verify_href: bool) -> radicale_item.Item | None:
@@ -107,7 +107,7 @@ class Collection(multifilesystem.Collection):
             yield from super().get_all()
             return
         for known, mtime in listing.entries:
-            yield IndexedFileItem(self, known, mtime, self._read_file)
+            yield IndexedFileItem(self, known, mtime, self._text_of)
 
     def _list(self) -> Iterator[str]:
         # A Depth-1 PROPFIND lists the folder, then asks _get for every name: both from
@@ -119,8 +119,38 @@ class Collection(multifilesystem.Collection):
         for known, _ in listing.entries:
             yield known.href
 
-    def _read_file(self, href: str) -> radicale_item.Item | None:
-        return self._get_stored(href, verify_href=False)
+    def get_multi(self, hrefs: Iterable[str]) -> Iterator[tuple[str, radicale_item.Item | None]]:
+        """A multiget's objects (and a GET's, a time-range REPORT's candidates): each whose
+        file holds what the index knows is read once, without Radicale's listing of the
+        whole folder and its item cache; from the first one that does not, Radicale's own
+        path, in the order asked."""
+        wanted = list(hrefs)
+        rows = self._storage.hooks.known_files(self) if wanted else None
+        if rows is None:
+            yield from super().get_multi(wanted)
+            return
+        max_size = self._storage._max_resource_size
+        for number, href in enumerate(wanted):
+            known = rows.get(href)
+            found = None
+            if known is not None:
+                found = read_known(self._filesystem_path, known, max_size, self._encoding)
+            if known is None or found is None:
+                yield from super().get_multi(wanted[number:])
+                return
+            text, mtime = found
+            yield href, IndexedFileItem(self, known, mtime, self._text_of, text=text)
+
+    def _text_of(self, known: KnownFile) -> str | None:
+        """An indexed object's text, asked for after it was listed: read at once if its
+        file holds what was indexed, else as Radicale reads it."""
+        found = read_known(
+            self._filesystem_path, known, self._storage._max_resource_size, self._encoding
+        )
+        if found is not None:
+            return found[0]
+        stored = self._get_stored(known.href, verify_href=False)
+        return None if stored is None else stored.serialize()
 
     @property
     def etag(self) -> str:
@@ -135,9 +165,45 @@ class Collection(multifilesystem.Collection):
     def sync(self, old_token: str = "") -> tuple[str, Iterable[str]]:
         if self._history is None:
             return super().sync(old_token)
+        listing = self._listing()
+        # Taken before Radicale reads the history: a change meanwhile moves it past this.
+        generation = None
+        if listing is not None:
+            generation = self._storage.hooks.watch.generation(self._history_folder())
+        if listing is not None and generation is not None:
+            kept = listing.synced.get(generation)
+            if kept is not None:
+                answer = self._kept_sync(old_token, *kept)
+                if answer is not None:
+                    return answer
         with self._history.batch():
             token, changes = super().sync(old_token)
-            return token, list(changes)
+            hrefs = tuple(changes)
+        if not old_token and listing is not None and generation is not None:
+            # Without a token every href of Radicale's state is a change, in its order.
+            listing.synced[generation] = (token, hrefs)
+        return token, list(hrefs)
+
+    def _kept_sync(
+        self, old_token: str, token: str, hrefs: tuple[str, ...]
+    ) -> tuple[str, Iterable[str]] | None:
+        """Radicale's answer from a token computed on the same files and history (a
+        phone's poll asks for the token with none, or with the one it has): None for
+        anything else, which Radicale's own ``sync`` answers."""
+        if old_token == token:
+            return token, []  # Radicale: nothing changed, before it looks at token files
+        if old_token:
+            return None  # an older token: Radicale compares the states it stored
+        name = token.rpartition("/")[2]
+        folder = self._storage._get_collection_cache_subfolder(
+            self._filesystem_path, ".Radicale.cache", "sync-token"
+        )
+        try:
+            # As Radicale does for a token it has stored: its age counts from its last use.
+            os.utime(os.path.join(folder, name))
+        except FileNotFoundError:
+            return None  # never stored (or cleaned since): Radicale writes its state
+        return token, hrefs  # (a tuple: callers only iterate, and a copy grows with the size)
 
     def _update_history_etag(self, href: str, item: radicale_item.Item | None) -> str:
         book = self._history
