@@ -226,8 +226,12 @@ class WriteHooks:
             self.runtime.clashes.refresh(events)
         else:
             pending = [write.entry]
-            self.runtime.clashes.refresh(events, pending)
-            write.committed = not pending
+            try:
+                self.runtime.clashes.refresh(events, pending)
+            finally:
+                # Committed even if a later step of the refresh failed (the index's pending
+                # mark, the purge): a second run after an index rebuild must not write it again.
+                write.committed = not pending
 
     @_under_lock
     def _refresh_records(self, events: set[Event]) -> None:
