@@ -8,8 +8,14 @@ write, the expansion the write was checked with after): the title, first start a
 venue and audience, never the iCalendar text.
 
 **When the entry cannot be written.** It is written under Radicale's storage lock, after
-the object is stored and the clash records are brought up to date, in one ``hub.sqlite``
-transaction (the same file, the same durability as the approvals). Should that fail, the
+the object is stored, in one ``hub.sqlite`` transaction (the same file, the same durability
+as the approvals): the clash records' own when the write changed them (one commit and one
+sync of the file for both, :meth:`calhub.store.records.ClashRecords.sync`), else one of its
+own after them. Either way it is on disk before the client is answered. Sharing the
+records' commit does not widen the one window there is, between Radicale's sync of the
+event's file and this commit (it narrows it: one sync less in it); a power cut inside it
+loses the records' change too, which the next start redoes (the index marks the records
+pending), and the client, never answered, sends the write again. Should the commit fail, the
 error goes up and the client gets Radicale's 500, as when the clash records cannot be
 written: an entry is never lost silently, the client is told the write may not have
 completed and sends it again (which stores the same object and writes the entry), and the
@@ -128,17 +134,22 @@ def record(runtime: Runtime, entries: Iterable[NewEntry]) -> None:
     try:
         runtime.audit.record(entries)
     except Exception:
-        for entry in entries:
-            logger.error(
-                "Audit entry not written: %s %s %s/%s by %s from %s",
-                entry.action,
-                entry.subject,
-                entry.calendar,
-                entry.uid,
-                entry.actor,
-                entry.address,
-            )
+        unwritten(entries)
         raise
+
+
+def unwritten(entries: Iterable[NewEntry]) -> None:
+    """Log each of ``entries`` whole: they could not be written (the caller raises)."""
+    for entry in entries:
+        logger.error(
+            "Audit entry not written: %s %s %s/%s by %s from %s",
+            entry.action,
+            entry.subject,
+            entry.calendar,
+            entry.uid,
+            entry.actor,
+            entry.address,
+        )
 
 
 def collapse(entries: Sequence[NewEntry]) -> list[NewEntry]:

@@ -118,6 +118,19 @@ def _under_lock(
     return cast("Callable[Concatenate[WriteHooks, _P], _R]", run)
 
 
+class _WriteEntry:
+    """The audit entry of one write, from ``after_item_write`` through the clash refresh,
+    which commits it with the clash records when they change (one commit and sync of
+    ``hub.sqlite`` instead of two). Made once, should the index be rebuilt on the way and
+    the hook run again (:func:`_under_lock`)."""
+
+    __slots__ = ("committed", "entry")
+
+    def __init__(self) -> None:
+        self.entry: NewEntry | None = None
+        self.committed = False
+
+
 class _Batch:
     """What a batch of writes (``WriteHooks.batch``) holds until it ends."""
 
@@ -209,11 +222,19 @@ class WriteHooks:
                 return list(expected[1])
         return self.indexer.expand_item(calendar, item)
 
-    def _refresh(self, events: set[Event]) -> None:
+    def _refresh(self, events: set[Event], write: _WriteEntry | None = None) -> None:
         if self._batch is not None:
             self._batch.events |= events
-        else:
+        elif write is None or write.entry is None or write.committed:
             self.runtime.clashes.refresh(events)
+        else:
+            pending = [write.entry]
+            try:
+                self.runtime.clashes.refresh(events, pending)
+            finally:
+                # Committed even if a later step of the refresh failed (the index's pending
+                # mark, the purge): a second run after an index rebuild must not write it again.
+                write.committed = not pending
 
     @_under_lock
     def _refresh_records(self, events: set[Event]) -> None:
@@ -280,14 +301,26 @@ class WriteHooks:
             _deleting.set((calendar.id, href, old.uid, before))
 
     def after_item_write(self, collection: BaseCollection, href: str, item: Item) -> None:
-        occurrences = self._after_item_write(collection, href, item)
-        if occurrences is None:
+        write = _WriteEntry()
+        try:
+            occurrences = self._after_item_write(collection, href, item, write)
+        except Exception:
+            if write.entry is not None and not write.committed:
+                auditing.unwritten([write.entry])
+            raise
+        if occurrences is None or write.committed:
             return
-        # Last, once the event is stored, indexed and its clashes recorded: see
-        # calhub.dav.auditing for what a failure here means.
-        calendar_path = collection.path
-        calendar = self.indexer.hub_calendar(calendar_path)
-        assert calendar is not None
+        # Last, once the event is stored, indexed and its clashes recorded (with those
+        # when they changed, above): see calhub.dav.auditing for what a failure means.
+        if write.entry is None:
+            calendar = self.indexer.hub_calendar(collection.path)
+            assert calendar is not None
+            write.entry = self._write_entry(calendar, href, item, occurrences)
+        self._audit(write.entry)
+
+    def _write_entry(
+        self, calendar: CalendarSettings, href: str, item: Item, occurrences: list[Occurrence]
+    ) -> NewEntry:
         noted = _before.get()
         _before.set(None)
         before, moved_from = None, ""
@@ -295,14 +328,15 @@ class WriteHooks:
             before, moved_from = noted[2], noted[3]
         action = "moved" if moved_from else "created" if before is None else "changed"
         after = auditing.summarize(occurrences) or self._summary_text(calendar, item)
-        self._audit(auditing.event_entry(action, calendar.id, item.uid, before, after, moved_from))
+        return auditing.event_entry(action, calendar.id, item.uid, before, after, moved_from)
 
     @_under_lock
     def _after_item_write(
-        self, collection: BaseCollection, href: str, item: Item
+        self, collection: BaseCollection, href: str, item: Item, write: _WriteEntry
     ) -> list[Occurrence] | None:
         """The index and the clash records of a stored write; its occurrences (None: not
-        a hub calendar)."""
+        a hub calendar). ``write``'s entry is made here, and committed with the records
+        when they change."""
         calendar = self.indexer.hub_calendar(collection.path)
         if calendar is None:
             return None
@@ -328,7 +362,9 @@ class WriteHooks:
         events = {(calendar.id, item.uid)}
         if old_uid and old_uid != item.uid:
             events.add((calendar.id, old_uid))
-        self._refresh(events)
+        if write.entry is None and self._batch is None:
+            write.entry = self._write_entry(calendar, href, item, occurrences)
+        self._refresh(events, write)
         return occurrences
 
     @contextlib.contextmanager

@@ -9,6 +9,7 @@ class (see :func:`canonical_letter`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import groupby
 
 __all__ = [
@@ -133,20 +134,27 @@ class Audience:
         Runs of whole grades become en-dash ranges; items are ordered by grade.
         ``lang="en"`` only changes the words ("whole school", "nobody").
         """
-        if self.is_whole_school():
-            return "whole school" if lang == "en" else "вся школа"
-        if self.is_empty():
-            return "nobody" if lang == "en" else "никто"
-        items: list[tuple[int, int, str]] = []
-        ordered = sorted(self.grades)
-        # consecutive grades share (grade - position), which groups them into runs
-        for _, run_iter in groupby(enumerate(ordered), key=lambda pair: pair[1] - pair[0]):
-            run = [grade for _, grade in run_iter]
-            text = str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}"
-            items.append((run[0], 0, text))
-        items.extend((grade, 1, f"{grade}{letter}") for grade, letter in self.classes)
-        items.sort()
-        return ", ".join(text for _, _, text in items)
+        return _label(self.grades, self.classes, lang)
 
     def __str__(self) -> str:
         return self.label()
+
+
+# A school has few distinct audiences, and every clash record stores each occurrence's label:
+# a moved event's sync asked for thousands of them.
+@lru_cache(maxsize=4096)
+def _label(grades: frozenset[int], classes: frozenset[tuple[int, str]], lang: str) -> str:
+    if grades == ALL_GRADES:
+        return "whole school" if lang == "en" else "вся школа"
+    if not grades and not classes:
+        return "nobody" if lang == "en" else "никто"
+    items: list[tuple[int, int, str]] = []
+    ordered = sorted(grades)
+    # consecutive grades share (grade - position), which groups them into runs
+    for _, run_iter in groupby(enumerate(ordered), key=lambda pair: pair[1] - pair[0]):
+        run = [grade for _, grade in run_iter]
+        text = str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}"
+        items.append((run[0], 0, text))
+    items.extend((grade, 1, f"{grade}{letter}") for grade, letter in classes)
+    items.sort()
+    return ", ".join(text for _, _, text in items)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from calhub.engine import Clash
+from calhub.store.audit import NewEntry
 from calhub.store.index import IndexLookup
 
 if TYPE_CHECKING:
@@ -52,9 +53,10 @@ class ClashBook:
         as_is = records.approved_as_is(judged)
         return [c for c in judged if c.id not in as_is]
 
-    def refresh(self, events: set[Event]) -> list[Clash]:
+    def refresh(self, events: set[Event], audit: list[NewEntry] | None = None) -> list[Clash]:
         """Re-check the given events and bring their clash records up to date; returns the
-        clashes the events are in now."""
+        clashes the events are in now. ``audit``: the entries of the write, committed with
+        the records when they change (see :meth:`ClashRecords.sync`)."""
         runtime = self._runtime
         index, records = runtime.index, runtime.records
         parts = runtime.parts
@@ -76,7 +78,9 @@ class ClashBook:
             for clash in engine.scan(window, only=group_rules):
                 if clash.id in missing:
                     clashes[clash.id] = clash
-        new, resolved = records.sync(clashes.values(), stale, parts.rules_fingerprint, parts.config)
+        new, resolved = records.sync(
+            clashes.values(), stale, parts.rules_fingerprint, parts.config, audit
+        )
         with index.transaction() as db:
             index.clear_records_pending(db)
         if new or resolved:

@@ -43,7 +43,7 @@ from calhub.engine.messages import Wording
 from calhub.engine.rules import registry
 from calhub.errors import NoSuchClash, UserError
 from calhub.store.audit import SCHEMA as AUDIT_SCHEMA
-from calhub.store.audit import Origin, add_entry, decision
+from calhub.store.audit import NewEntry, Origin, add_entries, add_entry, decision
 from calhub.store.clash_versions import Change, changes, key, lapsed_text, reapproved_text, version
 from calhub.store.move_requests import SCHEMA as MOVE_REQUESTS_SCHEMA
 from calhub.store.outbox import SCHEMA as OUTBOX_SCHEMA
@@ -223,6 +223,44 @@ _BULK_SYNC = 500
 
 def _occurrences_text(occurrences: list[dict[str, Any]]) -> str:
     return json.dumps(occurrences, ensure_ascii=False)
+
+
+def _list_text(parts: Iterable[str]) -> str:
+    """The JSON list of the already encoded ``parts``: the very text ``json.dumps`` gives
+    for the list of them (its item separator is ``", "``)."""
+    return "[" + ", ".join(parts) + "]"
+
+
+class _Shown:
+    """Each occurrence's stored form (dict and JSON text), made once per sync.
+
+    In a busy week one occurrence is a member of every grade-week clash it counts in and
+    of each of their records, and a pair of events clashes at many dates: encoding it
+    anew for every row made most of a moved event's sync. Keyed like the fingerprints'
+    pieces (:func:`clash_fingerprint`): within one sync a key is one occurrence, as every
+    clash it is given was found on the same index.
+    """
+
+    __slots__ = ("dicts", "texts")
+
+    def __init__(self) -> None:
+        self.dicts: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.texts: dict[tuple[str, str, str], str] = {}
+
+    def of(self, occurrence: Occurrence) -> dict[str, Any]:
+        found = self.dicts.get(occurrence.key)
+        if found is None:
+            found = self.dicts[occurrence.key] = occurrence_json(occurrence)
+        return found
+
+    def text(self, occurrence: Occurrence) -> str:
+        found = self.texts.get(occurrence.key)
+        if found is None:
+            found = self.texts[occurrence.key] = json.dumps(self.of(occurrence), ensure_ascii=False)
+        return found
+
+    def list_text(self, occurrences: Iterable[Occurrence]) -> str:
+        return _list_text(self.text(o) for o in occurrences)
 
 
 def _version(text: str) -> list[dict[str, Any]]:
@@ -434,6 +472,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         stale: Iterable[str],
         wording: str = "",
         config: EngineConfig | None = None,
+        audit: list[NewEntry] | None = None,
     ) -> tuple[int, int]:
         """Record ``clashes`` as present and resolve the ``stale`` record ids not among them.
 
@@ -441,6 +480,11 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         every clash of the events it checks). ``wording``: see :func:`clash_fingerprint`.
         ``config`` gives the time zone and calendar names of the messages (UTC and
         calendar ids without it). Returns (new, resolved) counts of records.
+
+        ``audit``: entries of the write that changed these events. When the records change,
+        they are written in the same transaction (one commit, one sync of the file, instead
+        of two) and the list is emptied once it is committed; when nothing changes, no
+        transaction is opened and they stay in the list for the caller to write.
         """
         pairs: list[Clash] = []
         weeks: list[Clash] = []
@@ -466,14 +510,19 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         stamp = utc_text()
         new = resolved = 0
         words = _wording(config)
+        shown = _Shown()
         with self.transaction() as db:
             for group, fingerprint in changed:
-                new += self._upsert(db, group, fingerprint, stamp, words)
+                new += self._upsert(db, group, fingerprint, stamp, words, shown)
             for clash_id in vanished:
                 resolved += _resolve(db, clash_id, stamp)
             if plan is not None:
-                more, fewer = self._apply_group_plan(db, plan, stamp, words)
+                more, fewer = self._apply_group_plan(db, plan, stamp, words, shown)
                 new, resolved = new + more, resolved + fewer
+            if audit:
+                add_entries(db, audit)
+        if audit:
+            audit.clear()  # committed with the records
         return new, resolved
 
     def _group_plan(
@@ -521,7 +570,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         return plan if plan.affected else None
 
     def _apply_group_plan(
-        self, db: sqlite3.Connection, plan: _GroupPlan, stamp: str, words: Wording
+        self, db: sqlite3.Connection, plan: _GroupPlan, stamp: str, words: Wording, shown: _Shown
     ) -> tuple[int, int]:
         leaving: dict[str, set[str]] = {}
         for instance in [*plan.changed, *plan.vanished]:
@@ -560,36 +609,52 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                 db.execute(
                     "DELETE FROM clash_instances WHERE clash_id=? AND instance=?", (rid, instance)
                 )
-            for clash in arriving.get(rid, []):
-                shown = [occurrence_json(o) for o in clash.occurrences]
-                db.execute(
-                    "INSERT OR REPLACE INTO clash_instances VALUES (?, ?, ?, ?, ?, ?)",
+            mine = arriving.get(rid, [])
+            db.executemany(
+                "INSERT OR REPLACE INTO clash_instances VALUES (?, ?, ?, ?, ?, ?)",
+                [
                     (
                         rid,
                         clash.id,
-                        min(o["start"] for o in shown),
-                        max(o["end"] for o in shown),
-                        _occurrences_text(shown),
+                        min(shown.of(o)["start"] for o in clash.occurrences),
+                        max(shown.of(o)["end"] for o in clash.occurrences),
+                        shown.list_text(clash.occurrences),
                         plan.fingerprints[clash.id],
-                    ),
-                )
+                    )
+                    for clash in mine
+                ],
+            )
             rows = db.execute(
-                "SELECT start_at, end_at, occurrences FROM clash_instances WHERE clash_id=? "
-                "ORDER BY start_at, instance",
+                "SELECT start_at, end_at, instance, occurrences FROM clash_instances "
+                "WHERE clash_id=? ORDER BY start_at, instance",
                 (rid,),
             ).fetchall()
+            # Every occurrence of the record once, a later instance's over an earlier one's;
+            # those of the instances just written are at hand, the others are read back.
+            written = {clash.id: clash for clash in mine}
             flat: dict[tuple[str, str, str], dict[str, Any]] = {}
-            for row in rows:
-                for occurrence in json.loads(row[2]):
-                    flat[key(occurrence)] = occurrence
-            current = [flat[k] for k in sorted(flat)]
-            mine = arriving.get(rid, [])
+            texts: dict[tuple[str, str, str], str | None] = {}
+            for _, _, instance, text in rows:
+                clash = written.get(instance)
+                if clash is None:
+                    for occurrence in json.loads(text):
+                        flat[key(occurrence)] = occurrence
+                        texts[key(occurrence)] = None
+                    continue
+                for member in clash.occurrences:
+                    flat[member.key] = shown.of(member)
+                    texts[member.key] = shown.text(member)
+            order = sorted(flat)
+            current = [flat[k] for k in order]
+            current_text = _list_text(
+                texts[k] or json.dumps(flat[k], ensure_ascii=False) for k in order
+            )
             earliest = min(mine, key=lambda c: (c.earliest, c.id)) if mine else None
             new += self._write_row(
                 db,
                 rid,
                 earliest,
-                current,
+                (current, current_text),
                 (len(rows), rows[0][0], max(row[1] for row in rows)),
                 "",
                 stamp,
@@ -617,28 +682,17 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         fingerprint: str,
         stamp: str,
         words: Wording,
+        shown: _Shown,
     ) -> int:
-        shown: dict[tuple[str, str, str], dict[str, Any]] = {}
-        for occurrence in group.occurrences():
-            shown[occurrence.key] = occurrence_json(occurrence)
+        occurrences = group.occurrences()
+        current = ([shown.of(o) for o in occurrences], shown.list_text(occurrences))
         instances = group.instances()
         span = (len(instances), min(i.start for i in instances), max(i.end for i in instances))
-        new = self._write_row(
-            db, group.id, group, list(shown.values()), span, fingerprint, stamp, words
-        )
+        new = self._write_row(db, group.id, group, current, span, fingerprint, stamp, words)
         db.execute("DELETE FROM clash_instances WHERE clash_id=?", (group.id,))
         db.executemany(
             "INSERT INTO clash_instances VALUES (?, ?, ?, ?, ?, '')",
-            [
-                (
-                    group.id,
-                    i.key,
-                    i.start,
-                    i.end,
-                    _occurrences_text([shown[o.key] for o in i.occurrences]),
-                )
-                for i in instances
-            ],
+            [(group.id, i.key, i.start, i.end, shown.list_text(i.occurrences)) for i in instances],
         )
         return new
 
@@ -647,7 +701,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         db: sqlite3.Connection,
         rid: str,
         source: RecordGroup | Clash | None,
-        current: list[dict[str, Any]],
+        shown: tuple[list[dict[str, Any]], str],
         span: tuple[int, str, str],
         fingerprint: str,
         stamp: str,
@@ -656,7 +710,9 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         """Insert or update one record's row and members; 1 when it is new.
 
         ``source`` writes the messages (a group of pair clashes, or a group rule's first
-        clash); None keeps those on record."""
+        clash); None keeps those on record. ``shown``: the record's occurrences, and their
+        JSON text."""
+        current, current_text = shown
         count, first_start, last_end = span
         row = db.execute(
             "SELECT resolved, occurrences, message_ru, message_en, rule, severity "
@@ -675,7 +731,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         values = (
             severity,
             first_start,
-            _occurrences_text(current),
+            current_text,
             message_ru,
             message_en,
             fingerprint,
