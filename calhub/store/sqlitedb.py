@@ -38,9 +38,9 @@ class ThreadLocalDatabase:
     # Each connection's own page cache, in KiB (SQLite's default is 2,000). A server has a
     # connection per store per worker thread (ten stores, eight threads), each filling its
     # cache with copies of the pages the operating system caches anyway, and emptied
-    # whenever another connection writes: at the default the caches were about 40 MB of a
-    # served hub's peak at 2,000 events (issue 21). This holds a big file's inner B-tree
-    # pages, which is what a cache saves reads of.
+    # whenever another connection writes: at the default they were about 17 MB of a served
+    # hub's peak at 2,000 events (issue 21). 512 KiB holds a big file's inner B-tree pages,
+    # which is what a cache saves reads of; the index keeps more (calhub.store.index).
     CACHE_KIB = 512
 
     def __init__(self, path: Path) -> None:
