@@ -500,7 +500,9 @@ def test_changes_behind_the_hubs_back_fall_back_to_a_right_answer(pair: Pair) ->
     assert fifth != fourth
 
 
-def hub_with_events(module_hubs: Any, prefix: str, count: int) -> tuple[Any, Any]:
+def hub_with_events(
+    module_hubs: Any, prefix: str, count: int, settings: dict[str, Any] | None = None
+) -> tuple[Any, Any]:
     """A new hub whose partner calendar bfu holds ``count`` events written through the
     hub's own storage, and that storage, opened in this process."""
     from calhub.dav.importer import import_objects
@@ -508,7 +510,7 @@ def hub_with_events(module_hubs: Any, prefix: str, count: int) -> tuple[Any, Any
     from calhub.dav.storage import open_storage
     from calhub.hub import Hub
 
-    hub = Hub(module_hubs.create())
+    hub = Hub(module_hubs.create(settings))
     runtime = open_runtime(hub)
     bfu = hub.settings.calendar("bfu")
     assert bfu is not None
@@ -564,11 +566,10 @@ def test_a_second_poll_of_an_unchanged_calendar_looks_at_no_file(
     """Flat in the calendar's size: once a scan has proved the index holds the folder, a
     poll is answered while the kernel reports no change to the folder or its history,
     without a stat of each file; any change, by anyone, and the next poll scans again."""
-    from calhub.dav import known
-
     hub, storage = hub_with_events(module_hubs, "w", 30)
     bfu = hub.settings.calendar("bfu")
     assert bfu is not None
+    scans = count_scans(monkeypatch)
 
     def answers() -> tuple[str, str, list[str]]:
         with storage.acquire_lock("r"):
@@ -578,14 +579,7 @@ def test_a_second_poll_of_an_unchanged_calendar_looks_at_no_file(
 
     answers()
     answers()  # the first sync wrote history files: this one is proved on a quiet folder
-    scans: list[str] = []
-    real_scan = known.scan
-
-    def counted(folder: str, *args: Any) -> Any:
-        scans.append(folder)
-        return real_scan(folder, *args)
-
-    monkeypatch.setattr(known, "scan", counted)
+    scans.clear()
     ctag, token, hrefs = answers()
     assert answers() == (ctag, token, hrefs)
     assert scans == []
@@ -608,3 +602,37 @@ def test_a_second_poll_of_an_unchanged_calendar_looks_at_no_file(
     assert scans
     expected_ctag, expected_token, _ = radicale_answers(plain_storage(hub.paths.storage))
     assert (new_ctag, new_token) == (expected_ctag, expected_token) != (ctag, token)
+
+
+def count_scans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The folders calhub.dav.known.scan is asked to prove, from now on."""
+    from calhub.dav import known
+
+    scans: list[str] = []
+    real_scan = known.scan
+
+    def counted(folder: str, *args: Any) -> Any:
+        scans.append(folder)
+        return real_scan(folder, *args)
+
+    monkeypatch.setattr(known, "scan", counted)
+    return scans
+
+
+def test_without_the_watch_every_poll_checks_every_file(
+    module_hubs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``[hub] watch_storage = false`` (a storage folder another machine writes too): no
+    listing is kept, each poll scans, and the answers are Radicale's."""
+    hub, storage = hub_with_events(module_hubs, "n", 10, {"watch_storage": False})
+    assert hub.settings.watch_storage is False
+    bfu = hub.settings.calendar("bfu")
+    assert bfu is not None
+    scans = count_scans(monkeypatch)
+    for _ in range(3):
+        with storage.acquire_lock("r"):
+            collection = next(iter(storage.discover(bfu.path)))
+            ctag, token = collection.etag, collection.sync()[0]
+    assert len(scans) == 3
+    expected_ctag, expected_token, _ = radicale_answers(plain_storage(hub.paths.storage))
+    assert (ctag, token) == (expected_ctag, expected_token)

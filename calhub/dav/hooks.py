@@ -485,7 +485,7 @@ class WriteHooks:
         if folder is None or calendar is None:
             return None
         # Taken before the scan: a change during it moves the generation past this one.
-        generation = self.watch.generation(folder)
+        generation = self.folder_generation(folder)
         if generation is not None:
             kept = self.kept_listings.get(folder, generation, max_size)
             if kept is not None:
@@ -504,6 +504,14 @@ class WriteHooks:
         if listing is not None and generation is not None:
             self.kept_listings.keep(folder, generation, max_size, listing)
         return listing
+
+    def folder_generation(self, folder: str) -> known.Generation | None:
+        """The watch generation of a storage folder (:mod:`calhub.dav.watch`), or None when
+        nothing is known of it or ``[hub] watch_storage`` is off (the folder is written by
+        another host too, whose writes this kernel never sees)."""
+        if not self.runtime.settings.watch_storage:
+            return None
+        return self.watch.generation(folder)
 
     def known_files(self, collection: BaseCollection) -> dict[str, KnownFile] | None:
         """The index's rows of a hub calendar's objects, each with the file stat it was

@@ -228,6 +228,13 @@ HUB_SCHEMA: dict[str, Option] = {
         "Most RDATE values, and most EXDATE values, one event may list.",
         _int_range(1, 1_000_000),
     ),
+    "watch_storage": Option(
+        True,
+        "Trust the kernel's change notices (Linux inotify) on the storage folder, so a poll of "
+        "an unchanged calendar reads no file; false when another host writes the folder.",
+        _flag,
+        "true or false",
+    ),
     "max_properties_per_request": Option(
         200,
         "Most properties one PROPFIND, REPORT, PROPPATCH, MKCALENDAR or MKCOL body may name.",
@@ -662,6 +669,7 @@ class Settings:
     max_overrides_per_event: int = MAX_OVERRIDES
     max_dates_per_event: int = MAX_DATES
     max_properties_per_request: int = 200
+    watch_storage: bool = True
     server: ServerSettings = field(default_factory=ServerSettings)
     public_url: str = PUBLIC_SCHEMA["url"].default
     public_enabled: bool = PUBLIC_SCHEMA["enabled"].default

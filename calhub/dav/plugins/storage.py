@@ -169,7 +169,7 @@ class Collection(multifilesystem.Collection):
         # Taken before Radicale reads the history: a change meanwhile moves it past this.
         generation = None
         if listing is not None:
-            generation = self._storage.hooks.watch.generation(self._history_folder())
+            generation = self._storage.hooks.folder_generation(self._history_folder())
         if listing is not None and generation is not None:
             kept = listing.synced.get(generation)
             if kept is not None:
