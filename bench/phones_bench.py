@@ -38,6 +38,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -64,6 +65,7 @@ from bench.stats import fmt_ms, percentile_ms, table
 XANDIKOS_CALENDAR = "user/calendars/calendar"
 KINDS = ("poll", "sync", "multiget", "put_new", "put_move")
 NEW_FROM = 2_000_000  # generator numbers of events the phones create (never preloaded)
+WARM_FROM = 1_900_000  # the one event each server is sent before the phones start
 DRAIN_SECONDS = 300.0  # a request still unanswered this long after the window is an error
 
 _RESPONSE = re.compile(rb"<(?:[A-Za-z0-9]+:)?response[ >].*?</(?:[A-Za-z0-9]+:)?response>", re.S)
@@ -269,8 +271,8 @@ class PhonesBench:
         return self.results
 
     def warm(self, servers: Sequence[Server], size: int) -> dict[str, str]:
-        """Every server read whole once and synced once (the first sync writes Radicale's
-        history for every object); returns each server's sync-token."""
+        """Every server read whole once, written once and synced once (the first sync
+        writes Radicale's history for every object); returns each server's sync-token."""
         tokens = {}
         for server in servers:
             client = DavClient(server, self.spec.id, timeout=3600)
@@ -285,6 +287,10 @@ class PhonesBench:
                 expected = blob_id(self.factory.event(0).text)
                 if expected not in reply.body.decode():
                     raise RuntimeError(f"xandikos: no etag {expected} for the first event")
+            # One write, untimed: Xandikos maps every UID on its first PUT (parsing every
+            # object once per process), which a server loaded by PUT has done already.
+            event = self.factory.event(WARM_FROM + size)
+            client.put(f"{path}/{event.href}", event.text)
             tokens[server.name] = sync_token(client.sync(path).body)
             client.close()
             self.say(f"    {server.name}: warmed in {time.perf_counter() - started:.1f} s")
@@ -304,7 +310,7 @@ class PhonesBench:
                         f"    {size} events, {count} phones, {server.name}: "
                         f"{len(tally.all_seconds)} requests, "
                         f"{len(tally.all_seconds) / tally.elapsed:.1f}/s, "
-                        f"p95 {fmt_ms(percentile_ms(tally.all_seconds, 0.95))} ms, "
+                        f"p95 {fmt_ms(percentile_ms(tally.all_seconds, 0.95))} (ms), "
                         f"load {tally.loads[-1]}"
                     )
         return {
@@ -458,6 +464,10 @@ def _seconds(spent: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.0f} s" for k, v in spent.items())
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def find_xandikos(given: str | None = None) -> str:
     return given or os.environ.get("XANDIKOS") or shutil.which("xandikos") or ""
 
@@ -476,6 +486,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the raw samples to this file")
     parser.add_argument("--markdown", type=Path, help="write the table to this file")
     args = parser.parse_args(argv)
+    # SIGTERM (and SIGINT, ignored in background jobs) unwind, so the servers are stopped.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stop)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="calhub-phones-"))
     workdir.mkdir(parents=True, exist_ok=True)
     options = PhonesOptions(
