@@ -82,6 +82,10 @@ class PhonesOptions:
     write_share: float = 0.05
     xandikos: str = ""
     seed: int = generate.DEFAULT_SEED
+    # Hubs to run side by side on the same data directory, each a `calhub serve` with these
+    # arguments (e.g. "--threads 2", "--workers 2"); empty: one hub as deployed.
+    hub_args: Sequence[str] = ()
+    radicale: bool = True
 
 
 @dataclass
@@ -188,7 +192,10 @@ class PhonesBench:
         self.spec = generate.KNOWN_PARTNERS[0]
         self.year = generate.school_year()
         self.factory = generate.EventFactory(self.spec, options.seed, self.year)
-        self.paths = {"calhub": self.spec.path, "radicale": self.spec.path}
+        self.hubs = {f"calhub {a}": a.split() for a in options.hub_args} or {"calhub": []}
+        self.paths = dict.fromkeys(self.hubs, self.spec.path)
+        if options.radicale:
+            self.paths["radicale"] = self.spec.path
         if options.xandikos:
             self.paths["xandikos"] = XANDIKOS_CALENDAR
         self.logs = options.workdir / "logs"
@@ -203,16 +210,23 @@ class PhonesBench:
                 "rounds": options.rounds,
                 "write_share": options.write_share,
                 "xandikos": bool(options.xandikos),
+                "hubs": list(self.hubs),
+                "radicale": options.radicale,
             },
             "sizes": [],
         }
+
+    def number_base(self, server: str) -> int:
+        """Hubs side by side share one storage: each writes events of its own numbers."""
+        hubs = list(self.hubs)
+        return NEW_FROM + (hubs.index(server) * 1_000_000 if server in hubs else 0)
 
     def numbers(self, server: str) -> Callable[[], int]:
         """The generator numbers of the events the phones create on one server."""
 
         def next_number() -> int:
             with self.number_lock:
-                number = self.next_new.get(server, NEW_FROM) + 1
+                number = self.next_new.get(server, self.number_base(server)) + 1
                 self.next_new[server] = number
                 return number
 
@@ -257,8 +271,12 @@ class PhonesBench:
             self.say(f"  phones: {size} events loaded ({_seconds(spent)})")
             servers: list[Server] = []
             try:
-                servers.append(start_hub(self.hub_root, self.logs))
-                servers.append(start_plain(self.plain_template, self.logs))
+                for name, args in self.hubs.items():
+                    # Several hubs share one data directory as `serve --workers` does.
+                    servers.append(start_hub(self.hub_root, self.logs, args=args))
+                    servers[-1].name = name
+                if self.o.radicale:
+                    servers.append(start_plain(self.plain_template, self.logs))
                 if self.o.xandikos:
                     servers.append(start_xandikos(self.o.xandikos, self.xandikos_root, self.logs))
                 row = self.measure(servers, size)
@@ -289,7 +307,7 @@ class PhonesBench:
                     raise RuntimeError(f"xandikos: no etag {expected} for the first event")
             # One write, untimed: Xandikos maps every UID on its first PUT (parsing every
             # object once per process), which a server loaded by PUT has done already.
-            event = self.factory.event(WARM_FROM + size)
+            event = self.factory.event(WARM_FROM + size + self.number_base(server.name) - NEW_FROM)
             client.put(f"{path}/{event.href}", event.text)
             tokens[server.name] = sync_token(client.sync(path).body)
             client.close()
@@ -482,6 +500,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
     parser.add_argument("--xandikos", help="its command (default: $XANDIKOS, then the PATH)")
     parser.add_argument("--no-xandikos", action="store_true", help="hub and Radicale only")
+    parser.add_argument("--no-radicale", action="store_true", help="leave plain Radicale out")
+    parser.add_argument(
+        "--hub-args",
+        action="append",
+        default=[],
+        help="a hub variant side by side, e.g. '--threads 2' (repeat; default: one hub)",
+    )
     parser.add_argument("--workdir", type=Path, help="keep data here (default: temporary)")
     parser.add_argument("--json", type=Path, help="write the raw samples to this file")
     parser.add_argument("--markdown", type=Path, help="write the table to this file")
@@ -500,6 +525,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_share=args.write_share,
         xandikos="" if args.no_xandikos else find_xandikos(args.xandikos),
         seed=args.seed,
+        hub_args=tuple(args.hub_args),
+        radicale=not args.no_radicale,
     )
     bench = PhonesBench(options, lambda text: print(text, flush=True))
     try:
