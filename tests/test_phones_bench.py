@@ -9,11 +9,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bench import phones_bench
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers() -> Iterator[None]:
+    """The benchmarks' main() turns SIGTERM and SIGINT into SystemExit; put pytest's back."""
+    kept = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    for sig, handler in kept.items():
+        signal.signal(sig, handler)
 
 
 def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *extra: str) -> tuple[dict, str]:
@@ -83,3 +94,22 @@ def test_phones_bench_with_xandikos(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             run["errors"] = []
     _check(results, ("calhub", "radicale", "xandikos"))
     assert "Xandikos rows left out" not in markdown
+
+
+def test_bench_run_phones_group(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`python -m bench.run` (what `make bench` runs) prints the phones rows, and says when
+    Xandikos is absent."""
+    from bench import run
+
+    monkeypatch.setenv("CALHUB_BCRYPT_ROUNDS", os.environ.get("CALHUB_BCRYPT_ROUNDS", "4"))
+    monkeypatch.setenv("XANDIKOS", "")
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no xandikos command found
+    tiny = {"sizes": (10,), "clients": (2,), "seconds": 1.0, "rounds": 1}
+    monkeypatch.setitem(run.QUICK, "phones", tiny)
+    markdown = tmp_path / "out.md"
+    argv = ["--quick", "--skip", "http,engine,cli,feeds", "--workdir", str(tmp_path / "w")]
+    assert run.main([*argv, "--markdown", str(markdown)]) == 0
+    text = markdown.read_text()
+    assert "### Concurrent phones" in text
+    assert "| 10 | 2 | calhub |" in text and "| 10 | 2 | radicale |" in text
+    assert "Xandikos rows left out" in text
