@@ -10,7 +10,8 @@ BENCH_ARGS ?=
 bench:
 	$(PYTHON) -m bench.run --quick $(BENCH_ARGS)
 
-# The full set behind docs/benchmarks.md (about 20 minutes on 2 cores).
+# The full set behind docs/benchmarks.md (about 20 minutes on 2 cores), and the phones group at
+# 2,000 and 10,000 events (its own hubs to load and index: 30-60 minutes more on a busy machine).
 bench-full:
 	$(PYTHON) -m bench.run --full $(BENCH_ARGS)
 
