@@ -58,8 +58,11 @@ class Reply:
 
 
 class DavClient:
-    def __init__(self, server: Server, login: str, password: str | None = None) -> None:
+    def __init__(
+        self, server: Server, login: str, password: str | None = None, timeout: float = 600
+    ) -> None:
         self.server = server
+        self.timeout = timeout
         self.login = login
         token = base64.b64encode(f"{login}:{password or password_of(login)}".encode()).decode()
         self.auth = f"Basic {token}"
@@ -87,7 +90,7 @@ class DavClient:
         for attempt in (1, 2):
             if self.connection is None:
                 self.connection = http.client.HTTPConnection(
-                    self.server.host, self.server.port, timeout=600
+                    self.server.host, self.server.port, timeout=self.timeout
                 )
             started = time.perf_counter()
             try:

@@ -5,9 +5,11 @@
 
 Options: ``--json FILE`` keeps every raw sample, ``--markdown FILE`` writes the tables,
 ``--workdir DIR`` keeps the generated hub and Radicale storage (default: a temporary
-folder, removed at the end), ``--skip http,engine,cli,feeds`` leaves groups out (``engine``
-and ``cli`` need the hub the ``http`` group builds, so they need ``--workdir`` of an earlier
-run when ``http`` is skipped; ``feeds``, bench/feed_bench.py, builds its own hubs).
+folder, removed at the end), ``--skip http,engine,cli,feeds,phones`` leaves groups out
+(``engine`` and ``cli`` need the hub the ``http`` group builds, so they need ``--workdir`` of
+an earlier run when ``http`` is skipped; ``feeds``, bench/feed_bench.py, and ``phones``,
+bench/phones_bench.py, build their own hubs). ``phones`` adds Xandikos as a third server when
+its command is found (``--xandikos``, ``$XANDIKOS`` or the PATH) and says so when it is not.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from bench.engine_bench import EngineOptions, run_cli, run_engine
 from bench.feed_bench import FeedBench, FeedOptions
 from bench.feed_bench import render as render_feeds
 from bench.http_bench import HttpBench, HttpOptions
+from bench.phones_bench import PhonesBench, PhonesOptions, find_xandikos
+from bench.phones_bench import render as render_phones
 from bench.stats import fmt_ms, fmt_ratio, machine, median_ms, percentile_ms, table
 
 QUICK = {
@@ -51,6 +55,7 @@ QUICK = {
     },
     "cli": {"runs": 3, "rebuild_runs": 1},
     "feeds": {"sizes": (500,), "runs": 5, "conditional_runs": 20, "change_runs": 3},
+    "phones": {"sizes": (1000,), "clients": (8, 32), "seconds": 10.0, "rounds": 1},
 }
 FULL = {
     "http": {
@@ -71,6 +76,7 @@ FULL = {
     },
     "cli": {"runs": 5, "rebuild_runs": 5},
     "feeds": {"sizes": (2000, 10000), "runs": 10, "conditional_runs": 30, "change_runs": 5},
+    "phones": {"sizes": (2000, 10000), "clients": (8, 32), "seconds": 30.0, "rounds": 2},
 }
 
 
@@ -83,10 +89,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="keep data here (default: temporary)")
     parser.add_argument("--json", type=Path, help="write all raw samples to this file")
     parser.add_argument("--markdown", type=Path, help="write the tables to this file")
-    parser.add_argument("--skip", default="", help="comma-separated groups: http,engine,cli,feeds")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated groups: http,engine,cli,feeds,phones"
+    )
+    parser.add_argument(
+        "--xandikos", help="phones group: Xandikos's command (default: $XANDIKOS, the PATH)"
+    )
     parser.add_argument(
         "--sizes",
-        help="http group: calendar sizes instead of the mode's, e.g. 2000,10000",
+        help="http and phones groups: calendar sizes instead of the mode's, e.g. 2000,10000",
     )
     parser.add_argument(
         "--final-only",
@@ -102,7 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = FULL if args.full else QUICK
     if args.sizes:
         sizes = tuple(int(part) for part in args.sizes.split(",") if part.strip())
-        settings = {**settings, "http": {**settings["http"], "sizes": sizes}}
+        settings = {
+            **settings,
+            "http": {**settings["http"], "sizes": sizes},
+            "phones": {**settings["phones"], "sizes": sizes},
+        }
     skip = {part.strip() for part in args.skip.split(",") if part.strip()}
     command = "python -m bench.run " + " ".join(sys.argv[1:] if argv is None else argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="calhub-bench-"))
@@ -156,6 +171,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results["feeds_error"] = str(error)
                 print(f"  feeds: FAILED: {error}", flush=True)
             results["seconds"]["feeds"] = time.perf_counter() - started
+        if "phones" not in skip:
+            started = time.perf_counter()
+            xandikos = find_xandikos(args.xandikos)
+            peers = "plain Radicale and Xandikos" if xandikos else "plain Radicale"
+            print(f"Phones: concurrent phone-like clients, calhub vs {peers}", flush=True)
+            if not xandikos:
+                print("  no xandikos command: its rows are left out", flush=True)
+            options_p = PhonesOptions(
+                workdir=workdir / "phones", seed=args.seed, xandikos=xandikos, **settings["phones"]
+            )
+            phones = PhonesBench(options_p, _say)
+            results["phones"] = phones.results  # filled as it goes: kept if stopped early
+            phones.run()
+            results["seconds"]["phones"] = time.perf_counter() - started
     finally:
         if args.json:
             args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False))
@@ -205,6 +234,8 @@ def render(results: dict[str, Any]) -> str:
         out += render_feeds(results["feeds"], targets)
     if results.get("feeds_error"):
         out += [f"Feeds: FAILED: {results['feeds_error']}", ""]
+    if results.get("phones", {}).get("sizes"):
+        out += [render_phones(results["phones"]), ""]
     if targets:
         out += ["### Targets", "", table(["target", "measured", "result"], targets), ""]
     spent = ", ".join(f"{k} {v / 60:.1f} min" for k, v in results.get("seconds", {}).items())

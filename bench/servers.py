@@ -219,9 +219,9 @@ def index_new_events(
     return time.perf_counter() - started
 
 
-def start_hub(root: Path, log_dir: Path, cheroot: bool = False) -> Server:
-    """``calhub serve`` on ``root``; with ``cheroot``, the same stack on the server calhub
-    used before (bench/cheroot_serve.py)."""
+def start_hub(root: Path, log_dir: Path, cheroot: bool = False, args: Sequence[str] = ()) -> Server:
+    """``calhub serve`` on ``root`` (with ``args``, e.g. ``--threads 2``); with ``cheroot``,
+    the same stack on the server calhub used before (bench/cheroot_serve.py)."""
     log = log_dir / f"hub-{time.monotonic_ns()}.log"
     env = _env()
     if cheroot:
@@ -230,7 +230,7 @@ def start_hub(root: Path, log_dir: Path, cheroot: bool = False) -> Server:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [checkout, env.get("PYTHONPATH")]))
     else:
         argv = [sys.executable, "-m", "calhub", "serve", "--data", str(root)]
-        argv += ["--host", "127.0.0.1", "--port", "0"]
+        argv += ["--host", "127.0.0.1", "--port", "0", *args]
     with log.open("wb") as err:
         process = subprocess.Popen(
             argv,
