@@ -636,3 +636,45 @@ def test_without_the_watch_every_poll_checks_every_file(
     assert len(scans) == 3
     expected_ctag, expected_token, _ = radicale_answers(plain_storage(hub.paths.storage))
     assert (ctag, token) == (expected_ctag, expected_token)
+
+
+def test_another_threads_write_does_not_send_a_poll_back_to_the_files(
+    module_hubs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Radicale 3.9 builds a PROPFIND's answer after it released its storage lock, while
+    another thread may hold the write lock: a collection that has not written itself still
+    answers from what it listed (Radicale's lock state is the whole process's)."""
+    import threading
+
+    from radicale.storage import multifilesystem
+
+    hub, storage = hub_with_events(module_hubs, "t", 12)
+    bfu = hub.settings.calendar("bfu")
+    assert bfu is not None
+    with storage.acquire_lock("r"):
+        collection = next(iter(storage.discover(bfu.path)))
+        names = list(collection._list())
+    expected_ctag, _, etags = radicale_answers(plain_storage(hub.paths.storage))
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with storage.acquire_lock("w"):
+            holding.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        assert storage._lock.locked == "w"
+
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("read an object's file")
+
+        monkeypatch.setattr(multifilesystem.Collection, "_get", refuse)
+        assert collection.etag == expected_ctag
+        found = {f"/{CALENDAR}/{name}": collection._get(name).etag for name in names}
+        assert found == etags
+    finally:
+        release.set()
+        thread.join(30)

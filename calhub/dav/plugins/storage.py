@@ -47,10 +47,18 @@ class Collection(multifilesystem.Collection):
         )
         return folder
 
+    def wrote(self) -> None:
+        """This object changed its folder: what it listed before is not the folder now.
+        (Per object, not Radicale's process-wide lock state: another thread's write must
+        not send every poll of the process back to the files.)"""
+        self._listed = None
+
     def upload(self, href: str, item: radicale_item.Item) -> Any:
         hooks = self._storage.hooks
         hooks.before_item_write(self, href, item)
+        self.wrote()
         result = super().upload(href, item)
+        self.wrote()  # (and nothing listed while the file was being replaced is kept)
         hooks.after_item_write(self, href, result[0])
         return result
 
@@ -58,7 +66,9 @@ class Collection(multifilesystem.Collection):
         hooks = self._storage.hooks
         if href is not None:
             hooks.before_item_delete(self, href)
+        self.wrote()
         super().delete(href)
+        self.wrote()
         if href is None:
             hooks.after_collection_delete(self.path)
         else:
@@ -66,13 +76,8 @@ class Collection(multifilesystem.Collection):
 
     def _get(self, href: str, verify_href: bool = True) -> radicale_item.Item | None:
         listed = self._listed
-        if (
-            listed is not None
-            and listed[0] is not None
-            and self._storage._lock.locked != "w"
-            and not files_only()
-        ):
-            # Listed from the index by this very object, under the same hold of the lock.
+        if listed is not None and listed[0] is not None and not files_only():
+            # Listed from the index by this very object, which has not written since.
             entry = listed[0].by_href.get(href)
             if entry is not None:
                 return IndexedFileItem(self, entry[0], entry[1], self._text_of)
@@ -94,7 +99,7 @@ class Collection(multifilesystem.Collection):
         # sync-token of one object, each of which lists the items.
         if files_only():
             return None  # the index is being checked against the files, or rebuilt
-        if self._listed is None or self._storage._lock.locked == "w":
+        if self._listed is None:
             hooks = self._storage.hooks
             self._listed = (hooks.listing(self, self._storage._max_resource_size),)
         return self._listed[0]
@@ -312,7 +317,13 @@ class Storage(multifilesystem.Storage):
         moved_from = (source_calendar.id, item.uid) if source_calendar else None
         with hooks.moving():
             hooks.before_item_write(to_collection, to_href, item, moved_from=moved_from)
+            for changed in (source, to_collection):
+                if isinstance(changed, Collection):
+                    changed.wrote()
             super().move(item, to_collection, to_href)
+            for changed in (source, to_collection):
+                if isinstance(changed, Collection):
+                    changed.wrote()
             hooks.after_item_delete(source.path, source_href)
             moved = next(iter(to_collection.get_multi([to_href])))[1]
             if moved is not None:
