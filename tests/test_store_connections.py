@@ -5,9 +5,7 @@ with copies of pages the operating system caches anyway. The index keeps the def
 from __future__ import annotations
 
 import threading
-from pathlib import Path
-
-from conftest import build_hub
+from typing import Any
 
 from calhub.hub import Hub
 from calhub.runtime import Runtime
@@ -34,8 +32,8 @@ def cache_kib(store: ThreadLocalDatabase) -> int:
     return int(-value)
 
 
-def test_every_store_connection_has_the_small_cache(tmp_path: Path) -> None:
-    runtime = Runtime(Hub(build_hub(tmp_path / "hub", partners=("bfu",))))
+def test_every_store_connection_has_the_small_cache(module_hubs: Any) -> None:
+    runtime = Runtime(Hub(module_hubs.create()))
     try:
         stores = {name: getattr(runtime, name) for name in STORES}
         assert all(isinstance(s, ThreadLocalDatabase) for s in stores.values())
