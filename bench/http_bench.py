@@ -31,6 +31,7 @@ from bench.client import DavClient, Reply, count_responses, sync_token
 from bench.feed_bench import AccessTail
 from bench.servers import (
     Server,
+    add_events,
     build_hub,
     build_plain,
     copy_events,
@@ -176,12 +177,12 @@ class HttpBench:
         which are the ones later requests touch.
         """
         events = list(self.factory.events(current, size - current))
-        copy_events([self.hub_storage, self.plain_storage], self.target, events)
         last = size == self.o.sizes[-1]
-        hrefs = [e.href for e in events]
-        seconds = index_new_events(self.hub_root, {self.target: hrefs}, rescan=last)
+        storages = (self.hub_storage, self.plain_storage)
+        seconds = add_events(self.hub_root, storages, self.target, events, last)
         for spec in self.specs:
-            copy_item_cache(self.hub_storage, self.plain_storage, spec)
+            if spec != self.target:
+                copy_item_cache(self.hub_storage, self.plain_storage, spec)
         return seconds
 
     # -- measuring ----------------------------------------------------------------------

@@ -52,11 +52,9 @@ from bench import generate
 from bench.client import DavClient, sync_token
 from bench.servers import (
     Server,
+    add_events,
     build_hub,
     build_plain,
-    copy_events,
-    copy_item_cache,
-    index_new_events,
     start_hub,
     start_plain,
 )
@@ -248,12 +246,10 @@ class PhonesBench:
 
     def grow(self, size: int, current: int) -> dict[str, float]:
         events = list(self.factory.events(current, size - current))
-        copy_events([self.hub_storage, self.plain_storage], self.spec, events)
         last = size == self.o.sizes[-1]
-        hrefs = [e.href for e in events]
         # The full clash scan at the last size only, as bench.http_bench does.
-        spent = {"hub_index": index_new_events(self.hub_root, {self.spec: hrefs}, rescan=last)}
-        copy_item_cache(self.hub_storage, self.plain_storage, self.spec)
+        storages = (self.hub_storage, self.plain_storage)
+        spent = {"hub_index": add_events(self.hub_root, storages, self.spec, events, last)}
         if self.o.xandikos:
             started = time.perf_counter()
             load_xandikos(self.xandikos_root / XANDIKOS_CALENDAR, events)

@@ -371,6 +371,24 @@ def copy_events(
             (folder / href).write_text(text, encoding="utf-8", newline="")
 
 
+def add_events(
+    hub_root: Path,
+    collection_roots: tuple[Path, Path],
+    spec: CalendarSpec,
+    events: Sequence[GeneratedEvent],
+    rescan: bool,
+) -> float:
+    """The same events into the hub's and plain Radicale's folders (``collection_roots``,
+    in that order), the hub's index updated (the full clash scan with ``rescan``) and the
+    hub's item cache of the calendar copied to plain Radicale; the seconds of indexing."""
+    hub_storage, plain_storage = collection_roots
+    copy_events([hub_storage, plain_storage], spec, events)
+    hrefs = [event.href for event in events]
+    seconds = index_new_events(hub_root, {spec: hrefs}, rescan=rescan)
+    copy_item_cache(hub_storage, plain_storage, spec)
+    return seconds
+
+
 def stored_text(text: str) -> str:
     """``text`` as Radicale writes it into its folder on a PUT: parsed and serialised by
     vobject (a VTIMEZONE, for one, comes back shorter). Radicale answers every read with

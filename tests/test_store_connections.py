@@ -11,18 +11,7 @@ from calhub.hub import Hub
 from calhub.runtime import Runtime
 from calhub.store.sqlitedb import ThreadLocalDatabase
 
-STORES = (
-    "index",
-    "records",
-    "refused",
-    "logins",
-    "sessions",
-    "feeds",
-    "feedback",
-    "outbox",
-    "sources",
-    "audit",
-)
+STORES = Runtime.STORES
 
 
 def cache_kib(store: ThreadLocalDatabase) -> int:

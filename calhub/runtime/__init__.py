@@ -137,20 +137,23 @@ class Runtime:
     def policy(self) -> Policy:
         return Policy(self.hub)
 
+    # Every store this object opens (each a cached property above).
+    STORES = (
+        "index",
+        "records",
+        "refused",
+        "logins",
+        "sessions",
+        "feeds",
+        "outbox",
+        "sources",
+        "audit",
+        "feedback",
+    )
+
     def close(self) -> None:
         """Close this thread's database connections (a command's work is done)."""
-        for name in (
-            "index",
-            "records",
-            "refused",
-            "logins",
-            "sessions",
-            "feeds",
-            "outbox",
-            "sources",
-            "audit",
-            "feedback",
-        ):
+        for name in self.STORES:
             store = self.__dict__.get(name)
             if store is not None:
                 store.close()
