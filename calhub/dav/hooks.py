@@ -490,15 +490,8 @@ class WriteHooks:
             kept = self.kept_listings.get(folder, generation, max_size)
             if kept is not None:
                 return kept
-        try:
-            # Marked as under the lock (Radicale holds it, or built the answer in it): a
-            # damaged index found here is not rebuilt by taking the lock again, which would
-            # wait for this very request; the next write rebuilds it.
-            with locking.holding():
-                if not self.indexer.fresh(calendar):
-                    return None
-                rows = self.known_rows.rows(self.runtime.index, calendar.id)
-        except IndexCorrupt:
+        rows = self.known_files(collection)
+        if rows is None:
             return None  # Radicale's own path reads the files
         listing = known.scan(folder, rows, max_size)
         if listing is not None and generation is not None:
@@ -522,7 +515,10 @@ class WriteHooks:
         if calendar is None:
             return None
         try:
-            with locking.holding():  # as in listing(): never wait for this very request
+            # Marked as under the lock (Radicale holds it, or built the answer in it): a
+            # damaged index found here is not rebuilt by taking the lock again, which would
+            # wait for this very request; the next write rebuilds it.
+            with locking.holding():
                 if not self.indexer.fresh(calendar):
                     return None
                 return self.known_rows.rows(self.runtime.index, calendar.id)
