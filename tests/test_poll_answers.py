@@ -678,3 +678,46 @@ def test_another_threads_write_does_not_send_a_poll_back_to_the_files(
     finally:
         release.set()
         thread.join(30)
+
+
+def test_a_write_reads_the_index_row_of_its_own_object_only(
+    module_hubs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each write leaves the kept rows stale; the next write looks up its one object's row
+    (the check of who may overwrite it) instead of reading every row of the calendar
+    again, and a small multiget then does the same, with Radicale's answer."""
+    from radicale import item as radicale_item
+
+    from calhub.store.index import OccurrenceIndex
+
+    hub, storage = hub_with_events(module_hubs, "u", 25)
+    bfu = hub.settings.calendar("bfu")
+    assert bfu is not None
+    asked: list[list[str] | None] = []
+    real = OccurrenceIndex.known_files
+
+    def counted(self: Any, calendar: str, hrefs: Any = None) -> Any:
+        asked.append(None if hrefs is None else list(hrefs))
+        return real(self, calendar, hrefs)
+
+    with storage.acquire_lock("r"):
+        names = sorted(next(iter(storage.discover(bfu.path)))._list())
+    monkeypatch.setattr(OccurrenceIndex, "known_files", counted)
+    for day in (3, 4):
+        with storage.acquire_lock("w"):
+            collection = next(iter(storage.discover(bfu.path)))
+            text = event_text("u1", day, 10)
+            item = radicale_item.Item(collection_path=collection.path, text=text)
+            item.prepare()
+            collection.upload(names[1], item)
+    assert asked and all(hrefs == [names[1]] for hrefs in asked), asked
+    asked.clear()
+    with storage.acquire_lock("r"):
+        collection = next(iter(storage.discover(bfu.path)))
+        got = {href: item.serialize() for href, item in collection.get_multi(names[:3])}
+    assert asked == [names[:3]]
+    monkeypatch.undo()
+    expected = radicale_texts_of(plain_storage(hub.paths.storage))
+    assert {f"/{CALENDAR}/{href}": text for href, text in got.items()} == {
+        href: pair[1] for href, pair in expected.items() if href.rsplit("/", 1)[1] in names[:3]
+    }

@@ -506,9 +506,12 @@ class WriteHooks:
             return None
         return self.watch.generation(folder)
 
-    def known_files(self, collection: BaseCollection) -> dict[str, KnownFile] | None:
-        """The index's rows of a hub calendar's objects, each with the file stat it was
-        read from, or None when the index cannot be asked (then: read the files)."""
+    def known_files(
+        self, collection: BaseCollection, hrefs: Sequence[str] | None = None
+    ) -> dict[str, KnownFile] | None:
+        """The index's rows of a hub calendar's objects (with ``hrefs``: at least of those),
+        each with the file stat it was read from, or None when the index cannot be asked
+        (then: read the files)."""
         if known.files_only() or known.folder_of(collection) is None:
             return None
         calendar = self.indexer.hub_calendar(collection.path)
@@ -521,7 +524,7 @@ class WriteHooks:
             with locking.holding():
                 if not self.indexer.fresh(calendar):
                     return None
-                return self.known_rows.rows(self.runtime.index, calendar.id)
+                return self.known_rows.rows(self.runtime.index, calendar.id, hrefs)
         except IndexCorrupt:
             return None
 

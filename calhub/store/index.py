@@ -569,15 +569,25 @@ class OccurrenceIndex(ThreadLocalDatabase):
         return {row[0]: _item(row) for row in rows}
 
     @_reading
-    def known_files(self, calendar: str) -> dict[str, KnownFile]:
-        """Every object of ``calendar`` whose file the index looked at, by href."""
-        rows = self.db.execute(
+    def known_files(
+        self, calendar: str, hrefs: Sequence[str] | None = None
+    ) -> dict[str, KnownFile]:
+        """Every object of ``calendar`` whose file the index looked at, by href; only those
+        of ``hrefs`` when given (a write or a small multiget asks for a few)."""
+        query = (
             "SELECT i.href, i.etag, i.uid, i.component, i.tr_start, i.tr_end, "
             "f.ino, f.size, f.mtime_ns, f.ctime_ns FROM items i "
             "JOIN item_files f ON f.calendar = i.calendar AND f.href = i.href "
-            "WHERE i.calendar=?",
-            (calendar,),
+            "WHERE i.calendar=?"
         )
+        if hrefs is None:
+            rows: Iterable[Any] = self.db.execute(query, (calendar,))
+        else:
+            rows = []
+            for start in range(0, len(hrefs), 500):
+                chunk = list(hrefs[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows += self.db.execute(f"{query} AND i.href IN ({marks})", (calendar, *chunk))
         try:
             return {row[0]: KnownFile._make(row) for row in rows}
         except _DAMAGED_ROW_ERRORS as error:

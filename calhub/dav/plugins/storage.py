@@ -130,7 +130,7 @@ class Collection(multifilesystem.Collection):
         whole folder and its item cache; from the first one that does not, Radicale's own
         path, in the order asked."""
         wanted = list(hrefs)
-        rows = self._storage.hooks.known_files(self) if wanted else None
+        rows = self._storage.hooks.known_files(self, wanted) if wanted else None
         if rows is None:
             yield from super().get_multi(wanted)
             return
