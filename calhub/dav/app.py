@@ -11,7 +11,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from radicale import config as radicale_config
-from radicale.app import Application
+
+from calhub.dav.multiget import MultigetApplication
 
 if TYPE_CHECKING:
     from calhub.runtime import Runtime
@@ -76,5 +77,5 @@ def radicale_configuration(runtime: Runtime) -> radicale_config.Configuration:
     return configuration
 
 
-def build_radicale_app(runtime: Runtime) -> Application:
-    return Application(radicale_configuration(runtime))
+def build_radicale_app(runtime: Runtime) -> MultigetApplication:
+    return MultigetApplication(radicale_configuration(runtime))
