@@ -461,3 +461,35 @@ def test_lookups_take_more_ids_than_sqlite_has_placeholders(tmp_path: Path) -> N
     assert records.of_rules(ids, ["overload", "audience"]) == set()
     assert records.approved(ids) == set()
     assert records.page(Filters(), ids=ids).total == 0
+
+
+def test_a_window_finds_every_instance_it_overlaps_however_long(tmp_path: Path) -> None:
+    """The month view reads a range of the start index, as far back as the longest instance
+    on record (kept by a trigger, computed once for a file from before it): an instance
+    that began three weeks before the window is still in it, one that ended is not."""
+    path = tmp_path / "hub.sqlite"
+    records = ClashRecords(path)
+    records.sync(clashes(3), set(), "config-1")
+    long_pair = [
+        dataclasses.replace(lesson(calendar, uid, -24 * 30), end=MONDAY + dt.timedelta(days=-8))
+        for calendar, uid in (("bfu", "camp"), ("kgtu", "practice"))
+    ]
+    records.sync(ClashEngine(EngineConfig(rules={})).scan(long_pair, only={"audience"}), set())
+    longest = "SELECT CAST(value AS INTEGER) FROM records_meta WHERE key='longest_instance'"
+    assert records.db.execute(longest).fetchone()[0] > 21 * 86400
+
+    def found(start: dt.datetime, end: dt.datetime, store: ClashRecords) -> set[str]:
+        return {
+            o["uid"] for mark in store.each_instance_between(start, end) for o in mark.occurrences
+        }
+
+    window = (MONDAY - dt.timedelta(days=9), MONDAY - dt.timedelta(days=8, hours=-1))
+    assert found(*window, records) == {"camp", "practice"}
+    assert found(MONDAY - dt.timedelta(days=8), MONDAY, records) == set()
+    assert found(MONDAY, MONDAY + dt.timedelta(days=1), records) == {"a0", "b0"}
+    # A file from before the trigger: its longest instance is found when it is opened.
+    with records.transaction() as db:
+        db.execute("DELETE FROM records_meta WHERE key='longest_instance'")
+    again = ClashRecords(path)
+    assert again.db.execute(longest).fetchone()[0] > 21 * 86400
+    assert found(*window, again) == {"camp", "practice"}

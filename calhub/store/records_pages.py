@@ -115,6 +115,12 @@ class PagedRecords:
             "WHERE c.resolved=0 AND i.start_at < ? AND i.end_at > ?"
         )
         args: list[Any] = [utc_text(end), utc_text(start)]
+        longest = self.db.execute(
+            "SELECT CAST(value AS INTEGER) FROM records_meta WHERE key='longest_instance'"
+        ).fetchone()
+        if longest is not None:
+            sql += " AND i.start_at > ?"
+            args.append(utc_text(start - dt.timedelta(seconds=longest[0] + 1)))
         if calendar is not None:
             sql += " AND c.id IN (SELECT clash_id FROM clash_members WHERE calendar=?)"
             args.append(calendar)
