@@ -54,13 +54,17 @@ KINDS = (
 
 
 class InProcess:
-    def __init__(self, root: Path, login: str) -> None:
+    """The hub's WSGI stack, called in this process as a server calls it (tests use it
+    too, with their hubs' passwords)."""
+
+    def __init__(self, root: Path, login: str, password: str | None = None) -> None:
         from calhub.hub import Hub
         from calhub.server.stack import build_stack
 
         self.hub = Hub(root)
         self.app = build_stack(self.hub)
-        token = base64.b64encode(f"{login}:{password_of(login)}".encode()).decode()
+        secret = password_of(login) if password is None else password
+        token = base64.b64encode(f"{login}:{secret}".encode()).decode()
         self.auth = f"Basic {token}"
 
     def request(

@@ -10,9 +10,6 @@ compares the served hub with a plain Radicale over random histories.
 
 from __future__ import annotations
 
-import base64
-import io
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ from typing import Any
 import pytest
 from helpers import PASSWORDS
 
+from bench.profile_hub import InProcess
 from calhub.dav.multiget import MultigetApplication, parse_multiget
 
 CALENDAR = "bfu/calendar"
@@ -56,49 +54,20 @@ def event_text(uid: str, day: int, summary: str) -> str:
     )
 
 
-class Stack:
-    """The hub's WSGI stack, called in this process as a server would call it."""
+class Stack(InProcess):
+    """The hub's whole WSGI stack, in this process, signed in as a partner."""
 
     def __init__(self, root: Path, login: str = "bfu") -> None:
-        from calhub.hub import Hub
-        from calhub.server.stack import build_stack
-
+        super().__init__(root, login, PASSWORDS[login])
         self.root = root
-        self.app = build_stack(Hub(root))
-        token = base64.b64encode(f"{login}:{PASSWORDS[login]}".encode()).decode()
-        self.auth = f"Basic {token}"
 
     def send(
         self, method: str, path: str, text: str = "", **headers: str
     ) -> tuple[str, dict[str, str], bytes]:
-        data = text.encode()
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path,
-            "SCRIPT_NAME": "",
-            "QUERY_STRING": "",
-            "CONTENT_LENGTH": str(len(data)),
-            "wsgi.input": io.BytesIO(data),
-            "wsgi.errors": sys.stderr,
-            "wsgi.url_scheme": "http",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "HTTP_AUTHORIZATION": self.auth,
-        }
-        for name, value in headers.items():
-            key = name.upper().replace("-", "_")
-            environ[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
-        found: dict[str, Any] = {}
-
-        def start_response(status: str, pairs: list[tuple[str, str]], exc: Any = None) -> Any:
-            found["status"] = status
-            found["headers"] = {k.lower(): v for k, v in pairs if k.lower() != "date"}
-            return lambda data: None
-
-        answer = b"".join(self.app(environ, start_response))
-        return found["status"], found["headers"], answer
+        named = {name.replace("_", "-"): value for name, value in headers.items()}
+        status, found, answer = self.request(method, path, text, named)
+        found.pop("date", None)
+        return status, found, answer
 
     def put(self, name: str, text: str) -> None:
         status, _, answer = self.send(
