@@ -143,6 +143,7 @@ def test_many_objects_repeats_and_full_urls_answer_as_radicale(
 ) -> None:
     names = [f"bulk-{n}.ics" for n in range(12)] + ["marks.ics", "bulk-3.ics", "nope.ics"]
     hrefs = [BASE + name for name in names] + [f"http://127.0.0.1{BASE}plain.ics"]
+    hrefs += [BASE + "marks.ics;v=1", BASE + "bulk-0.ics?x=1", BASE + "bulk%2D1.ics"]
     hub, radicale = both_ways(stack, monkeypatch, body(BOTH, hrefs))
     assert hub[:2] == radicale[:2]
     assert pieces(hub[2]) == pieces(radicale[2])

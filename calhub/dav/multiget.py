@@ -32,7 +32,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from http import client
 from typing import Any, NamedTuple
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlparse
 
 from radicale import pathutils, xmlutils
 from radicale.app import Application
@@ -87,7 +87,8 @@ def parse_multiget(root: ET.Element, base_prefix: str, collection_path: str) -> 
     names: list[str] = []
     seen: set[str] = set()
     for href in hrefs:
-        path = unquote(urlsplit(href).path)
+        # urlparse, as Radicale: a ``;params`` tail is not part of the path.
+        path = unquote(urlparse(href).path)
         name = path[len(prefix) :] if path.startswith(prefix) else ""
         # A name Radicale would not store (or an href it would first normalise): its own path.
         if not pathutils.is_safe_filesystem_path_component(name):
