@@ -261,3 +261,14 @@ def test_parse_takes_only_the_common_form() -> None:
         parsed(f"{HEAD}<D:propfind xmlns:D='DAV:'><D:prop><D:getetag/></D:prop></D:propfind>")
         is None
     )
+
+
+def test_the_occurrence_limit_counts_what_radicale_counts() -> None:
+    """Radicale counts the lines reading BEGIN:VEVENT, in any case; words elsewhere in a
+    line bound the count from above but are not counted."""
+    from calhub.dav.multiget import over_limit
+
+    two = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VEVENT\r\nbegin:vevent\r\nEND:VCALENDAR\r\n"
+    assert over_limit([two], 1) and not over_limit([two], 2)
+    worded = "BEGIN:VEVENT\r\nDESCRIPTION:BEGIN:VEVENT begin:vevent\r\n"
+    assert not over_limit([worded, worded], 2) and over_limit([worded, worded], 1)

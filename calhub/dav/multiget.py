@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import io
 import logging
-import posixpath
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from http import client
@@ -112,9 +111,17 @@ def _escaped(text: str) -> str:
 
 def vevent_lines(text: str) -> int:
     """Radicale's count of a served object's events (lines reading ``BEGIN:VEVENT``)."""
-    if "BEGIN:VEVENT" not in text.upper():
-        return 0
     return sum(1 for line in text.splitlines() if line.upper() == "BEGIN:VEVENT")
+
+
+def over_limit(texts: Iterable[str], limit: int) -> bool:
+    """Whether Radicale would refuse to serve these texts, ``limit`` events in all being
+    its most (each line it counts holds the words, so their count bounds it from above:
+    the exact count is needed only past the limit)."""
+    texts = list(texts)
+    if sum(text.upper().count("BEGIN:VEVENT") for text in texts) <= limit:
+        return False
+    return sum(vevent_lines(text) for text in texts) > limit
 
 
 def multistatus(
@@ -127,9 +134,12 @@ def multistatus(
     """The multistatus Radicale's REPORT writes: a 404 for each name not stored, then each
     stored object's (name, etag, text) with the properties asked for."""
 
+    # Radicale's href of an object, quote(base_prefix + "/" + path + "/" + name): quote
+    # encodes character by character, so the collection's part is encoded once.
+    folder = quote(base_prefix + pathutils.unstrip_path(collection_path, True))
+
     def href(name: str) -> str:
-        uri = pathutils.unstrip_path(posixpath.join(collection_path, name))
-        return f"<href>{quote(base_prefix + uri)}</href>"
+        return f"<href>{folder}{quote(name)}</href>"
 
     parts = [f"<response>{href(name)}{NOT_FOUND}</response>" for name in missing]
     data = False
@@ -215,8 +225,8 @@ class MultigetApplication(Application):
                 else:
                     found.append((name, item.etag, item.serialize()))
         limit = self.configuration.get("reporting", "max_expand_occurrence")
-        served = sum(vevent_lines(text) for _, _, text in found) if limit else 0
-        if CALENDAR_DATA in asked.props and served > limit:
+        texts = (text for _, _, text in found)
+        if CALENDAR_DATA in asked.props and limit and over_limit(texts, limit):
             return None  # Radicale refuses it, with its own words
         body = multistatus(base_prefix, collection.path, asked.props, missing, found)
         request_info["status"] = client.MULTI_STATUS
