@@ -493,3 +493,26 @@ def test_a_window_finds_every_instance_it_overlaps_however_long(tmp_path: Path) 
     again = ClashRecords(path)
     assert again.db.execute(longest).fetchone()[0] > 21 * 86400
     assert found(*window, again) == {"camp", "practice"}
+
+
+def test_the_purge_reads_resolved_records_only(tmp_path: Path) -> None:
+    """The purge's question goes to the index of resolved records (a partial index), not
+    through every record, and the month view's window still starts from the instances."""
+    from calhub.store.records import PURGE_CANDIDATES
+
+    records = ClashRecords(tmp_path / "hub.sqlite")
+    records.sync(clashes(2), set(), "config-1")
+    plan = " ".join(
+        str(row) for row in records.db.execute(f"EXPLAIN QUERY PLAN {PURGE_CANDIDATES}", ("x",))
+    )
+    assert "clashes_resolved_at" in plan and "SCAN c" not in plan, plan
+    window = " ".join(
+        str(row)
+        for row in records.db.execute(
+            "EXPLAIN QUERY PLAN SELECT c.severity FROM clash_instances i "
+            "JOIN clashes c ON c.id = i.clash_id WHERE c.resolved=0 AND i.start_at < ? "
+            "AND i.end_at > ? AND i.start_at > ?",
+            ("a", "b", "c"),
+        )
+    )
+    assert "clash_instances_start" in window and "clashes_marks" in window, window

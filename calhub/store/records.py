@@ -68,6 +68,12 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 STATUSES = ("open", "approved", "resolved")
+# The records a purge may forget, resolved before a cutoff, with their events.
+PURGE_CANDIDATES = (
+    "SELECT c.id, m.calendar, m.uid FROM clashes c "
+    "LEFT JOIN clash_members m ON m.clash_id = c.id "
+    "WHERE c.resolved=1 AND c.resolved_at < ?"
+)
 GROUP_RULES = tuple(name for name, rule in registry().items() if rule.is_group_rule)
 
 SCHEMA = (
@@ -138,6 +144,9 @@ CREATE TABLE IF NOT EXISTS records_meta (key TEXT PRIMARY KEY, value TEXT NOT NU
 -- The month view's marks read the severity of every record with an instance in the window
 -- (tens of thousands on a dense hub): from this index, not from the records' wide rows.
 CREATE INDEX IF NOT EXISTS clashes_marks ON clashes (id, resolved, severity, rule);
+-- The purge (on a server's first write, then hourly) looks for records resolved long ago:
+-- from this index of resolved records only, not a scan of every record (1.5 s at 200,000).
+CREATE INDEX IF NOT EXISTS clashes_resolved_at ON clashes (resolved_at) WHERE resolved=1;
 -- The longest instance ever written, in whole seconds rounded up ('longest_instance', set
 -- by ClashRecords._connect from the rows already there): an instance overlapping a window
 -- starts at most that long before it, so a window reads a range of the start index, not
@@ -897,12 +906,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         moment = now or dt.datetime.now(dt.UTC)
         cutoff = utc_text(moment - dt.timedelta(days=retention_days))
         events: dict[str, set[tuple[str, str]]] = {}
-        rows = self.db.execute(
-            "SELECT c.id, m.calendar, m.uid FROM clashes c "
-            "LEFT JOIN clash_members m ON m.clash_id = c.id "
-            "WHERE c.resolved=1 AND c.resolved_at < ?",
-            (cutoff,),
-        )
+        rows = self.db.execute(PURGE_CANDIDATES, (cutoff,))
         for clash_id, calendar, uid in rows:
             mine = events.setdefault(clash_id, set())
             if calendar is not None:
