@@ -10,12 +10,13 @@ compares the served hub with a plain Radicale over random histories.
 
 from __future__ import annotations
 
+import datetime as dt
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import PASSWORDS
+from helpers import PASSWORDS, make_event
 
 from bench.profile_hub import InProcess
 from calhub.dav.multiget import MultigetApplication, parse_multiget
@@ -36,22 +37,8 @@ BOTH = "<D:getetag/><C:calendar-data/>"
 
 
 def event_text(uid: str, day: int, summary: str) -> str:
-    return "\r\n".join(
-        [
-            "BEGIN:VCALENDAR",
-            "VERSION:2.0",
-            "PRODID:-//calhub tests//multiget//EN",
-            "BEGIN:VEVENT",
-            f"UID:{uid}",
-            "DTSTAMP:20270101T000000Z",
-            f"DTSTART:202704{day:02d}T090000Z",
-            f"DTEND:202704{day:02d}T094500Z",
-            f"SUMMARY:{summary}",
-            "END:VEVENT",
-            "END:VCALENDAR",
-            "",
-        ]
-    )
+    start = dt.datetime(2027, 4, day, 9, tzinfo=dt.UTC)
+    return make_event(uid, summary, start, start + dt.timedelta(minutes=45))
 
 
 class Stack(InProcess):
