@@ -34,7 +34,7 @@ from calhub.engine import Clash, IntervalIndex, Occurrence
 from calhub.engine.index import NO_NARROWING, CountingLookup, Narrowing
 from calhub.engine.parser import resolve_audience
 from calhub.store.audit import EventSummary, NewEntry
-from calhub.store.index import IndexCorrupt, IndexedItem, IndexLookup, KnownFile
+from calhub.store.index import IndexCorrupt, IndexedItem, IndexLookup, KnownFile, known_file
 
 if TYPE_CHECKING:
     from radicale.item import Item
@@ -356,9 +356,11 @@ class WriteHooks:
             return occurrences
         index = self.runtime.index
         with index.transaction() as db:
+            states = index.states_of_write(db)
             index.mark_records_pending(db)
             old_uid = index.delete_item(db, calendar.id, href)
             index.put_item(db, calendar.id, row, occurrences)
+        self.known_rows.carry(calendar.id, *states, {href: known_file(row)})
         events = {(calendar.id, item.uid)}
         if old_uid and old_uid != item.uid:
             events.add((calendar.id, old_uid))
@@ -414,8 +416,10 @@ class WriteHooks:
             return
         index = self.runtime.index
         with index.transaction() as db:
+            states = index.states_of_write(db)
             index.mark_records_pending(db)
             uid = index.delete_item(db, calendar.id, href)
+        self.known_rows.carry(calendar.id, *states, {href: None})
         if uid:
             self._refresh({(calendar.id, uid)})
 

@@ -182,6 +182,24 @@ class RowCache:
         self._rows[calendar_id] = (state, rows)
         return rows
 
+    def carry(
+        self, calendar_id: str, before: str, after: str, written: Mapping[str, KnownFile | None]
+    ) -> None:
+        """A write of this process moved the index from state ``before`` to ``after``,
+        changing only the rows ``written`` (None: gone): rows kept at ``before`` go on at
+        ``after`` with those, instead of all being read again (10,000 rows: 50-100 ms)."""
+        cached = self._rows.get(calendar_id)
+        if cached is None or cached[0] != before:
+            return
+        # A new mapping: readers in other threads may be going through the old one.
+        rows = dict(cached[1])
+        for href, row in written.items():
+            if row is None:
+                rows.pop(href, None)
+            else:
+                rows[href] = row
+        self._rows[calendar_id] = (after, rows)
+
 
 def scan(folder: str, rows: dict[str, KnownFile], max_size: int) -> Listing | None:
     """The listing of ``folder`` from ``rows``, or None unless the rows are exactly its files

@@ -81,7 +81,7 @@ class ClashBook:
         new, resolved = records.sync(
             clashes.values(), stale, parts.rules_fingerprint, parts.config, audit
         )
-        with index.transaction() as db:
+        with index.quiet_transaction() as db:
             index.clear_records_pending(db)
         if new or resolved:
             logger.info("Clashes: %d new, %d resolved", new, resolved)

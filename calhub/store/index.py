@@ -178,6 +178,14 @@ class KnownFile(NamedTuple):
     ctime_ns: int
 
 
+def known_file(item: IndexedItem) -> KnownFile | None:
+    """The row ``known_files`` reads back for ``item`` once written (None: written without
+    its file's stat, so not among them)."""
+    if item.file is None:
+        return None
+    return KnownFile(item.href, item.etag, item.uid, item.component, *item.time_range, *item.file)
+
+
 def audience_to_json(audience: Audience) -> str:
     return json.dumps(
         {"g": sorted(audience.grades), "c": sorted([g, letter] for g, letter in audience.classes)},
@@ -426,6 +434,23 @@ class OccurrenceIndex(ThreadLocalDatabase):
         """A write transaction; damage found in it rolls it back and raises IndexCorrupt."""
         with self._write(counted=True) as db:
             yield db
+
+    @contextlib.contextmanager
+    def quiet_transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that changes no event (the records-pending mark cleared):
+        ``state()`` stays, so what readers built from the index stays theirs."""
+        with self._write(counted=False) as db:
+            yield db
+
+    @staticmethod
+    def states_of_write(db: sqlite3.Connection) -> tuple[str, str]:
+        """Inside a :meth:`transaction`: ``state()`` before it, and once it commits (the
+        write lock is held, so no other write comes between)."""
+        rows = dict(
+            db.execute("SELECT key, value FROM meta WHERE key IN ('generation', 'changes')")
+        )
+        generation, changes = rows.get("generation", ""), int(rows.get("changes", "0"))
+        return f"{generation}:{changes}", f"{generation}:{changes + 1}"
 
     @contextlib.contextmanager
     def _write(self, counted: bool) -> Iterator[sqlite3.Connection]:
