@@ -734,3 +734,58 @@ def test_a_write_reads_the_index_row_of_its_own_object_only(
         collection = next(iter(storage.discover(bfu.path)))
         assert dict(collection.get_multi(names[:3])).keys() == set(names[:3])
     assert asked == [names[:3]]
+
+
+def test_phones_syncing_from_the_same_token_get_one_answer(
+    module_hubs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a write every phone syncs from the token it had: once the history is in step,
+    the answer for that token is kept with the listing (Radicale compares the same two
+    states, so its answer is the same), the new token's file is touched as Radicale does,
+    and a token whose file was cleaned away is refused as Radicale refuses it."""
+    from radicale import item as radicale_item
+    from radicale.storage import multifilesystem
+
+    hub, storage = hub_with_events(module_hubs, "y", 20)
+    bfu = hub.settings.calendar("bfu")
+    assert bfu is not None
+
+    def sync(token: str) -> tuple[str, list[str]]:
+        with storage.acquire_lock("r"):
+            collection = next(iter(storage.discover(bfu.path)))
+            new, changes = collection.sync(token)
+            return new, list(changes)
+
+    first, _ = sync("")
+    with storage.acquire_lock("w"):
+        collection = next(iter(storage.discover(bfu.path)))
+        names = sorted(collection._list())
+        item = radicale_item.Item(collection_path=collection.path, text=event_text("y3", 9, 9))
+        item.prepare()
+        collection.upload(names[3], item)
+    computed: list[str] = []
+    real = multifilesystem.Collection.sync
+
+    def counted(self: Any, old_token: str = "") -> Any:
+        computed.append(old_token)
+        return real(self, old_token)
+
+    monkeypatch.setattr(multifilesystem.Collection, "sync", counted)
+    answers = [sync(first) for _ in range(4)]
+    assert all(answer == answers[0] for answer in answers)
+    assert answers[0][1] == [names[3]] and answers[0][0] != first
+    assert len(computed) <= 2, computed  # the history written once, then kept
+    monkeypatch.undo()
+    with storage.acquire_lock("r"):
+        plain = next(iter(plain_storage(hub.paths.storage).discover(bfu.path)))
+        token, changes = plain.sync(first)
+    assert (token, list(changes)) == answers[0]
+    folder = Path(hub.paths.storage) / "collection-root" / bfu.path.strip("/")
+    tokens = folder / ".Radicale.cache" / "sync-token"
+    new_file = tokens / answers[0][0].rpartition("/")[2]
+    os.utime(new_file, ns=(0, 0))
+    assert sync(first) == answers[0]
+    assert new_file.stat().st_mtime_ns > 0
+    (tokens / first.rpartition("/")[2]).unlink()
+    with pytest.raises(ValueError):
+        sync(first)

@@ -113,6 +113,11 @@ class Listing:
     synced: dict[Generation, tuple[str, tuple[str, ...]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # (history folder's generation, a client's older token) -> (sync-token, the changes):
+    # after a write every phone syncs from the token before it, and all get one answer.
+    synced_from: dict[tuple[Generation, str], tuple[str, tuple[str, ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @functools.cached_property
     def by_href(self) -> dict[str, tuple[KnownFile, float]]:

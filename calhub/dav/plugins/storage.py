@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from calhub.runtime import Runtime
 
 
+# Older tokens whose sync answer a listing keeps (each phone asks from the one it has).
+KEPT_OLD_TOKENS = 16
+
+
 class Collection(multifilesystem.Collection):
     _storage: Storage
 
@@ -181,13 +185,39 @@ class Collection(multifilesystem.Collection):
                 answer = self._kept_sync(old_token, *kept)
                 if answer is not None:
                     return answer
+            since = listing.synced_from.get((generation, old_token))
+            if since is not None:
+                answer = self._kept_sync_from(old_token, *since)
+                if answer is not None:
+                    return answer
         with self._history.batch():
             token, changes = super().sync(old_token)
             hrefs = tuple(changes)
-        if not old_token and listing is not None and generation is not None:
-            # Without a token every href of Radicale's state is a change, in its order.
-            listing.synced[generation] = (token, hrefs)
+        if listing is not None and generation is not None:
+            if not old_token:
+                # Without a token every href of Radicale's state is a change, in its order.
+                listing.synced[generation] = (token, hrefs)
+            elif old_token != token and len(listing.synced_from) < KEPT_OLD_TOKENS:
+                listing.synced_from[(generation, old_token)] = (token, hrefs)
         return token, list(hrefs)
+
+    def _kept_sync_from(
+        self, old_token: str, token: str, hrefs: tuple[str, ...]
+    ) -> tuple[str, Iterable[str]] | None:
+        """Radicale's answer to a sync from an older token, computed before on the same
+        files and history: what it compared (the old token's stored state, the current
+        state) is the same, so are the changes. As Radicale, the old token's file must
+        still be there, and the new one's is touched; None if either is gone."""
+        folder = self._storage._get_collection_cache_subfolder(
+            self._filesystem_path, ".Radicale.cache", "sync-token"
+        )
+        if not os.path.isfile(os.path.join(folder, old_token.rpartition("/")[2])):
+            return None  # cleaned since: Radicale answers that the token is not found
+        try:
+            os.utime(os.path.join(folder, token.rpartition("/")[2]))
+        except FileNotFoundError:
+            return None
+        return token, hrefs
 
     def _kept_sync(
         self, old_token: str, token: str, hrefs: tuple[str, ...]
