@@ -123,6 +123,9 @@ def test_missing_objects_come_first_as_radicale_puts_them(
     hub, radicale = both_ways(stack, monkeypatch, body(BOTH, [BASE + "a.ics", BASE + "b.ics"]))
     assert pieces(hub[2]) == pieces(radicale[2]) and hub[:2] == radicale[:2]
     assert b"xmlns:C" not in hub[2]
+    # No href at all: an empty multistatus, written as ElementTree writes it.
+    hub, radicale = both_ways(stack, monkeypatch, body(BOTH, []))
+    assert hub == radicale and hub[2].endswith(b'<multistatus xmlns="DAV:" />')
 
 
 def test_many_objects_repeats_and_full_urls_answer_as_radicale(
