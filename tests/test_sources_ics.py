@@ -251,19 +251,24 @@ def test_one_sync_is_one_index_transaction_and_its_clashes_are_recorded(
     try:
         source = add_source(runtime, NewSource("bfu", partner_feed.url), "test")
         index = runtime.index
-        opened = index.transaction
-        count = {"transactions": 0}
+        count = {"transaction": 0, "quiet_transaction": 0}
 
-        def counting() -> Any:
-            count["transactions"] += 1
-            return opened()
+        def counted(kind: str) -> Any:
+            opened = getattr(index, kind)
 
-        index.transaction = counting  # type: ignore[method-assign]
+            def counting() -> Any:
+                count[kind] += 1
+                return opened()
+
+            return counting
+
+        index.transaction = counted("transaction")  # type: ignore[method-assign]
+        index.quiet_transaction = counted("quiet_transaction")  # type: ignore[method-assign]
         outcome = sync_source(runtime, source.id)
         assert outcome.counts is not None and outcome.counts.added == 6
-        # The rows of all six, then the clash book's note that the records caught up (a PUT
-        # each would take two per object).
-        assert count["transactions"] == 2, "one index transaction for the whole sync"
+        # The rows of all six in one transaction, then the clash book's note that the records
+        # caught up (a PUT each would take two per object).
+        assert count == {"transaction": 1, "quiet_transaction": 1}, count
         clashing = runtime.records.events_in_open("hard")
     finally:
         runtime.close()
