@@ -178,6 +178,12 @@ class KnownFile(NamedTuple):
     ctime_ns: int
 
 
+def _generation_and_changes(db: sqlite3.Connection) -> tuple[str, str]:
+    """What ``state()`` is made of: the file's generation, its count of write transactions."""
+    rows = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('generation', 'changes')"))
+    return str(rows.get("generation", "")), str(rows.get("changes", "0"))
+
+
 def known_file(item: IndexedItem) -> KnownFile | None:
     """The row ``known_files`` reads back for ``item`` once written (None: written without
     its file's stat, so not among them)."""
@@ -446,11 +452,8 @@ class OccurrenceIndex(ThreadLocalDatabase):
     def states_of_write(db: sqlite3.Connection) -> tuple[str, str]:
         """Inside a :meth:`transaction`: ``state()`` before it, and once it commits (the
         write lock is held, so no other write comes between)."""
-        rows = dict(
-            db.execute("SELECT key, value FROM meta WHERE key IN ('generation', 'changes')")
-        )
-        generation, changes = rows.get("generation", ""), int(rows.get("changes", "0"))
-        return f"{generation}:{changes}", f"{generation}:{changes + 1}"
+        generation, changes = _generation_and_changes(db)
+        return f"{generation}:{changes}", f"{generation}:{int(changes) + 1}"
 
     @contextlib.contextmanager
     def _write(self, counted: bool) -> Iterator[sqlite3.Connection]:
@@ -530,10 +533,8 @@ class OccurrenceIndex(ThreadLocalDatabase):
     def state(self) -> str:
         """Which version of the index this is: its file's generation and how many write
         transactions it has seen. Equal states mean equal contents."""
-        rows = dict(
-            self.db.execute("SELECT key, value FROM meta WHERE key IN ('generation', 'changes')")
-        )
-        return f"{rows.get('generation', '')}:{rows.get('changes', '0')}"
+        generation, changes = _generation_and_changes(self.db)
+        return f"{generation}:{changes}"
 
     @_reading
     def records_pending(self) -> bool:

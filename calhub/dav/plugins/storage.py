@@ -208,16 +208,9 @@ class Collection(multifilesystem.Collection):
         files and history: what it compared (the old token's stored state, the current
         state) is the same, so are the changes. As Radicale, the old token's file must
         still be there, and the new one's is touched; None if either is gone."""
-        folder = self._storage._get_collection_cache_subfolder(
-            self._filesystem_path, ".Radicale.cache", "sync-token"
-        )
-        if not os.path.isfile(os.path.join(folder, old_token.rpartition("/")[2])):
+        if not os.path.isfile(self._token_file(old_token)):
             return None  # cleaned since: Radicale answers that the token is not found
-        try:
-            os.utime(os.path.join(folder, token.rpartition("/")[2]))
-        except FileNotFoundError:
-            return None
-        return token, hrefs
+        return (token, hrefs) if self._touched(token) else None
 
     def _kept_sync(
         self, old_token: str, token: str, hrefs: tuple[str, ...]
@@ -229,16 +222,25 @@ class Collection(multifilesystem.Collection):
             return token, []  # Radicale: nothing changed, before it looks at token files
         if old_token:
             return None  # an older token: Radicale compares the states it stored
-        name = token.rpartition("/")[2]
+        if not self._touched(token):
+            return None  # never stored (or cleaned since): Radicale writes its state
+        return token, hrefs  # (a tuple: callers only iterate, and a copy grows with the size)
+
+    def _token_file(self, token: str) -> str:
+        """Where Radicale keeps the state a sync-token stands for."""
         folder = self._storage._get_collection_cache_subfolder(
             self._filesystem_path, ".Radicale.cache", "sync-token"
         )
+        return os.path.join(folder, token.rpartition("/")[2])
+
+    def _touched(self, token: str) -> bool:
+        """As Radicale does for a token it has stored: its age counts from its last use.
+        False if its file is not there."""
         try:
-            # As Radicale does for a token it has stored: its age counts from its last use.
-            os.utime(os.path.join(folder, name))
+            os.utime(self._token_file(token))
         except FileNotFoundError:
-            return None  # never stored (or cleaned since): Radicale writes its state
-        return token, hrefs  # (a tuple: callers only iterate, and a copy grows with the size)
+            return False
+        return True
 
     def _update_history_etag(self, href: str, item: radicale_item.Item | None) -> str:
         book = self._history
