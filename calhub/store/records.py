@@ -42,6 +42,7 @@ from calhub.engine import Clash, EngineConfig, Occurrence
 from calhub.engine.messages import Wording
 from calhub.engine.rules import registry
 from calhub.errors import NoSuchClash, UserError
+from calhub.store import record_marks
 from calhub.store.audit import SCHEMA as AUDIT_SCHEMA
 from calhub.store.audit import NewEntry, Origin, add_entries, add_entry, decision
 from calhub.store.clash_versions import Change, changes, key, lapsed_text, reapproved_text, version
@@ -101,6 +102,8 @@ CREATE TABLE IF NOT EXISTS clash_instances (
     end_at TEXT NOT NULL,
     occurrences TEXT NOT NULL,
     fingerprint TEXT NOT NULL DEFAULT '',
+    keys TEXT NOT NULL DEFAULT '',
+    mark INTEGER NOT NULL DEFAULT -1,
     PRIMARY KEY (clash_id, instance)
 );
 CREATE INDEX IF NOT EXISTS clash_instances_end ON clash_instances (clash_id, end_at);
@@ -179,6 +182,7 @@ ADDED_COLUMNS = (
     ("approvals", "occurrences", "TEXT NOT NULL DEFAULT ''"),
     ("history", "message_ru", "TEXT NOT NULL DEFAULT ''"),
     ("history", "message_en", "TEXT NOT NULL DEFAULT ''"),
+    *record_marks.ADDED_COLUMNS,
 )
 
 
@@ -479,6 +483,8 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
+        # After the migration: its triggers and index need the instances' newer columns.
+        connection.executescript(record_marks.SCHEMA)
         return connection
 
     @staticmethod
@@ -497,6 +503,8 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         # (before instance fingerprints): regrouped into records of events.
         if added & {("clashes", "instances"), ("clash_instances", "fingerprint")}:
             group_existing(connection)
+        if ("clash_instances", "mark") in added:
+            record_marks.fill(connection)
 
     def sync(
         self,
@@ -643,7 +651,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                 )
             mine = arriving.get(rid, [])
             db.executemany(
-                "INSERT OR REPLACE INTO clash_instances VALUES (?, ?, ?, ?, ?, ?)",
+                record_marks.insert_sql(replace=True),
                 [
                     (
                         rid,
@@ -652,6 +660,8 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                         max(shown.of(o)["end"] for o in clash.occurrences),
                         shown.list_text(clash.occurrences),
                         plan.fingerprints[clash.id],
+                        record_marks.keys_text(o.key for o in clash.occurrences),
+                        rid,
                     )
                     for clash in mine
                 ],
@@ -723,8 +733,20 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         new = self._write_row(db, group.id, group, current, span, fingerprint, stamp, words)
         db.execute("DELETE FROM clash_instances WHERE clash_id=?", (group.id,))
         db.executemany(
-            "INSERT INTO clash_instances VALUES (?, ?, ?, ?, ?, '')",
-            [(group.id, i.key, i.start, i.end, shown.list_text(i.occurrences)) for i in instances],
+            record_marks.insert_sql(),
+            [
+                (
+                    group.id,
+                    i.key,
+                    i.start,
+                    i.end,
+                    shown.list_text(i.occurrences),
+                    "",
+                    record_marks.keys_text(o.key for o in i.occurrences),
+                    group.id,
+                )
+                for i in instances
+            ],
         )
         return new
 

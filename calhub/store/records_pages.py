@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from calhub.store import record_marks
 from calhub.store.record_groups import is_group_rule
 from calhub.store.record_types import (
     Approval,
@@ -126,6 +127,20 @@ class PagedRecords:
             args.append(calendar)
         for row in self.db.execute(sql, args):
             yield InstanceMark(row[0], bool(row[1]), _occurrences(row[2]), row[3])
+
+    def marks_between(
+        self, start: dt.datetime, end: dt.datetime, calendar: str | None = None
+    ) -> dict[tuple[str, str, str], str]:
+        """Each occurrence's mark in [start, end): ``hard``/``soft`` for an open clash (hard
+        wins), ``approved`` when all its clashes there are approved; of records with an event
+        of ``calendar``, if given. From the marks kept with the instances
+        (:mod:`calhub.store.record_marks`): one range of one index."""
+        longest = self.db.execute(
+            "SELECT CAST(value AS INTEGER) FROM records_meta WHERE key='longest_instance'"
+        ).fetchone()
+        return record_marks.marks_between(
+            self.db, start, end, calendar, None if longest is None else longest[0]
+        )
 
     def history(
         self, clash_id: str | None = None, limit: int = 200, calendar: str | None = None

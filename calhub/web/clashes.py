@@ -35,10 +35,11 @@ MARKS_KEY = "calhub_marks"  # the app's MarkCache, in app.extensions
 class MarkCache:
     """The marks of the latest few (records version, scope, window) asked for.
 
-    Reading them costs a pass over every clash instance in the window (issue 21: 54,000 in
-    six weeks of a dense 10,000-event hub, over a second), and the month grid asks for the
-    same few windows all day; the records' ``state()`` changes with every write to them, so
-    an entry is never stale. Kept small: an entry of a dense month holds a few thousand keys.
+    Reading them costs an index entry per clash instance in the window (issue 21: 30,000 in
+    six weeks of a dense 10,000-event hub, see calhub.store.record_marks), and the month
+    grid asks for the same few windows all day; the records' ``state()`` changes with every
+    write to them, so an entry is never stale. Kept small: an entry of a dense month holds a
+    few thousand keys.
     """
 
     def __init__(self, size: int = 8) -> None:
@@ -102,22 +103,9 @@ def marks(
     key = (runtime.records.state(), scope, start.isoformat(), end.isoformat())
     found = None if cache is None else cache.get(key)
     if found is None:
-        found = _read_marks(runtime, scope, start, end)
+        found = runtime.records.marks_between(start, end, scope)
         if cache is not None:
             cache.put(key, found)
-    return found
-
-
-def _read_marks(runtime: Runtime, scope: str | None, start: dt.datetime, end: dt.datetime) -> Marks:
-    found: Marks = {}
-    rank = {"approved": 0, "soft": 1, "hard": 2}
-    instances = runtime.records.each_instance_between(start, end, scope)
-    for severity, approved, occurrences, _rule in instances:
-        mark = "approved" if approved else severity
-        for occurrence in occurrences:
-            key = occurrence_key(occurrence)
-            if rank[mark] > rank.get(found.get(key, ""), -1):
-                found[key] = mark
     return found
 
 

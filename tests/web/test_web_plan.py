@@ -194,6 +194,8 @@ def test_event_links_are_what_url_for_builds(web_app: Any) -> None:
             ("plain", None),
             ("a b+c&d=e/ф@x.org", "20270301T100000Z"),
             ("!$'()*,/:;?@%#", ""),
+            ("".join(map(chr, range(1, 128))), "x y"),
+            ("\t\n€😀ёЁ\u00a0\u200b", "~-_."),
         ]:
             expected = url_for("plan.event", calendar="bfu", uid=uid, rid=rid or None)
             query = [("calendar", "bfu"), ("uid", uid), ("rid", rid or None)]
