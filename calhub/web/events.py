@@ -7,6 +7,7 @@ turned into the hub's wall-clock time only for showing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import zoneinfo
 from collections.abc import Mapping
@@ -270,6 +271,7 @@ def venues(events: list[PlanEvent]) -> list[str]:
     return sorted({e.occurrence.location for e in events if e.occurrence.location})
 
 
+@functools.lru_cache(maxsize=256)
 def text_color(background: str) -> str:
     """Black or white, whichever reads better on ``background`` (#RRGGBB)."""
     return palette.text_colour(background)
