@@ -789,3 +789,50 @@ def test_phones_syncing_from_the_same_token_get_one_answer(
     (tokens / first.rpartition("/")[2]).unlink()
     with pytest.raises(ValueError):
         sync(first)
+
+
+def test_a_copied_data_folder_is_answered_from_the_index_after_the_start_up_check(
+    module_hubs: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A data folder restored or copied has the same objects in files with new inodes and
+    times: polls take Radicale's path (the index's stats are not the files'), until the
+    start-up check (``verify_index`` with repair) finds the index equal to storage and takes
+    each file's stat again; from then on polls are answered from the index."""
+    import shutil
+
+    from radicale.storage import multifilesystem
+
+    from calhub.dav.maintenance import open_runtime, verify_index
+    from calhub.dav.storage import open_storage
+    from calhub.hub import Hub
+
+    hub, _ = hub_with_events(module_hubs, "c", 20)
+    copied = Hub(shutil.copytree(hub.paths.root, tmp_path / "restored"))
+    runtime = open_runtime(copied)
+    storage = open_storage(runtime)
+    bfu = copied.settings.calendar("bfu")
+    assert bfu is not None
+    reads: list[str] = []
+    real_get = multifilesystem.Collection._get
+
+    def counted(self: Any, href: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append(href)
+        return real_get(self, href, *args, **kwargs)
+
+    monkeypatch.setattr(multifilesystem.Collection, "_get", counted)
+
+    def answers() -> tuple[str, str]:
+        with storage.acquire_lock("r"):
+            collection = next(iter(storage.discover(bfu.path)))
+            return collection.etag, collection.sync()[0]
+
+    expected_ctag, expected_token, _ = radicale_answers(plain_storage(copied.paths.storage))
+    reads.clear()
+    assert answers() == (expected_ctag, expected_token)
+    assert len(reads) >= 20, "the copy's files are not the ones indexed: Radicale's path"
+    assert verify_index(runtime, repair=True) == []
+    reads.clear()
+    assert answers() == (expected_ctag, expected_token)
+    assert answers() == (expected_ctag, expected_token)
+    assert reads == []
+    runtime.close()

@@ -21,7 +21,7 @@ from calhub.engine import (
     UnreadableCalendarData,
     UnsupportedComponent,
 )
-from calhub.store.index import IndexedItem
+from calhub.store.index import FileStat, IndexedItem
 
 if TYPE_CHECKING:
     from radicale.item import Item
@@ -158,20 +158,48 @@ class Indexer:
             index.drop_calendar(db, calendar_id)
         return events
 
-    def compare(self, calendar: CalendarSettings, collection: BaseCollection) -> str:
-        """How the index differs from storage for a calendar, in words ("" when equal)."""
+    def compare(
+        self, calendar: CalendarSettings, collection: BaseCollection, restat: bool = False
+    ) -> str:
+        """How the index differs from storage for a calendar, in words ("" when equal).
+
+        With ``restat`` (the caller holds the write lock), an index equal to storage takes
+        each file's stat as it is now where it differs from the one on record: a data
+        folder restored or copied has new inodes and times, and with the old ones no poll
+        would ever be answered from the index again (calhub.dav.known)."""
         if not self.fresh(calendar):
             return "not indexed with the current configuration"
         index = self.runtime.index
         indexed = {href: row.etag for href, row in index.items(calendar.id).items()}
+        stats: dict[str, FileStat | None] = {}
         with reading_files():
-            stored = {str(item.href): item.etag for item in collection.get_all()}
+            stored = {}
+            for item in collection.get_all():
+                stored[str(item.href)] = item.etag
+                if restat:
+                    stats[str(item.href)] = file_stat(item)
         if indexed == stored:
+            if restat:
+                self._restat(calendar, stats)
             return ""
         missing = len(set(stored) - set(indexed))
         extra = len(set(indexed) - set(stored))
         changed = len([h for h in set(stored) & set(indexed) if stored[h] != indexed[h]])
         return f"{missing} objects not indexed, {extra} indexed but gone, {changed} changed"
+
+    def _restat(self, calendar: CalendarSettings, stats: dict[str, FileStat | None]) -> None:
+        index = self.runtime.index
+        known = index.known_files(calendar.id)
+        changed = {
+            href: stat
+            for href, stat in stats.items()
+            if stat is not None and (href not in known or known[href].stat != stat)
+        }
+        if changed:
+            # Counted: what readers keep of the rows (their stats) goes with the old state.
+            with index.transaction() as db:
+                index.set_file_stats(db, calendar.id, changed)
+            logger.info("%s: the stat of %d files taken again", calendar.id, len(changed))
 
     def index_row(
         self,

@@ -108,7 +108,7 @@ def _verify(runtime: Runtime, storage: Any, repair: bool) -> list[str]:
         if collection is None:
             problems.append(f"{calendar.id}: calendar {calendar.path} missing in storage")
             continue
-        difference = indexer.compare(calendar, collection)
+        difference = indexer.compare(calendar, collection, restat=repair)
         if difference:
             problems.append(f"{calendar.id}: {difference}")
             if repair:

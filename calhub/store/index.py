@@ -27,7 +27,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar, cast
@@ -176,6 +176,10 @@ class KnownFile(NamedTuple):
     size: int
     mtime_ns: int
     ctime_ns: int
+
+    @property
+    def stat(self) -> FileStat:
+        return self.ino, self.size, self.mtime_ns, self.ctime_ns
 
 
 def _generation_and_changes(db: sqlite3.Connection) -> tuple[str, str]:
@@ -721,6 +725,16 @@ class OccurrenceIndex(ThreadLocalDatabase):
             db.execute(
                 "INSERT INTO occurrence_spans VALUES (?, ?, ?)", (cursor.lastrowid, start, end)
             )
+
+    @staticmethod
+    def set_file_stats(
+        db: sqlite3.Connection, calendar: str, stats: Mapping[str, FileStat]
+    ) -> None:
+        """Inside a :meth:`transaction`: the stat of each object's file, as it is now."""
+        db.executemany(
+            "INSERT OR REPLACE INTO item_files VALUES (?, ?, ?, ?, ?, ?)",
+            [(calendar, href, *stat) for href, stat in stats.items()],
+        )
 
     def delete_item(self, db: sqlite3.Connection, calendar: str, href: str) -> str | None:
         """Forget one object; returns its UID if it was known."""
