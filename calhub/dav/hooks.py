@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
-from calhub.dav import auditing, known, locking
+from calhub.dav import auditing, known, locking, settling
 from calhub.dav.history import HistoryBook
 from calhub.dav.indexing import Indexer
 from calhub.dav.maintenance import recovering
@@ -124,11 +124,13 @@ class _WriteEntry:
     ``hub.sqlite`` instead of two). Made once, should the index be rebuilt on the way and
     the hook run again (:func:`_under_lock`)."""
 
-    __slots__ = ("committed", "entry")
+    __slots__ = ("committed", "deferred", "entry")
 
     def __init__(self) -> None:
         self.entry: NewEntry | None = None
         self.committed = False
+        # Its records (and the entry with them) follow once the lock is released.
+        self.deferred = False
 
 
 class _Batch:
@@ -308,7 +310,7 @@ class WriteHooks:
             if write.entry is not None and not write.committed:
                 auditing.unwritten([write.entry])
             raise
-        if occurrences is None or write.committed:
+        if occurrences is None or write.committed or write.deferred:
             return
         # Last, once the event is stored, indexed and its clashes recorded (with those
         # when they changed, above): see calhub.dav.auditing for what a failure means.
@@ -355,9 +357,10 @@ class WriteHooks:
             deferred.append((calendar.id, href, row, occurrences))
             return occurrences
         index = self.runtime.index
+        later = self._later()
         with index.transaction() as db:
             states = index.states_of_write(db)
-            index.mark_records_pending(db)
+            mark = self._mark(db, later)
             old_uid = index.delete_item(db, calendar.id, href)
             index.put_item(db, calendar.id, row, occurrences)
         self.known_rows.carry(calendar.id, *states, {href: known_file(row)})
@@ -366,8 +369,43 @@ class WriteHooks:
             events.add((calendar.id, old_uid))
         if write.entry is None and self._batch is None:
             write.entry = self._write_entry(calendar, href, item, occurrences)
-        self._refresh(events, write)
+        if later is not None and mark is not None:
+            write.deferred = True
+            later.append(functools.partial(self._settle, events, write, mark))
+        else:
+            self._refresh(events, write)
         return occurrences
+
+    def _later(self) -> list[settling.Work] | None:
+        """Where this write's records go once the lock is released (calhub.dav.settling):
+        a single write of a DAV request; None: in the lock, as a batch's are."""
+        if self._batch is not None or _deferred.get() is not None:
+            return None
+        return settling.pending()
+
+    def _mark(self, db: Any, later: list[settling.Work] | None) -> int | None:
+        """The index's mark that this write's records are still to follow: the write's own
+        (its id) when they follow after the lock, else the one the refresh in it clears."""
+        if later is not None:
+            return self.runtime.index.mark_records_deferred(db)
+        self.runtime.index.mark_records_pending(db)
+        return None
+
+    def _settle(self, events: set[Event], write: _WriteEntry | None, mark: int) -> None:
+        """A write's records, and its audit entry with them, after the lock."""
+        entry = None if write is None or write.committed else write.entry
+        pending = [] if entry is None else [entry]
+        try:
+            self.runtime.clashes.refresh(events, pending, deferred=mark)
+        except Exception:
+            if entry is not None and pending:
+                auditing.unwritten(pending)
+            raise
+        if entry is not None:
+            assert write is not None
+            write.committed = True
+            if pending:
+                self._audit(entry)  # the records did not change: on its own
 
     @contextlib.contextmanager
     def one_transaction(self) -> Iterator[None]:
@@ -415,12 +453,18 @@ class WriteHooks:
         if calendar is None or not self.indexer.fresh(calendar):
             return
         index = self.runtime.index
+        later = self._later()
         with index.transaction() as db:
             states = index.states_of_write(db)
-            index.mark_records_pending(db)
+            if later is None:
+                index.mark_records_pending(db)
             uid = index.delete_item(db, calendar.id, href)
+            # After the lock, only a known object's records are to follow.
+            mark = self._mark(db, later) if later is not None and uid else None
         self.known_rows.carry(calendar.id, *states, {href: None})
-        if uid:
+        if uid and mark is not None and later is not None:
+            later.append(functools.partial(self._settle, {(calendar.id, uid)}, None, mark))
+        elif uid:
             self._refresh({(calendar.id, uid)})
 
     @_under_lock

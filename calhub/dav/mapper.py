@@ -12,13 +12,17 @@ import io
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
+
+from radicale import httputils
 
 from calhub.dav.known import needs_texts, reading_files_if
 from calhub.dav.plugins.rights import one_request as rights_for_one_request
 from calhub.dav.props import refuse_many_properties
 from calhub.dav.refusal import WriteRefused, diagnose_unreadable, watching
 from calhub.dav.request import basic_credentials
+from calhub.dav.settling import SettleFailed, settling
 from calhub.dav.xmlcheck import XML_METHODS, BadXml, check_xml_body
 
 logger = logging.getLogger(__name__)
@@ -119,8 +123,25 @@ class RefusalMapper:
             return lambda data: None
 
         texts = needs_texts(method, body)
-        with watching() as slot, reading_files_if(texts), rights_for_one_request():
-            chunks = list(self.app(environ, capture))
+        # Outermost: the writes' clash records follow once Radicale has released its
+        # storage lock, before the answer goes (calhub.dav.settling).
+        try:
+            with (
+                settling(),
+                watching() as slot,
+                reading_files_if(texts),
+                rights_for_one_request(),
+            ):
+                chunks = list(self.app(environ, capture))
+        except SettleFailed:
+            # Radicale's own answer when a hook fails in its lock.
+            code, kinds, text = httputils.INTERNAL_SERVER_ERROR[:3]
+            answer = str(text).encode()
+            start_response(
+                f"{int(code)} {HTTPStatus(code).phrase}",
+                [*kinds, ("Content-Length", str(len(answer)))],
+            )
+            return [answer]
         if anonymous and length > 0:
             skip_body(environ["wsgi.input"], length)
         status: str = captured["status"]

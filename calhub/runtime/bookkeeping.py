@@ -5,7 +5,8 @@ the events written again and brings their records up to date (:meth:`ClashBook.r
 after a rebuild or a change of rules it scans everything (:meth:`ClashBook.rescan_all`),
 and it judges which hard clashes a write to a ``reject`` calendar may not bring
 (:meth:`ClashBook.unapproved_hard`). The DAV layer calls it inside Radicale's storage
-lock (:mod:`calhub.dav.hooks`), so the index it reads is the one just written.
+lock (:mod:`calhub.dav.hooks`), or once the lock is released (:mod:`calhub.dav.settling`);
+either way the index it reads holds the write.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from calhub.engine import Clash
+from calhub.runtime.records_lock import RecordsLock
 from calhub.store.audit import NewEntry
 from calhub.store.index import IndexLookup
 
@@ -37,6 +39,7 @@ class ClashBook:
         self._runtime = runtime
         self._purge_lock = threading.Lock()
         self._last_purge: float | None = None
+        self._lock = RecordsLock(runtime.hub.paths.root / "hub.sqlite.records-lock")
 
     def unapproved_hard(
         self, clashes: Sequence[Clash], replaced: Iterable[Event] = ()
@@ -53,10 +56,32 @@ class ClashBook:
         as_is = records.approved_as_is(judged)
         return [c for c in judged if c.id not in as_is]
 
-    def refresh(self, events: set[Event], audit: list[NewEntry] | None = None) -> list[Clash]:
+    def refresh(
+        self,
+        events: set[Event],
+        audit: list[NewEntry] | None = None,
+        deferred: int | None = None,
+    ) -> list[Clash]:
         """Re-check the given events and bring their clash records up to date; returns the
         clashes the events are in now. ``audit``: the entries of the write, committed with
-        the records when they change (see :meth:`ClashRecords.sync`)."""
+        the records when they change (see :meth:`ClashRecords.sync`). ``deferred``: the
+        write's mark when it ran outside the storage lock (else the index's pending mark).
+
+        One refresh at a time (:class:`RecordsLock`), reading the index as one commit left
+        it: outside the storage lock other writes go on meanwhile."""
+        index = self._runtime.index
+        with self._lock.held():
+            with index.snapshot():
+                clashes = self._refresh(events, audit)
+            with index.quiet_transaction() as db:
+                if deferred is None:
+                    index.clear_records_pending(db)
+                else:
+                    index.clear_records_deferred(db, deferred)
+            self.purge()  # it deletes records too
+        return clashes
+
+    def _refresh(self, events: set[Event], audit: list[NewEntry] | None) -> list[Clash]:
         runtime = self._runtime
         index, records = runtime.index, runtime.records
         parts = runtime.parts
@@ -81,26 +106,29 @@ class ClashBook:
         new, resolved = records.sync(
             clashes.values(), stale, parts.rules_fingerprint, parts.config, audit
         )
-        with index.quiet_transaction() as db:
-            index.clear_records_pending(db)
         if new or resolved:
             logger.info("Clashes: %d new, %d resolved", new, resolved)
-        self.purge()
         return list(clashes.values())
 
     def rescan_all(self) -> tuple[int, int]:
         """Find every clash from the index and bring all records in step: (new, resolved)."""
         runtime = self._runtime
         index, records, parts = runtime.index, runtime.records, runtime.parts
-        clashes = parts.engine.scan(index.all_occurrences())
-        result = records.sync(
-            clashes, records.all_active_ids(), parts.rules_fingerprint, parts.config
-        )
-        with index.transaction() as db:
-            index.set_rules_fingerprint(db, parts.rules_fingerprint)
-            index.clear_records_pending(db)
-        logger.info("Full clash scan: %d clashes (%d new, %d resolved)", len(clashes), *result)
-        self.purge(force=True)
+        with self._lock.held():
+            with index.snapshot():
+                occurrences = index.all_occurrences()
+                last = index.last_deferred()
+            clashes = parts.engine.scan(occurrences)
+            result = records.sync(
+                clashes, records.all_active_ids(), parts.rules_fingerprint, parts.config
+            )
+            with index.transaction() as db:
+                index.set_rules_fingerprint(db, parts.rules_fingerprint)
+                index.clear_records_pending(db)
+                # Also the writes whose own refresh is still to come: this scan read them.
+                index.clear_deferred_upto(db, last)
+            logger.info("Full clash scan: %d clashes (%d new, %d resolved)", len(clashes), *result)
+            self.purge(force=True)
         return result
 
     def rules_changed(self) -> bool:

@@ -95,6 +95,10 @@ CREATE INDEX IF NOT EXISTS occurrences_title ON occurrences (title, start);
 CREATE VIRTUAL TABLE IF NOT EXISTS occurrence_spans USING rtree (id, start, end);
 -- The file each item row was read from, as one stat() saw it then: a poll compares a
 -- scan of the collection folder with these and answers from the rows only if all agree.
+-- A write whose clash records follow after Radicale's storage lock is released (one row
+-- each, deleted once they do; calhub.dav.settling): any row at start-up means a crash came
+-- in between, as the records_pending mark does for a write whose records follow in the lock.
+CREATE TABLE IF NOT EXISTS records_deferred (id INTEGER PRIMARY KEY AUTOINCREMENT);
 CREATE TABLE IF NOT EXISTS item_files (
     calendar TEXT NOT NULL,
     href TEXT NOT NULL,
@@ -519,7 +523,7 @@ class OccurrenceIndex(ThreadLocalDatabase):
         with self.transaction() as db:
             db.execute("DELETE FROM occurrence_spans")
             tables = ("occurrences", "items", "item_files", "calendars")
-            for table in (*tables, "sync_history", "sync_history_folders"):
+            for table in (*tables, "sync_history", "sync_history_folders", "records_deferred"):
                 db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM meta WHERE key NOT IN ('schema', 'generation', 'changes')")
 
@@ -533,6 +537,46 @@ class OccurrenceIndex(ThreadLocalDatabase):
     def clear_records_pending(self, db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM meta WHERE key='records_pending'")
 
+    @staticmethod
+    def mark_records_deferred(db: sqlite3.Connection) -> int:
+        """In a write's transaction, for records that follow it once the storage lock is
+        released: the mark's id, for :meth:`clear_records_deferred`."""
+        row_id = db.execute("INSERT INTO records_deferred DEFAULT VALUES").lastrowid
+        assert row_id is not None
+        return row_id
+
+    @staticmethod
+    def clear_records_deferred(db: sqlite3.Connection, row_id: int) -> None:
+        """One deferred write's mark, once its records follow it."""
+        db.execute("DELETE FROM records_deferred WHERE id=?", (row_id,))
+
+    @_reading
+    def last_deferred(self) -> int:
+        """The latest deferred write's mark (0: none): a scan of every clash that read the
+        index in the same snapshot clears it and those before (:meth:`clear_deferred_upto`)."""
+        row = self.db.execute("SELECT max(id) FROM records_deferred").fetchone()
+        return int(row[0] or 0)
+
+    @staticmethod
+    def clear_deferred_upto(db: sqlite3.Connection, last: int) -> None:
+        db.execute("DELETE FROM records_deferred WHERE id <= ?", (last,))
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see the index as one commit left it, whatever others write
+        meanwhile: a clash refresh outside the storage lock asks it many questions."""
+        db = self.db
+        if db.in_transaction:
+            yield  # inside a transaction already (one snapshot)
+            return
+        db.execute("BEGIN")
+        try:
+            db.execute("SELECT 1 FROM meta LIMIT 1").fetchone()  # the snapshot starts here
+            yield
+        finally:
+            if db.in_transaction:
+                db.execute("COMMIT")
+
     @_reading
     def state(self) -> str:
         """Which version of the index this is: its file's generation and how many write
@@ -542,7 +586,10 @@ class OccurrenceIndex(ThreadLocalDatabase):
 
     @_reading
     def records_pending(self) -> bool:
-        row = self.db.execute("SELECT 1 FROM meta WHERE key='records_pending'").fetchone()
+        row = self.db.execute(
+            "SELECT 1 FROM meta WHERE key='records_pending' "
+            "UNION ALL SELECT 1 FROM records_deferred LIMIT 1"
+        ).fetchone()
         return row is not None
 
     # -- calendars -------------------------------------------------------------------
