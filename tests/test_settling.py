@@ -51,12 +51,17 @@ def clash_ids(root: Path) -> set[str]:
         runtime.close()
 
 
+def hub_with_one_event(module_hubs: Any) -> tuple[Path, Stack]:
+    """A new hub with kgtu's event for grade 10 at 10:00, and bfu's stack."""
+    root = module_hubs.create()
+    assert Stack(root, "kgtu").put("k.ics", "k", "Практикум [10]", slot(10)).startswith("201")
+    return root, Stack(root, "bfu")
+
+
 def test_a_poll_is_answered_while_a_writes_clash_records_are_brought_in_step(
     module_hubs: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = module_hubs.create()
-    bfu, kgtu = Stack(root, "bfu"), Stack(root, "kgtu")
-    assert kgtu.put("k.ics", "k", "Практикум [10]", slot(10)).startswith("201")
+    root, bfu = hub_with_one_event(module_hubs)
     started, release = threading.Event(), threading.Event()
     real = ClashBook._refresh
 
@@ -99,9 +104,7 @@ def test_a_poll_is_answered_while_a_writes_clash_records_are_brought_in_step(
 def test_a_failure_after_the_lock_is_a_500_and_the_start_up_check_catches_up(
     module_hubs: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = module_hubs.create()
-    bfu, kgtu = Stack(root, "bfu"), Stack(root, "kgtu")
-    assert kgtu.put("k.ics", "k", "Практикум [10]", slot(10)).startswith("201")
+    root, bfu = hub_with_one_event(module_hubs)
 
     def broken(self: ClashBook, *args: Any) -> Any:
         raise RuntimeError("disk trouble (test)")

@@ -71,14 +71,16 @@ class ClashBook:
         it: outside the storage lock other writes go on meanwhile."""
         index = self._runtime.index
         with self._lock.held():
+            # Inside the snapshot a damaged index raises at once, never rebuilt from here:
+            # that takes the storage lock, which a writer waiting for this lock may hold.
             with index.snapshot():
                 clashes = self._refresh(events, audit)
+                self.purge()  # it deletes records too
             with index.quiet_transaction() as db:
                 if deferred is None:
                     index.clear_records_pending(db)
                 else:
                     index.clear_records_deferred(db, deferred)
-            self.purge()  # it deletes records too
         return clashes
 
     def _refresh(self, events: set[Event], audit: list[NewEntry] | None) -> list[Clash]:
