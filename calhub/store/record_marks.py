@@ -27,6 +27,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from calhub.store.clash_versions import key
 from calhub.store.sqlitedb import utc_text
 
 logger = logging.getLogger(__name__)
@@ -109,13 +110,9 @@ def keys_text(keys: Iterable[OccurrenceKey]) -> str:
     return text
 
 
-def _stored_key(occurrence: dict[str, Any]) -> OccurrenceKey:
-    return (occurrence["calendar"], occurrence["uid"], occurrence.get("recurrence_id") or "")
-
-
 def keys_of_json(text: str) -> str:
     """:func:`keys_text` of an instance's occurrences as stored (JSON)."""
-    return keys_text(_stored_key(o) for o in json.loads(text))
+    return keys_text(key(o) for o in json.loads(text))
 
 
 def fill(connection: sqlite3.Connection) -> None:
@@ -178,7 +175,7 @@ def marks_between(
             "SELECT mark, occurrences FROM clash_instances WHERE rowid=?", (int(rowid),)
         ).fetchone()
         for occurrence in json.loads(text):
-            key = _stored_key(occurrence)
-            if ranks.get(key, -1) < mark:
-                ranks[key] = mark
-    return {key: MARKS[mark] for key, mark in ranks.items()}
+            found = key(occurrence)
+            if ranks.get(found, -1) < mark:
+                ranks[found] = mark
+    return {found: MARKS[mark] for found, mark in ranks.items()}
