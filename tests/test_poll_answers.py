@@ -836,3 +836,59 @@ def test_a_copied_data_folder_is_answered_from_the_index_after_the_start_up_chec
     assert answers() == (expected_ctag, expected_token)
     assert reads == []
     runtime.close()
+
+
+def test_phones_syncing_from_one_token_at_once_wait_for_one_answer(
+    module_hubs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a write every phone syncs from the token it had, at about the same moment: the
+    first works the answer out (Radicale's own), the others wait for it instead of each
+    working it out again beside it, and all get Radicale's answer."""
+    import threading
+
+    from radicale import item as radicale_item
+    from radicale.storage import multifilesystem
+
+    hub, storage = hub_with_events(module_hubs, "t", 20)
+    bfu = hub.settings.calendar("bfu")
+    assert bfu is not None
+
+    def sync(token: str) -> tuple[str, list[str]]:
+        with storage.acquire_lock("r"):
+            collection = next(iter(storage.discover(bfu.path)))
+            new, changes = collection.sync(token)
+            return new, list(changes)
+
+    first, _ = sync("")
+    sync(first)  # the history in step: the next write's syncs are the phones' own
+    with storage.acquire_lock("w"):
+        collection = next(iter(storage.discover(bfu.path)))
+        names = sorted(collection._list())
+        item = radicale_item.Item(collection_path=collection.path, text=event_text("t5", 9, 9))
+        item.prepare()
+        collection.upload(names[5], item)
+    with storage.acquire_lock("r"):  # a phone polls first: the listing is proved and kept
+        assert next(iter(storage.discover(bfu.path))).etag
+    computed: list[str] = []
+    real = multifilesystem.Collection.sync
+
+    def slow(self: Any, old_token: str = "") -> Any:
+        computed.append(old_token)
+        time.sleep(0.3)  # long enough for every phone to ask meanwhile
+        return real(self, old_token)
+
+    monkeypatch.setattr(multifilesystem.Collection, "sync", slow)
+    answers: list[tuple[str, list[str]]] = []
+    phones = [threading.Thread(target=lambda: answers.append(sync(first))) for _ in range(6)]
+    for phone in phones:
+        phone.start()
+    for phone in phones:
+        phone.join(30)
+    assert len(answers) == 6 and all(answer == answers[0] for answer in answers)
+    # Worked out once; a second time at most, after its own history write (see above).
+    assert len(computed) <= 2, computed
+    monkeypatch.undo()
+    with storage.acquire_lock("r"):
+        plain = next(iter(plain_storage(hub.paths.storage).discover(bfu.path)))
+        token, changes = plain.sync(first)
+    assert (token, list(changes)) == answers[0] and list(changes) == [names[5]]
