@@ -22,7 +22,6 @@ import functools
 import json
 import os
 import stat as stat_mode
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
@@ -119,28 +118,6 @@ class Listing:
     synced_from: dict[tuple[Generation, str], tuple[str, tuple[str, ...]]] = field(
         default_factory=dict, compare=False, repr=False
     )
-    # The syncs being worked out: the phones that ask the same meanwhile wait for that answer.
-    _working: dict[tuple[Generation, str], threading.Lock] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-    _working_guard: threading.Lock = field(
-        default_factory=threading.Lock, compare=False, repr=False
-    )
-
-    @contextlib.contextmanager
-    def working_out(self, key: tuple[Generation, str]) -> Iterator[None]:
-        """One thread at a time works out the sync of ``key`` (history generation, older
-        token); the others wait, then find its answer in :attr:`synced_from`. After a write
-        every phone syncs from the same token at once, and each worked it out again."""
-        with self._working_guard:
-            lock = self._working.setdefault(key, threading.Lock())
-        try:
-            with lock:
-                yield
-        finally:
-            with self._working_guard:
-                if not lock.locked():
-                    self._working.pop(key, None)
 
     @functools.cached_property
     def by_href(self) -> dict[str, tuple[KnownFile, float]]:

@@ -21,7 +21,7 @@ from radicale.storage import BaseCollection, multifilesystem
 
 from calhub.dav.history import HistoryBook
 from calhub.dav.hooks import WriteHooks
-from calhub.dav.known import Generation, IndexedFileItem, Listing, files_only, read_known
+from calhub.dav.known import IndexedFileItem, Listing, files_only, read_known
 from calhub.dav.plugins import whole_text
 from calhub.store.index import IndexCorrupt, KnownFile
 
@@ -190,21 +190,6 @@ class Collection(multifilesystem.Collection):
                 answer = self._kept_sync_from(old_token, *since)
                 if answer is not None:
                     return answer
-            if old_token:
-                with listing.working_out((generation, old_token)):
-                    # Worked out by the one this waited for, if that kept its answer.
-                    since = listing.synced_from.get((generation, old_token))
-                    answer = None if since is None else self._kept_sync_from(old_token, *since)
-                    if answer is not None:
-                        return answer
-                    return self._sync_of(old_token, listing, generation)
-        return self._sync_of(old_token, listing, generation)
-
-    def _sync_of(
-        self, old_token: str, listing: Listing | None, generation: Generation | None
-    ) -> tuple[str, Iterable[str]]:
-        """Radicale's own answer, kept with the listing."""
-        assert self._history is not None
         with self._history.batch():
             token, changes = super().sync(old_token)
             hrefs = tuple(changes)
