@@ -819,7 +819,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                     (rid, stamp, "calhub", "reappeared"),
                 )
                 add_notice(db, "reappeared", rid, "calhub", stamp)
-            self._recheck_approval(db, rid, _version(row[1]), current, stamp, words)
+            self._recheck_approval(db, rid, row[1], current, stamp, words)
         db.execute("DELETE FROM clash_members WHERE clash_id=?", (rid,))
         db.executemany(
             "INSERT OR IGNORE INTO clash_members VALUES (?, ?, ?)",
@@ -831,7 +831,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
         self,
         db: sqlite3.Connection,
         clash_id: str,
-        previous: list[dict[str, Any]],
+        previous: str,
         current: list[dict[str, Any]],
         stamp: str,
         words: Wording,
@@ -840,7 +840,8 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
 
         A record is approved for the occurrences approved: one that moved, went elsewhere
         or to other classes, or joined it (its series was extended), lapses the approval;
-        one that left it (fewer dates) keeps it.
+        one that left it (fewer dates) keeps it. ``previous``: the record's occurrences
+        before this write, as stored (read only when an approval comes back).
         """
         row = db.execute(
             "SELECT occurrences FROM approvals WHERE clash_id=?", (clash_id,)
@@ -893,7 +894,7 @@ class ClashRecords(ThreadLocalDatabase, PagedRecords):
                 "occurrences) VALUES (?, ?, ?, ?, ?)",
                 (clash_id, *again[1:]),
             )
-            back = changes(previous, current)
+            back = changes(_version(previous), current)
             message_ru, message_en = _with_count(
                 back, reapproved_text(back[:MAX_LISTED_CHANGES], words, again[1], again[2])
             )
