@@ -456,13 +456,11 @@ class WriteHooks:
         later = self._later()
         with index.transaction() as db:
             states = index.states_of_write(db)
-            if later is None:
-                index.mark_records_pending(db)
             uid = index.delete_item(db, calendar.id, href)
             # After the lock, only a known object's records are to follow.
-            mark = self._mark(db, later) if later is not None and uid else None
+            mark = self._mark(db, later) if uid or later is None else None
         self.known_rows.carry(calendar.id, *states, {href: None})
-        if uid and mark is not None and later is not None:
+        if uid and later is not None and mark is not None:
             later.append(functools.partial(self._settle, {(calendar.id, uid)}, None, mark))
         elif uid:
             self._refresh({(calendar.id, uid)})

@@ -116,12 +116,10 @@ class PagedRecords:
             "WHERE c.resolved=0 AND i.start_at < ? AND i.end_at > ?"
         )
         args: list[Any] = [utc_text(end), utc_text(start)]
-        longest = self.db.execute(
-            "SELECT CAST(value AS INTEGER) FROM records_meta WHERE key='longest_instance'"
-        ).fetchone()
+        longest = self._longest_instance()
         if longest is not None:
             sql += " AND i.start_at > ?"
-            args.append(utc_text(start - dt.timedelta(seconds=longest[0] + 1)))
+            args.append(utc_text(start - dt.timedelta(seconds=longest + 1)))
         if calendar is not None:
             sql += " AND c.id IN (SELECT clash_id FROM clash_members WHERE calendar=?)"
             args.append(calendar)
@@ -135,12 +133,15 @@ class PagedRecords:
         wins), ``approved`` when all its clashes there are approved; of records with an event
         of ``calendar``, if given. From the marks kept with the instances
         (:mod:`calhub.store.record_marks`): one range of one index."""
-        longest = self.db.execute(
+        return record_marks.marks_between(self.db, start, end, calendar, self._longest_instance())
+
+    def _longest_instance(self) -> int | None:
+        """The longest instance on record, in whole seconds (kept by a trigger): an
+        instance overlapping a window starts at most that long before it."""
+        row = self.db.execute(
             "SELECT CAST(value AS INTEGER) FROM records_meta WHERE key='longest_instance'"
         ).fetchone()
-        return record_marks.marks_between(
-            self.db, start, end, calendar, None if longest is None else longest[0]
-        )
+        return None if row is None else int(row[0])
 
     def history(
         self, clash_id: str | None = None, limit: int = 200, calendar: str | None = None
